@@ -1,0 +1,1 @@
+"""Tvarit: everything that ships to Lambda lives under this package."""

@@ -1,0 +1,1 @@
+"""Chalice blueprints for the REST API."""

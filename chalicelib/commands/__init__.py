@@ -1,0 +1,1 @@
+"""Subcommands of the ``tvarit`` command (see ``chalicelib/cli.py``)."""

@@ -1,0 +1,1 @@
+"""Pure domain: no boto3, pynamodb, chalice or os.environ in here."""

@@ -1,0 +1,54 @@
+"""The organisation: watched leaders and their accounts, teams and members."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Account:
+    """A public account of a watched leader on one platform."""
+
+    platform: str
+    handle: str
+    platform_id: str = ""
+
+
+@dataclass(frozen=True)
+class Leader:
+    """A watched public figure. ``state`` decides which state's teams respond."""
+
+    id: str
+    name: str
+    state: str
+    party: str = ""
+    accounts: tuple[Account, ...] = ()
+    reach: int = 0
+
+
+@dataclass(frozen=True)
+class Member:
+    """A warrior or office-bearer."""
+
+    id: str
+    name: str
+    team_id: str
+    role: str = "warrior"
+    languages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Team:
+    """A team of warriors in one state (and optionally one district)."""
+
+    id: str
+    name: str
+    state: str
+    district: str = ""
+    lead_id: str = ""
+    members: tuple[Member, ...] = ()
+
+
+def account_index_key(platform: str, handle: str) -> str:
+    """How an account is looked up: handles are case-insensitive on every platform we watch."""
+    return f"{platform}#{handle.lstrip('@').casefold()}"

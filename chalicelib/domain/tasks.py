@@ -1,0 +1,134 @@
+"""Rapid-response tasks and their lifecycle, as a pure state machine.
+
+new -> dispatched -> acknowledged -> completed (with a response link) | declined | expired.
+Transitions are idempotent: repeating the one that brought a task to its state changes nothing
+and records no new event. Every real change yields one append-only :class:`TaskEvent`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from chalicelib.errors import ConflictError, FieldProblem, InvalidInputError
+
+
+class TaskStatus(StrEnum):
+    NEW = "new"
+    DISPATCHED = "dispatched"
+    ACKNOWLEDGED = "acknowledged"
+    COMPLETED = "completed"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+
+
+class TaskAction(StrEnum):
+    DISPATCH = "dispatch"
+    ACK = "ack"
+    COMPLETE = "complete"
+    DECLINE = "decline"
+    EXPIRE = "expire"
+
+
+_TARGET = {
+    TaskAction.DISPATCH: TaskStatus.DISPATCHED,
+    TaskAction.ACK: TaskStatus.ACKNOWLEDGED,
+    TaskAction.COMPLETE: TaskStatus.COMPLETED,
+    TaskAction.DECLINE: TaskStatus.DECLINED,
+    TaskAction.EXPIRE: TaskStatus.EXPIRED,
+}
+
+_ALLOWED_FROM: dict[TaskAction, frozenset[TaskStatus]] = {
+    TaskAction.DISPATCH: frozenset({TaskStatus.NEW}),
+    TaskAction.ACK: frozenset({TaskStatus.NEW, TaskStatus.DISPATCHED}),
+    TaskAction.COMPLETE: frozenset(
+        {TaskStatus.NEW, TaskStatus.DISPATCHED, TaskStatus.ACKNOWLEDGED}
+    ),
+    TaskAction.DECLINE: frozenset({TaskStatus.NEW, TaskStatus.DISPATCHED, TaskStatus.ACKNOWLEDGED}),
+    TaskAction.EXPIRE: frozenset({TaskStatus.NEW, TaskStatus.DISPATCHED, TaskStatus.ACKNOWLEDGED}),
+}
+
+TERMINAL = frozenset({TaskStatus.COMPLETED, TaskStatus.DECLINED, TaskStatus.EXPIRED})
+
+
+def task_id_for(team_id: str, incident_key: str) -> str:
+    """Deterministic: the same (team, incident) always gives the same task id.
+
+    This is what makes a redelivered or duplicated post unable to create a second task.
+    """
+    digest = hashlib.sha256(f"{team_id}\x1f{incident_key}".encode()).hexdigest()
+    return f"t_{digest[:24]}"
+
+
+@dataclass(frozen=True)
+class Task:
+    task_id: str
+    team_id: str
+    state: str
+    incident_key: str
+    mention_key: str
+    created_at: datetime
+    status: TaskStatus = TaskStatus.NEW
+    version: int = 1
+    district: str = ""
+    leader_id: str = ""
+    leader_name: str = ""
+    query_ids: tuple[str, ...] = ()
+    category: str = ""
+    severity: int = 3
+    lang: str = "und"
+    excerpt: str = ""
+    url: str = ""
+    route: Mapping[str, Any] = field(default_factory=dict)
+    response_url: str = ""
+    updated_at: datetime | None = None
+    sns_message_id: str = ""
+
+
+@dataclass(frozen=True)
+class TaskEvent:
+    """One change of a task, append-only: who did what, when."""
+
+    task_id: str
+    seq: int
+    action: TaskAction
+    actor: str
+    at: datetime
+    from_status: TaskStatus
+    to_status: TaskStatus
+    detail: Mapping[str, str] = field(default_factory=dict)
+
+
+def transition(
+    task: Task,
+    action: TaskAction,
+    actor: str,
+    at: datetime,
+    response_url: str = "",
+) -> tuple[Task, TaskEvent | None]:
+    """Apply ``action``; returns the new task and its event (None when nothing changed)."""
+    target = _TARGET[action]
+    if task.status == target:
+        return task, None
+    if task.status not in _ALLOWED_FROM[action]:
+        raise ConflictError(
+            f"cannot {action.value} a task that is {task.status.value}",
+            [FieldProblem("status", task.status.value)],
+        )
+    detail: dict[str, str] = {}
+    changes: dict[str, Any] = {"status": target, "version": task.version + 1, "updated_at": at}
+    if action is TaskAction.COMPLETE:
+        if not response_url.startswith(("https://", "http://")):
+            raise InvalidInputError(
+                "completing a task needs the link to the response",
+                [FieldProblem("response_url", "an http(s) URL is required")],
+            )
+        changes["response_url"] = response_url
+        detail["response_url"] = response_url
+    new = replace(task, **changes)
+    event = TaskEvent(task.task_id, new.version, action, actor, at, task.status, target, detail)
+    return new, event

@@ -1,0 +1,67 @@
+"""One error tree for the whole service.
+
+Adapters translate botocore/PynamoDB errors into these at the boundary; the API maps them to
+HTTP statuses in one table (``chalicelib.api.problems``). Never branch on an exception's text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One thing wrong with one place in an input: ``loc`` is a JSON-pointer-like path."""
+
+    loc: str
+    msg: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"loc": self.loc, "msg": self.msg}
+
+
+@dataclass
+class TvaritError(Exception):
+    """Base of every error the service raises on purpose."""
+
+    detail: str
+    problems: list[FieldProblem] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+class InvalidInputError(TvaritError):
+    """The input is well-formed but breaks a rule (wrong field, value out of range...)."""
+
+
+class MalformedInputError(TvaritError):
+    """The input cannot be read at all (not JSON, not UTF-8, not the expected shape)."""
+
+
+class AuthenticationError(TvaritError):
+    """The caller could not be authenticated (bad signature, expired timestamp, bad token)."""
+
+
+class ForbiddenError(TvaritError):
+    """The caller is authenticated but may not touch this object."""
+
+
+class NotFoundError(TvaritError):
+    """The object does not exist (or is outside the caller's scope)."""
+
+
+class ConflictError(TvaritError):
+    """The write conflicts with the current state (duplicate, version mismatch)."""
+
+
+class PayloadTooLargeError(TvaritError):
+    """The request body is larger than the endpoint accepts."""
+
+
+class UpstreamError(TvaritError):
+    """An AWS service or a platform API failed; the operation may be retried."""
+
+
+class ParseError(TvaritError):
+    """A platform payload or query text could not be parsed."""

@@ -1,0 +1,76 @@
+"""Settings: every environment variable the service reads is named here, once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+ENV_STAGE = "TVARIT_STAGE"
+ENV_REGION = "AWS_REGION"
+ENV_DEFAULT_REGION = "AWS_DEFAULT_REGION"
+ENV_ENDPOINT_URL = "AWS_ENDPOINT_URL"
+ENV_TABLE_PREFIX = "TVARIT_TABLE_PREFIX"
+ENV_MENTIONS_QUEUE_URL = "TVARIT_MENTIONS_QUEUE_URL"
+ENV_TOPIC_ARN_PREFIX = "TVARIT_STATE_TOPIC_ARN_PREFIX"
+ENV_WEBHOOK_SECRET = "TVARIT_WEBHOOK_SECRET"  # noqa: S105 (a variable name)
+ENV_MENTION_TTL_DAYS = "TVARIT_MENTION_TTL_DAYS"
+ENV_MATCHED_TTL_DAYS = "TVARIT_MATCHED_TTL_DAYS"
+ENV_CONFIG_CACHE_SECONDS = "TVARIT_CONFIG_CACHE_SECONDS"
+
+DEFAULT_REGION = "ap-south-1"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Frozen, loaded once per container by the composition root."""
+
+    stage: str
+    region: str
+    endpoint_url: str | None
+    table_prefix: str
+    mentions_queue_url: str
+    state_topic_arn_prefix: str
+    webhook_secret: str
+    mention_ttl_days: int = 30
+    matched_ttl_days: int = 365
+    config_cache_seconds: float = 30.0
+
+    @property
+    def mentions_table(self) -> str:
+        return f"{self.table_prefix}mentions"
+
+    @property
+    def tasks_table(self) -> str:
+        return f"{self.table_prefix}tasks"
+
+    @property
+    def task_events_table(self) -> str:
+        return f"{self.table_prefix}task-events"
+
+    @property
+    def config_table(self) -> str:
+        return f"{self.table_prefix}config"
+
+    @property
+    def audit_table(self) -> str:
+        return f"{self.table_prefix}audit"
+
+    def state_topic_arn(self, state: str) -> str:
+        return f"{self.state_topic_arn_prefix}{state}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        return cls(
+            stage=env.get(ENV_STAGE, "dev"),
+            region=env.get(ENV_REGION) or env.get(ENV_DEFAULT_REGION) or DEFAULT_REGION,
+            endpoint_url=env.get(ENV_ENDPOINT_URL) or None,
+            table_prefix=env.get(ENV_TABLE_PREFIX, "tvarit-"),
+            mentions_queue_url=env.get(ENV_MENTIONS_QUEUE_URL, ""),
+            state_topic_arn_prefix=env.get(ENV_TOPIC_ARN_PREFIX, ""),
+            webhook_secret=env.get(ENV_WEBHOOK_SECRET, ""),
+            mention_ttl_days=int(env.get(ENV_MENTION_TTL_DAYS, "30")),
+            matched_ttl_days=int(env.get(ENV_MATCHED_TTL_DAYS, "365")),
+            config_cache_seconds=float(env.get(ENV_CONFIG_CACHE_SECONDS, "30")),
+        )
