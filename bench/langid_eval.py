@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -237,22 +239,30 @@ def section_speed(base: Detector, step: int, head: dict[str, float]) -> None:
         print(f"  langdetect  {base_rate:10.0f} posts/s   ratio ours/langdetect {ratio:.1f}x")
         head["posts_per_s"] = rate
         head["posts_per_s_langdetect"] = base_rate
-    ours_ms = cold_start(
+    first_call = (
         "from chalicelib.domain.language import detect\n"
         f"detect({SAMPLE_DEVA!r}); detect({SAMPLE_LATN!r})\n"
     )
+    ours_ms = cold_start(first_call)
+    # Lambda's file system is read-only: our modules run without .pyc (the stdlib keeps its).
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copytree(
+            REPO / "chalicelib", Path(tmp) / "chalicelib", ignore=shutil.ignore_patterns("*.pyc")
+        )
+        ours_nopyc_ms = cold_start(first_call, cwd=Path(tmp), flags=["-B"])
     base_ms = cold_start(
         "from langdetect import DetectorFactory, detect\n"
         f"DetectorFactory.seed = 0\ndetect({SAMPLE_DEVA!r}); detect({SAMPLE_LATN!r})\n"
     )
     print("\nimport + first call (Devanagari and Latin), fresh process, median of 5")
     print(f"  ours        {ours_ms:7.1f} ms")
+    print(f"  ours        {ours_nopyc_ms:7.1f} ms   without .pyc for chalicelib (as on Lambda)")
     print(f"  langdetect  {base_ms:7.1f} ms   ratio langdetect/ours {base_ms / ours_ms:.1f}x")
-    head["cold_start_ms"] = ours_ms
+    head["cold_start_ms"] = max(ours_ms, ours_nopyc_ms)
     head["cold_start_ms_langdetect"] = base_ms
 
 
-def cold_start(snippet: str, runs: int = 5) -> float:
+def cold_start(snippet: str, runs: int = 5, cwd: Path = REPO, flags: Sequence[str] = ()) -> float:
     code = (
         "import sys, time\n"
         "t0 = time.perf_counter()\n"
@@ -262,7 +272,11 @@ def cold_start(snippet: str, runs: int = 5) -> float:
     times = []
     for _ in range(runs):
         out = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+            [sys.executable, *flags, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=cwd,
         )
         times.append(float(out.stdout.strip()))
     return statistics.median(times)

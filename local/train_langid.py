@@ -13,6 +13,7 @@ import argparse
 import gzip
 import io
 import json
+import math
 import random
 from collections import defaultdict
 from pathlib import Path
@@ -30,7 +31,9 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "langid"
 DEFAULT_OUT = REPO / "chalicelib" / "domain" / "language" / "hinglish.json.gz"
 ENGLISH_VOCABULARY = 20000  # most frequent English words from wordfreq, for the character model
-MIN_WORD_COUNT = 2  # rarer words are left to the character model
+MIN_WORD_COUNT = 2  # rarer tweet words (not in the English vocabulary) are left to n-grams
+WORD_SMOOTHING = 0.5
+GENERAL_ENGLISH_WEIGHT = 0.5
 MIN_NGRAM_TYPES = 2  # an n-gram must occur in at least this many training words
 MIN_WEIGHT = 0.02  # smaller weights are dropped from the committed file
 EPOCHS = 8
@@ -80,12 +83,16 @@ def training_tokens(data: Path) -> list[tuple[str, bool]]:
     return out
 
 
-def english_vocabulary(size: int) -> list[str]:
-    """The most frequent English words (wordfreq), normalized like every other word."""
-    from wordfreq import top_n_list
+def english_vocabulary(size: int) -> dict[str, float]:
+    """The most frequent English words (wordfreq) and their frequencies, normalized."""
+    from wordfreq import top_n_list, word_frequency
 
-    words = (normalize_word(w) for w in top_n_list("en", size))
-    return sorted({w for w in words if w})
+    out: dict[str, float] = {}
+    for raw in top_n_list("en", size):
+        word = normalize_word(raw)
+        if word:
+            out[word] = out.get(word, 0.0) + word_frequency(raw, "en")
+    return dict(sorted(out.items()))
 
 
 def fit_logistic(
@@ -123,23 +130,45 @@ def build(data: Path, english_size: int = ENGLISH_VOCABULARY) -> dict[str, objec
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for word, is_hi in training_tokens(data):
         counts[word][0 if is_hi else 1] += 1
+    english = english_vocabulary(english_size) if english_size else {}
     # Character n-grams are trained on word types (each weighted by its HI share), because they
-    # only ever score words the word table has not seen.
+    # only ever score words the word table has not seen. Rare English words and names are what
+    # the tweets lack; the general English vocabulary fills that in.
     types: dict[str, float] = {w: hi / (hi + en) for w, (hi, en) in counts.items()}
-    # Rare English words and names are what the tweets lack; a general English vocabulary fills
-    # that in. Words the tweets mostly tag HI ("hai", "ki" reach wordfreq's list) keep their share.
-    for word in english_vocabulary(english_size) if english_size else []:
+    for word in english:
         types.setdefault(word, 0.0)
     weights, bias = fit_logistic(sorted(types.items()))
-    words = {w: v for w, v in counts.items() if v[0] + v[1] >= MIN_WORD_COUNT}
     return {
-        "format": 1,
+        "format": 2,
         "provenance": "see PROVENANCE.md next to this file",
         "ngram_orders": list(NGRAM_ORDERS),
         "bias": round(bias, 4),
-        "words": dict(sorted(words.items())),
+        "words": word_log_odds(counts, english),
         "ngrams": weights,
     }
+
+
+def word_log_odds(counts: dict[str, list[int]], english: dict[str, float]) -> dict[str, float]:
+    """log P(word | Hindi) - log P(word | English), for words seen often enough.
+
+    The tweets are 70% Hindi, so their counts alone make English function words ("he", "us",
+    "see") look Hindi; P(word | English) therefore mixes the tweets' English with general
+    English frequencies, and the ratio carries no class prior.
+    """
+    total_hi = sum(hi for hi, _ in counts.values())
+    total_en = sum(en for _, en in counts.values())
+    out: dict[str, float] = {}
+    for word in sorted(set(counts) | set(english)):
+        hi, en = counts.get(word, [0, 0])
+        if hi + en < MIN_WORD_COUNT and word not in english:
+            continue
+        p_hi = (hi + WORD_SMOOTHING) / total_hi
+        p_en = (
+            GENERAL_ENGLISH_WEIGHT * english.get(word, 0.0)
+            + (1 - GENERAL_ENGLISH_WEIGHT) * (en + WORD_SMOOTHING) / total_en
+        )
+        out[word] = round(math.log(p_hi / p_en), 2)
+    return out
 
 
 def main() -> int:

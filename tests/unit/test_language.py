@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from chalicelib.domain.language import UNDETERMINED, LanguageResult, detect
 
 LANGS = {"en", "hi", "hi-Latn", "mr", "ne", "bn", "as", "gu", "pa", "ta", "te", "kn", "ml"}
-LANGS |= {"ur", "ar", "or", "und"}
+LANGS |= {"ur", "ar", "fa", "ps", "or", "und"}
 
 # text, lang, script
 LANGUAGE_ROWS = [
@@ -40,6 +40,8 @@ LANGUAGE_ROWS = [
     ("kya baat hai bhai, aaj to kamaal ho gaya", "hi-Latn", "Latn"),
     ("kya baat hai bhai 😀 #Delhi https://t.co/x @someone", "hi-Latn", "Latn"),
     ("MODI JI KI JAI HO", "hi-Latn", "Latn"),
+    ("Bharat Mata Ki Jai", "hi-Latn", "Latn"),
+    ("Aaj Dussehra hai, burai aur ahankar par achhai ki jeet ka prateek", "hi-Latn", "Latn"),
     ("kejriwal ne kaha ki bijli ke daam kam honge", "hi-Latn", "Latn"),
     # English, including units glued to digits and shouted acronyms
     ("I will devote myself 2 finding systemic solns to Delhi's problems", "en", "Latn"),
@@ -67,6 +69,9 @@ LANGUAGE_ROWS = [
     # Urdu vs Arabic in the same script
     ("یہ ایک اچھی کتاب ہے اور میں اسے پڑھ رہا ہوں", "ur", "Arab"),
     ("هذه المدينة جميلة جدا في الليل والنهار", "ar", "Arab"),
+    ("از مردم خوب ایران برای صمیمیتشان سپاسگزارم", "fa", "Arab"),
+    ("زما نني لنډ سفر د دواړو دوستو هیوادونو", "ps", "Arab"),
+    ("کتاب", "ur", "Arab"),
     # scripts we have no language for
     ("Привет, как дела?", "und", "Cyrl"),
     # mixed scripts: the script with more letters decides
@@ -92,6 +97,10 @@ MIXING_ROWS = [
     ("दिल्ली सरकार ने आज नई शिक्षा नीति की घोषणा की है", False),
     ("AAP ki sarkar", False),
     ("", False),
+    # capitalized names inside an English sentence are not Hindi words
+    ("Youngsters like Badarunnisa KP are true embodiments of courage and grace", False),
+    ("Sudha Singh is world number 15 and Gold medalist in Asian Games. Good luck Sudha", False),
+    ("Today's Assam campaign includes rallies in Raha, Rangia, Sarbhog and Guwahati", False),
 ]
 
 

@@ -22,9 +22,14 @@ _SINGLE_SCRIPT_LANG = {
 }
 # ৰ and ৱ are Assamese letters that Bengali does not use.
 _ASSAMESE_LETTERS = frozenset("\u09f0\u09f1")
-# Letters Urdu uses and Arabic does not, and the Arabic forms Urdu writes differently.
+# Letters Urdu uses and Arabic does not (the first two, ی and ک, Persian uses too), the Arabic
+# forms Urdu writes differently, and letters only Pashto has.
 _URDU_LETTERS = frozenset("\u06cc\u06a9\u06d2\u06ba\u0679\u0688\u0691\u06be\u06c1")
+_URDU_ONLY_LETTERS = frozenset("\u06d2\u06ba\u0679\u0688\u0691\u06be\u06c1")
 _ARABIC_LETTERS = frozenset("\u064a\u0643\u0629\u0649")
+_PASHTO_LETTERS = frozenset("\u067c\u0689\u0693\u069a\u06ab\u0681\u0685\u0696\u06cd\u06d0")
+# Urdu is told from Persian and Pashto by its own letters only on texts this long.
+_URDU_MIN_WORDS = 4
 
 # URLs, e-mail addresses, @handles, #hashtags and HTML entities say nothing about the language
 # of the post; they are blanked (offsets kept) before anything looks at words.
@@ -93,25 +98,41 @@ def _bengali_or_assamese(words: list[str]) -> str:
     return "as" if any(ch in _ASSAMESE_LETTERS for w in words for ch in w) else "bn"
 
 
-def _urdu_or_arabic(words: list[str]) -> str:
-    urdu = arabic = 0
-    for w in words:
-        for ch in w:
-            if ch in _URDU_LETTERS:
-                urdu += 1
-            elif ch in _ARABIC_LETTERS:
-                arabic += 1
-    return "ar" if arabic >= 3 and arabic > urdu else "ur"
+def _arabic_script_lang(words: list[str]) -> str:
+    """Urdu unless the letters say Arabic, Persian or Pashto."""
+    letters = "".join(words)
+    urdu = sum(ch in _URDU_LETTERS for ch in letters)
+    arabic = sum(ch in _ARABIC_LETTERS for ch in letters)
+    if arabic >= 3 and arabic > urdu:
+        return "ar"
+    if len(words) >= _URDU_MIN_WORDS and not any(ch in _URDU_ONLY_LETTERS for ch in letters):
+        return "ps" if sum(ch in _PASHTO_LETTERS for ch in letters) >= 2 else "fa"
+    return "ur"
 
 
-def _latin_probabilities(words: list[str]) -> list[float | None]:
+def _mid_sentence(clean: str, start: int) -> bool:
+    """True when the word at ``start`` follows a word or a comma, not a sentence break."""
+    before = clean[max(0, start - 8) : start].rstrip()
+    return bool(before) and (before[-1].isalnum() or before[-1] == ",")
+
+
+def _latin_probabilities(clean: str, matches: list[regex.Match[str]]) -> list[float | None]:
     """P(romanized Hindi) per Latin word; None for words that are no evidence either way."""
+    words = [m.group() for m in matches]
     # All-caps words are acronyms ("AAP", "BJP", "RAM") unless the whole post is shouted.
     shouting = not any(ch.islower() for w in words for ch in w)
+    # Capitalized words inside a sentence are names ("Sudha Singh", "Yuva Shakti"), which say
+    # nothing about the language, unless the post capitalizes 3 words in 4 (headline style).
+    headline = 4 * sum(1 for w in words if w[0].isupper()) >= 3 * len(words)
     out: list[float | None] = []
-    for w in words:
+    for m, w in zip(matches, words, strict=True):
         norm = latin.normalize_word(w)
-        if not norm or norm in latin.NEUTRAL_WORDS or (not shouting and len(w) > 1 and w.isupper()):
+        if (
+            not norm
+            or norm in latin.NEUTRAL_WORDS
+            or (not shouting and len(w) > 1 and w.isupper())
+            or (not headline and w[0].isupper() and _mid_sentence(clean, m.start()))
+        ):
             out.append(None)
         else:
             out.append(latin.hindi_probability(norm))
@@ -156,7 +177,7 @@ def detect(text: str) -> LanguageResult:
             if s == script:
                 lang, confidence = deva_lang, _cap(posterior, len(idx))
         elif s == "Latn":
-            probs = _latin_probabilities(words)
+            probs = _latin_probabilities(clean, [matches[i] for i in idx])
             informative = [p for p in probs if p is not None]
             for i, p in zip(idx, probs, strict=True):
                 if p is not None:
@@ -172,7 +193,7 @@ def detect(text: str) -> LanguageResult:
             if s == "Beng":
                 fixed = _bengali_or_assamese(words)
             elif s == "Arab":
-                fixed = _urdu_or_arabic(words)
+                fixed = _arabic_script_lang(words)
             else:
                 fixed = _SINGLE_SCRIPT_LANG.get(s, "und")
             for i in idx:

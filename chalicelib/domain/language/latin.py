@@ -1,8 +1,8 @@
 """Romanized Hindi vs English, word by word, from the committed ``hinglish.json.gz`` model.
 
-A word seen in training gets its smoothed HI share; an unseen word gets a character n-gram naive
-Bayes estimate. Both are pure functions of the model file, so results never depend on the order
-of calls or on the process.
+A word in the model's table gets its stored log-odds (tweets' Hindi vs tweets' plus general
+English frequencies); any other word gets a logistic regression over its character 1-5-grams.
+Both are pure functions of the model file, so results never depend on call order or process.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ import regex
 
 NGRAM_ORDERS = (1, 2, 3, 4, 5)
 MODEL_FILE = "hinglish.json.gz"
-# Pseudo-count of the character estimate when a known word is scored: rare words lean on it.
-_CHAR_WEIGHT = 2.0
 # Keeps SGD steps and stored weights in a comfortable range whatever the number of n-grams.
 _CHAR_SCALE = 1.0 / len(NGRAM_ORDERS)
 
@@ -70,10 +68,8 @@ def hindi_probability(word: str) -> float:
     model = _model()
     table: dict[str, float] = model["ngrams"]
     get = table.get
+    log_odds: float | None = model["words"].get(word)
+    if log_odds is not None:
+        return _sigmoid(log_odds)
     score = sum(get(g, 0.0) for g in word_ngrams(word))
-    q = _sigmoid(_CHAR_SCALE * score + model["bias"])
-    counts: list[int] | None = model["words"].get(word)
-    if counts is None:
-        return q
-    hi, en = counts
-    return (hi + _CHAR_WEIGHT * q) / (hi + en + _CHAR_WEIGHT)
+    return _sigmoid(_CHAR_SCALE * score + model["bias"])
