@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import regex
@@ -110,6 +111,15 @@ def _arabic_script_lang(words: list[str]) -> str:
     return "ur"
 
 
+@lru_cache(maxsize=65536)
+def _word_probability(word: str) -> float | None:
+    """P(romanized Hindi) of one Latin word as written, None if it is no evidence."""
+    norm = latin.normalize_word(word)
+    if not norm or norm in latin.NEUTRAL_WORDS:
+        return None
+    return latin.hindi_probability(norm)
+
+
 def _mid_sentence(clean: str, start: int) -> bool:
     """True when the word at ``start`` follows a word or a comma, not a sentence break."""
     before = clean[max(0, start - 8) : start].rstrip()
@@ -126,16 +136,12 @@ def _latin_probabilities(clean: str, matches: list[regex.Match[str]]) -> list[fl
     headline = 4 * sum(1 for w in words if w[0].isupper()) >= 3 * len(words)
     out: list[float | None] = []
     for m, w in zip(matches, words, strict=True):
-        norm = latin.normalize_word(w)
-        if (
-            not norm
-            or norm in latin.NEUTRAL_WORDS
-            or (not shouting and len(w) > 1 and w.isupper())
-            or (not headline and w[0].isupper() and _mid_sentence(clean, m.start()))
+        if (not shouting and len(w) > 1 and w.isupper()) or (
+            not headline and w[0].isupper() and _mid_sentence(clean, m.start())
         ):
             out.append(None)
         else:
-            out.append(latin.hindi_probability(norm))
+            out.append(_word_probability(w))
     return out
 
 
