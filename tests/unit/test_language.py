@@ -193,6 +193,23 @@ def test_huge_input() -> None:
     assert len(result.tokens) == 60_000
 
 
+# Long runs without spaces once made the noise pattern quadratic (18 s for 100,000 emoji); at
+# this size a regression shows as a suite that suddenly takes minutes.
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("😀" * 50_000, "und"),
+        ("x" * 50_000, "en"),
+        ("a1" * 25_000, "en"),
+        ("x@y." * 12_500, "en"),
+        ("#" * 50_000, "und"),
+        ("ab.com" * 8_000, "und"),
+    ],
+)
+def test_long_runs_without_spaces(text: str, lang: str) -> None:
+    assert detect(text).lang == lang
+
+
 def _check(result: LanguageResult, text: str) -> None:
     assert result.lang in LANGS
     assert len(result.script) == 4

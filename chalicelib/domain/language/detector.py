@@ -33,11 +33,14 @@ _PASHTO_LETTERS = frozenset("\u067c\u0689\u0693\u069a\u06ab\u0681\u0685\u0696\u0
 _URDU_MIN_WORDS = 4
 
 # URLs, e-mail addresses, @handles, #hashtags and HTML entities say nothing about the language
-# of the post; they are blanked (offsets kept) before anything looks at words.
+# of the post; they are blanked (offsets kept) before anything looks at words. Each alternative
+# may only start where its run of characters starts (the lookbehinds), which keeps the scan
+# linear on long runs without spaces: "\S+@" alone took 18 s on 100,000 emoji.
 _NOISE = regex.compile(
     r"(?:https?://|www\.)\S+"
-    r"|\S+@\S+\.\w+"
-    r"|\b[\w-]+(?:\.[\w-]+)*\.(?:com|in|org|net|ly|co|gov|be|gl|me|io|tv|info)\b(?:/\S*)?"
+    r"|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"|(?<![\w.-])[\w-]+(?:\.[\w-]+)*\.(?:com|in|org|net|ly|co|gov|be|gl|me|io|tv|info)\b"
+    r"(?:/\S*)?"
     r"|[@#][\p{L}\p{M}\p{N}_]+"
     r"|&#?\w+;",
     regex.IGNORECASE,
