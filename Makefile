@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export PYTHONHASHSEED := 0
 
 .PHONY: run test lint typecheck test-unit test-functional test-integration test-e2e venv clean \
-        bench
+        bench bench-langid train-langid
 
 venv: $(STAMP)
 
@@ -44,3 +44,11 @@ test-e2e: venv
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
+
+# Language identification: accuracy vs seeded langdetect, throughput, cold start (issue 3).
+bench-langid: venv
+	$(PY) bench/langid_eval.py
+
+# Rebuild chalicelib/domain/language/hinglish.json.gz from ../shared/data/langid (deterministic).
+train-langid: venv
+	$(PY) local/train_langid.py
