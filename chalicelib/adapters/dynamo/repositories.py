@@ -291,7 +291,8 @@ class DynamoConfigRepository:
         try:
             with TransactWrite(connection=_connection_for(ConfigItemModel)) as tx:
                 tx.save(item, condition=condition)
-                tx.save(audit)
+                # Append-only: an audit record is never overwritten.
+                tx.save(audit, condition=AuditModel.at_id.does_not_exist())
                 tx.update(
                     ConfigItemModel(pk=VERSION_KEY[0], sk=VERSION_KEY[1], kind="meta", data={}),
                     actions=[
