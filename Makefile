@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export PYTHONHASHSEED := 0
 
 .PHONY: run test lint typecheck test-unit test-functional test-integration test-e2e venv clean \
-        bench
+        bench bench-dispatch
 
 venv: $(STAMP)
 
@@ -41,6 +41,9 @@ test-integration: venv
 	$(PY) -m pytest -q tests/integration
 test-e2e: venv
 	$(PY) -m pytest -q tests/e2e
+
+bench-dispatch: venv
+	$(PY) bench/dispatch.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
