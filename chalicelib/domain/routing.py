@@ -177,7 +177,10 @@ class RouteTree:
                         st = directory.state_of.get(tid)
                         if st is not None:
                             by_state.setdefault(st, []).append(tid)
-                    raw.extend(Target(st, tuple(ids), rt.path) for st, ids in by_state.items())
+                    raw.extend(
+                        Target(st, tuple(dict.fromkeys(ids)), rt.path)
+                        for st, ids in by_state.items()
+                    )
         return _dedupe(raw)
 
     def snapshot(self) -> dict[str, Any]:
@@ -206,14 +209,15 @@ class RouteTree:
 
 
 def _dedupe(raw: list[Target]) -> list[Target]:
-    # Targets of different states cannot overlap, so only states seen twice need a set.
+    # Targets of different states cannot overlap, so only states seen twice need a set;
+    # checking every 1,000-team state tuple would cost more than the whole route walk.
     counts: dict[str, int] = {}
     for tg in raw:
         counts[tg.state] = counts.get(tg.state, 0) + 1
     out: list[Target] = []
     taken: dict[str, set[str]] = {}
     for tg in raw:
-        if counts[tg.state] == 1 and len(set(tg.team_ids)) == len(tg.team_ids):
+        if counts[tg.state] == 1:  # each target's own ids are already unique
             out.append(tg)
             continue
         seen = taken.setdefault(tg.state, set())
