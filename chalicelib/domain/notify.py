@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -106,17 +106,17 @@ def sms_fits_one_segment(text: str) -> bool:
     return sms_units(text) <= limit
 
 
-def _clip(text: str, fixed: str, template: str) -> str:
-    """Longest prefix of ``text`` (whole graphemes) such that ``template`` stays one segment."""
-    whole = template.format(body=text)
+def _clip(text: str, fixed: str, compose: Callable[[str], str]) -> str:
+    """Longest prefix of ``text`` (whole graphemes) such that ``compose`` stays one segment."""
+    whole = compose(text)
     if sms_fits_one_segment(whole):
         return whole
     clusters = _GRAPHEME.findall(text)
     lo, hi = 0, len(clusters)
-    best = template.format(body="").strip()
+    best = compose("")
     while lo <= hi:  # binary search: the units count is monotone in the prefix length
         mid = (lo + hi) // 2
-        cand = template.format(body="".join(clusters[:mid]).rstrip() + fixed)
+        cand = compose("".join(clusters[:mid]).rstrip() + fixed)
         if sms_fits_one_segment(cand):
             best, lo = cand, mid + 1
         else:
@@ -132,15 +132,18 @@ def sms_text(
     The sender id already names the app, so the text spends no characters on it.
     """
     _, reply = _PHRASES.get(lang, _PHRASES["en"])
-    body = _SPACE.sub(" ", f"{leader}: {excerpt}".translate(_ASCII_FOLD)).strip()
-    mark = "!!" if escalation else "!" * (severity >= 4)
-    template = f"S{severity}{mark} {{body}} {reply} {link}"
+    said = f"{leader}: {excerpt}" if leader.strip() else excerpt
+    body = _SPACE.sub(" ", said.translate(_ASCII_FOLD)).strip()
+    head = f"S{severity}" + ("!!" if escalation else "!" * (severity >= 4))
+
+    def compose(b: str) -> str:
+        return " ".join(part for part in (head, b, reply, link) if part)
+
     # "..." stays GSM-7; a Unicode ellipsis would force UCS-2 on a Latin text.
-    probe = template.format(body=body)
-    ellipsis = "..." if sms_encoding(probe) == "GSM-7" else "…"
-    text = _clip(body, ellipsis, template)
+    ellipsis = "..." if sms_encoding(compose(body)) == "GSM-7" else "…"
+    text = _clip(body, ellipsis, compose)
     if not sms_fits_one_segment(text):  # the link alone is too long: drop the body
-        text = f"S{severity}{mark} {link}"
+        text = f"{head} {link}"
     return text
 
 

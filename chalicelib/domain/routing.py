@@ -208,6 +208,18 @@ class RouteTree:
         }
 
 
+def group_key(rt: Route, labels: Mapping[str, str], incident_key: str) -> str:
+    """What a team's task is keyed on: the incident by default; ``group_by`` can widen it.
+
+    ``group_by: [leader, category]`` gives a team one task for all of a leader's gaffes
+    within the incident window instead of one per incident.
+    """
+    if rt.group_by == ("incident",):
+        return incident_key
+    parts = [incident_key if g == "incident" else f"{g}={labels.get(g, '')}" for g in rt.group_by]
+    return "grp_" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
+
+
 def _dedupe(raw: list[Target]) -> list[Target]:
     # Targets of different states cannot overlap, so only states seen twice need a set;
     # checking every 1,000-team state tuple would cost more than the whole route walk.

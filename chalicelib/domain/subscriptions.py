@@ -43,8 +43,10 @@ def role_tokens(member: Member, team: Team) -> list[str]:
     return tokens
 
 
-def filter_policy(member: Member, team: Team, min_severity: int = 1) -> dict[str, Any]:
+def filter_policy(member: Member, team: Team, min_severity: int | None = None) -> dict[str, Any]:
     """The filter policy of one device subscription of ``member`` on ``team.state``'s topic."""
+    if min_severity is None:
+        min_severity = member.min_severity
     if not 1 <= min_severity <= 5:
         raise InvalidInputError(
             "minimum severity must be 1..5", [FieldProblem("min_severity", "1..5")]

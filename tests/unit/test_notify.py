@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 import regex
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.domain.notify import (
@@ -112,6 +112,10 @@ def test_sms_encoding_and_units(text: str, encoding: str, units: int) -> None:
             HINDI,
             "S4! राहुल: प्रधानमंत्री ने कहा कि अर्थ… जवाब दें tvr.in/i/ab12cd34.2",
         ),
+        ("en", "", "no leader", "S4! no leader Reply tvr.in/i/ab12cd34.2"),
+        ("en", "L", "", "S4! L: Reply tvr.in/i/ab12cd34.2"),
+        ("en", "", "   ", "S4! Reply tvr.in/i/ab12cd34.2"),
+        ("en", "{x}", "a {b} c", "S4! {x}: a {b} c Reply tvr.in/i/ab12cd34.2"),  # braces
         (  # an unknown language falls back to English words
             "xx",
             "L",
@@ -151,10 +155,13 @@ def test_sms_never_exceeds_one_segment(lang: str, severity: int, leader: str, ex
     assert got.startswith(f"S{severity}") and got.endswith(LINK)
 
 
+@example(" ")
+@example("क्ष" * 80)
 @given(st.text(alphabet="कखगमनरसह्िीुेैोौंँः़ ", min_size=1, max_size=300))
 def test_sms_never_splits_a_devanagari_grapheme(excerpt: str) -> None:
     got = sms_text(lang="hi", severity=3, leader="", excerpt=excerpt, link=LINK)
-    body = got.removeprefix("S3 : ").split(" जवाब दें ")[0].removesuffix("…")
+    assert got.startswith("S3 ") and got.endswith("जवाब दें " + LINK)
+    body = got.removeprefix("S3").removesuffix("जवाब दें " + LINK).strip().removesuffix("…")
     clusters = regex.findall(r"\X", " ".join(excerpt.split()))
     assert body == "".join(clusters[: len(regex.findall(r"\X", body))]).rstrip()
 
@@ -438,3 +445,10 @@ def test_min_severity_is_checked(bad: int) -> None:
 )
 def test_policy_matches_follows_sns(policy: dict[str, object], attrs: dict, hit: bool) -> None:  # type: ignore[type-arg]
     assert policy_matches(policy, attrs) is hit
+
+
+def test_the_members_own_severity_floor_is_the_default() -> None:
+    picky = Member("m", "", "UP-1", languages=("hi",), min_severity=5)
+    calls = plan_publishes([make_task("UP-1", district="LKO")], DIRECTORY)
+    assert deliveries(filter_policy(picky, TEAMS[1]), calls) == []
+    assert len(deliveries(filter_policy(picky, TEAMS[1], min_severity=1), calls)) == 1

@@ -11,6 +11,7 @@ from chalicelib.domain.org import Team
 from chalicelib.domain.routing import (
     TeamDirectory,
     config_digest,
+    group_key,
     parse_duration,
     parse_matcher,
     parse_route_config,
@@ -349,3 +350,45 @@ def test_resolution_never_repeats_a_team_and_never_crosses_states(lab: dict[str,
     for tg in targets:
         assert all(DIRECTORY.state_of[tid] == tg.state for tid in tg.team_ids)
     assert TREE.match(lab)  # the default route always catches
+
+
+@pytest.mark.parametrize(
+    ("group_by", "lab_a", "lab_b", "same"),
+    [
+        # default: the incident alone decides, labels do not matter
+        (None, {"leader": "L1"}, {"leader": "L2"}, True),
+        # group by leader+category: one task for all of a leader's gaffes
+        (
+            ["leader", "category"],
+            {"leader": "L1", "category": "gaffe"},
+            {"leader": "L1", "category": "gaffe"},
+            True,
+        ),
+        (
+            ["leader", "category"],
+            {"leader": "L1", "category": "gaffe"},
+            {"leader": "L2", "category": "gaffe"},
+            False,
+        ),
+        # a missing label is the empty value, consistently
+        (["leader"], {}, {"leader": ""}, True),
+    ],
+)
+def test_group_key(
+    group_by: list[str] | None, lab_a: dict[str, str], lab_b: dict[str, str], same: bool
+) -> None:
+    cfg: dict[str, Any] = {"route": {"receivers": [{"teams_of": "state"}]}}
+    if group_by is not None:
+        cfg["route"]["group_by"] = group_by
+    root = parse_route_config(cfg).root
+    incident_a, incident_b = "inc_a", "inc_b" if group_by else "inc_a"
+    assert (group_key(root, lab_a, incident_a) == group_key(root, lab_b, incident_b)) is same
+
+
+def test_group_key_keeps_the_incident_when_grouping_by_it() -> None:
+    root = parse_route_config({"route": {"receivers": ["DL-1"]}}).root
+    assert group_key(root, {}, "inc_x") == "inc_x"
+    wide = parse_route_config({"route": {"receivers": ["DL-1"], "group_by": ["incident", "state"]}})
+    assert group_key(wide.root, {"state": "UP"}, "inc_x") != group_key(
+        wide.root, {"state": "UP"}, "inc_y"
+    )
