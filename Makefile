@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export PYTHONHASHSEED := 0
 
 .PHONY: run test lint typecheck test-unit test-functional test-integration test-e2e venv clean \
-        bench bench-dispatch
+        bench bench-dispatch bench-incidents
 
 venv: $(STAMP)
 
@@ -44,6 +44,9 @@ test-e2e: venv
 
 bench-dispatch: venv
 	$(PY) bench/dispatch.py
+
+bench-incidents: venv
+	$(PY) bench/incidents.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
