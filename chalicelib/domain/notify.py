@@ -364,24 +364,25 @@ def _entry_size(message: str, subject: str, attrs: Mapping[str, Mapping[str, str
     return size
 
 
-def build_entry(n: Notice, links: Links = Links(), seq: int = 0) -> Entry:
+def build_entry(n: Notice, links: Links = Links()) -> Entry:
     """Render one notice into one publishable entry, sized as SNS counts it."""
     message = json.dumps(render_message(n, links), ensure_ascii=False, separators=(",", ":"))
     subject = email_subject(n)
     attrs = message_attributes(n)
-    ident = f"{short_ref(n.incident_key)}-v{n.version}-{n.kind}-{n.lang}-{seq}"[:80]
+    # Derived from content only, so a repeat publish of the same tasks is byte-identical.
+    audience = hashlib.sha256("\x1f".join(n.team_ids).encode()).hexdigest()[:8]
+    ident = f"{short_ref(n.incident_key)}-v{n.version}-{n.kind}-{n.lang}-{audience}"[:80]
     return Entry(ident, message, subject, attrs, _entry_size(message, subject, attrs), n)
 
 
-def _entries_for(n: Notice, links: Links, limit: int, seq: list[int]) -> list[Entry]:
-    seq[0] += 1
-    entry = build_entry(n, links, seq[0])
+def _entries_for(n: Notice, links: Links, limit: int) -> list[Entry]:
+    entry = build_entry(n, links)
     if entry.size <= limit or len(n.team_ids) <= 1:
         return [entry]
     half = len(n.team_ids) // 2  # too many team ids for one message: split the audience
     left = replace(n, team_ids=n.team_ids[:half])
     right = replace(n, team_ids=n.team_ids[half:])
-    return _entries_for(left, links, limit, seq) + _entries_for(right, links, limit, seq)
+    return _entries_for(left, links, limit) + _entries_for(right, links, limit)
 
 
 def pack(entries: Iterable[Entry], limit: int = SNS_MESSAGE_LIMIT) -> list[Publish]:
@@ -435,7 +436,9 @@ def notices_for_tasks(
     for t in tasks:
         groups.setdefault((t.state, t.incident_key, t.version), []).append(t)
     notices: list[Notice] = []
-    for (state, incident_key, version), group in groups.items():
+    # Sorted throughout: the same tasks in any order give the same messages.
+    for (state, incident_key, version), group in sorted(groups.items()):
+        group.sort(key=lambda t: t.team_id)
         head = group[0]
         team_ids = tuple(dict.fromkeys(t.team_id for t in group))
         tokens = team_tokens(state, team_ids, directory)
@@ -464,8 +467,7 @@ def plan_notices(
     notices: Iterable[Notice], links: Links = Links(), limit: int = SNS_MESSAGE_LIMIT
 ) -> list[Publish]:
     """Render notices and pack them into the fewest SNS calls."""
-    seq = [0]
-    entries = [e for n in notices for e in _entries_for(n, links, limit, seq)]
+    entries = [e for n in notices for e in _entries_for(n, links, limit)]
     return pack(entries, limit)
 
 

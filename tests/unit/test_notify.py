@@ -314,6 +314,7 @@ def test_size_limit_splits_the_audience_without_losing_a_team(limit: int) -> Non
     calls = plan_publishes(tasks, limit=limit)
     for c in calls:
         assert c.size <= limit and len(c.entries) <= BATCH_MAX_ENTRIES
+        assert len({e.id for e in c.entries}) == len(c.entries)
     for lang in ("hi", "ur", "en"):
         got = [
             t
@@ -452,3 +453,42 @@ def test_the_members_own_severity_floor_is_the_default() -> None:
     calls = plan_publishes([make_task("UP-1", district="LKO")], DIRECTORY)
     assert deliveries(filter_policy(picky, TEAMS[1]), calls) == []
     assert len(deliveries(filter_policy(picky, TEAMS[1], min_severity=1), calls)) == 1
+
+
+ORG = [Team(f"{st_}-{i}", "", st_, f"D{i % 3}") for st_ in ("UP", "TN", "NL") for i in range(7)]
+ORG_DIR = TeamDirectory.build(ORG)
+ORG_BY_ID = {t.id: t for t in ORG}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.sets(st.sampled_from([t.id for t in ORG]), max_size=len(ORG)),
+    st.sampled_from(["en", "hi", "ta", "ur"]),
+    st.booleans(),
+)
+def test_every_targeted_device_gets_exactly_one_message_and_others_none(
+    chosen: set[str], language: str, tokens: bool
+) -> None:
+    tasks = [make_task(t, state=ORG_BY_ID[t].state, district=ORG_BY_ID[t].district) for t in chosen]
+    calls = plan_publishes(tasks, ORG_DIR if tokens else None)
+    assert len(calls) <= len({ORG_BY_ID[t].state for t in chosen})  # one call per state topic
+    for c in calls:  # PublishBatch refuses duplicate entry ids
+        assert len({e.id for e in c.entries}) == len(c.entries)
+    for team in ORG:
+        policy = filter_policy(Member("m", "", team.id, languages=(language,)), team)
+        got = [
+            e
+            for c in calls
+            if c.state == team.state
+            for e in c.entries
+            if policy_matches(policy, e.attributes)
+        ]
+        assert len(got) == (1 if team.id in chosen else 0)
+
+
+def test_planning_is_deterministic_so_a_repeat_publish_is_byte_identical() -> None:
+    tasks = [make_task(t.id, state=t.state, district=t.district) for t in ORG]
+    first, again = plan_publishes(tasks, ORG_DIR), plan_publishes(list(reversed(tasks)), ORG_DIR)
+    assert sorted((e.id, e.message, e.subject) for c in first for e in c.entries) == sorted(
+        (e.id, e.message, e.subject) for c in again for e in c.entries
+    )
