@@ -260,12 +260,25 @@ def apns_payload(n: Notice, links: Links = Links()) -> str:
     return _fit_push(build, _data(n, links))
 
 
+def _ascii(text: str) -> str:
+    return "".join(c for c in text if " " <= c <= "~")
+
+
 def email_subject(n: Notice) -> str:
-    """One line, under SNS's 100-character subject limit."""
-    subject = _SPACE.sub(
-        " ", f"{_title(n)}: {n.category or 'mention'} [{short_ref(n.incident_key)} v{n.version}]"
-    )
-    return subject if len(subject) <= EMAIL_SUBJECT_MAX else subject[: EMAIL_SUBJECT_MAX - 1] + "…"
+    """One ASCII line under 100 characters: older SNS docs allow only ASCII subjects.
+
+    The leader's name is kept only when it is ASCII; the body carries it in any script.
+    """
+    what = {"escalation": "ESCALATION", "digest": "Digest", "update": "Update"}.get(n.kind, "")
+    leader = _ascii(n.leader_name) if n.leader_name.isascii() else ""
+    head = " ".join(x for x in ("Tvarit", f"S{n.severity}", what, leader) if x)
+    ref = f"[{short_ref(n.incident_key)} v{n.version}]"
+    category = _ascii(n.category).strip() or "mention"
+    subject = _SPACE.sub(" ", f"{head}: {category}").strip()
+    room = EMAIL_SUBJECT_MAX - len(ref) - 1
+    if len(subject) > room:
+        subject = subject[: room - 3].rstrip() + "..."
+    return f"{subject} {ref}"
 
 
 def email_body(n: Notice, links: Links = Links()) -> str:
@@ -354,6 +367,31 @@ class Publish:
     @property
     def size(self) -> int:
         return sum(e.size for e in self.entries)
+
+    def request(self, topic_arn: str) -> dict[str, Any]:
+        """The boto3 keyword arguments of this call (``sns.publish`` or ``sns.publish_batch``)."""
+        if len(self.entries) == 1:
+            e = self.entries[0]
+            return {
+                "TopicArn": topic_arn,
+                "Message": e.message,
+                "Subject": e.subject,
+                "MessageStructure": "json",
+                "MessageAttributes": {k: dict(v) for k, v in e.attributes.items()},
+            }
+        return {
+            "TopicArn": topic_arn,
+            "PublishBatchRequestEntries": [
+                {
+                    "Id": e.id,
+                    "Message": e.message,
+                    "Subject": e.subject,
+                    "MessageStructure": "json",
+                    "MessageAttributes": {k: dict(v) for k, v in e.attributes.items()},
+                }
+                for e in self.entries
+            ],
+        }
 
 
 def _entry_size(message: str, subject: str, attrs: Mapping[str, Mapping[str, str]]) -> int:

@@ -218,9 +218,24 @@ def test_push_payloads_fit_four_kilobytes(size: int) -> None:
 @pytest.mark.parametrize(
     ("leader", "category"), [("", ""), ("A" * 300, "gaffe"), ("नेता " * 40, "x\ny")]
 )
-def test_email_subject_is_one_short_line(leader: str, category: str) -> None:
+def test_email_subject_is_one_short_ascii_line(leader: str, category: str) -> None:
     subject = email_subject(notice(leader_name=leader, category=category))
-    assert len(subject) < 100 and "\n" not in subject
+    assert len(subject) < 100 and "\n" not in subject and subject.isascii()
+    assert subject.startswith("Tvarit S5") and subject.endswith(" v2]")
+
+
+@pytest.mark.parametrize(
+    ("kind", "leader", "category", "subject"),
+    [
+        ("task", "A. Leader", "gaffe", "Tvarit S5 A. Leader: gaffe [d5701cf0 v2]"),
+        ("escalation", "नेता", "gaffe", "Tvarit S5 ESCALATION: gaffe [d5701cf0 v2]"),
+        ("digest", "", "", "Tvarit S5 Digest: mention [d5701cf0 v2]"),
+        ("update", "L", "घोटाला", "Tvarit S5 Update L: mention [d5701cf0 v2]"),
+    ],
+)
+def test_email_subject_table(kind: str, leader: str, category: str, subject: str) -> None:
+    n = notice(kind=kind, leader_name=leader, category=category)
+    assert email_subject(n) == subject
 
 
 def test_message_attributes_shape() -> None:
@@ -492,3 +507,14 @@ def test_planning_is_deterministic_so_a_repeat_publish_is_byte_identical() -> No
     assert sorted((e.id, e.message, e.subject) for c in first for e in c.entries) == sorted(
         (e.id, e.message, e.subject) for c in again for e in c.entries
     )
+
+
+def test_requests_have_the_boto3_shape() -> None:
+    single = plan_publishes([make_task("X-1", state="NL")])[0]
+    req = single.request("arn:aws:sns:ap-south-1:123:tvarit-NL")
+    assert set(req) == {"TopicArn", "Message", "Subject", "MessageStructure", "MessageAttributes"}
+    assert json.loads(req["Message"])["default"]
+    batch = plan_publishes([make_task("UP-1")])[0]
+    entries = batch.request("arn")["PublishBatchRequestEntries"]
+    assert len(entries) == 3 and len({e["Id"] for e in entries}) == 3
+    assert all(regex.fullmatch(r"[A-Za-z0-9_-]{1,80}", e["Id"]) for e in entries)
