@@ -6,7 +6,8 @@ device subscription's filter policy (see ``subscriptions.py``) lists the tokens 
 Because a single message serves many teams, it carries the incident key and version; a team's
 task id is ``task_id_for(team_id, incident_key)``, so a phone derives its own task id and drops
 any (task id, version) it has already shown. Messages aimed at exactly one team also carry the
-task id itself.
+task id itself; the ``default`` payload of a message to at most 50 teams carries the whole
+team -> task id map (larger maps would cost extra calls for no new information).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import regex
 from chalicelib.domain.routing import TeamDirectory
 from chalicelib.domain.tasks import Task
 
+TASK_MAP_MAX = 50  # explicit team -> task id maps only for small audiences (size)
 SNS_MESSAGE_LIMIT = 262_144  # bytes, message + attributes; also the PublishBatch aggregate
 BATCH_MAX_ENTRIES = 10
 FCM_PAYLOAD_LIMIT = 4_096  # FCM data and APNs payloads are each capped at 4 KB
@@ -181,6 +183,7 @@ class Notice:
     excerpt: str = ""
     url: str = ""
     task_id: str = ""
+    tasks: Mapping[str, str] = field(default_factory=dict)  # team id -> task id, small groups
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -301,8 +304,11 @@ def render_message(n: Notice, links: Links = Links()) -> dict[str, str]:
     """The ``Message`` object for ``MessageStructure=json``: one text per protocol."""
     data = _data(n, links)
     apns = apns_payload(n, links)
+    default: dict[str, Any] = dict(data)
+    if n.tasks:
+        default["tasks"] = dict(n.tasks)
     return {
-        "default": json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+        "default": json.dumps(default, ensure_ascii=False, separators=(",", ":")),
         "GCM": gcm_payload(n, links),
         "APNS": apns,
         "APNS_SANDBOX": apns,
@@ -496,6 +502,9 @@ def notices_for_tasks(
                     excerpt=head.excerpt,
                     url=head.url,
                     task_id=head.task_id if len(team_ids) == 1 else "",
+                    tasks={t.team_id: t.task_id for t in group}
+                    if 1 < len(team_ids) <= TASK_MAP_MAX
+                    else {},
                 )
             )
     return notices

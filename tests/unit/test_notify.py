@@ -518,3 +518,16 @@ def test_requests_have_the_boto3_shape() -> None:
     entries = batch.request("arn")["PublishBatchRequestEntries"]
     assert len(entries) == 3 and len({e["Id"] for e in entries}) == 3
     assert all(regex.fullmatch(r"[A-Za-z0-9_-]{1,80}", e["Id"]) for e in entries)
+
+
+@pytest.mark.parametrize(("n_teams", "has_map"), [(1, False), (2, True), (50, True), (51, False)])
+def test_small_audiences_carry_the_team_to_task_map(n_teams: int, has_map: bool) -> None:
+    tasks = [make_task(f"UP-T{i:03d}") for i in range(n_teams)]
+    for call in plan_publishes(tasks):
+        for e in call.entries:
+            default = json.loads(json.loads(e.message)["default"])
+            if has_map:
+                assert default["tasks"] == {t.team_id: t.task_id for t in tasks}
+            else:
+                assert "tasks" not in default
+            assert ("task_id" in default) is (n_teams == 1)
