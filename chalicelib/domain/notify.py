@@ -424,8 +424,10 @@ def _entries_for(n: Notice, links: Links, limit: int) -> list[Entry]:
     if entry.size <= limit or len(n.team_ids) <= 1:
         return [entry]
     half = len(n.team_ids) // 2  # too many team ids for one message: split the audience
-    left = replace(n, team_ids=n.team_ids[:half])
-    right = replace(n, team_ids=n.team_ids[half:])
+    halves = (n.team_ids[:half], n.team_ids[half:])
+    left, right = (
+        replace(n, team_ids=h, tasks={k: v for k, v in n.tasks.items() if k in h}) for h in halves
+    )
     return _entries_for(left, links, limit) + _entries_for(right, links, limit)
 
 
@@ -475,7 +477,10 @@ def team_tokens(
 def notices_for_tasks(
     tasks: Iterable[Task], directory: TeamDirectory | None = None, kind: str = "task"
 ) -> list[Notice]:
-    """Group tasks by (state, incident, version) and render one notice per delivery language."""
+    """Group tasks by (state, incident, version) and render one notice per delivery language.
+
+    ``kind`` is the caller's: ``task`` for a first dispatch, ``update`` when open tasks changed.
+    """
     groups: dict[tuple[str, str, int], list[Task]] = {}
     for t in tasks:
         groups.setdefault((t.state, t.incident_key, t.version), []).append(t)
@@ -496,7 +501,7 @@ def notices_for_tasks(
                     lang=lang,
                     team_ids=tokens,
                     districts=tuple(sorted({t.district for t in group if t.district})),
-                    kind=kind if version == 1 or kind != "task" else "update",
+                    kind=kind,
                     leader_name=head.leader_name,
                     category=head.category,
                     excerpt=head.excerpt,
@@ -523,6 +528,7 @@ def plan_publishes(
     directory: TeamDirectory | None = None,
     links: Links = Links(),
     limit: int = SNS_MESSAGE_LIMIT,
+    kind: str = "task",
 ) -> list[Publish]:
     """The SNS calls that deliver ``tasks``: grouped by state topic, split by the size limit."""
-    return plan_notices(notices_for_tasks(tasks, directory), links, limit)
+    return plan_notices(notices_for_tasks(tasks, directory, kind), links, limit)

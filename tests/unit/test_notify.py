@@ -319,7 +319,9 @@ def test_versions_and_incidents_are_separate_entries_and_batches_hold_ten() -> N
     assert all(len(c.entries) <= BATCH_MAX_ENTRIES for c in calls)
     assert len(calls) == 3  # ceil(24 / 10)
     kinds = Counter((e.notice.incident_key, e.notice.version, e.notice.kind) for e in entries)
-    assert kinds[("inc_0", 3, "update")] == 3
+    assert kinds[("inc_0", 3, "task")] == 3  # the version alone never decides the kind
+    updates = plan_publishes(tasks[-1:], kind="update")
+    assert {e.notice.kind for c in updates for e in c.entries} == {"update"}
 
 
 @pytest.mark.parametrize("limit", [8_000, 30_000, 262_144])
@@ -531,3 +533,14 @@ def test_small_audiences_carry_the_team_to_task_map(n_teams: int, has_map: bool)
             else:
                 assert "tasks" not in default
             assert ("task_id" in default) is (n_teams == 1)
+
+
+def test_a_split_audience_keeps_only_its_own_task_ids() -> None:
+    tasks = [make_task(f"UP-T{i:03d}") for i in range(40)]
+    calls = plan_publishes(tasks, limit=3_000)  # entries are ~4.2 KB: forces a split
+    entries = [e for c in calls for e in c.entries]
+    assert len(entries) > 3
+    for e in entries:
+        teams = json.loads(e.attributes["team_ids"]["StringValue"])
+        default = json.loads(json.loads(e.message)["default"])
+        assert sorted(default.get("tasks", {})) == sorted(teams) or len(teams) == 1
