@@ -208,15 +208,18 @@ class RouteTree:
         }
 
 
-def group_key(rt: Route, labels: Mapping[str, str], incident_key: str) -> str:
+def group_key(rt: Route, labels: Mapping[str, str], incident_key: str, window: str = "") -> str:
     """What a team's task is keyed on: the incident by default; ``group_by`` can widen it.
 
-    ``group_by: [leader, category]`` gives a team one task for all of a leader's gaffes
-    within the incident window instead of one per incident.
+    ``group_by: [leader, category]`` gives a team one task for all of a leader's gaffes in one
+    ``window`` (the caller passes e.g. the IST date), so a closed group never swallows the
+    next day's gaffes; a ``group_by`` that includes ``incident`` needs no window.
     """
     if rt.group_by == ("incident",):
         return incident_key
     parts = [incident_key if g == "incident" else f"{g}={labels.get(g, '')}" for g in rt.group_by]
+    if "incident" not in rt.group_by:
+        parts.append(f"window={window}")
     return "grp_" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
 
 

@@ -385,6 +385,13 @@ def test_group_key(
     assert (group_key(root, lab_a, incident_a) == group_key(root, lab_b, incident_b)) is same
 
 
+def test_group_key_without_incident_is_per_window() -> None:
+    root = parse_route_config({"route": {"receivers": ["DL-1"], "group_by": ["leader"]}}).root
+    lab = {"leader": "L1"}
+    assert group_key(root, lab, "a", "2026-11-02") == group_key(root, lab, "b", "2026-11-02")
+    assert group_key(root, lab, "a", "2026-11-02") != group_key(root, lab, "a", "2026-11-03")
+
+
 def test_group_key_keeps_the_incident_when_grouping_by_it() -> None:
     root = parse_route_config({"route": {"receivers": ["DL-1"]}}).root
     assert group_key(root, {}, "inc_x") == "inc_x"
