@@ -544,3 +544,10 @@ def test_a_split_audience_keeps_only_its_own_task_ids() -> None:
         teams = json.loads(e.attributes["team_ids"]["StringValue"])
         default = json.loads(json.loads(e.message)["default"])
         assert sorted(default.get("tasks", {})) == sorted(teams) or len(teams) == 1
+
+
+@pytest.mark.parametrize("districts", [(), ("LKO",), tuple(f"D{i}" for i in range(80))])
+def test_attributes_stay_within_the_ten_sns_allows(districts: tuple[str, ...]) -> None:
+    attrs = message_attributes(notice(districts=districts))
+    assert len(attrs) <= 10
+    assert ("district" in attrs) is bool(districts)
