@@ -23,6 +23,7 @@ from chalicelib.errors import FieldProblem, InvalidInputError
 LABELS = frozenset(
     {"state", "district", "party", "category", "severity", "language", "platform", "leader"}
 )
+LABEL_ALIASES = {"lang": "language"}  # analysis.py labels mentions with "lang"
 OPERATORS = ("=~", "!~", "!=", "=")  # longest first, so "!=" is not read as "!" + "="
 SELECTORS = frozenset({"state", "district", "all"})
 _LABEL_NAME = re.compile(r"[a-z_][a-z0-9_]*")
@@ -150,7 +151,7 @@ class RouteTree:
 
     def match(self, labels: Mapping[str, str]) -> list[Route]:
         """The routes that handle ``labels``: never empty, the root is the default."""
-        found = _walk(self.root, labels)
+        found = _walk(self.root, canonical_labels(labels))
         return found if found else [self.root]
 
     def resolve(self, labels: Mapping[str, str], directory: TeamDirectory) -> list[Target]:
@@ -223,6 +224,18 @@ def group_key(rt: Route, labels: Mapping[str, str], incident_key: str, window: s
     return "grp_" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
 
 
+def canonical_labels(labels: Mapping[str, str]) -> Mapping[str, str]:
+    """Labels under their canonical names (``lang`` -> ``language``); no copy when none differ."""
+    if not any(alias in labels for alias in LABEL_ALIASES):
+        return labels
+    out = dict(labels)
+    for alias, name in LABEL_ALIASES.items():
+        if alias in out:
+            value = out.pop(alias)
+            out.setdefault(name, value)
+    return out
+
+
 def _dedupe(raw: list[Target]) -> list[Target]:
     # Targets of different states cannot overlap, so only states seen twice need a set;
     # checking every 1,000-team state tuple would cost more than the whole route walk.
@@ -277,6 +290,7 @@ def parse_matcher(text: str) -> LabelMatcher:
             continue
         # "!=" must not be taken for "=" with label "x!"; OPERATORS order guarantees that.
         label, value = text[:idx].strip(), text[idx + len(op) :].strip()
+        label = LABEL_ALIASES.get(label, label)
         if len(value) >= 2 and value[0] == value[-1] == '"':
             value = value[1:-1]
         if not _LABEL_NAME.fullmatch(label):

@@ -260,6 +260,7 @@ def test_every_problem_is_reported_not_just_the_first() -> None:
         ("category=a=b", "category", "=", "a=b"),
         ("category=~a=b", "category", "=~", "a=b"),
         ("leader=मोदी", "leader", "=", "मोदी"),
+        ("lang=hi", "language", "=", "hi"),  # alias used by analysis.py
     ],
 )
 def test_parse_matcher(text: str, label: str, op: str, value: str) -> None:
@@ -399,3 +400,15 @@ def test_group_key_keeps_the_incident_when_grouping_by_it() -> None:
     assert group_key(wide.root, {"state": "UP"}, "inc_x") != group_key(
         wide.root, {"state": "UP"}, "inc_y"
     )
+
+
+@pytest.mark.parametrize(
+    "lab",
+    [
+        labels(state="UP", district="LKO", language="hi"),
+        labels(state="UP", district="LKO", lang="hi"),
+        labels(state="UP", district="LKO", lang="en", language="hi"),  # canonical name wins
+    ],
+)
+def test_lang_is_an_alias_of_language(lab: dict[str, str]) -> None:
+    assert [r.name for r in TREE.match(lab)] == ["up-hindi", "up-district"]
