@@ -323,7 +323,7 @@ def _parse_receivers(raw: Any, path: str, problems: list[FieldProblem]) -> tuple
             else:
                 out.append(Receiver(teams=tuple(teams)))
         elif isinstance(item, dict) and set(item) == {"teams_of"}:
-            if item["teams_of"] not in SELECTORS:
+            if not isinstance(item["teams_of"], str) or item["teams_of"] not in SELECTORS:
                 problems.append(
                     FieldProblem(f"{here}.teams_of", f"one of {', '.join(sorted(SELECTORS))}")
                 )

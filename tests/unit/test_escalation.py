@@ -199,3 +199,30 @@ def test_each_level_reaches_exactly_its_people(member: Member, gets: list[Level]
     assert got == gets
     assert len(calls) == 1  # 3 levels x 3 UP languages = 9 entries, one PublishBatch
     assert message_attributes(notices[0])["kind"]["StringValue"] == "escalation"
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 10)
+    | st.sampled_from(["", "UP", "5m", "team_lead", "state", "x"]),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["id", "scope", "owner", "repeat", "steps", "wait", "notify", "x"]),
+            inner,
+            max_size=5,
+        )
+    ),
+    max_leaves=20,
+)
+
+
+@given(json_values)
+def test_any_json_either_parses_or_fails_with_located_problems(data: Any) -> None:
+    try:
+        chain = parse_chain(data)
+    except InvalidInputError as err:
+        assert err.problems and all(p.loc.startswith("chain") for p in err.problems)
+    else:
+        assert chain.schedule()

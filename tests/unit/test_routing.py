@@ -4,7 +4,7 @@ import copy
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from chalicelib.domain.org import Team
@@ -412,3 +412,72 @@ def test_group_key_keeps_the_incident_when_grouping_by_it() -> None:
 )
 def test_lang_is_an_alias_of_language(lab: dict[str, str]) -> None:
     assert [r.name for r in TREE.match(lab)] == ["up-hindi", "up-district"]
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 5)
+    | st.sampled_from(["", "UP", "state=UP", "5m", "all", "state", "x=~(", "teams_of"]),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "route",
+                    "routes",
+                    "matchers",
+                    "receivers",
+                    "teams",
+                    "teams_of",
+                    "continue",
+                    "group_by",
+                    "group_wait",
+                    "name",
+                    "escalation",
+                    "x",
+                ]
+            ),
+            inner,
+            max_size=5,
+        )
+    ),
+    max_leaves=25,
+)
+
+
+route_like = st.recursive(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "matchers": st.lists(st.sampled_from(["state=UP", "x=1", "severity=~[", 3]), max_size=3)
+            | json_values,
+            "receivers": st.lists(
+                st.sampled_from(["DL-1", 7, {"teams_of": "all"}, {"teams": []}])
+                | st.fixed_dictionaries({"teams_of": json_values})
+                | st.fixed_dictionaries({"teams": json_values}),
+                max_size=3,
+            )
+            | json_values,
+            "continue": json_values,
+            "group_wait": json_values,
+            "name": json_values,
+        },
+    ),
+    lambda inner: st.fixed_dictionaries(
+        {"receivers": st.just(["DL-1"])}, optional={"routes": st.lists(inner, max_size=3)}
+    ),
+    max_leaves=6,
+)
+
+
+@example({"route": {"receivers": [{"teams_of": ["x"]}]}})
+@given(json_values | st.fixed_dictionaries({"route": route_like}))
+def test_any_json_either_parses_or_fails_with_located_problems(config: Any) -> None:
+    try:
+        tree = parse_route_config(config)
+    except InvalidInputError as err:
+        assert err.problems and all(p.loc for p in err.problems)
+    else:
+        assert tree.match({"state": "UP"})
+        tree.resolve({"state": "UP"}, DIRECTORY)
