@@ -293,3 +293,13 @@ def test_real_posts_unrelated_ones_never_collide_and_reposts_do() -> None:
                 assert hamming(hashes[i], hashes[j]) > NEAR_DUPLICATE_DISTANCE
     reposted = [simhash(f"RT @someone: {t} https://t.co/x") for t in sample]
     assert reposted == hashes
+
+
+@given(st.text(max_size=500))
+def test_simhash_of_any_text_is_a_64_bit_integer_and_stable(text: str) -> None:
+    h = simhash(text)
+    assert 0 <= h < 2**64
+    assert simhash(text) == h
+    assert simhash(f"RT @someone: {text}") == simhash(text) or text.lstrip().lower().startswith(
+        "rt"
+    )
