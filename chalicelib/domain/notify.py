@@ -515,6 +515,36 @@ def notices_for_tasks(
     return notices
 
 
+def digest_notices(team_id: str, state: str, tasks: Sequence[Task]) -> list[Notice]:
+    """One digest for one team: the tasks held back by rate limits or quiet hours, in one notice.
+
+    Keyed by the held task ids, so a repeated flush of the same digest is the same message.
+    """
+    held = sorted(tasks, key=lambda t: (-t.severity, t.created_at, t.task_id))
+    if not held:
+        return []
+    key = "dg_" + hashlib.sha256("\x1f".join(t.task_id for t in held).encode()).hexdigest()[:20]
+    lines = [f"{t.leader_name or '?'}: {_SPACE.sub(' ', t.excerpt)[:80]}" for t in held]
+    return [
+        Notice(
+            state=state,
+            incident_key=key,
+            version=1,
+            severity=held[0].severity,
+            lang=lang,
+            team_ids=(team_id,),
+            kind="digest",
+            leader_name=f"{len(held)} x" if len(held) > 1 else held[0].leader_name,
+            category=held[0].category if len(held) == 1 else "digest",
+            excerpt=" | ".join(lines),
+            url=held[0].url,
+            # 100 ids (~2.7 KB) keep the push payload under 4 KB; "held" tells the app if more
+            extra={"task_ids": ",".join(t.task_id for t in held[:100]), "held": str(len(held))},
+        )
+        for lang in delivery_languages(state)
+    ]
+
+
 def plan_notices(
     notices: Iterable[Notice], links: Links = Links(), limit: int = SNS_MESSAGE_LIMIT
 ) -> list[Publish]:

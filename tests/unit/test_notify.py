@@ -16,6 +16,7 @@ from chalicelib.domain.notify import (
     Notice,
     apns_payload,
     delivery_language,
+    digest_notices,
     email_subject,
     gcm_payload,
     message_attributes,
@@ -551,3 +552,26 @@ def test_attributes_stay_within_the_ten_sns_allows(districts: tuple[str, ...]) -
     attrs = message_attributes(notice(districts=districts))
     assert len(attrs) <= 10
     assert ("district" in attrs) is bool(districts)
+
+
+@pytest.mark.parametrize("n", [0, 1, 3, 40, 150])
+def test_a_digest_is_one_entry_per_language_carrying_every_held_task(n: int) -> None:
+    held = [make_task("UP-1", incident=f"inc_{i}", severity=1 + i % 5) for i in range(n)]
+    notices = digest_notices("UP-1", "UP", held)
+    if n == 0:
+        assert notices == []
+        return
+    calls = plan_notices(notices)
+    assert len(calls) == 1 and len(calls[0].entries) == 3
+    for e in calls[0].entries:
+        msg = json.loads(e.message)
+        data = json.loads(msg["default"])
+        ids = data["task_ids"].split(",")
+        assert len(ids) == min(n, 100) and set(ids) <= {t.task_id for t in held}
+        assert data["held"] == str(n)
+        assert data["type"] == "digest" and data["severity"] == str(max(t.severity for t in held))
+        assert sms_fits_one_segment(msg["sms"])
+        gcm = json.loads(msg["GCM"])["fcmV1Message"]["message"]["data"]
+        assert len(msg["GCM"].encode()) <= FCM_PAYLOAD_LIMIT and gcm["task_ids"]
+    again = digest_notices("UP-1", "UP", list(reversed(held)))
+    assert [x.incident_key for x in again] == [x.incident_key for x in notices]
