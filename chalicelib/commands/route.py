@@ -9,6 +9,7 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The config file, optional teams file and labels."""
     parser.add_argument("config", type=Path, help='route config JSON ({"route": {...}})')
     parser.add_argument(
         "--teams", type=Path, help="JSON list of teams ({id, name, state, district}) to resolve"
@@ -23,6 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Exit 0 with a JSON preview, 1 when the config is invalid, 2 on usage errors."""
     from chalicelib.domain.org import Team
     from chalicelib.domain.routing import TeamDirectory, parse_route_config
     from chalicelib.errors import InvalidInputError

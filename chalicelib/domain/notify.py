@@ -368,10 +368,12 @@ class Publish:
 
     @property
     def api(self) -> str:
+        """The SNS action this call uses."""
         return "Publish" if len(self.entries) == 1 else "PublishBatch"
 
     @property
     def size(self) -> int:
+        """Bytes as SNS counts them, over every entry."""
         return sum(e.size for e in self.entries)
 
     def request(self, topic_arn: str) -> dict[str, Any]:

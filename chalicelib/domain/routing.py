@@ -61,6 +61,7 @@ class LabelMatcher:
     pattern: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
 
     def matches(self, labels: Mapping[str, str]) -> bool:
+        """Whether ``labels`` satisfy this matcher (a missing label is "")."""
         got = labels.get(self.label, "")
         if self.op == "=":
             return got == self.value
@@ -82,6 +83,7 @@ class Receiver:
     select: str = ""
 
     def as_dict(self) -> dict[str, Any]:
+        """The receiver in its config form."""
         return {"teams": list(self.teams)} if self.teams else {"teams_of": self.select}
 
 
@@ -102,6 +104,7 @@ class Route:
     escalation: str
 
     def matches(self, labels: Mapping[str, str]) -> bool:
+        """Whether every matcher of this route holds."""
         return all(m.matches(labels) for m in self.matchers)
 
 

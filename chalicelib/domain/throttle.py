@@ -84,6 +84,7 @@ class TeamThrottle:
 
     @classmethod
     def fresh(cls, policy: ThrottlePolicy, at: datetime) -> TeamThrottle:
+        """A team never throttled before: a full bucket, nothing held."""
         return cls(float(policy.burst), at)
 
 
