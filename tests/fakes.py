@@ -10,6 +10,7 @@ from typing import Any
 
 from chalicelib.domain.analysis import AnalyzedMention, WatchConfig
 from chalicelib.domain.keywords import KeywordQuery, compile_queries
+from chalicelib.domain.notify import Publish
 from chalicelib.domain.org import Leader, Team
 from chalicelib.domain.tasks import Task, TaskEvent
 from chalicelib.errors import ConflictError, UpstreamError
@@ -121,12 +122,12 @@ class FakeMentionQueue:
 
 @dataclass
 class RecordingPublisher:
-    calls: list[tuple[str, dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+    calls: list[Publish] = field(default_factory=list)
     failures_left: int = 0
 
-    def publish(self, state: str, message: str, attributes: Mapping[str, Any]) -> str:
+    def send(self, call: Publish) -> list[str]:
         if self.failures_left > 0:
             self.failures_left -= 1
             raise UpstreamError("Throttling: rate exceeded")
-        self.calls.append((state, json.loads(message), dict(attributes)))
-        return f"msg-{len(self.calls)}"
+        self.calls.append(call)
+        return [f"msg-{len(self.calls)}-{i}" for i in range(len(call.entries))]

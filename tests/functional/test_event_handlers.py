@@ -103,17 +103,21 @@ def test_new_tasks_are_published_once_per_state_and_incident(client: Client, wor
     tasks = list(world.tasks.tasks.values())
     result = client.lambda_.invoke("dispatch", stream_event(tasks)).payload
     assert result == {"batchItemFailures": []}
-    [(state, message, attributes)] = world.publisher.calls
-    assert state == "DL"
-    assert json.loads(attributes["team_ids"]["StringValue"]) == ["DL-CENTRAL-01", "DL-EAST-01"]
-    payload = json.loads(message["default"])
-    assert {team: t["version"] for team, t in payload["tasks"].items()} == {
-        "DL-CENTRAL-01": 2,
-        "DL-EAST-01": 2,
-    }
+    # One call to the DL topic: one entry per delivery language of Delhi (hi, en).
+    [call] = world.publisher.calls
+    assert (call.state, call.api) == ("DL", "PublishBatch")
+    assert [e.notice.lang for e in call.entries] == ["hi", "en"]
+    for entry in call.entries:
+        assert json.loads(entry.attributes["team_ids"]["StringValue"]) == [
+            "DL-CENTRAL-01",
+            "DL-EAST-01",
+        ]
+        payload = json.loads(json.loads(entry.message)["default"])
+        assert payload["v"] == "2"
+        assert payload["tasks"] == {t.team_id: t.task_id for t in world.tasks.tasks.values()}
     for task in world.tasks.tasks.values():
         assert task.status is TaskStatus.DISPATCHED
-        assert task.sns_message_id == "msg-1"
+        assert task.sns_message_id == "msg-1-0"
         assert [e.action.value for e in world.tasks.events(task.task_id)] == ["dispatch"]
 
 

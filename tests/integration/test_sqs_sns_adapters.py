@@ -7,9 +7,9 @@ import pytest
 
 from chalicelib.adapters.sns import SnsTaskPublisher
 from chalicelib.adapters.sqs import SqsMentionQueue
+from chalicelib.domain.notify import plan_publishes
+from chalicelib.domain.subscriptions import filter_policy
 from chalicelib.errors import UpstreamError
-from chalicelib.services.dispatch import notification
-from local.phone import device_filter_policy
 from tests.factories import make_message, make_team
 from tests.integration.test_repository_contracts import make_task
 
@@ -46,6 +46,7 @@ def test_one_publish_reaches_exactly_the_teams_it_names(clients: dict[str, Any])
     topic = sns.create_topic(Name="tvarit-state-DL")["TopicArn"]
     phones = {}
     for team_id in ("DL-CENTRAL-01", "DL-EAST-01", "DL-WEST-01"):
+        team = make_team(team_id)
         url = sqs.create_queue(QueueName=f"phone-{team_id}")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
@@ -55,14 +56,14 @@ def test_one_publish_reaches_exactly_the_teams_it_names(clients: dict[str, Any])
             Protocol="sqs",
             Endpoint=arn,
             Attributes={
-                "FilterPolicy": json.dumps(device_filter_policy(make_team(team_id))),
+                "FilterPolicy": json.dumps(filter_policy(team.members[0], team)),
                 "RawMessageDelivery": "true",
             },
         )
         phones[team_id] = url
-    message, attributes = notification([make_task("DL-CENTRAL-01"), make_task("DL-EAST-01")])
-    publisher = SnsTaskPublisher(sns, lambda state: topic)
-    assert publisher.publish("DL", message, attributes)
+    [call] = plan_publishes([make_task("DL-CENTRAL-01"), make_task("DL-EAST-01")])
+    assert call.api == "PublishBatch"  # one entry per delivery language of Delhi
+    assert len(SnsTaskPublisher(sns, lambda state: topic).send(call)) == 2
     received = {
         team: [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=url).get("Messages", [])]
         for team, url in phones.items()
@@ -70,6 +71,8 @@ def test_one_publish_reaches_exactly_the_teams_it_names(clients: dict[str, Any])
     assert len(received["DL-CENTRAL-01"]) == 1
     assert len(received["DL-EAST-01"]) == 1
     assert received["DL-WEST-01"] == []
+    # Each phone gets the entry in its own language only (the demo warriors read Hindi).
+    assert received["DL-EAST-01"][0]["lang"] == "hi"
     assert set(received["DL-EAST-01"][0]["tasks"]) == {"DL-CENTRAL-01", "DL-EAST-01"}
 
 
@@ -77,6 +80,6 @@ def test_publishing_to_a_missing_topic_is_an_upstream_error(clients: dict[str, A
     publisher = SnsTaskPublisher(
         clients["sns"], lambda s: f"arn:aws:sns:ap-south-1:123456789012:tvarit-state-{s}"
     )
-    message, attributes = notification([make_task()])
     with pytest.raises(UpstreamError):
-        publisher.publish("DL", message, attributes)
+        for call in plan_publishes([make_task()]):
+            publisher.send(call)
