@@ -64,6 +64,19 @@ class Container:
         )
 
     @cached_property
+    def webhook_secret(self) -> str:
+        """The webhook's shared secret: the env var locally, SSM Parameter Store in AWS.
+
+        Read once per container (cached), on the first webhook call, not at import.
+        """
+        settings = self.settings
+        if settings.webhook_secret or not settings.webhook_secret_parameter:
+            return settings.webhook_secret
+        from chalicelib.adapters.secrets import read_parameter
+
+        return read_parameter(self._client("ssm"), settings.webhook_secret_parameter)
+
+    @cached_property
     def _dynamo_bound(self) -> bool:
         from chalicelib.adapters.dynamo.models import bind
 
