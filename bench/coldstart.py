@@ -137,9 +137,28 @@ def api_event(secret: str, post: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def run_child(python: str, pkg: Path, mode: str, event: dict[str, Any], env: dict[str, str]) -> Any:
+# The same child under cProfile: where the first invocation's time goes (stderr).
+PROFILED = (
+    "import cProfile, pstats, sys\n"
+    "p = cProfile.Profile(); p.enable()\n"
+    "exec(compile(CHILD, 'child', 'exec'))\n"
+    "p.disable()\n"
+    "order = sys.argv[3] if len(sys.argv) > 3 else 'cumulative'\n"
+    "pstats.Stats(p, stream=sys.stderr).sort_stats(order).print_stats(40)\n"
+)
+
+
+def run_child(
+    python: str,
+    pkg: Path,
+    mode: str,
+    event: dict[str, Any],
+    env: dict[str, str],
+    profile: bool = False,
+) -> Any:
+    code = f"CHILD = {CHILD!r}\n{PROFILED}" if profile else CHILD
     out = subprocess.run(
-        [python, "-S", "-E", "-B", "-c", CHILD, str(pkg), mode],
+        [python, "-S", "-E", "-B", "-c", code, str(pkg), mode, *(["tottime"] if profile else [])],
         input=json.dumps(event, ensure_ascii=False),
         capture_output=True,
         text=True,
@@ -149,6 +168,8 @@ def run_child(python: str, pkg: Path, mode: str, event: dict[str, Any], env: dic
     )
     if out.returncode != 0:
         raise RuntimeError(f"child failed ({mode}):\n{out.stderr[-3000:]}")
+    if profile:
+        print(out.stderr)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -185,6 +206,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--records", type=int, default=10, help="SQS batch size of the event")
     parser.add_argument("--importtime", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="cProfile one analyze child")
     args = parser.parse_args()
     if not args.zip.exists():
         print(f"{args.zip} is missing: run `make package` first", file=sys.stderr)
@@ -237,13 +259,11 @@ def main() -> int:
                     if serial + args.records > len(posts):
                         serial = 0
                         posts = [{**p, "id": f"r{time.time_ns()}-{p['id']}"} for p in posts]
-                    analyze = run_child(
-                        python,
-                        pkg,
-                        "analyze",
-                        sqs_event(bodies, stack.resources.mentions_queue_arn),
-                        env,
-                    )
+                    event = sqs_event(bodies, stack.resources.mentions_queue_arn)
+                    if args.profile:
+                        run_child(python, pyc, "analyze", event, env, profile=True)
+                        return 0
+                    analyze = run_child(python, pkg, "analyze", event, env)
                     post = {
                         k: posts[serial][k]
                         for k in ("platform", "id", "author", "created_at", "text")

@@ -40,12 +40,6 @@ def tracer() -> Any | None:
     return _tracer or None
 
 
-def reset_tracer() -> None:
-    """Forget the decision (tests that switch tracing on and off)."""
-    global _tracer
-    _tracer = None
-
-
 def observe(event: Any, get_response: Callable[[Any], Any]) -> Any:
     """Middleware for every handler: request ids in every log line, metrics flushed once."""
     context = getattr(event, "lambda_context", None) or getattr(event, "context", None)

@@ -671,6 +671,15 @@ def alarm_resources() -> dict[str, Json]:
             period=60,
             evaluation_periods=3,
         )
+    out["DispatchFailuresAlarm"] = _alarm(
+        "dispatch: tasks could not be published to their state topic (they are retried)",
+        NAMESPACE,
+        "DispatchFailures",
+        {"service": SERVICE},
+        statistic="Sum",
+        threshold=0,
+        period=300,
+    )
     out["Dashboard"] = {
         "Type": "AWS::CloudWatch::Dashboard",
         "Properties": {"DashboardName": DASHBOARD, "DashboardBody": dashboard_body()},
@@ -721,11 +730,12 @@ def dashboard_body() -> Json:
             y=6,
         ),
         widget(
-            "Dispatch lag: iterator age (ms)",
+            "Dispatch lag (ms): stream iterator age, task written to published",
             [
                 ["AWS/Lambda", "IteratorAge", "FunctionName", f"${{{t.function}}}"]
                 for t in STREAM_TRIGGERS
-            ],
+            ]
+            + [[NAMESPACE, "DispatchLag", "service", SERVICE]],
             stat="Maximum",
             x=12,
             y=6,
@@ -745,11 +755,17 @@ def dashboard_body() -> Json:
             y=12,
         ),
         widget(
-            "SNS: published and failed",
+            "SNS, all state topics: published and failed deliveries",
             [
-                ["AWS/SNS", m, "TopicName", f"{TOPIC_PREFIX}{c}"]
-                for c in ("DL", "UP")
-                for m in ("NumberOfMessagesPublished", "NumberOfNotificationsFailed")
+                [
+                    {
+                        "expression": f'SEARCH(\'{{AWS/SNS,TopicName}} MetricName="{m}" '
+                        f"{TOPIC_PREFIX}', 'Sum', 60)",
+                        "id": f"e{i}",
+                        "label": m,
+                    }
+                ]
+                for i, m in enumerate(("NumberOfMessagesPublished", "NumberOfNotificationsFailed"))
             ],
             x=12,
             y=12,
