@@ -46,11 +46,14 @@ def write_policies(check: bool = False) -> list[str]:
 
 
 def write_merge_template(stage: str, out: Path) -> Path:
-    from infra.stack import merge_template
+    from infra.stack import chalice_function_names, function_named, merge_template
 
     # The app's event sources decide which SQS triggers get patched.
     sys.path.insert(0, str(ROOT))
     import app
+
+    for name in sorted(chalice_function_names(app.app)):
+        function_named(name)  # every function has declared grants (and a policy file)
 
     out.mkdir(parents=True, exist_ok=True)
     path = out / "merge.json"

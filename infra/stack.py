@@ -37,6 +37,7 @@ WEBHOOK_SECRET_PARAMETER = "/tvarit/webhook-secret"  # noqa: S105 (a parameter n
 ALARM_TOPIC = "tvarit-ops-alarms"
 DASHBOARD = "tvarit"
 PROD_STAGES = frozenset({"prod"})
+API_RATE_LIMIT = 100  # requests/s per method; a listening tool's webhook bursts, it is not a DoS
 
 
 def sub(text: str) -> Json:
@@ -364,6 +365,23 @@ FUNCTIONS: tuple[Function, ...] = (
 )
 
 
+def function_named(chalice_name: str) -> Function:
+    for fn in FUNCTIONS:
+        if fn.chalice_name == chalice_name:
+            return fn
+    raise ValueError(
+        f"function {chalice_name!r} is not in infra/stack.py FUNCTIONS: declare it with its grants"
+    )
+
+
+def chalice_function_names(app: Any) -> set[str]:
+    """Every Lambda function ``chalice package`` makes of the app."""
+    names = {"api_handler"} if app.routes else set()
+    names |= {source.name for source in app.event_sources}
+    names |= {fn.name for fn in app.pure_lambda_functions}
+    return names
+
+
 @dataclass(frozen=True)
 class StreamTrigger:
     function: str  # logical id
@@ -661,6 +679,15 @@ def alarm_resources() -> dict[str, Json]:
             period=300,
             evaluation_periods=2,
         )
+    out["RestApi5xxAlarm"] = _alarm(
+        "API: 5xx responses (503 when a dependency is down)",
+        "AWS/ApiGateway",
+        "5XXError",
+        {"ApiName": APP, "Stage": "api"},
+        statistic="Sum",
+        threshold=0,
+        period=300,
+    )
     for trigger in STREAM_TRIGGERS:
         out[f"{trigger.function}IteratorAgeAlarm"] = _alarm(
             f"dispatch lag: stream records wait over {trigger.iterator_age_alarm_ms} ms",
@@ -806,7 +833,7 @@ def sqs_trigger_patches(event_sources: Iterable[Any]) -> dict[str, Json]:
                 f"SQS trigger {source.name!r}: queue {source.queue!r} is not in infra QUEUES"
             )
         queue = by_name[source.queue]
-        fn = next(f for f in FUNCTIONS if f.chalice_name == source.name)
+        fn = function_named(source.name)
         event_name = to_cfn_resource_name(f"{source.name}-sqs-event-source")
         props: Json = {
             # Same ARN as Chalice's, but through the queue's attribute: CloudFormation then
@@ -844,6 +871,21 @@ def merge_template(stage: str, event_sources: Iterable[Any]) -> Json:
     for trigger in STREAM_TRIGGERS:
         events = resources[trigger.function]["Properties"].setdefault("Events", {})
         events[trigger.event_name] = stream_event(trigger)
+    # The REST API: X-Ray on its stage, and a ceiling on request rates per method.
+    resources["RestAPI"] = {
+        "Properties": {
+            "TracingEnabled": True,
+            "MethodSettings": [
+                {
+                    "ResourcePath": "/*",
+                    "HttpMethod": "*",
+                    "MetricsEnabled": True,
+                    "ThrottlingRateLimit": API_RATE_LIMIT,
+                    "ThrottlingBurstLimit": 2 * API_RATE_LIMIT,
+                }
+            ],
+        }
+    }
     resources.update(alarm_resources())
     outputs: Json = {
         "MentionsQueueUrl": {"Value": ref(MENTIONS.logical_id)},
