@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalice import Blueprint
+from chalice import Blueprint, Rate
 
 from chalicelib.observability import logger, metrics
 from chalicelib.settings import MENTIONS_QUEUE_NAME
@@ -88,4 +88,21 @@ def dispatch_tasks(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "batchItemFailures": [
             {"itemIdentifier": sequence_of[t]} for t in report.failed_task_ids if t in sequence_of
         ]
+    }
+
+
+@events.schedule(Rate(1, unit=Rate.MINUTES), name="escalate")
+def escalate_tasks(event: Any) -> dict[str, int]:
+    """Every minute: unacknowledged tasks past their wait climb their escalation chain."""
+    report = container().escalator.run()
+    for task_id in report.notified:
+        logger.info("task escalated", extra={"task_id": task_id})
+    if report.notified:
+        metrics.add_metric(name="TasksEscalated", unit="Count", value=len(report.notified))
+    if report.failed:
+        metrics.add_metric(name="EscalationFailures", unit="Count", value=len(report.failed))
+    return {
+        "notified": len(report.notified),
+        "stopped": len(report.stopped),
+        "failed": len(report.failed),
     }

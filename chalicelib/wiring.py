@@ -14,6 +14,7 @@ from typing import Any
 from chalicelib.services.analyze import AnalyzeService
 from chalicelib.services.config_cache import CachedConfig
 from chalicelib.services.dispatch import DispatchService
+from chalicelib.services.escalate import EscalationService
 from chalicelib.services.ports import (
     Clock,
     ConfigRepository,
@@ -120,6 +121,10 @@ class Container:
             mention_ttl=timedelta(days=self.settings.mention_ttl_days),
             matched_ttl=timedelta(days=self.settings.matched_ttl_days),
         )
+
+    @cached_property
+    def escalator(self) -> EscalationService:
+        return EscalationService(self.tasks, self.config, self.publisher, self.clock)
 
     @cached_property
     def dispatcher(self) -> DispatchService:

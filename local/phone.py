@@ -32,6 +32,7 @@ class Delivery:
     leader: str
     excerpt: str
     url: str
+    kind: str = "task"
 
 
 @dataclass
@@ -95,7 +96,10 @@ class PhoneSink:
             or payload.get("tasks", {}).get(device.team.id)
             or task_id_for(device.team.id, incident)
         )
-        key = (device.member.id, task_id, int(payload.get("v", 0)))
+        # An escalation is a new notice about the same task version: dedupe on its step too.
+        kind = payload.get("type", "task")
+        step = payload.get("escalation_step", "") if kind == "escalation" else ""
+        key = (device.member.id, f"{task_id}{step and '#' + step}", int(payload.get("v", 0)))
         with self._lock:
             if key in self._seen:
                 self.repeats_dropped += 1
@@ -113,6 +117,7 @@ class PhoneSink:
                 leader=payload.get("leader", ""),
                 excerpt=payload.get("excerpt", ""),
                 url=payload.get("url", ""),
+                kind=payload.get("type", "task"),
             )
             self.deliveries.append(delivery)
         if self.on_delivery is not None:
@@ -124,7 +129,8 @@ def format_delivery(d: Delivery) -> str:
     excerpt = " ".join(d.excerpt.split())
     if len(excerpt) > 90:
         excerpt = excerpt[:89] + "…"
+    tag = "⚠️  ESCALATION " if d.kind == "escalation" else ""
     return (
-        f"📱 {d.member_name:<16} [{d.state} {d.team_id}] sev {d.severity} {d.lang:<7} "
+        f"📱 {tag}{d.member_name:<16} [{d.state} {d.team_id}] sev {d.severity} {d.lang:<7} "
         f"{d.leader}: {excerpt}  ({d.task_id} v{d.version})"
     )

@@ -6,9 +6,11 @@ import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.analysis import AnalyzedMention, WatchConfig
+from chalicelib.domain.escalation import EscalationChain, parse_chain
 from chalicelib.domain.keywords import KeywordQuery, compile_queries
 from chalicelib.domain.notify import Publish
 from chalicelib.domain.org import Leader, Team
@@ -65,19 +67,40 @@ class InMemoryTaskRepository:
     def events(self, task_id: str) -> list[TaskEvent]:
         return list(self.history.get(task_id, []))
 
+    def due_for_escalation(self, state: str, now: datetime) -> list[Task]:
+        return [
+            t
+            for t in self.tasks.values()
+            if t.state == state and t.is_open and t.escalate_at is not None and t.escalate_at <= now
+        ]
+
+    def record_escalation(self, task: Task, done: int, next_at: datetime | None) -> bool:
+        current = self.tasks.get(task.task_id)
+        if current is None or current.escalation_step != done or current.version != task.version:
+            return False
+        self.tasks[task.task_id] = dataclasses.replace(
+            current, escalation_step=done + 1, escalate_at=next_at if current.is_open else None
+        )
+        return True
+
 
 @dataclass
 class InMemoryConfigRepository:
     leaders: dict[str, Leader] = field(default_factory=dict)
     queries: dict[str, KeywordQuery] = field(default_factory=dict)
     teams: dict[str, Team] = field(default_factory=dict)
+    chains: dict[str, EscalationChain] = field(default_factory=dict)
     audit: list[dict[str, Any]] = field(default_factory=list)
     version: int = 0
 
     def load_watch_config(self) -> WatchConfig:
         queries = list(self.queries.values())
         return WatchConfig.build(
-            str(self.version), list(self.leaders.values()), queries, compile_queries(queries)
+            str(self.version),
+            list(self.leaders.values()),
+            queries,
+            compile_queries(queries),
+            chains=list(self.chains.values()),
         )
 
     def teams_in_state(self, state: str) -> list[Team]:
@@ -102,6 +125,12 @@ class InMemoryConfigRepository:
     def put_query(self, query: KeywordQuery, actor: str) -> None:
         self._record("keyword_query", query.id, self.queries.get(query.id), query, actor)
         self.queries[query.id] = query
+
+    def put_chain(self, chain: dict[str, Any], actor: str) -> None:
+        parsed = parse_chain(chain)
+        self.version += 1
+        self.chains[parsed.id] = parsed
+        self.audit.append({"entity": "escalation_chain", "entity_id": parsed.id, "actor": actor})
 
     def put_team(self, team: Team, actor: str) -> None:
         self._record("team", team.id, self.teams.get(team.id), team, actor)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from chalicelib.domain.escalation import EscalationChain, chain_for, next_step
 from chalicelib.domain.keywords import KeywordQuery, Matcher, QueryMatch
 from chalicelib.domain.language import LanguageResult
 from chalicelib.domain.mention import Mention
@@ -38,6 +39,7 @@ class WatchConfig:
     matcher: Matcher
     accounts: Mapping[str, str] = field(default_factory=dict)
     routes: RouteTree = field(default_factory=default_route_tree)
+    chains: tuple[EscalationChain, ...] = ()
 
     @classmethod
     def build(
@@ -47,6 +49,7 @@ class WatchConfig:
         queries: Sequence[KeywordQuery],
         matcher: Matcher,
         routes: RouteTree | None = None,
+        chains: Sequence[EscalationChain] = (),
     ) -> WatchConfig:
         accounts = {
             account_index_key(a.platform, a.handle): leader.id
@@ -60,6 +63,7 @@ class WatchConfig:
             matcher=matcher,
             accounts=accounts,
             routes=routes or default_route_tree(),
+            chains=tuple(chains),
         )
 
     def leader_for(self, platform: str, handle: str) -> Leader | None:
@@ -144,7 +148,7 @@ def plan_tasks(
     ]
     text = analyzed.mention.text
     excerpt = text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
-    return [
+    tasks = [
         Task(
             task_id=task_id_for(team.id, analyzed.incident_key),
             team_id=team.id,
@@ -161,7 +165,12 @@ def plan_tasks(
             lang=analyzed.language.lang,
             excerpt=excerpt,
             url=analyzed.mention.url,
-            route=snapshot,
+            route={**snapshot, "escalation": chain_for(team, config.chains).as_dict()},
         )
         for team in chosen
+    ]
+    # The chain in force is part of the snapshot; its first notify step sets the first due time.
+    return [
+        replace(t, escalate_at=next_step(t, chain_for(team, config.chains), now).due)
+        for t, team in zip(tasks, chosen, strict=True)
     ]

@@ -87,6 +87,13 @@ class Task:
     response_url: str = ""
     updated_at: datetime | None = None
     sns_message_id: str = ""
+    # Escalation: notify steps already taken, and when the next one is due (None: no more).
+    escalation_step: int = 0
+    escalate_at: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in TERMINAL and self.status is not TaskStatus.ACKNOWLEDGED
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,14 @@ class TaskRepository(Protocol):
 
     def events(self, task_id: str) -> list[TaskEvent]: ...
 
+    def due_for_escalation(self, state: str, now: datetime) -> list[Task]:
+        """Open tasks of a state whose next escalation step is due (eventually consistent)."""
+        ...
+
+    def record_escalation(self, task: Task, done: int, next_at: datetime | None) -> bool:
+        """Record step ``done`` as taken, conditionally; False if the task moved on meanwhile."""
+        ...
+
 
 class ConfigRepository(Protocol):
     def load_watch_config(self) -> WatchConfig: ...
@@ -49,6 +57,8 @@ class ConfigRepository(Protocol):
     def put_query(self, query: KeywordQuery, actor: str) -> None: ...
 
     def put_team(self, team: Team, actor: str) -> None: ...
+
+    def put_chain(self, chain: dict[str, Any], actor: str) -> None: ...
 
 
 class MentionQueue(Protocol):

@@ -62,6 +62,17 @@ class TasksByTeamIndex(GlobalSecondaryIndex["TaskModel"]):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class OpenTasksByDueIndex(GlobalSecondaryIndex["TaskModel"]):
+    """Sparse: only open tasks with an escalation step due carry ``open_bucket``."""
+
+    class Meta:
+        index_name = "open-by-due"
+        projection = AllProjection()
+
+    open_bucket = UnicodeAttribute(hash_key=True)
+    escalate_at = UTCDateTimeAttribute(range_key=True)
+
+
 class TaskModel(Model):
     """The tasks table is also the outbox: its stream drives dispatch."""
 
@@ -91,7 +102,11 @@ class TaskModel(Model):
     route = JSONAttribute(null=True)
     response_url = UnicodeAttribute(default="")
     sns_message_id = UnicodeAttribute(default="")
+    escalation_step = NumberAttribute(default=0)
+    escalate_at = UTCDateTimeAttribute(null=True)
+    open_bucket = UnicodeAttribute(null=True)
     by_team = TasksByTeamIndex()
+    open_by_due = OpenTasksByDueIndex()
 
 
 class TaskEventModel(Model):
