@@ -38,6 +38,8 @@ def analyze_mentions(event: Any) -> dict[str, Any]:
             "mention analyzed",
             extra={
                 "duplicate": outcome.duplicate,
+                "incident_key": outcome.incident_key,
+                "incident_reason": outcome.incident_reason,
                 "query_ids": list(outcome.query_ids),
                 "new_task_ids": list(outcome.new_task_ids),
             },

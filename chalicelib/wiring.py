@@ -18,6 +18,7 @@ from chalicelib.services.escalate import EscalationService
 from chalicelib.services.ports import (
     Clock,
     ConfigRepository,
+    IncidentIndex,
     MentionQueue,
     MentionRepository,
     TaskPublisher,
@@ -120,7 +121,15 @@ class Container:
             detect=detect,
             mention_ttl=timedelta(days=self.settings.mention_ttl_days),
             matched_ttl=timedelta(days=self.settings.matched_ttl_days),
+            incidents=self.incidents,
         )
+
+    @cached_property
+    def incidents(self) -> IncidentIndex:
+        from chalicelib.adapters.dynamo.incidents import DynamoIncidentIndex
+
+        assert self._dynamo_bound
+        return DynamoIncidentIndex()
 
     @cached_property
     def escalator(self) -> EscalationService:

@@ -11,6 +11,7 @@ from typing import Any
 
 from chalicelib.domain.analysis import AnalyzedMention, WatchConfig
 from chalicelib.domain.escalation import EscalationChain, parse_chain
+from chalicelib.domain.incidents import IncidentDecision, IncidentIndex, IncidentProbe
 from chalicelib.domain.keywords import KeywordQuery, compile_queries
 from chalicelib.domain.notify import Publish
 from chalicelib.domain.org import Leader, Team
@@ -47,11 +48,13 @@ class InMemoryMentionRepository:
 class InMemoryTaskRepository:
     tasks: dict[str, Task] = field(default_factory=dict)
     history: dict[str, list[TaskEvent]] = field(default_factory=dict)
+    last_mention: dict[str, str] = field(default_factory=dict)
 
     def create(self, task: Task) -> bool:
         if task.task_id in self.tasks:
             return False
         self.tasks[task.task_id] = task
+        self.last_mention[task.task_id] = task.mention_key
         return True
 
     def get(self, task_id: str) -> Task | None:
@@ -66,6 +69,14 @@ class InMemoryTaskRepository:
 
     def events(self, task_id: str) -> list[TaskEvent]:
         return list(self.history.get(task_id, []))
+
+    def note_mention(self, task_id: str, mention_key: str) -> None:
+        current = self.tasks[task_id]
+        if self.last_mention.get(task_id) != mention_key:
+            self.last_mention[task_id] = mention_key
+            self.tasks[task_id] = dataclasses.replace(
+                current, mention_count=current.mention_count + 1
+            )
 
     def due_for_escalation(self, state: str, now: datetime) -> list[Task]:
         return [
@@ -160,3 +171,14 @@ class RecordingPublisher:
             raise UpstreamError("Throttling: rate exceeded")
         self.calls.append(call)
         return [f"msg-{len(self.calls)}-{i}" for i in range(len(call.entries))]
+
+
+@dataclass
+class InMemoryIncidentIndex:
+    index: IncidentIndex = field(default_factory=IncidentIndex)
+
+    def incident_of(self, mention_key: str) -> str | None:
+        return self.index.by_mention.get(mention_key)
+
+    def assign(self, probe: IncidentProbe) -> IncidentDecision:
+        return self.index.assign(probe)

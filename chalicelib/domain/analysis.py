@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from chalicelib.domain.escalation import EscalationChain, chain_for, next_step
+from chalicelib.domain.incidents import IncidentProbe
 from chalicelib.domain.keywords import KeywordQuery, Matcher, QueryMatch
 from chalicelib.domain.language import LanguageResult
-from chalicelib.domain.mention import Mention
+from chalicelib.domain.mention import Mention, mention_key
 from chalicelib.domain.org import Leader, Team, account_index_key
 from chalicelib.domain.routing import RouteTree, TeamDirectory, parse_route_config
 from chalicelib.domain.tasks import Task, task_id_for
@@ -82,10 +83,17 @@ class AnalyzedMention:
     ingested_at: datetime
     expires_at: datetime
 
-    @property
-    def incident_key(self) -> str:
-        # One incident per post for now; near-duplicate clustering deepens this (issue #6).
-        return self.mention.key
+    def incident_probe(self, simhash_of: Callable[[str], int]) -> IncidentProbe:
+        """What the incident index needs to place this (matched) mention."""
+        m = self.mention
+        return IncidentProbe(
+            mention_key=m.key,
+            leader_id=self.leader.id if self.leader else "",
+            query_ids=tuple(q.query_id for q in self.matches),
+            simhash=simhash_of(m.text),
+            at=m.created_at,
+            references=tuple(mention_key(m.platform, r.id) for r in m.references),
+        )
 
 
 def analyze(
@@ -111,7 +119,11 @@ def analyze(
 
 
 def plan_tasks(
-    analyzed: AnalyzedMention, config: WatchConfig, teams: Sequence[Team], now: datetime
+    analyzed: AnalyzedMention,
+    config: WatchConfig,
+    teams: Sequence[Team],
+    now: datetime,
+    incident_key: str = "",
 ) -> list[Task]:
     """The tasks a matched mention of a watched leader should create, one per routed team.
 
@@ -121,6 +133,7 @@ def plan_tasks(
     leader = analyzed.leader
     if leader is None or not analyzed.matches:
         return []
+    incident_key = incident_key or analyzed.mention.key
     queries = [config.queries[m.query_id] for m in analyzed.matches if m.query_id in config.queries]
     top = max(queries, key=lambda q: q.severity, default=None)
     labels = {
@@ -150,11 +163,11 @@ def plan_tasks(
     excerpt = text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
     tasks = [
         Task(
-            task_id=task_id_for(team.id, analyzed.incident_key),
+            task_id=task_id_for(team.id, incident_key),
             team_id=team.id,
             state=team.state,
             district=team.district,
-            incident_key=analyzed.incident_key,
+            incident_key=incident_key,
             mention_key=analyzed.mention.key,
             created_at=now,
             leader_id=leader.id,

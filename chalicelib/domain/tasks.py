@@ -90,6 +90,8 @@ class Task:
     # Escalation: notify steps already taken, and when the next one is due (None: no more).
     escalation_step: int = 0
     escalate_at: datetime | None = None
+    # Later mentions of the same incident update the task instead of paging again.
+    mention_count: int = 1
 
     @property
     def is_open(self) -> bool:

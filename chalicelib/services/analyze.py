@@ -8,11 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 from chalicelib.domain.analysis import analyze, plan_tasks
+from chalicelib.domain.incidents import simhash
 from chalicelib.domain.language import LanguageResult
 from chalicelib.domain.mention import mention_from_dict
 from chalicelib.errors import FieldProblem, MalformedInputError
 from chalicelib.services.config_cache import CachedConfig
-from chalicelib.services.ports import Clock, MentionRepository, TaskRepository
+from chalicelib.services.ports import Clock, IncidentIndex, MentionRepository, TaskRepository
 
 ROUTED = "routed"
 ANALYZED = "analyzed"
@@ -22,6 +23,8 @@ ANALYZED = "analyzed"
 class AnalyzeOutcome:
     key: str
     duplicate: bool
+    incident_key: str = ""
+    incident_reason: str = ""
     query_ids: tuple[str, ...] = ()
     task_ids: tuple[str, ...] = ()
     new_task_ids: tuple[str, ...] = ()
@@ -36,6 +39,7 @@ class AnalyzeService:
     detect: Callable[[str], LanguageResult]
     mention_ttl: timedelta
     matched_ttl: timedelta
+    incidents: IncidentIndex
 
     def handle(self, message: Mapping[str, Any], correlation_id: str = "") -> AnalyzeOutcome:
         """Analyze, store and route one mention; safe to run again for the same message."""
@@ -56,15 +60,31 @@ class AnalyzeService:
         # Stored first (conditional put); if we crash later, a redelivery finds it "analyzed"
         # and finishes the routing, whose task writes are themselves conditional.
         self.mentions.put_new(analyzed, correlation_id or mention.key)
+        incident_key, reason = "", ""
+        if analyzed.leader is not None and analyzed.matches:
+            # A redelivery finds the incident it was given before and cannot fork a new one.
+            incident_key = self.incidents.incident_of(mention.key) or ""
+            reason = "redelivery" if incident_key else ""
+            if not incident_key:
+                decision = self.incidents.assign(analyzed.incident_probe(simhash))
+                incident_key, reason = decision.incident_key, decision.reason
         teams = self.config.teams_in_state(analyzed.leader.state) if analyzed.leader else []
-        planned = plan_tasks(analyzed, config, teams, now)
-        created = tuple(t.task_id for t in planned if self.tasks.create(t))
+        planned = plan_tasks(analyzed, config, teams, now, incident_key)
+        created: list[str] = []
+        for task in planned:
+            if self.tasks.create(task):
+                created.append(task.task_id)
+            else:
+                # One open task per (team, incident): a new mention updates it, pages nobody.
+                self.tasks.note_mention(task.task_id, mention.key)
         task_ids = tuple(t.task_id for t in planned)
         self.mentions.mark_routed(mention.key, task_ids)
         return AnalyzeOutcome(
             key=mention.key,
             duplicate=False,
+            incident_key=incident_key,
+            incident_reason=reason,
             query_ids=tuple(m.query_id for m in analyzed.matches),
             task_ids=task_ids,
-            new_task_ids=created,
+            new_task_ids=tuple(created),
         )

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from chalicelib.domain.analysis import AnalyzedMention, WatchConfig
+from chalicelib.domain.incidents import IncidentDecision, IncidentProbe
 from chalicelib.domain.keywords import KeywordQuery
 from chalicelib.domain.notify import Publish
 from chalicelib.domain.org import Leader, Team
@@ -38,12 +39,26 @@ class TaskRepository(Protocol):
 
     def events(self, task_id: str) -> list[TaskEvent]: ...
 
+    def note_mention(self, task_id: str, mention_key: str) -> None:
+        """Another mention of the task's incident arrived: count it (once per mention)."""
+        ...
+
     def due_for_escalation(self, state: str, now: datetime) -> list[Task]:
         """Open tasks of a state whose next escalation step is due (eventually consistent)."""
         ...
 
     def record_escalation(self, task: Task, done: int, next_at: datetime | None) -> bool:
         """Record step ``done`` as taken, conditionally; False if the task moved on meanwhile."""
+        ...
+
+
+class IncidentIndex(Protocol):
+    def incident_of(self, mention_key: str) -> str | None:
+        """The incident a mention was already assigned to, if any."""
+        ...
+
+    def assign(self, probe: IncidentProbe) -> IncidentDecision:
+        """Decide the incident of a new matched mention and record it there."""
         ...
 
 

@@ -51,6 +51,18 @@ def stack() -> Iterator[LocalStack]:
         s.stop()
 
 
+def make_post(n: int, text: str, day: int) -> dict[str, Any]:
+    """A distinct post: its own id, text and day, so it opens its own incident."""
+    native_id = f"18600000000000000{n:02d}"
+    return {
+        **KEJRIWAL_POST,
+        "id": native_id,
+        "text": text,
+        "created_at": f"2016-11-{day:02d}T10:00:00Z",
+        "url": f"https://x.com/ArvindKejriwal/status/{native_id}",
+    }
+
+
 def eventually(stack: LocalStack, check: Callable[[], bool], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -103,8 +115,7 @@ def test_a_signed_post_reaches_the_phones_of_its_leaders_state_only(stack: Local
 
 
 def test_a_duplicate_post_creates_no_new_task(stack: LocalStack) -> None:
-    post = {**KEJRIWAL_POST, "id": "1860000000000000002"}
-    post["url"] = post["url"].replace("0001", "0002")
+    post = make_post(2, "CBI raids on Delhi government officers again. Why?", day=2)
     send(stack, post)
     eventually(stack, lambda: len(tasks_for(stack, "1860000000000000002")) == 2)
     before = stack.task_count()
@@ -169,8 +180,7 @@ def test_a_message_that_keeps_failing_ends_in_the_dead_letter_queue(stack: Local
 
 
 def test_the_leads_get_the_escalation_when_nobody_acknowledges(stack: LocalStack) -> None:
-    post = {**KEJRIWAL_POST, "id": "1860000000000000009"}
-    post["url"] = post["url"].replace("0001", "0009")
+    post = make_post(9, "Surgical strike पर सवाल और EVM की चर्चा", day=9)
     assert send(stack, post)[0] == 202
     assert stack.phone is not None
 

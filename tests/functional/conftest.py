@@ -14,6 +14,7 @@ from tests.factories import make_leader, make_query, make_team
 from tests.fakes import (
     FakeMentionQueue,
     InMemoryConfigRepository,
+    InMemoryIncidentIndex,
     InMemoryMentionRepository,
     InMemoryTaskRepository,
     RecordingPublisher,
@@ -40,6 +41,7 @@ class World:
     tasks: InMemoryTaskRepository
     config: InMemoryConfigRepository
     publisher: RecordingPublisher
+    incidents: InMemoryIncidentIndex
 
 
 @pytest.fixture
@@ -59,6 +61,7 @@ def world() -> Iterator[World]:
         InMemoryTaskRepository(),
         config,
         RecordingPublisher(),
+        InMemoryIncidentIndex(),
     )
     wiring.use(
         wiring.Container(
@@ -69,6 +72,7 @@ def world() -> Iterator[World]:
             config_repo=w.config,
             config=CachedConfig(w.config, 0.0, time.monotonic),
             publisher=w.publisher,
+            incidents=w.incidents,
             wall_time=lambda: NOW,
         )
     )

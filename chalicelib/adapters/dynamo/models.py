@@ -103,6 +103,8 @@ class TaskModel(Model):
     response_url = UnicodeAttribute(default="")
     sns_message_id = UnicodeAttribute(default="")
     escalation_step = NumberAttribute(default=0)
+    mention_count = NumberAttribute(default=1)
+    last_mention_key = UnicodeAttribute(null=True)
     escalate_at = UTCDateTimeAttribute(null=True)
     open_bucket = UnicodeAttribute(null=True)
     by_team = TasksByTeamIndex()
@@ -124,6 +126,25 @@ class TaskEventModel(Model):
     from_status = UnicodeAttribute()
     to_status = UnicodeAttribute()
     detail = JSONAttribute(null=True)
+
+
+class IncidentItemModel(Model):
+    """Incidents and their lookups, single-table, all expiring with the grouping window.
+
+    ("INC#<key>", "META") the record; ("BAND#<band>", key), ("LQ#<leader>#<query>", key) and
+    ("M#<mention key>", "INC") find it from a new mention's SimHash bands, leader and query,
+    and referenced posts.
+    """
+
+    class Meta:
+        table_name = "tvarit-incidents"
+        region = "ap-south-1"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    incident_key = UnicodeAttribute()
+    data = JSONAttribute(null=True)
+    expires_at = TTLAttribute()
 
 
 class ConfigItemModel(Model):
@@ -165,6 +186,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     TaskEventModel,
     ConfigItemModel,
     AuditModel,
+    IncidentItemModel,
 )
 
 _TABLE_SUFFIX: dict[type[Model], str] = {
@@ -173,6 +195,7 @@ _TABLE_SUFFIX: dict[type[Model], str] = {
     TaskEventModel: "task-events",
     ConfigItemModel: "config",
     AuditModel: "audit",
+    IncidentItemModel: "incidents",
 }
 
 

@@ -129,6 +129,8 @@ def _task_to_model(task: Task) -> TaskModel:
         response_url=task.response_url,
         sns_message_id=task.sns_message_id,
         escalation_step=task.escalation_step,
+        mention_count=task.mention_count,
+        last_mention_key=task.mention_key,
         escalate_at=due,
         open_bucket=open_bucket(task.state) if due is not None else None,
     )
@@ -158,6 +160,7 @@ def task_from_model(item: TaskModel) -> Task:
         updated_at=item.updated_at,
         sns_message_id=item.sns_message_id or "",
         escalation_step=int(item.escalation_step or 0),
+        mention_count=int(item.mention_count or 1),
         escalate_at=item.escalate_at,
     )
 
@@ -206,6 +209,21 @@ class DynamoTaskRepository:
                     f"task {task.task_id} changed since version {expected_version}"
                 ) from err
             raise UpstreamError(f"saving task {task.task_id} failed") from err
+
+    def note_mention(self, task_id: str, mention_key: str) -> None:
+        try:
+            TaskModel(task_id=task_id).update(
+                actions=[
+                    TaskModel.mention_count.add(1),
+                    TaskModel.last_mention_key.set(mention_key),
+                ],
+                # Once per mention: a redelivered mention does not count twice.
+                condition=TaskModel.task_id.exists() & (TaskModel.last_mention_key != mention_key),
+            )
+        except UpdateError as err:
+            if _conditional_failed(err):
+                return
+            raise UpstreamError(f"updating task {task_id} failed") from err
 
     def due_for_escalation(self, state: str, now: datetime) -> list[Task]:
         try:
