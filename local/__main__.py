@@ -102,10 +102,15 @@ def main(argv: list[str] | None = None) -> int:
     sent_in = time.monotonic() - began
     _wait_until_quiet(stack)
     drained_in = time.monotonic() - began
-    deliveries = len(stack.phone.deliveries)
-    tasks = {d.task_id for d in stack.phone.deliveries}
+
+    def task_deliveries() -> list[Delivery]:
+        assert stack.phone is not None
+        return [d for d in stack.phone.deliveries if d.kind != "escalation"]
+
+    deliveries = len(task_deliveries())
+    tasks = {d.task_id for d in task_deliveries()}
     stored_tasks = stack.task_count()
-    by_state = Counter(d.state for d in stack.phone.deliveries)
+    by_state = Counter(d.state for d in task_deliveries())
     print(
         f"\nReplay: {report.accepted} accepted, {report.rejected} rejected → {stored_tasks} tasks "
         f"({len(tasks)} seen on phones), {deliveries} phone deliveries by state {dict(by_state)}"
@@ -120,7 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     new_tasks = stack.task_count() - stored_tasks
     print(
         f"Second replay: {again.accepted} accepted → {new_tasks} new tasks, "
-        f"{len(stack.phone.deliveries) - deliveries} new deliveries"
+        f"{len(task_deliveries()) - deliveries} new task deliveries"
+    )
+    escalations = [d for d in stack.phone.deliveries if d.kind == "escalation"]
+    print(
+        f"Escalations so far (nobody acknowledges in the demo): {len(escalations)}, "
+        f"to {sorted({d.member_name for d in escalations})} (team leads only)"
     )
     if stack.pump is not None and stack.pump.stats.errors:
         print(f"Pump errors: {stack.pump.stats.errors[:3]}")

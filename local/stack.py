@@ -56,7 +56,7 @@ class LocalStack:
     max_receive_count: int = 3
     webhook_secret: str = field(default_factory=lambda: secrets.token_hex(16))
     run_pump: bool = True
-    escalate_every: float = 2.0  # seconds; Lambda's schedule is every minute
+    escalate_every: float = 5.0  # seconds; the deployed schedule runs every minute
     region: str = REGION
     log_level: str = field(default_factory=lambda: os.environ.get("TVARIT_LOG_LEVEL", "WARNING"))
 
