@@ -116,12 +116,12 @@ def _clean(text: str) -> str:
 
 def _entry_time(entry: Mapping[str, Any], loc: str, default: datetime | None) -> datetime:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = entry.get(key)
+        parsed = _raw_get(entry, key)
         if parsed:
             # feedparser normalises to a UTC struct_time; timegm reads it as UTC.
             return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
     for key in ("published", "updated", "created"):
-        raw = entry.get(key)
+        raw = _raw_get(entry, key)
         if raw:
             lenient = lenient_rfc822(str(raw))
             if lenient is not None:
@@ -201,3 +201,8 @@ class FeedClient:
             else:
                 new_cursor.pop(key, None)
         return FetchResult(mentions=mentions, cursor=new_cursor, units=1)
+
+
+def _raw_get(entry: Mapping[str, Any], key: str) -> Any:
+    # FeedParserDict is a dict; reading it as a plain dict skips its deprecated aliasing.
+    return dict.get(entry, key) if isinstance(entry, dict) else entry.get(key)

@@ -52,9 +52,9 @@ def parse_telegram(raw: bytes | str) -> list[Mention]:
             return parse_updates(doc, "")
         return parse_export_messages(doc, "", "")
     obj = as_dict(doc, "/")
+    if obj.get("ok") is False:
+        raise fail("/ok", f"the Bot API refused: {opt_str(obj, 'description', '')}")
     if "result" in obj:
-        if obj.get("ok") is False:
-            raise fail("/ok", f"the Bot API refused: {opt_str(obj, 'description', '')}")
         return parse_updates(as_list(obj["result"], "/result"), "/result")
     if "update_id" in obj:
         return parse_updates([obj], "")
