@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from chalicelib.domain.mention import Mention
+from chalicelib.domain.mention import Mention, mention_to_dict
 from chalicelib.errors import ParseError, RateLimitedError, UpstreamError
 
 OK = "ok"
@@ -273,3 +273,20 @@ class InMemoryMentionSink:
     def enqueue(self, mentions: Sequence[Mention]) -> None:
         """Append the mentions."""
         self.mentions.extend(mentions)
+
+
+class MessageQueue(Protocol):
+    """A queue taking wire-form messages (the mentions queue's SQS adapter has this shape)."""
+
+    def send(self, messages: Sequence[Mapping[str, Any]]) -> None: ...
+
+
+class QueueMentionSink:
+    """:class:`MentionSink` onto a :class:`MessageQueue`, in the ``mention_to_dict`` wire form."""
+
+    def __init__(self, queue: MessageQueue) -> None:
+        self._queue = queue
+
+    def enqueue(self, mentions: Sequence[Mention]) -> None:
+        """Send every mention; the queue raises unless all were accepted."""
+        self._queue.send([mention_to_dict(m) for m in mentions])

@@ -486,6 +486,24 @@ class XClient:
             new_cursor["since_id"] = _max_id(newest, since_id) or ""
         return FetchResult(mentions=mentions, cursor=new_cursor, units=units)
 
+    def read_stream(self, path: str = "/2/tweets/search/stream") -> StreamParse:
+        """Read a filtered-stream connection until it closes; a cut last line is reported.
+
+        Lambda cannot hold a stream open; this reads what a short-lived connection delivers
+        (a long-running consumer feeds :class:`StreamDecoder` chunk by chunk instead).
+        """
+        url = with_query(
+            self._base + path,
+            {
+                "tweet.fields": TWEET_FIELDS,
+                "expansions": "author_id,referenced_tweets.id",
+                "user.fields": USER_FIELDS,
+            },
+        )
+        resp = self._transport.send("GET", url, {"Authorization": f"Bearer {self._token}"})
+        check_status(resp, "x filtered stream", self._clock())
+        return parse_x_stream(decode_text(resp.body, "x stream"))
+
 
 def _max_id(a: str | None, b: str | None) -> str | None:
     if a is None:
