@@ -21,7 +21,8 @@ import time
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from email.utils import formatdate, parsedate_to_datetime
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -370,7 +371,7 @@ class FakePlatforms:
         else:
             page = statuses[-limit:]
         page = list(reversed(page))  # newest first, as Mastodon returns them
-        reset = formatdate(self._clock() + 300, usegmt=True)
+        reset = datetime.fromtimestamp(self._clock() + 300, tz=UTC).isoformat()
         return _json(page, 200, {"x-ratelimit-limit": "300", "x-ratelimit-reset": reset})
 
     def _telegram(self, token: str, q: Mapping[str, str]) -> Reply:
@@ -408,8 +409,6 @@ class FakePlatforms:
 
 def parsedate_to_datetime_iso(value: str) -> int:
     """Unix seconds of a Graph API time (``2021-07-04T19:50:58+0000``)."""
-    from datetime import datetime
-
     return int(datetime.fromisoformat(value).timestamp())
 
 

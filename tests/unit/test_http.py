@@ -24,6 +24,8 @@ NOW = 1_700_000_000.0
         ({"x-rate-limit-reset": "1700000900"}, 1_700_000_900.0),  # X: epoch seconds
         ({"ratelimit-reset": "30"}, NOW + 30),  # IETF draft: a delta
         ({"ratelimit-reset": "1700000600"}, 1_700_000_600.0),  # Bluesky: epoch seconds
+        ({"x-ratelimit-reset": "2023-11-14T22:18:20.000Z"}, 1_700_000_300.0),  # Mastodon: ISO
+        ({"x-ratelimit-reset": "garbage", "retry-after": "5"}, NOW + 5),
         ({"retry-after": "120"}, NOW + 120),
         ({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}, NOW + 60),  # unread: default wait
         ({}, NOW + 60),

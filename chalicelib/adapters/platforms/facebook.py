@@ -144,7 +144,10 @@ class FacebookPageClient:
             units += 1
             check_status(resp, f"facebook posts {account_id}", self._clock())
             doc = as_dict(load_json(resp.body, "facebook posts"), "/")
-            mentions.extend(parse_facebook(resp.body))
+            page = parse_facebook(resp.body)
+            if not page:
+                break
+            mentions.extend(page)
             nxt = opt_str(opt_dict(doc, "paging", ""), "next", "/paging")
             url = nxt or None
         new_cursor = dict(cursor)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from chalicelib.domain.mention import parse_timestamp
 from chalicelib.errors import RateLimitedError, UpstreamError
 
 USER_AGENT = "tvarit-ingest/0.1"
@@ -106,12 +107,22 @@ def with_query(base: str, params: Mapping[str, str | int | None]) -> str:
 
 
 def retry_at(resp: HttpResponse, now: float, default_wait: float = 60.0) -> float:
-    """When a 429 may be retried: ``x-rate-limit-reset`` (epoch) or ``Retry-After`` (seconds)."""
+    """When a 429 may be retried, from whichever reset header the platform sends.
+
+    X: ``x-rate-limit-reset`` (epoch); Bluesky: ``ratelimit-reset`` (epoch); Mastodon:
+    ``x-ratelimit-reset`` (ISO time); anyone: ``Retry-After`` (seconds).
+    """
     reset = resp.header("x-rate-limit-reset") or resp.header("ratelimit-reset")
     if reset and reset.strip().isdigit():
         value = float(reset.strip())
         # X, Bluesky and Mastodon send epoch seconds; the IETF draft header sends a delta.
         return value if value > 1_000_000_000 else now + value
+    iso = resp.header("x-ratelimit-reset")  # Mastodon: an ISO-8601 time
+    if iso:
+        try:
+            return parse_timestamp(iso).timestamp()
+        except ValueError:
+            pass
     after = resp.header("retry-after")
     if after and after.strip().isdigit():
         return now + float(after.strip())

@@ -9,6 +9,7 @@ Entity offsets are in UTF-16 code units, as the Bot API counts them.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Mapping
 
 from chalicelib.adapters.platforms._common import (
@@ -32,11 +33,26 @@ from chalicelib.adapters.platforms._common import (
 )
 from chalicelib.adapters.platforms.http import HttpTransport, check_status, with_query
 from chalicelib.domain.mention import Author, Mention, Reference
+from chalicelib.errors import AuthenticationError, FieldProblem
 from chalicelib.services.polling import FetchResult
 
 PLATFORM = "telegram"
 API_BASE = "https://api.telegram.org"
 _POST_KEYS = ("channel_post", "edited_channel_post", "message", "edited_message")
+
+
+SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105 (a header name)
+
+
+def verify_webhook_secret(expected: str, header_value: str | None) -> None:
+    """Check the secret token Telegram echoes on every webhook call (set with setWebhook)."""
+    if not expected:
+        raise AuthenticationError("Telegram webhook secret is not configured; refusing all updates")
+    if not header_value or not hmac.compare_digest(expected.encode(), header_value.encode()):
+        raise AuthenticationError(
+            "Telegram secret token does not match",
+            [FieldProblem(f"header:{SECRET_HEADER}", "missing or wrong")],
+        )
 
 
 def peer_id(chat_id: str) -> str:

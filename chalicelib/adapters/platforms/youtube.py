@@ -37,7 +37,7 @@ from chalicelib.adapters.platforms._common import (
 )
 from chalicelib.adapters.platforms.http import HttpTransport, check_status, with_query
 from chalicelib.domain.mention import Author, Mention, Reference, parse_timestamp
-from chalicelib.errors import AuthenticationError, FieldProblem
+from chalicelib.errors import AuthenticationError, FieldProblem, RateLimitedError
 from chalicelib.services.polling import FetchResult
 
 PLATFORM = "youtube"
@@ -310,11 +310,14 @@ class YouTubeClient:
         resource = method.split(".")[0]
         url = with_query(f"{self._base}/{resource}", {**params, "key": self._key})
         resp = self._transport.send("GET", url, {"Accept": "application/json"})
-        if resp.status == 403 and b"quotaExceeded" in resp.body:
-            from chalicelib.errors import RateLimitedError
-
-            raise RateLimitedError(f"youtube {method}: daily quota exceeded", retry_at=None)
-        check_status(resp, f"youtube {method}", self._clock())
+        now = self._clock()
+        if resp.status == 403 and (
+            b"quotaExceeded" in resp.body or b"rateLimitExceeded" in resp.body
+        ):
+            raise RateLimitedError(
+                f"youtube {method}: daily quota exceeded", retry_at=quota_reset_after(now)
+            )
+        check_status(resp, f"youtube {method}", now)
         return as_dict(load_json(resp.body, f"youtube {method}"), "/")
 
     def videos(self, video_ids: list[str]) -> list[Mention]:
@@ -379,6 +382,17 @@ class YouTubeClient:
             newest = max(m.created_at for m in mentions)
             new_cursor["published_after"] = _rfc3339(newest)
         return FetchResult(mentions=mentions, cursor=new_cursor, units=units)
+
+
+def quota_reset_after(now: float) -> float:
+    """When YouTube's daily quota resets: midnight Pacific, taken as 08:00 UTC.
+
+    08:00 UTC is midnight in PST and 01:00 in PDT, so in summer this waits an hour longer
+    than needed rather than polling into a still-exhausted quota.
+    """
+    day = 86400.0
+    reset_today = (now // day) * day + 8 * 3600
+    return reset_today if reset_today > now else reset_today + day
 
 
 def _rfc3339(dt: datetime) -> str:
