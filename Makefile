@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export PYTHONHASHSEED := 0
 
 .PHONY: run test lint typecheck test-unit test-functional test-integration test-e2e venv clean \
-        bench
+        bench fake-platforms
 
 venv: $(STAMP)
 
@@ -44,3 +44,7 @@ test-e2e: venv
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
+
+# The recorded platform APIs on 127.0.0.1:8765 (see docs/platforms.md).
+fake-platforms: venv
+	$(PY) -m local.fake_platforms --port 8765
