@@ -266,3 +266,10 @@ def test_ids_beyond_float_precision_survive_exactly(n: int) -> None:
     raw = json.dumps({"data": [{"id": n, "text": "t", "created_at": "2021-01-01T00:00:00Z"}]})
     [m] = parse_x(raw)
     assert m.native_id == str(n)
+
+
+def test_a_cut_pretty_printed_document_reports_the_document_error() -> None:
+    raw = event_bytes("x", "tweet_lookup.json")[:300]
+    with pytest.raises(ParseError) as err:
+        parse_x(raw)
+    assert err.value.detail.startswith("x: not JSON")

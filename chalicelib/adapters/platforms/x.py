@@ -58,10 +58,13 @@ def parse_x(raw: bytes | str) -> list[Mention]:
     text = decode_text(raw, "x")
     try:
         doc = load_json(text, "x")
-    except ParseError:
+    except ParseError as whole:
         # Several JSON documents, one per line, is what the filtered stream delivers.
-        if text.count("\n") >= 1:
-            return parse_x_stream(text).mentions
+        if text.strip().count("\n") >= 1 and text.lstrip().startswith("{"):
+            try:
+                return parse_x_stream(text).mentions
+            except ParseError:
+                raise whole from None  # not a stream either: report the document's error
         raise
     return _parse_document(doc, "")
 
