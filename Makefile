@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export PYTHONHASHSEED := 0
 
 .PHONY: run test lint typecheck test-unit test-functional test-integration test-e2e venv clean \
-        bench fake-platforms
+        bench fake-platforms bench-parse
 
 venv: $(STAMP)
 
@@ -48,3 +48,7 @@ clean:
 # The recorded platform APIs on 127.0.0.1:8765 (see docs/platforms.md).
 fake-platforms: venv
 	$(PY) -m local.fake_platforms --port 8765
+
+# Parser throughput on the recorded fixtures, against a bare decode in the same run.
+bench-parse: venv
+	$(PY) bench/parse.py
