@@ -127,13 +127,13 @@ def as_count(value: Json, loc: str) -> int:
     """A non-negative integer count (strings of digits are accepted: YouTube sends those)."""
     if isinstance(value, bool):
         raise fail(loc, "expected a count, got a boolean")
-    if isinstance(value, int):
+    if isinstance(value, int) and value >= 0:
         return value
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
-    if isinstance(value, Decimal) and value == value.to_integral_value():
+    if isinstance(value, Decimal) and value >= 0 and value == value.to_integral_value():
         return int(value)
-    raise fail(loc, f"expected a count, got {value!r}")
+    raise fail(loc, f"expected a non-negative count, got {value!r}")
 
 
 def counts(obj: Mapping[str, Json], names: Mapping[str, str], loc: str) -> dict[str, int]:
@@ -163,7 +163,10 @@ def req_time(obj: Mapping[str, Json], key: str, loc: str) -> datetime:
 def epoch_time(value: Json, loc: str) -> datetime:
     """Unix seconds (number or digit string) as aware UTC."""
     seconds = as_count(value, loc)
-    return datetime.fromtimestamp(seconds, tz=UTC)
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise fail(loc, f"Unix time {seconds} is out of range") from None
 
 
 def _kind(value: Json) -> str:

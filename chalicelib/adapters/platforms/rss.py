@@ -44,7 +44,11 @@ def parse_rss(
     if not raw.strip():
         raise fail("rss", "empty input")
     # feedparser never fetches when given bytes; it only parses.
-    feed = feedparser.parse(raw, sanitize_html=False, resolve_relative_uris=False)
+    try:
+        feed = feedparser.parse(raw, sanitize_html=False, resolve_relative_uris=False)
+    except (ValueError, LookupError) as err:
+        # feedparser raises on some broken encodings (a bad declaration, NUL bytes).
+        raise fail("rss", f"unreadable feed encoding: {err}") from None
     version = feed.get("version", "")
     if not version:
         reason = feed.get("bozo_exception") or "no <rss>, <feed> or <rdf:RDF> root"

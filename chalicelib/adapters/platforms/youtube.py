@@ -197,7 +197,10 @@ def parse_websub_notification(xml: bytes | str) -> list[Mention]:
     up with ``videos.list`` (1 unit) when a title alone is not enough.
     """
     text = decode_text(xml, "youtube websub")
-    feed = feedparser.parse(text)
+    try:
+        feed = feedparser.parse(text)
+    except (ValueError, LookupError) as err:
+        raise fail("youtube websub", f"unreadable notification: {err}") from None
     if feed.get("bozo") and not feed.entries:
         raise fail("youtube websub", f"not an Atom feed: {feed.get('bozo_exception')}")
     out: list[Mention] = []
