@@ -90,6 +90,9 @@ def test_withheld_countries_and_expanded_urls() -> None:
 def test_edit_history_ids_are_kept() -> None:
     [m] = parse_x(event_bytes("x", "tweet_lookup.json"))
     assert m.edit_ids == ("1589681856941002753",)
+    # The repost's own text stops at "a couple of…"; the original's full text replaces it.
+    assert m.text.startswith("RT @S3NT1N3L17: Looking for gaming mutuals")
+    assert "a couple of minutes old 😉)\n\nFan of: \n@Xbox" in m.text
     assert m.created_at == datetime(2022, 11, 7, 18, 11, 4, tzinfo=UTC)
     assert m.author.followers == 569
 

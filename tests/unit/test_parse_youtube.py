@@ -177,3 +177,33 @@ def test_websub_signature(secret: str, header: str | None, body: bytes, ok: bool
     else:
         with pytest.raises(AuthenticationError):
             verify_websub_signature(secret, header, body)
+
+
+DELETED = b"""<feed xmlns:at="http://purl.org/atompub/tombstones/1.0" xmlns="http://www.w3.org/2005/Atom">
+  <at:deleted-entry ref="yt:video:VIDEO_ID" when="2015-03-09T19:05:24.552394234+00:00">
+    <link href="https://www.youtube.com/watch?v=VIDEO_ID"/>
+    <at:by>
+     <name>Channel title</name>
+     <uri>https://www.youtube.com/channel/CHANNEL_ID</uri>
+    </at:by>
+  </at:deleted-entry>
+</feed>"""
+
+
+def test_websub_deleted_entry_is_a_deletion_marker() -> None:
+    [m] = parse_youtube(DELETED)
+    assert (m.key, m.deleted, m.author.id) == ("youtube#VIDEO_ID", True, "CHANNEL_ID")
+    assert m.created_at == datetime(2015, 3, 9, 19, 5, 24, 552394, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "fragment"),
+    [
+        (b'ref="yt:video:VIDEO_ID"', b'ref="something-else"', "/ref"),
+        (b'when="2015-03-09T19:05:24.552394234+00:00"', b'when="later"', "/when"),
+    ],
+)
+def test_websub_broken_tombstone(old: bytes, new: bytes, fragment: str) -> None:
+    with pytest.raises(ParseError) as err:
+        parse_youtube(DELETED.replace(old, new))
+    assert fragment in err.value.detail

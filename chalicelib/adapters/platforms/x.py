@@ -160,6 +160,7 @@ def _parse_document(doc: Json, loc: str) -> list[Mention]:
     data = obj["data"]
     includes = opt_dict(obj, "includes", loc)
     users = _users_by_id(includes, f"{loc}/includes")
+    texts = _texts_by_id(includes, f"{loc}/includes")
     if isinstance(data, dict):
         if "delete" in data:
             return [
@@ -167,10 +168,10 @@ def _parse_document(doc: Json, loc: str) -> list[Mention]:
                     as_dict(data["delete"], f"{loc}/data/delete"), f"{loc}/data/delete"
                 )
             ]
-        return [_v2_tweet(data, users, f"{loc}/data")]
+        return [_v2_tweet(data, users, f"{loc}/data", texts)]
     tweets = as_list(data, f"{loc}/data")
     return [
-        _v2_tweet(as_dict(t, f"{loc}/data/{i}"), users, f"{loc}/data/{i}")
+        _v2_tweet(as_dict(t, f"{loc}/data/{i}"), users, f"{loc}/data/{i}", texts)
         for i, t in enumerate(tweets)
     ]
 
@@ -194,6 +195,19 @@ def _users_by_id(includes: Mapping[str, Json], loc: str) -> dict[str, Author]:
     return users
 
 
+def _texts_by_id(includes: Mapping[str, Json], loc: str) -> dict[str, str]:
+    """Full texts of the referenced posts that came along in ``includes.tweets``."""
+    texts: dict[str, str] = {}
+    for i, raw in enumerate(opt_list(includes, "tweets", loc)):
+        tloc = f"{loc}/tweets/{i}"
+        tweet = as_dict(raw, tloc)
+        note = opt_dict(tweet, "note_tweet", tloc)
+        text = opt_str(note, "text", f"{tloc}/note_tweet") or opt_str(tweet, "text", tloc)
+        if tweet.get("id") is not None and text:
+            texts[as_id(tweet["id"], f"{tloc}/id")] = text
+    return texts
+
+
 def snowflake_time(tweet_id: str) -> datetime | None:
     """The creation time encoded in a snowflake id (posts since November 2010), or None."""
     if not tweet_id.isdigit():
@@ -205,7 +219,12 @@ def snowflake_time(tweet_id: str) -> datetime | None:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
-def _v2_tweet(tweet: Mapping[str, Json], users: Mapping[str, Author], loc: str) -> Mention:
+def _v2_tweet(
+    tweet: Mapping[str, Json],
+    users: Mapping[str, Author],
+    loc: str,
+    texts: Mapping[str, str] | None = None,
+) -> Mention:
     tid = req_id(tweet, "id", loc)
     author_id = (
         as_id(tweet["author_id"], f"{loc}/author_id") if tweet.get("author_id") is not None else ""
@@ -232,6 +251,12 @@ def _v2_tweet(tweet: Mapping[str, Json], users: Mapping[str, Author], loc: str) 
         kind = _REFERENCE_KINDS.get(opt_str(r, "type", rloc))
         if kind:
             refs.append(Reference(kind, req_id(r, "id", rloc)))
+    # A repost's own text is cut at 140 characters ("RT @a: ...…"); the original's full
+    # text, when it came in includes, is what keyword matching needs.
+    original = next((r.id for r in refs if r.kind == "repost"), None)
+    if original and texts and original in texts and body.startswith("RT @"):
+        prefix = body.split(": ", 1)[0]
+        body = f"{prefix}: {texts[original]}"
     lang = opt_str(tweet, "lang", loc) or None
     withheld = opt_dict(tweet, "withheld", loc)
     return Mention(

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import feedparser  # type: ignore[import-untyped]
+import regex
 
 from chalicelib.adapters.platforms._common import (
     Json,
@@ -22,6 +23,7 @@ from chalicelib.adapters.platforms._common import (
     as_list,
     counts,
     decode_text,
+    deletion_marker,
     fail,
     find_hashtags,
     find_mentions,
@@ -232,8 +234,35 @@ def parse_websub_notification(xml: bytes | str) -> list[Mention]:
                 hashtags=find_hashtags(title),
             )
         )
-    if not out and not feed.entries and "deleted-entry" not in text:
-        raise fail("youtube websub", "no entry in the notification")
+    deletions = _deleted_entries(text)
+    if not out and not deletions:
+        raise fail("youtube websub", "no entry or deleted-entry in the notification")
+    return out + deletions
+
+
+_DELETED = regex.compile(
+    r"<(?:\w+:)?deleted-entry\b([^>]*)>(.*?)</(?:\w+:)?deleted-entry>", regex.S
+)
+_ATTR = regex.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_CHANNEL_URI = regex.compile(r"/channel/([\w-]+)")
+
+
+def _deleted_entries(text: str) -> list[Mention]:
+    """Tombstones (RFC 6721 ``at:deleted-entry``) for deleted videos, as deletion markers."""
+    out: list[Mention] = []
+    for i, match in enumerate(_DELETED.finditer(text)):
+        loc = f"/feed/deleted-entry/{i}"
+        attrs = {m.group(1): m.group(2) or m.group(3) or "" for m in _ATTR.finditer(match.group(1))}
+        video_id = _strip_prefix(attrs.get("ref", ""), "yt:video:")
+        if not video_id:
+            raise fail(f"{loc}/ref", "expected yt:video:<id>")
+        try:
+            when = parse_timestamp(attrs.get("when", ""))
+        except ValueError:
+            raise fail(f"{loc}/when", f"not an ISO-8601 timestamp: {attrs.get('when')!r}") from None
+        channel = _CHANNEL_URI.search(match.group(2))
+        author = Author(id=channel.group(1) if channel else "", handle="")
+        out.append(deletion_marker(PLATFORM, video_id, author, when))
     return out
 
 
