@@ -322,3 +322,21 @@ def test_wrong_credentials_are_a_failure_not_a_crash(fake: FakePlatforms, clock:
     outcome = service.poll(PHILLY)
     assert outcome.status == FAILED
     assert "401" in outcome.state.last_error
+
+
+def test_bluesky_follows_indexed_at_so_a_backdated_post_is_not_missed(
+    fake: FakePlatforms, clock: Clock
+) -> None:
+    clients = demo_clients(fake.url, UrllibTransport(timeout=5), clock)
+    service, _, sink = _service(clients, clock)
+    leader = WatchedAccount("bluesky", "did:plc:tvaritleader0000000000a")
+    assert service.poll(leader).enqueued == 2
+    item = copy.deepcopy(fake.data.bluesky_feeds[leader.account_id][0])
+    item["post"]["uri"] = item["post"]["uri"].replace("3mmq2example1", "3mmq3backdated")
+    item["post"]["record"]["createdAt"] = "2020-01-01T00:00:00.000Z"  # the client's claim
+    item["post"]["indexedAt"] = "2026-05-26T00:00:00.000Z"  # when the AppView saw it
+    fake.data.bluesky_feeds[leader.account_id].append(item)
+    outcome = service.poll(leader)
+    assert outcome.enqueued == 1
+    assert sink.mentions[-1].native_id.endswith("/3mmq3backdated")
+    assert outcome.state.cursor["newest"] == "2026-05-26T00:00:00.000000Z"

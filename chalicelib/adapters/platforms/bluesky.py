@@ -15,6 +15,7 @@ from chalicelib.adapters.platforms._common import (
     Json,
     as_count,
     as_dict,
+    as_time,
     counts,
     decode_text,
     deletion_marker,
@@ -83,14 +84,31 @@ def parse_bluesky(raw: bytes | str) -> list[Mention]:
 
 def parse_author_feed(doc: Mapping[str, Json]) -> list[Mention]:
     """The posts of a ``getAuthorFeed`` page; reposts by the author are skipped."""
-    out: list[Mention] = []
+    return [m for _, m in author_feed_items(doc)]
+
+
+def author_feed_items(doc: Mapping[str, Json]) -> list[tuple[str, Mention]]:
+    """``(indexedAt, mention)`` per post of a feed page, reposts skipped.
+
+    ``indexedAt`` is the AppView's clock; ``createdAt`` is whatever the author's client
+    wrote (it can be backdated), so the polling cursor follows ``indexedAt``.
+    """
+    out: list[tuple[str, Mention]] = []
     for i, raw in enumerate(opt_list(doc, "feed", "")):
         loc = f"/feed/{i}"
         item = as_dict(raw, loc)
         reason = opt_dict(item, "reason", loc)
         if opt_str(reason, "$type", f"{loc}/reason").endswith("#reasonRepost"):
             continue  # the original author's post, not the watched account's
-        out.append(_post_view(as_dict(req(item, "post", loc), f"{loc}/post"), f"{loc}/post"))
+        post = as_dict(req(item, "post", loc), f"{loc}/post")
+        mention = _post_view(post, f"{loc}/post")
+        indexed = opt_str(post, "indexedAt", f"{loc}/post")
+        stamp = (
+            _stamp(as_time(indexed, f"{loc}/post/indexedAt"))
+            if indexed
+            else _stamp(mention.created_at)
+        )
+        out.append((stamp, mention))
     return out
 
 
@@ -204,10 +222,11 @@ class BlueskyClient:
         self._page_size = page_size
 
     def fetch(self, account_id: str, cursor: Mapping[str, str]) -> FetchResult:
-        """Posts newer than ``cursor['newest']`` (the newest createdAt seen), newest first."""
+        """Posts indexed after ``cursor['newest']``, newest first, paging until caught up."""
         newest_seen = cursor.get("newest", "")
         page_cursor: str | None = None
         mentions: list[Mention] = []
+        newest = newest_seen
         units = 0
         for _ in range(self._max_pages):
             url = with_query(
@@ -223,18 +242,21 @@ class BlueskyClient:
             units += 1
             check_status(resp, f"bluesky feed {account_id}", self._clock())
             doc = as_dict(load_json(resp.body, "bluesky getAuthorFeed"), "/")
-            page = parse_author_feed(doc)
-            fresh = [m for m in page if not newest_seen or _stamp(m) > newest_seen]
-            mentions.extend(fresh)
+            items = author_feed_items(doc)
+            fresh = [(s, m) for s, m in items if not newest_seen or s > newest_seen]
+            mentions.extend(m for _, m in fresh)
+            newest = max([newest, *(s for s, _ in fresh)])
             page_cursor = opt_str(doc, "cursor", "") or None
-            # The feed runs newest to oldest: once a page reaches what we saw, stop.
-            if not page_cursor or len(fresh) < len(page) or not newest_seen:
+            # The feed runs newest to oldest: once a page reaches what we saw, stop. The
+            # first poll takes one page only (no backfill).
+            if not page_cursor or len(fresh) < len(items) or not newest_seen:
                 break
         new_cursor = dict(cursor)
-        if mentions:
-            new_cursor["newest"] = max(newest_seen, *(_stamp(m) for m in mentions))
+        if newest:
+            new_cursor["newest"] = newest
         return FetchResult(mentions=mentions, cursor=new_cursor, units=units)
 
 
-def _stamp(m: Mention) -> str:
-    return m.created_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def _stamp(dt: datetime) -> str:
+    # Fixed-width UTC text compares in time order.
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
