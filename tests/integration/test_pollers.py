@@ -71,6 +71,8 @@ def _x(fake: FakePlatforms, clock: Clock, **kw: int) -> XClient:
 
 def test_x_timeline_pages_then_advances_since_id(fake: FakePlatforms, clock: Clock) -> None:
     service, cursors, sink = _service({"x": _x(fake, clock, max_pages=1, page_size=5)}, clock)
+    # An account polled before, whose last seen post is older than all 12 recorded ones.
+    cursors.save(PHILLY.key, PollState(cursor={"since_id": "1257000000000000000"}))
     counts = [service.poll(PHILLY).enqueued for _ in range(3)]
     assert counts == [5, 5, 2]
     keys = [m.key for m in sink.mentions]
@@ -92,6 +94,16 @@ def test_x_timeline_pages_then_advances_since_id(fake: FakePlatforms, clock: Clo
     assert (outcome.status, outcome.enqueued) == (OK, 1)
     assert sink.mentions[-1].text == "नया पोस्ट"
     assert cursors.states[PHILLY.key].cursor["since_id"] == "1257786232978968579"
+
+
+def test_x_first_poll_takes_one_page_and_no_history(fake: FakePlatforms, clock: Clock) -> None:
+    service, cursors, sink = _service({"x": _x(fake, clock, max_pages=5, page_size=5)}, clock)
+    outcome = service.poll(PHILLY)
+    assert outcome.enqueued == 5
+    assert sink.mentions[0].key == "x#1257786232978968578"
+    assert dict(cursors.states[PHILLY.key].cursor) == {"since_id": "1257786232978968578"}
+    assert len(fake.paths("/2/users/")) == 1
+    assert service.poll(PHILLY).enqueued == 0
 
 
 def test_x_429_waits_until_the_reset_header(fake: FakePlatforms, clock: Clock) -> None:

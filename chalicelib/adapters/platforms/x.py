@@ -495,7 +495,10 @@ class XClient:
         newest = cursor.get("pending_newest") or None
         mentions: list[Mention] = []
         units = 0
-        for _ in range(self._max_pages):
+        # A first poll takes one page and starts from there: walking back through the
+        # 3,200-post timeline would be billed per post for history nobody acts on.
+        first_poll = since_id is None and token is None
+        for _ in range(1 if first_poll else self._max_pages):
             page = self.timeline_page(account_id, since_id, token)
             units += max(1, page.result_count)
             mentions.extend(page.mentions)
@@ -504,6 +507,8 @@ class XClient:
             if not token:
                 break
         new_cursor: dict[str, str] = {}
+        if first_poll:
+            token = None
         if token:
             new_cursor["pagination_token"] = token
             if since_id:
