@@ -79,6 +79,31 @@ class PollState:
     last_success_at: float | None = None
 
 
+def poll_state_to_dict(state: PollState) -> dict[str, Any]:
+    """A plain dict of a poll state, for a store (cursor values are strings)."""
+    return {
+        "cursor": dict(state.cursor),
+        "next_due_at": state.next_due_at,
+        "failures": state.failures,
+        "healthy": state.healthy,
+        "last_error": state.last_error,
+        "last_success_at": state.last_success_at,
+    }
+
+
+def poll_state_from_dict(d: Mapping[str, Any]) -> PollState:
+    """Inverse of :func:`poll_state_to_dict`; missing members take their defaults."""
+    last = d.get("last_success_at")
+    return PollState(
+        cursor={str(k): str(v) for k, v in (d.get("cursor") or {}).items()},
+        next_due_at=float(d.get("next_due_at", 0.0)),
+        failures=int(d.get("failures", 0)),
+        healthy=bool(d.get("healthy", True)),
+        last_error=str(d.get("last_error") or ""),
+        last_success_at=None if last is None else float(last),
+    )
+
+
 class PlatformClient(Protocol):
     """Fetches what is new for one account, given the saved cursor."""
 

@@ -80,7 +80,7 @@ def _shared_payloads() -> list[tuple[str, Path]]:
     out = []
     for path in sorted(SHARED_PAYLOADS.iterdir()):
         platform = path.name.split("_")[0]
-        if platform in PARSERS and "cassette" not in path.name:
+        if platform in PARSERS:
             out.append((platform, path))
     return out
 

@@ -98,8 +98,10 @@ def test_edit_history_ids_are_kept() -> None:
 
 
 def test_default_fields_take_the_time_from_the_snowflake_id() -> None:
-    cassette = json.loads(event_bytes("x", "user_timeline_default_fields_cassette.json"))
-    mentions = parse_x(json.dumps(cassette["body"]))
+    # The recorded exchange parses whole (its body is the payload) or as the bare body.
+    recorded = event_bytes("x", "user_timeline_default_fields_cassette.json")
+    mentions = parse_x(recorded)
+    assert mentions == parse_x(json.dumps(json.loads(recorded)["body"]))
     assert [m.native_id for m in mentions] == ["1577730467436138524", "1565318587736285184"]
     # The post was made shortly before the recorded response's Date (2022-10-07 22:43 UTC).
     assert mentions[0].created_at == datetime(2022, 10, 5, 18, 40, 30, 908000, tzinfo=UTC)

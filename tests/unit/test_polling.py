@@ -5,6 +5,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chalicelib.domain.mention import Author, Mention, mention_from_dict
 from chalicelib.errors import ParseError, RateLimitedError, UpstreamError
@@ -24,6 +26,8 @@ from chalicelib.services.polling import (
     WindowBudget,
     account_from_dict,
     account_to_dict,
+    poll_state_from_dict,
+    poll_state_to_dict,
 )
 
 T0 = 1_700_000_000.0
@@ -204,3 +208,24 @@ def test_queue_sink_sends_the_wire_form() -> None:
     queue = RecordingQueue()
     QueueMentionSink(queue).enqueue([_mention(1)])
     assert [mention_from_dict(m) for m in queue.sent] == [_mention(1)]
+
+
+@given(
+    st.builds(
+        PollState,
+        cursor=st.dictionaries(
+            st.sampled_from(["since_id", "etag", "min_id"]), st.text(max_size=20)
+        ),
+        next_due_at=st.floats(min_value=0, max_value=4e9),
+        failures=st.integers(0, 100),
+        healthy=st.booleans(),
+        last_error=st.text(max_size=30),
+        last_success_at=st.none() | st.floats(min_value=0, max_value=4e9),
+    )
+)
+def test_poll_state_round_trip(state: PollState) -> None:
+    assert poll_state_from_dict(poll_state_to_dict(state)) == state
+
+
+def test_poll_state_defaults_from_an_empty_item() -> None:
+    assert poll_state_from_dict({}) == PollState()

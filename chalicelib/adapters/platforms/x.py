@@ -141,6 +141,9 @@ def _parse_document(doc: Json, loc: str) -> list[Mention]:
         # v1.1 search/timeline: a bare array of statuses.
         return [_v1_status(as_dict(s, f"{loc}/{i}"), f"{loc}/{i}") for i, s in enumerate(doc)]
     obj = as_dict(doc, loc or "/")
+    if "request" in obj and "body" in obj:
+        # A recorded exchange (request, status, headers, body): the body is the payload.
+        return _parse_document(obj["body"], f"{loc}/body")
     if "statuses" in obj:
         statuses = as_list(obj["statuses"], f"{loc}/statuses")
         return [
