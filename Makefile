@@ -7,14 +7,14 @@ STAMP := $(VENV)/.installed
 export PYTHONHASHSEED := 0
 
 .PHONY: run test lint typecheck test-unit test-functional test-integration test-e2e venv clean \
-        bench fake-platforms bench-parse
+        bench bench-langid train-langid fake-platforms bench-parse
 
 venv: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (see README)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet 'pip>=24,<26.3'  # chalice 1.34 needs pip<26.3
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e . \
 	  || $(PY) -m pip install --quiet --no-deps -e .
@@ -52,3 +52,11 @@ fake-platforms: venv
 # Parser throughput on the recorded fixtures, against a bare decode in the same run.
 bench-parse: venv
 	$(PY) bench/parse.py
+
+# Language identification: accuracy vs seeded langdetect, throughput, cold start (issue 3).
+bench-langid: venv
+	$(PY) bench/langid_eval.py
+
+# Rebuild chalicelib/domain/language/hinglish.json.gz from ../shared/data/langid (deterministic).
+train-langid: venv
+	$(PY) local/train_langid.py

@@ -20,6 +20,9 @@ ENV_CONFIG_CACHE_SECONDS = "TVARIT_CONFIG_CACHE_SECONDS"
 
 DEFAULT_REGION = "ap-south-1"
 
+# Resource names fixed by the deployment (one AWS account per stage, as AWS recommends).
+MENTIONS_QUEUE_NAME = "tvarit-mentions"
+
 
 @dataclass(frozen=True)
 class Settings:

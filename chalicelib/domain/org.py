@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -52,3 +54,23 @@ class Team:
 def account_index_key(platform: str, handle: str) -> str:
     """How an account is looked up: handles are case-insensitive on every platform we watch."""
     return f"{platform}#{handle.lstrip('@').casefold()}"
+
+
+def leader_to_dict(leader: Leader) -> dict[str, Any]:
+    return dataclasses.asdict(leader)
+
+
+def leader_from_dict(data: dict[str, Any]) -> Leader:
+    accounts = tuple(Account(**a) for a in data.get("accounts", ()))
+    return Leader(**{**data, "accounts": accounts})
+
+
+def team_to_dict(team: Team) -> dict[str, Any]:
+    return dataclasses.asdict(team)
+
+
+def team_from_dict(data: dict[str, Any]) -> Team:
+    members = tuple(
+        Member(**{**m, "languages": tuple(m.get("languages", ()))}) for m in data.get("members", ())
+    )
+    return Team(**{**data, "members": members})

@@ -1,1 +1,1 @@
-"""Use cases, written against ports (Protocols)."""
+"""Use cases, written against the ports in ``ports.py``."""

@@ -1,0 +1,179 @@
+"""PynamoDB models. Table names, region and endpoint are bound at run time by :func:`bind`.
+
+The same schemas are declared for deployment in ``infra/`` (a test keeps the two in step).
+Task versions are plain numbers owned by the domain state machine; repositories write them with
+an explicit condition on the previous version (optimistic locking without VersionAttribute, whose
+auto-increment would fight the domain's own numbering).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.settings import Settings
+
+
+class MentionModel(Model):
+    """One stored post; ``expires_at`` is the TTL (longer for matched posts, kept as evidence)."""
+
+    class Meta:
+        table_name = "tvarit-mentions"
+        region = "ap-south-1"
+
+    key = UnicodeAttribute(hash_key=True)
+    platform = UnicodeAttribute()
+    native_id = UnicodeAttribute()
+    author_handle = UnicodeAttribute()
+    leader_id = UnicodeAttribute(null=True)
+    state = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    ingested_at = UTCDateTimeAttribute()
+    text = UnicodeAttribute()
+    lang = UnicodeAttribute()
+    script = UnicodeAttribute()
+    mixed = BooleanAttribute(default=False)
+    lang_confidence = NumberAttribute(default=0)
+    matches = JSONAttribute(null=True)
+    task_ids = ListAttribute(of=UnicodeAttribute, null=True)
+    status = UnicodeAttribute()
+    payload = JSONAttribute()
+    correlation_id = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute()
+
+
+class TasksByTeamIndex(GlobalSecondaryIndex["TaskModel"]):
+    class Meta:
+        index_name = "by-team"
+        projection = AllProjection()
+
+    team_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class TaskModel(Model):
+    """The tasks table is also the outbox: its stream drives dispatch."""
+
+    class Meta:
+        table_name = "tvarit-tasks"
+        region = "ap-south-1"
+        stream_view_type = "NEW_AND_OLD_IMAGES"
+
+    task_id = UnicodeAttribute(hash_key=True)
+    team_id = UnicodeAttribute()
+    state = UnicodeAttribute()
+    district = UnicodeAttribute(default="")
+    incident_key = UnicodeAttribute()
+    mention_key = UnicodeAttribute()
+    status = UnicodeAttribute()
+    version = NumberAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute(null=True)
+    leader_id = UnicodeAttribute(default="")
+    leader_name = UnicodeAttribute(default="")
+    query_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    category = UnicodeAttribute(default="")
+    severity = NumberAttribute(default=3)
+    lang = UnicodeAttribute(default="und")
+    excerpt = UnicodeAttribute(default="")
+    url = UnicodeAttribute(default="")
+    route = JSONAttribute(null=True)
+    response_url = UnicodeAttribute(default="")
+    sns_message_id = UnicodeAttribute(default="")
+    by_team = TasksByTeamIndex()
+
+
+class TaskEventModel(Model):
+    """Append-only history of every task: one item per change."""
+
+    class Meta:
+        table_name = "tvarit-task-events"
+        region = "ap-south-1"
+
+    task_id = UnicodeAttribute(hash_key=True)
+    seq = NumberAttribute(range_key=True)
+    action = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    from_status = UnicodeAttribute()
+    to_status = UnicodeAttribute()
+    detail = JSONAttribute(null=True)
+
+
+class ConfigItemModel(Model):
+    """Configuration, single-table: ``pk``/``sk`` pairs per entity, the entity as JSON ``data``."""
+
+    class Meta:
+        table_name = "tvarit-config"
+        region = "ap-south-1"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()
+    data = JSONAttribute()
+    version = NumberAttribute(default=1)
+    updated_at = UTCDateTimeAttribute(null=True)
+    updated_by = UnicodeAttribute(default="")
+
+
+class AuditModel(Model):
+    """Append-only audit log of configuration changes, partitioned by scope (state or national)."""
+
+    class Meta:
+        table_name = "tvarit-audit"
+        region = "ap-south-1"
+
+    scope = UnicodeAttribute(hash_key=True)
+    at_id = UnicodeAttribute(range_key=True)
+    actor = UnicodeAttribute()
+    action = UnicodeAttribute()
+    entity = UnicodeAttribute()
+    entity_id = UnicodeAttribute()
+    before = JSONAttribute(null=True)
+    after = JSONAttribute(null=True)
+
+
+ALL_MODELS: tuple[type[Model], ...] = (
+    MentionModel,
+    TaskModel,
+    TaskEventModel,
+    ConfigItemModel,
+    AuditModel,
+)
+
+_TABLE_SUFFIX: dict[type[Model], str] = {
+    MentionModel: "mentions",
+    TaskModel: "tasks",
+    TaskEventModel: "task-events",
+    ConfigItemModel: "config",
+    AuditModel: "audit",
+}
+
+
+def bind(settings: Settings) -> None:
+    """Point every model at the configured tables, region and endpoint (moto locally)."""
+    for model in ALL_MODELS:
+        meta: Any = model.Meta
+        meta.table_name = f"{settings.table_prefix}{_TABLE_SUFFIX[model]}"
+        meta.region = settings.region
+        meta.host = settings.endpoint_url
+        model._connection = None
+
+
+def create_tables(settings: Settings) -> None:
+    """Create every table on demand billing (the local stack and tests; infra/ does it in AWS)."""
+    bind(settings)
+    for model in ALL_MODELS:
+        if not model.exists():
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)

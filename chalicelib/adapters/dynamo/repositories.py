@@ -1,0 +1,312 @@
+"""DynamoDB repositories. PynamoDB exceptions are caught here and nowhere else."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import (
+    DoesNotExist,
+    PutError,
+    PynamoDBException,
+    TransactWriteError,
+    UpdateError,
+)
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.adapters.dynamo.models import (
+    AuditModel,
+    ConfigItemModel,
+    MentionModel,
+    TaskEventModel,
+    TaskModel,
+)
+from chalicelib.domain.analysis import AnalyzedMention, WatchConfig
+from chalicelib.domain.keywords import (
+    KeywordQuery,
+    compile_queries,
+    keyword_query_from_dict,
+)
+from chalicelib.domain.mention import mention_to_dict
+from chalicelib.domain.org import Leader, Team, leader_from_dict, leader_to_dict, team_from_dict
+from chalicelib.domain.tasks import Task, TaskAction, TaskEvent, TaskStatus
+from chalicelib.errors import ConflictError, UpstreamError
+
+CONDITIONAL_FAILED = "ConditionalCheckFailedException"
+
+
+def _conditional_failed(err: PynamoDBException) -> bool:
+    return err.cause_response_code == CONDITIONAL_FAILED
+
+
+class DynamoMentionRepository:
+    def status_of(self, key: str) -> str | None:
+        try:
+            item = MentionModel.get(key, attributes_to_get=["status"])
+        except DoesNotExist:
+            return None
+        except PynamoDBException as err:
+            raise UpstreamError(f"reading mention {key} failed: {err.cause_response_code}") from err
+        return item.status
+
+    def put_new(self, analyzed: AnalyzedMention, correlation_id: str) -> bool:
+        m = analyzed.mention
+        lang = analyzed.language
+        item = MentionModel(
+            key=m.key,
+            platform=m.platform,
+            native_id=m.native_id,
+            author_handle=m.author.handle,
+            leader_id=analyzed.leader.id if analyzed.leader else None,
+            state=analyzed.leader.state if analyzed.leader else None,
+            created_at=m.created_at,
+            ingested_at=analyzed.ingested_at,
+            text=m.text,
+            lang=lang.lang,
+            script=lang.script,
+            mixed=lang.mixed,
+            lang_confidence=round(lang.confidence, 4),
+            matches=[q.as_dict() for q in analyzed.matches] or None,
+            status="analyzed",
+            payload=mention_to_dict(m),
+            correlation_id=correlation_id,
+            expires_at=analyzed.expires_at,
+        )
+        try:
+            item.save(condition=MentionModel.key.does_not_exist())
+        except PutError as err:
+            if _conditional_failed(err):
+                return False
+            raise UpstreamError(f"storing mention {m.key} failed") from err
+        return True
+
+    def mark_routed(self, key: str, task_ids: Sequence[str]) -> None:
+        try:
+            MentionModel(key=key).update(
+                actions=[
+                    MentionModel.status.set("routed"),
+                    MentionModel.task_ids.set(list(task_ids)),  # type: ignore[arg-type]  # stub: list of str,
+                ],
+                condition=MentionModel.key.exists(),
+            )
+        except UpdateError as err:
+            raise UpstreamError(f"marking mention {key} routed failed") from err
+
+
+def _task_to_model(task: Task) -> TaskModel:
+    return TaskModel(
+        task_id=task.task_id,
+        team_id=task.team_id,
+        state=task.state,
+        district=task.district,
+        incident_key=task.incident_key,
+        mention_key=task.mention_key,
+        status=task.status.value,
+        version=task.version,
+        created_at=task.created_at,
+        updated_at=task.updated_at,
+        leader_id=task.leader_id,
+        leader_name=task.leader_name,
+        query_ids=list(task.query_ids),  # type: ignore[arg-type]  # stub: list of str
+        category=task.category,
+        severity=task.severity,
+        lang=task.lang,
+        excerpt=task.excerpt,
+        url=task.url,
+        route=dict(task.route) or None,
+        response_url=task.response_url,
+        sns_message_id=task.sns_message_id,
+    )
+
+
+def task_from_model(item: TaskModel) -> Task:
+    return Task(
+        task_id=item.task_id,
+        team_id=item.team_id,
+        state=item.state,
+        district=item.district or "",
+        incident_key=item.incident_key,
+        mention_key=item.mention_key,
+        created_at=item.created_at,
+        status=TaskStatus(item.status),
+        version=int(item.version),
+        leader_id=item.leader_id or "",
+        leader_name=item.leader_name or "",
+        query_ids=tuple(str(q) for q in item.query_ids or ()),
+        category=item.category or "",
+        severity=int(item.severity),
+        lang=item.lang or "und",
+        excerpt=item.excerpt or "",
+        url=item.url or "",
+        route=item.route or {},
+        response_url=item.response_url or "",
+        updated_at=item.updated_at,
+        sns_message_id=item.sns_message_id or "",
+    )
+
+
+def task_from_stream_image(image: dict[str, Any]) -> Task:
+    """A task from a DynamoDB stream record's ``NewImage`` (DynamoDB JSON)."""
+    return task_from_model(TaskModel.from_raw_data(image))
+
+
+class DynamoTaskRepository:
+    def create(self, task: Task) -> bool:
+        try:
+            _task_to_model(task).save(condition=TaskModel.task_id.does_not_exist())
+        except PutError as err:
+            if _conditional_failed(err):
+                return False
+            raise UpstreamError(f"creating task {task.task_id} failed") from err
+        return True
+
+    def get(self, task_id: str) -> Task | None:
+        try:
+            return task_from_model(TaskModel.get(task_id, consistent_read=True))
+        except DoesNotExist:
+            return None
+        except PynamoDBException as err:
+            raise UpstreamError(f"reading task {task_id} failed") from err
+
+    def save_transition(self, task: Task, event: TaskEvent, expected_version: int) -> None:
+        event_item = TaskEventModel(
+            task_id=event.task_id,
+            seq=event.seq,
+            action=event.action.value,
+            actor=event.actor,
+            at=event.at,
+            from_status=event.from_status.value,
+            to_status=event.to_status.value,
+            detail=dict(event.detail) or None,
+        )
+        try:
+            with TransactWrite(connection=_connection_for(TaskModel)) as tx:
+                tx.save(_task_to_model(task), condition=TaskModel.version == expected_version)
+                tx.save(event_item, condition=TaskEventModel.seq.does_not_exist())
+        except TransactWriteError as err:
+            if err.cause_response_code == "TransactionCanceledException":
+                raise ConflictError(
+                    f"task {task.task_id} changed since version {expected_version}"
+                ) from err
+            raise UpstreamError(f"saving task {task.task_id} failed") from err
+
+    def events(self, task_id: str) -> list[TaskEvent]:
+        try:
+            return [
+                TaskEvent(
+                    task_id=e.task_id,
+                    seq=int(e.seq),
+                    action=TaskAction(e.action),
+                    actor=e.actor,
+                    at=e.at,
+                    from_status=TaskStatus(e.from_status),
+                    to_status=TaskStatus(e.to_status),
+                    detail=e.detail or {},
+                )
+                for e in TaskEventModel.query(task_id, consistent_read=True)
+            ]
+        except PynamoDBException as err:
+            raise UpstreamError(f"reading events of task {task_id} failed") from err
+
+
+# Config single-table layout (pk, sk):
+#   ("LEADER", leader_id)       a watched leader with its accounts
+#   ("QUERY", query_id)         a keyword query
+#   ("TEAMS#<state>", team_id)  a team with its members, partitioned by state
+#   ("META", "VERSION")         bumped by every change; caches key on it
+VERSION_KEY = ("META", "VERSION")
+
+
+class DynamoConfigRepository:
+    def __init__(self, clock: Callable[[], datetime], new_id: Callable[[], str] | None = None):
+        self._clock = clock
+        self._new_id = new_id or (lambda: uuid.uuid4().hex)
+
+    def load_watch_config(self) -> WatchConfig:
+        try:
+            leaders = [leader_from_dict(i.data) for i in ConfigItemModel.query("LEADER")]
+            queries = [keyword_query_from_dict(i.data) for i in ConfigItemModel.query("QUERY")]
+            version = self._version()
+        except PynamoDBException as err:
+            raise UpstreamError("reading configuration failed") from err
+        return WatchConfig.build(version, leaders, queries, compile_queries(queries))
+
+    def _version(self) -> str:
+        try:
+            item = ConfigItemModel.get(*VERSION_KEY)
+        except DoesNotExist:
+            return "0"
+        return str(int(item.version))
+
+    def teams_in_state(self, state: str) -> list[Team]:
+        try:
+            return [team_from_dict(i.data) for i in ConfigItemModel.query(f"TEAMS#{state}")]
+        except PynamoDBException as err:
+            raise UpstreamError(f"reading teams of {state} failed") from err
+
+    def put_leader(self, leader: Leader, actor: str) -> None:
+        self._put("LEADER", leader.id, "leader", leader_to_dict(leader), leader.state, actor)
+
+    def put_query(self, query: KeywordQuery, actor: str) -> None:
+        self._put("QUERY", query.id, "keyword_query", dataclasses.asdict(query), query.scope, actor)
+
+    def put_team(self, team: Team, actor: str) -> None:
+        self._put(
+            f"TEAMS#{team.state}", team.id, "team", dataclasses.asdict(team), team.state, actor
+        )
+
+    def _put(
+        self, pk: str, sk: str, kind: str, data: dict[str, Any], scope: str, actor: str
+    ) -> None:
+        """Write one config item, its audit record and the version bump in one transaction."""
+        now = self._clock()
+        try:
+            before_item = ConfigItemModel.get(pk, sk, consistent_read=True)
+            before: dict[str, Any] | None = before_item.data
+            version = int(before_item.version) + 1
+        except DoesNotExist:
+            before, version = None, 1
+        item = ConfigItemModel(
+            pk=pk, sk=sk, kind=kind, data=data, version=version, updated_at=now, updated_by=actor
+        )
+        audit = AuditModel(
+            scope=scope,
+            at_id=f"{now.isoformat()}#{self._new_id()}",
+            actor=actor,
+            action="create" if before is None else "update",
+            entity=kind,
+            entity_id=sk,
+            before=before,
+            after=data,
+        )
+        condition = (
+            ConfigItemModel.pk.does_not_exist()
+            if before is None
+            else ConfigItemModel.version == version - 1
+        )
+        try:
+            with TransactWrite(connection=_connection_for(ConfigItemModel)) as tx:
+                tx.save(item, condition=condition)
+                tx.save(audit)
+                tx.update(
+                    ConfigItemModel(pk=VERSION_KEY[0], sk=VERSION_KEY[1], kind="meta", data={}),
+                    actions=[
+                        ConfigItemModel.version.add(1),
+                        ConfigItemModel.kind.set("meta"),
+                        ConfigItemModel.data.set({}),
+                    ],
+                )
+        except TransactWriteError as err:
+            if err.cause_response_code == "TransactionCanceledException":
+                raise ConflictError(f"{kind} {sk} changed concurrently; read it again") from err
+            raise UpstreamError(f"saving {kind} {sk} failed") from err
+
+
+def _connection_for(model: type[Any]) -> Connection:
+    """The model's own cached connection: a new one would build a new botocore client (~0.1 s)."""
+    connection: Connection = model._get_connection().connection
+    return connection

@@ -1,0 +1,36 @@
+"""Push ingestion: ``POST /ingest/webhook`` for signed posts from any listening tool."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.problems import problems
+from chalicelib.observability import logger, metrics
+from chalicelib.services.ingest import accept_webhook
+from chalicelib.wiring import container
+
+ingest_api = Blueprint(__name__)
+
+
+def _path() -> str:
+    request = ingest_api.current_request
+    return str(request.path) if request is not None else ""
+
+
+@ingest_api.route("/ingest/webhook", methods=["POST"], content_types=["application/json"])
+@problems(_path)
+def ingest_webhook() -> Response:
+    request = ingest_api.current_request
+    c = container()
+    body = request.raw_body or b""
+    keys = accept_webhook(
+        body.encode() if isinstance(body, str) else body,
+        request.headers,
+        c.settings.webhook_secret,
+        c.wall_time(),
+        c.mention_queue,
+    )
+    for key in keys:
+        logger.info("post accepted", extra={"correlation_id": key})
+    metrics.add_metric(name="MentionsIngested", unit="Count", value=len(keys))
+    return Response(body={"accepted": len(keys), "keys": keys}, status_code=202)

@@ -1,0 +1,70 @@
+"""The analyze use case: one mention message in, stored mention and tasks out. Idempotent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from chalicelib.domain.analysis import analyze, plan_tasks
+from chalicelib.domain.language import LanguageResult
+from chalicelib.domain.mention import mention_from_dict
+from chalicelib.errors import FieldProblem, MalformedInputError
+from chalicelib.services.config_cache import CachedConfig
+from chalicelib.services.ports import Clock, MentionRepository, TaskRepository
+
+ROUTED = "routed"
+ANALYZED = "analyzed"
+
+
+@dataclass(frozen=True)
+class AnalyzeOutcome:
+    key: str
+    duplicate: bool
+    query_ids: tuple[str, ...] = ()
+    task_ids: tuple[str, ...] = ()
+    new_task_ids: tuple[str, ...] = ()
+
+
+@dataclass
+class AnalyzeService:
+    config: CachedConfig
+    mentions: MentionRepository
+    tasks: TaskRepository
+    clock: Clock
+    detect: Callable[[str], LanguageResult]
+    mention_ttl: timedelta
+    matched_ttl: timedelta
+
+    def handle(self, message: Mapping[str, Any], correlation_id: str = "") -> AnalyzeOutcome:
+        """Analyze, store and route one mention; safe to run again for the same message."""
+        try:
+            mention = mention_from_dict(message)
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise MalformedInputError(
+                "mention message has the wrong shape", [FieldProblem("body", repr(err))]
+            ) from None
+        # A mention fully routed before is a duplicate: no work, and certainly no second task.
+        if self.mentions.status_of(mention.key) == ROUTED:
+            return AnalyzeOutcome(mention.key, duplicate=True)
+        now = self.clock()
+        config = self.config.watch_config()
+        analyzed = analyze(
+            mention, self.detect(mention.text), config, now, self.mention_ttl, self.matched_ttl
+        )
+        # Stored first (conditional put); if we crash later, a redelivery finds it "analyzed"
+        # and finishes the routing, whose task writes are themselves conditional.
+        self.mentions.put_new(analyzed, correlation_id or mention.key)
+        teams = self.config.teams_in_state(analyzed.leader.state) if analyzed.leader else []
+        planned = plan_tasks(analyzed, config, teams, now)
+        created = tuple(t.task_id for t in planned if self.tasks.create(t))
+        task_ids = tuple(t.task_id for t in planned)
+        self.mentions.mark_routed(mention.key, task_ids)
+        return AnalyzeOutcome(
+            key=mention.key,
+            duplicate=False,
+            query_ids=tuple(m.query_id for m in analyzed.matches),
+            task_ids=task_ids,
+            new_task_ids=created,
+        )

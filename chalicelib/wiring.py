@@ -1,0 +1,143 @@
+"""Composition root: builds adapters lazily, once per container; tests swap in fakes.
+
+Nothing here runs at import time: Lambda imports ``app.py`` on every cold start, and the first
+invocation pays only for the adapters it uses.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+from chalicelib.services.analyze import AnalyzeService
+from chalicelib.services.config_cache import CachedConfig
+from chalicelib.services.dispatch import DispatchService
+from chalicelib.services.ports import (
+    Clock,
+    ConfigRepository,
+    MentionQueue,
+    MentionRepository,
+    TaskPublisher,
+    TaskRepository,
+)
+from chalicelib.settings import Settings
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Container:
+    """Everything a handler needs. Pass overrides (``tasks=FakeTasks()``) to replace adapters."""
+
+    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+        self._settings = settings
+        for name, value in overrides.items():
+            if not hasattr(type(self), name):
+                raise AttributeError(f"Container has no component {name!r}")
+            self.__dict__[name] = value  # pre-fills the cached_property
+
+    @cached_property
+    def settings(self) -> Settings:
+        return self._settings or Settings.from_env()
+
+    @cached_property
+    def clock(self) -> Clock:
+        return utcnow
+
+    @cached_property
+    def wall_time(self) -> Any:
+        return time.time
+
+    def _client(self, service: str) -> Any:
+        import botocore.config
+        import botocore.session
+
+        # Standard retry mode backs off on throttling; clients are reused across invocations.
+        return botocore.session.get_session().create_client(
+            service,
+            region_name=self.settings.region,
+            endpoint_url=self.settings.endpoint_url,
+            config=botocore.config.Config(retries={"mode": "standard", "max_attempts": 5}),
+        )
+
+    @cached_property
+    def _dynamo_bound(self) -> bool:
+        from chalicelib.adapters.dynamo.models import bind
+
+        bind(self.settings)
+        return True
+
+    @cached_property
+    def mentions(self) -> MentionRepository:
+        from chalicelib.adapters.dynamo.repositories import DynamoMentionRepository
+
+        assert self._dynamo_bound
+        return DynamoMentionRepository()
+
+    @cached_property
+    def tasks(self) -> TaskRepository:
+        from chalicelib.adapters.dynamo.repositories import DynamoTaskRepository
+
+        assert self._dynamo_bound
+        return DynamoTaskRepository()
+
+    @cached_property
+    def config_repo(self) -> ConfigRepository:
+        from chalicelib.adapters.dynamo.repositories import DynamoConfigRepository
+
+        assert self._dynamo_bound
+        return DynamoConfigRepository(self.clock)
+
+    @cached_property
+    def config(self) -> CachedConfig:
+        return CachedConfig(self.config_repo, self.settings.config_cache_seconds, time.monotonic)
+
+    @cached_property
+    def mention_queue(self) -> MentionQueue:
+        from chalicelib.adapters.sqs import SqsMentionQueue
+
+        return SqsMentionQueue(self._client("sqs"), self.settings.mentions_queue_url)
+
+    @cached_property
+    def publisher(self) -> TaskPublisher:
+        from chalicelib.adapters.sns import SnsTaskPublisher
+
+        return SnsTaskPublisher(self._client("sns"), self.settings.state_topic_arn)
+
+    @cached_property
+    def analyzer(self) -> AnalyzeService:
+        from chalicelib.domain.language import detect
+
+        return AnalyzeService(
+            config=self.config,
+            mentions=self.mentions,
+            tasks=self.tasks,
+            clock=self.clock,
+            detect=detect,
+            mention_ttl=timedelta(days=self.settings.mention_ttl_days),
+            matched_ttl=timedelta(days=self.settings.matched_ttl_days),
+        )
+
+    @cached_property
+    def dispatcher(self) -> DispatchService:
+        return DispatchService(self.tasks, self.publisher, self.clock)
+
+
+_current: Container | None = None
+
+
+def container() -> Container:
+    """The container of this Lambda execution environment, built on first use."""
+    global _current
+    if _current is None:
+        _current = Container()
+    return _current
+
+
+def use(replacement: Container | None) -> None:
+    """Install a container (tests, the local stack); ``None`` resets to lazy defaults."""
+    global _current
+    _current = replacement

@@ -1,0 +1,156 @@
+"""``make run``: the whole service locally, showing it work on real recorded posts.
+
+Starts the moto server, the API and the event pump, seeds the demo configuration, subscribes the
+demo warriors' phones, replays the recorded posts through the signed webhook, replays them again
+to show that duplicates make no new task, then keeps running until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+STARTED = time.monotonic()
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m local", description=__doc__.splitlines()[0])
+    p.add_argument("--api-port", type=int, default=int(os.environ.get("TVARIT_API_PORT", "8000")))
+    p.add_argument("--aws-port", type=int, default=int(os.environ.get("TVARIT_AWS_PORT", "0")))
+    p.add_argument("--rate", type=float, default=float(os.environ.get("TVARIT_REPLAY_RATE", "25")))
+    p.add_argument("--limit", type=int, default=int(os.environ.get("TVARIT_REPLAY_LIMIT", "0")))
+    p.add_argument("--quiet-phones", action="store_true", help="do not print each delivery")
+    p.add_argument("--exit", action="store_true", help="stop after the demo instead of serving")
+    return p.parse_args(argv)
+
+
+def _wait_until_quiet(stack: Any, quiet_seconds: float = 2.0, limit: float = 180.0) -> None:
+    """Wait until the mentions queue is empty and nothing new reached a phone for a while."""
+    deadline = time.monotonic() + limit
+    last = (-1, -1)
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        state = (len(stack.phone.deliveries), stack.task_count())
+        if state != last or stack.queue_depth(stack.resources.mentions_queue_url) > 0:
+            last, quiet_since = state, time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet_seconds:
+            return
+        time.sleep(0.25)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(sys.argv[1:] if argv is None else argv)
+    from chalicelib import wiring
+    from local.demo import load_demo_config, load_posts, seed
+    from local.phone import Delivery, format_delivery
+    from local.replay import replay
+    from local.stack import LocalStack
+
+    port_in_use = _port_busy(args.api_port)
+    stack = LocalStack(aws_port=args.aws_port, api_port=0 if port_in_use else args.api_port)
+    stack.start()
+    assert stack.phone is not None and stack.resources is not None
+    first_task: list[float] = []
+
+    def show(d: Delivery) -> None:
+        if not first_task:
+            first_task.append(time.monotonic() - STARTED)
+        if not args.quiet_phones:
+            print(format_delivery(d), flush=True)
+
+    stack.phone.on_delivery = show
+    r = stack.resources
+    print("Tvarit local stack is up")
+    print(f"  AWS (moto server)   {stack.aws_url}")
+    print(f"  API (chalice local) {stack.api_url}   try: curl {stack.api_url}/health")
+    print(f"  mentions queue      {r.mentions_queue_url}")
+    print(f"  dead-letter queue   {r.mentions_dlq_url}")
+    print(f"  tasks stream        {r.tasks_stream_arn}")
+    print(f"  state topics        {len(r.topic_arns)} (one per state/UT)")
+    print(f"  webhook secret      {stack.webhook_secret}")
+    if port_in_use:
+        print(f"  (port {args.api_port} was busy; the API took a free port)")
+
+    demo = load_demo_config()
+    seed(wiring.container().config_repo, demo)
+    for team in demo.teams:
+        for member in team.members:
+            stack.phone.add_device(member, team)
+    print(
+        f"Seeded {len(demo.leaders)} leaders, {len(demo.queries)} keyword queries, "
+        f"{len(demo.teams)} teams, {len(stack.phone.devices)} warrior phones"
+    )
+
+    stop = threading.Event()
+
+    def phones() -> None:
+        while not stop.is_set():
+            if stack.phone is not None and stack.phone.poll_once() == 0:
+                stop.wait(0.2)
+
+    threading.Thread(target=phones, name="phones", daemon=True).start()
+    posts = load_posts()[: args.limit or None]
+    print(f"Replaying {len(posts)} recorded posts at {args.rate:g}/s through POST /ingest/webhook")
+    began = time.monotonic()
+    report = replay(posts, stack.api_url, stack.webhook_secret, rate=args.rate)
+    sent_in = time.monotonic() - began
+    _wait_until_quiet(stack)
+    drained_in = time.monotonic() - began
+    deliveries = len(stack.phone.deliveries)
+    tasks = {d.task_id for d in stack.phone.deliveries}
+    stored_tasks = stack.task_count()
+    by_state = Counter(d.state for d in stack.phone.deliveries)
+    print(
+        f"\nReplay: {report.accepted} accepted, {report.rejected} rejected → {stored_tasks} tasks "
+        f"({len(tasks)} seen on phones), {deliveries} phone deliveries by state {dict(by_state)}"
+    )
+    print(f"Sent in {sent_in:.1f} s; pipeline idle {drained_in:.1f} s after the first post")
+    if first_task:
+        print(f"Time from start to the first task on a phone: {first_task[0]:.1f} s")
+
+    print("Replaying the same posts again: duplicates must create no new task…")
+    again = replay(posts, stack.api_url, stack.webhook_secret, rate=0, progress=None)
+    _wait_until_quiet(stack)
+    new_tasks = stack.task_count() - stored_tasks
+    print(
+        f"Second replay: {again.accepted} accepted → {new_tasks} new tasks, "
+        f"{len(stack.phone.deliveries) - deliveries} new deliveries"
+    )
+    if stack.pump is not None and stack.pump.stats.errors:
+        print(f"Pump errors: {stack.pump.stats.errors[:3]}")
+
+    if args.exit:
+        stop.set()
+        stack.stop()
+        return 0
+    print(
+        f"\nServing. Send your own: tvarit replay --url {stack.api_url} --secret "
+        f"{stack.webhook_secret} --limit 5. Ctrl-C stops everything."
+    )
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.is_set():
+            stop.wait(1)
+    except KeyboardInterrupt:
+        pass
+    stop.set()
+    print("\nStopping…")
+    stack.stop()
+    return 0
+
+
+def _port_busy(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
