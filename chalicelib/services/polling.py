@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from chalicelib.domain.mention import Mention, mention_to_dict
+from chalicelib.domain.org import Leader
 from chalicelib.errors import ParseError, RateLimitedError, UpstreamError
 
 OK = "ok"
@@ -24,6 +25,7 @@ RATE_LIMITED = "rate_limited"
 FAILED = "failed"
 OVER_BUDGET = "over_budget"
 UNSUPPORTED = "unsupported"
+NOT_DUE = "not_due"
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,45 @@ class WatchedAccount:
     @property
     def key(self) -> str:
         return f"{self.platform}#{self.account_id}"
+
+
+# How often each platform is polled by default (docs/platforms.md has the arithmetic for
+# 500 accounts against each quota). Telegram is pushed to the bot webhook, never polled.
+DEFAULT_INTERVALS: Mapping[str, int] = {
+    "x": 360,
+    "youtube": 900,
+    "rss": 300,
+    "bluesky": 120,
+    "mastodon": 600,
+    "facebook": 900,
+}
+# What each platform's API takes as the account: a numeric/opaque id, or the handle will do.
+_NEEDS_PLATFORM_ID = frozenset({"x", "youtube", "mastodon", "facebook"})
+
+
+def watched_accounts(
+    leaders: Iterable[Leader], intervals: Mapping[str, int] = DEFAULT_INTERVALS
+) -> list[WatchedAccount]:
+    """The pollable accounts of the watched leaders, de-duplicated, in a stable order.
+
+    X, YouTube, Mastodon and Facebook need the account's platform id (user id, channel id,
+    account id, page id); Bluesky takes a DID or handle, RSS a feed URL in either field.
+    Accounts of platforms without an interval (Telegram: pushed) are left out.
+    """
+    seen: dict[str, WatchedAccount] = {}
+    for leader in leaders:
+        for acc in leader.accounts:
+            interval = intervals.get(acc.platform)
+            if interval is None:
+                continue
+            account_id = acc.platform_id.strip()
+            if not account_id and acc.platform not in _NEEDS_PLATFORM_ID:
+                account_id = acc.handle.strip()
+            if not account_id:
+                continue
+            account = WatchedAccount(acc.platform, account_id, interval)
+            seen.setdefault(account.key, account)
+    return sorted(seen.values(), key=lambda a: a.key)
 
 
 def account_to_dict(account: WatchedAccount) -> dict[str, Any]:
@@ -120,6 +161,10 @@ class CursorStore(Protocol):
 
     def save(self, account_key: str, state: PollState) -> None: ...
 
+    def all(self) -> dict[str, PollState]:
+        """Every saved state by account key (the schedule reads them in one go)."""
+        ...
+
 
 class MentionSink(Protocol):
     """Where fetched mentions go (the mentions queue); must raise if it could not take them."""
@@ -168,15 +213,31 @@ class PollingService:
         self._base_backoff = base_backoff
         self._max_backoff = max_backoff
 
-    def due(self, accounts: Iterable[WatchedAccount]) -> list[WatchedAccount]:
-        """The accounts whose next poll time has come (unhealthy ones keep their slow backoff)."""
+    def due(
+        self,
+        accounts: Iterable[WatchedAccount],
+        states: Mapping[str, PollState] | None = None,
+    ) -> list[WatchedAccount]:
+        """The accounts whose next poll time has come (unhealthy ones keep their slow backoff).
+
+        ``states`` (all saved states, read in one query) spares one read per account.
+        """
         now = self._clock()
         out = []
         for account in accounts:
-            state = self._cursors.get(account.key)
+            state = (
+                states.get(account.key) if states is not None else self._cursors.get(account.key)
+            )
             if state is None or state.next_due_at <= now:
                 out.append(account)
         return out
+
+    def poll_if_due(self, account: WatchedAccount) -> PollOutcome:
+        """Poll unless the account was polled since it was scheduled (a queued duplicate)."""
+        state = self._cursors.get(account.key)
+        if state is not None and state.next_due_at > self._clock():
+            return PollOutcome(account.key, NOT_DUE, 0, state)
+        return self.poll(account)
 
     def poll(self, account: WatchedAccount) -> PollOutcome:
         """Fetch, enqueue, then save the cursor; errors become backoff, never lost posts."""
@@ -287,6 +348,10 @@ class InMemoryCursorStore:
     def save(self, account_key: str, state: PollState) -> None:
         """Replace the saved state."""
         self.states[account_key] = state
+
+    def all(self) -> dict[str, PollState]:
+        """A copy of every saved state."""
+        return dict(self.states)
 
 
 class InMemoryMentionSink:

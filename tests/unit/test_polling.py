@@ -9,9 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chalicelib.domain.mention import Author, Mention, mention_from_dict
+from chalicelib.domain.org import Account, Leader
 from chalicelib.errors import ParseError, RateLimitedError, UpstreamError
 from chalicelib.services.polling import (
     FAILED,
+    NOT_DUE,
     OK,
     OVER_BUDGET,
     RATE_LIMITED,
@@ -28,6 +30,7 @@ from chalicelib.services.polling import (
     account_to_dict,
     poll_state_from_dict,
     poll_state_to_dict,
+    watched_accounts,
 )
 
 T0 = 1_700_000_000.0
@@ -229,3 +232,49 @@ def test_poll_state_round_trip(state: PollState) -> None:
 
 def test_poll_state_defaults_from_an_empty_item() -> None:
     assert poll_state_from_dict({}) == PollState()
+
+
+@pytest.mark.parametrize(
+    ("accounts", "expected"),
+    [
+        ((Account("x", "narendramodi", "18839785"),), [("x", "18839785", 360)]),
+        ((Account("x", "narendramodi"),), []),  # X needs the numeric user id
+        ((Account("youtube", "@leader", "UC123"),), [("youtube", "UC123", 900)]),
+        ((Account("bluesky", "leader.bsky.social"),), [("bluesky", "leader.bsky.social", 120)]),
+        (
+            (Account("bluesky", "leader.bsky.social", "did:plc:abc"),),
+            [("bluesky", "did:plc:abc", 120)],
+        ),
+        ((Account("rss", "https://e.in/feed.xml"),), [("rss", "https://e.in/feed.xml", 300)]),
+        ((Account("mastodon", "a@m.social"),), []),
+        ((Account("telegram", "chan", "-100123"),), []),  # pushed
+        ((Account("orkut", "x", "1"),), []),
+        (
+            (Account("x", "a", "1"), Account("x", "A", "1"), Account("rss", " ")),
+            [("x", "1", 360)],
+        ),
+    ],
+)
+def test_watched_accounts(
+    accounts: tuple[Account, ...], expected: list[tuple[str, str, int]]
+) -> None:
+    got = watched_accounts([Leader("l", "L", "DL", accounts=accounts)])
+    assert [(a.platform, a.account_id, a.interval_seconds) for a in got] == expected
+
+
+def test_poll_if_due_skips_an_account_polled_since_it_was_queued() -> None:
+    client = ScriptedClient([FetchResult([_mention(1)], {"min_id": "9"})])
+    service, _, sink, clock = _service(client)
+    assert service.poll_if_due(ACCOUNT).status == OK
+    assert service.poll_if_due(ACCOUNT).status == NOT_DUE
+    assert len(sink.mentions) == 1
+    clock.now += ACCOUNT.interval_seconds
+    client.script.append(FetchResult([], {"min_id": "9"}))
+    assert service.poll_if_due(ACCOUNT).status == OK
+
+
+def test_due_can_use_states_read_in_one_go() -> None:
+    service, _, _, _ = _service(ScriptedClient([]))
+    states = {ACCOUNT.key: PollState(next_due_at=T0 + 5)}
+    assert service.due([ACCOUNT], states) == []
+    assert service.due([ACCOUNT], {}) == [ACCOUNT]
