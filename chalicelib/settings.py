@@ -26,6 +26,8 @@ ENV_FACEBOOK_ACCESS_TOKEN = "TVARIT_FACEBOOK_ACCESS_TOKEN"  # noqa: S105
 ENV_FACEBOOK_ENABLED = "TVARIT_FACEBOOK_ENABLED"
 ENV_MASTODON_URL = "TVARIT_MASTODON_URL"
 ENV_PLATFORM_BASE_URL = "TVARIT_PLATFORM_BASE_URL"  # local stack: every API on the fake server
+ENV_TELEGRAM_WEBHOOK_SECRET = "TVARIT_TELEGRAM_WEBHOOK_SECRET"  # noqa: S105
+ENV_WEBSUB_SECRET = "TVARIT_WEBSUB_SECRET"  # noqa: S105
 
 DEFAULT_REGION = "ap-south-1"
 
@@ -56,6 +58,8 @@ class Settings:
     facebook_enabled: bool = False
     mastodon_url: str = "https://mastodon.social"
     platform_base_url: str = ""
+    telegram_webhook_secret: str = field(default="", repr=False)
+    websub_secret: str = field(default="", repr=False)
 
     @property
     def mentions_table(self) -> str:
@@ -102,4 +106,6 @@ class Settings:
             facebook_enabled=env.get(ENV_FACEBOOK_ENABLED, "").lower() in ("1", "true", "yes"),
             mastodon_url=env.get(ENV_MASTODON_URL, "https://mastodon.social"),
             platform_base_url=env.get(ENV_PLATFORM_BASE_URL, ""),
+            telegram_webhook_secret=env.get(ENV_TELEGRAM_WEBHOOK_SECRET, ""),
+            websub_secret=env.get(ENV_WEBSUB_SECRET, ""),
         )
