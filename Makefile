@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export PYTHONHASHSEED := 0
 
 .PHONY: run run-poll test lint typecheck test-unit test-functional test-integration test-e2e venv clean \
-        bench bench-langid train-langid fake-platforms bench-parse
+        bench bench-langid train-langid bench-dispatch bench-incidents fake-platforms bench-parse
 
 venv: $(STAMP)
 
@@ -45,6 +45,12 @@ test-integration: venv
 	$(PY) -m pytest -q tests/integration
 test-e2e: venv
 	$(PY) -m pytest -q tests/e2e
+
+bench-dispatch: venv
+	$(PY) bench/dispatch.py
+
+bench-incidents: venv
+	$(PY) bench/incidents.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

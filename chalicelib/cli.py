@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "match": "preview keyword queries against posts",
     "parse": "print the normalized mentions of a captured platform payload",
     "replay": "replay demo posts into a running stack through the signed webhook",
+    "route": "check a route config and preview which teams a mention reaches",
 }
 
 

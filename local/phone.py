@@ -15,11 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.domain.org import Member, Team
-
-
-def device_filter_policy(team: Team) -> dict[str, list[str]]:
-    """The filter policy on a device's subscription: only its own team's tasks."""
-    return {"team_ids": [team.id]}
+from chalicelib.domain.subscriptions import filter_policy
+from chalicelib.domain.tasks import task_id_for
 
 
 @dataclass(frozen=True)
@@ -68,7 +65,7 @@ class PhoneSink:
             Protocol="sqs",
             Endpoint=arn,
             Attributes={
-                "FilterPolicy": json.dumps(device_filter_policy(team)),
+                "FilterPolicy": json.dumps(filter_policy(member, team)),
                 "RawMessageDelivery": "true",
             },
             ReturnSubscriptionArn=True,
@@ -91,10 +88,14 @@ class PhoneSink:
 
     def _receive(self, device: Device, body: str) -> None:
         payload = json.loads(body)
-        mine = payload.get("tasks", {}).get(device.team.id)
-        if mine is None:
-            return  # the filter policy should make this impossible; a real app ignores it too
-        key = (device.member.id, mine["task_id"], int(mine["version"]))
+        incident = payload.get("incident", "")
+        # As the app does: the id in the message, else the team's entry of the map, else derived.
+        task_id = (
+            payload.get("task_id")
+            or payload.get("tasks", {}).get(device.team.id)
+            or task_id_for(device.team.id, incident)
+        )
+        key = (device.member.id, task_id, int(payload.get("v", 0)))
         with self._lock:
             if key in self._seen:
                 self.repeats_dropped += 1
@@ -105,8 +106,8 @@ class PhoneSink:
                 member_name=device.member.name,
                 team_id=device.team.id,
                 state=payload.get("state", ""),
-                task_id=mine["task_id"],
-                version=int(mine["version"]),
+                task_id=task_id,
+                version=int(payload.get("v", 0)),
                 severity=int(payload.get("severity", 0)),
                 lang=payload.get("lang", ""),
                 leader=payload.get("leader", ""),

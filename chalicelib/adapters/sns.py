@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib.domain.notify import Publish
 from chalicelib.errors import UpstreamError
 
 
@@ -15,15 +16,18 @@ class SnsTaskPublisher:
         self._client = client
         self._topic_arn_for = topic_arn_for
 
-    def publish(self, state: str, message: str, attributes: Mapping[str, Any]) -> str:
+    def send(self, call: Publish) -> list[str]:
+        request = call.request(self._topic_arn_for(call.state))
         try:
-            response = self._client.publish(
-                TopicArn=self._topic_arn_for(state),
-                Message=message,
-                MessageStructure="json",
-                MessageAttributes=dict(attributes),
-            )
+            if call.api == "Publish":
+                return [str(self._client.publish(**request)["MessageId"])]
+            response = self._client.publish_batch(**request)
         except (ClientError, BotoCoreError) as err:
             # Throttling is retried inside botocore (standard mode); what reaches here failed.
-            raise UpstreamError(f"publishing to the {state} topic failed") from err
-        return str(response["MessageId"])
+            raise UpstreamError(f"publishing to the {call.state} topic failed") from err
+        if response.get("Failed"):
+            # The whole call is retried; entries that did go out are repeats receivers drop.
+            codes = sorted({f.get("Code", "?") for f in response["Failed"]})
+            raise UpstreamError(f"{call.state} topic refused entries: {', '.join(codes)}")
+        ids = {e["Id"]: str(e["MessageId"]) for e in response.get("Successful", [])}
+        return [ids.get(e.id, "") for e in call.entries]

@@ -10,10 +10,22 @@ from chalicelib.domain.keywords import KeywordQuery, Matcher, QueryMatch
 from chalicelib.domain.language import LanguageResult
 from chalicelib.domain.mention import Mention
 from chalicelib.domain.org import Leader, Team, account_index_key
-from chalicelib.domain.routing import route
+from chalicelib.domain.routing import RouteTree, TeamDirectory, parse_route_config
 from chalicelib.domain.tasks import Task, task_id_for
 
 EXCERPT_CHARS = 280
+
+# What routing does until a cell head configures routes: every team of the leader's state.
+DEFAULT_ROUTE_CONFIG = {
+    "route": {
+        "name": "default: every team of the leader's state",
+        "receivers": [{"teams_of": "state"}],
+    }
+}
+
+
+def default_route_tree() -> RouteTree:
+    return parse_route_config(DEFAULT_ROUTE_CONFIG)
 
 
 @dataclass(frozen=True)
@@ -25,6 +37,7 @@ class WatchConfig:
     queries: Mapping[str, KeywordQuery]
     matcher: Matcher
     accounts: Mapping[str, str] = field(default_factory=dict)
+    routes: RouteTree = field(default_factory=default_route_tree)
 
     @classmethod
     def build(
@@ -33,6 +46,7 @@ class WatchConfig:
         leaders: Sequence[Leader],
         queries: Sequence[KeywordQuery],
         matcher: Matcher,
+        routes: RouteTree | None = None,
     ) -> WatchConfig:
         accounts = {
             account_index_key(a.platform, a.handle): leader.id
@@ -45,6 +59,7 @@ class WatchConfig:
             queries={q.id: q for q in queries},
             matcher=matcher,
             accounts=accounts,
+            routes=routes or default_route_tree(),
         )
 
     def leader_for(self, platform: str, handle: str) -> Leader | None:
@@ -94,7 +109,11 @@ def analyze(
 def plan_tasks(
     analyzed: AnalyzedMention, config: WatchConfig, teams: Sequence[Team], now: datetime
 ) -> list[Task]:
-    """The tasks a matched mention of a watched leader should create, one per routed team."""
+    """The tasks a matched mention of a watched leader should create, one per routed team.
+
+    ``teams`` are the teams routing may choose from (those of the leader's state); the route
+    tree's own snapshot goes into every task, so later edits never change tasks in flight.
+    """
     leader = analyzed.leader
     if leader is None or not analyzed.matches:
         return []
@@ -102,6 +121,7 @@ def plan_tasks(
     top = max(queries, key=lambda q: q.severity, default=None)
     labels = {
         "state": leader.state,
+        "district": leader.district,
         "party": leader.party,
         "leader": leader.id,
         "platform": analyzed.mention.platform,
@@ -109,7 +129,19 @@ def plan_tasks(
         "category": top.category if top else "",
         "severity": str(top.severity if top else 3),
     }
-    snapshot = {"strategy": "leader-state", "labels": labels, "config_version": config.version}
+    routes = config.routes.match(labels)
+    snapshot = {
+        **config.routes.route_snapshot(routes),
+        "labels": labels,
+        "config_version": config.version,
+    }
+    by_id = {t.id: t for t in teams}
+    chosen = [
+        by_id[team_id]
+        for target in config.routes.resolve(labels, TeamDirectory.build(teams))
+        for team_id in target.team_ids
+        if team_id in by_id
+    ]
     text = analyzed.mention.text
     excerpt = text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
     return [
@@ -131,5 +163,5 @@ def plan_tasks(
             url=analyzed.mention.url,
             route=snapshot,
         )
-        for team in route(labels, teams)
+        for team in chosen
     ]

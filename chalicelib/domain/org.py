@@ -26,6 +26,7 @@ class Leader:
     party: str = ""
     accounts: tuple[Account, ...] = ()
     reach: int = 0
+    district: str = ""
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,11 @@ class Member:
     id: str
     name: str
     team_id: str
-    role: str = "warrior"
-    languages: tuple[str, ...] = ()
+    role: str = "warrior"  # warrior | lead | district_head | state_head
+    languages: tuple[str, ...] = ()  # preferred first; decides the delivery language
+    channels: tuple[str, ...] = ("push",)  # push | sms | email, in fallback order
+    quiet_hours: str = ""  # "22:00-07:00", local time (IST); honoured by the app on device
+    min_severity: int = 1  # the subscription filter drops tasks below this
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class Team:
     district: str = ""
     lead_id: str = ""
     members: tuple[Member, ...] = ()
+    quiet_hours: str = ""  # "22:00-07:00" IST: the team's pages go to a digest meanwhile
 
 
 def account_index_key(platform: str, handle: str) -> str:
@@ -71,6 +76,13 @@ def team_to_dict(team: Team) -> dict[str, Any]:
 
 def team_from_dict(data: dict[str, Any]) -> Team:
     members = tuple(
-        Member(**{**m, "languages": tuple(m.get("languages", ()))}) for m in data.get("members", ())
+        Member(
+            **{
+                **m,
+                "languages": tuple(m.get("languages", ())),
+                "channels": tuple(m.get("channels", ("push",))),
+            }
+        )
+        for m in data.get("members", ())
     )
     return Team(**{**data, "members": members})

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from chalicelib.domain.analysis import AnalyzedMention, WatchConfig
 from chalicelib.domain.keywords import KeywordQuery
+from chalicelib.domain.notify import Publish
 from chalicelib.domain.org import Leader, Team
 from chalicelib.domain.tasks import Task, TaskEvent
 
@@ -57,6 +58,9 @@ class MentionQueue(Protocol):
 
 
 class TaskPublisher(Protocol):
-    def publish(self, state: str, message: str, attributes: Mapping[str, Any]) -> str:
-        """Publish one message (``MessageStructure=json``) to a state's topic; its message id."""
+    def send(self, call: Publish) -> list[str]:
+        """Make one planned SNS call (Publish or PublishBatch); the message ids, in order.
+
+        Raises UpstreamError unless every entry was accepted.
+        """
         ...

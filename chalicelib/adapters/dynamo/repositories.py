@@ -33,6 +33,7 @@ from chalicelib.domain.keywords import (
 )
 from chalicelib.domain.mention import mention_to_dict
 from chalicelib.domain.org import Leader, Team, leader_from_dict, leader_to_dict, team_from_dict
+from chalicelib.domain.routing import parse_route_config
 from chalicelib.domain.tasks import Task, TaskAction, TaskEvent, TaskStatus
 from chalicelib.errors import ConflictError, UpstreamError
 
@@ -218,7 +219,9 @@ class DynamoTaskRepository:
 #   ("QUERY", query_id)         a keyword query
 #   ("TEAMS#<state>", team_id)  a team with its members, partitioned by state
 #   ("META", "VERSION")         bumped by every change; caches key on it
+#   ("ROUTES", "TREE")          the route tree config (absent: every team of the state)
 VERSION_KEY = ("META", "VERSION")
+ROUTES_KEY = ("ROUTES", "TREE")
 
 
 class DynamoConfigRepository:
@@ -230,10 +233,16 @@ class DynamoConfigRepository:
         try:
             leaders = [leader_from_dict(i.data) for i in ConfigItemModel.query("LEADER")]
             queries = [keyword_query_from_dict(i.data) for i in ConfigItemModel.query("QUERY")]
+            routes = [
+                parse_route_config(i.data)
+                for i in ConfigItemModel.query(ROUTES_KEY[0], ConfigItemModel.sk == ROUTES_KEY[1])
+            ]
             version = self._version()
         except PynamoDBException as err:
             raise UpstreamError("reading configuration failed") from err
-        return WatchConfig.build(version, leaders, queries, compile_queries(queries))
+        return WatchConfig.build(
+            version, leaders, queries, compile_queries(queries), routes[0] if routes else None
+        )
 
     def _version(self) -> str:
         try:
@@ -253,6 +262,10 @@ class DynamoConfigRepository:
 
     def put_query(self, query: KeywordQuery, actor: str) -> None:
         self._put("QUERY", query.id, "keyword_query", dataclasses.asdict(query), query.scope, actor)
+
+    def put_routes(self, config: dict[str, Any], actor: str) -> None:
+        parse_route_config(config)  # refuses an invalid tree before it is stored
+        self._put(*ROUTES_KEY, "routes", config, "national", actor)
 
     def put_team(self, team: Team, actor: str) -> None:
         self._put(
@@ -291,7 +304,8 @@ class DynamoConfigRepository:
         try:
             with TransactWrite(connection=_connection_for(ConfigItemModel)) as tx:
                 tx.save(item, condition=condition)
-                tx.save(audit)
+                # Append-only: an audit record is never overwritten.
+                tx.save(audit, condition=AuditModel.at_id.does_not_exist())
                 tx.update(
                     ConfigItemModel(pk=VERSION_KEY[0], sk=VERSION_KEY[1], kind="meta", data={}),
                     actions=[

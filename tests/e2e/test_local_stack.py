@@ -1,0 +1,158 @@
+"""The local stack end to end: moto server, API, event pump and phones, over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from chalicelib import wiring
+from local.demo import load_demo_config, seed
+from local.replay import signed_request
+from local.stack import LocalStack
+
+KEJRIWAL_POST = {
+    "platform": "x",
+    "id": "1860000000000000001",
+    "author": {"id": "ArvindKejriwal", "handle": "ArvindKejriwal", "name": "Arvind Kejriwal"},
+    "created_at": "2016-11-20T10:00:00Z",
+    "text": "मोदी जी तो कह रहे थे कि नोटबंदी के बाद काला धन ख़त्म हो गया।",
+    "url": "https://x.com/ArvindKejriwal/status/1860000000000000001",
+}
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    s = LocalStack(visibility_timeout=1, max_receive_count=2).start()
+    try:
+        demo = load_demo_config()
+        seed(wiring.container().config_repo, demo)
+        assert s.phone is not None
+        for team in demo.teams:
+            for member in team.members:
+                s.phone.add_device(member, team)
+        yield s
+    finally:
+        s.stop()
+
+
+def eventually(stack: LocalStack, check: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert stack.phone is not None
+        stack.phone.poll_once()
+        if check():
+            return
+        time.sleep(0.2)
+    raise AssertionError("condition not reached in time")
+
+
+def send(stack: LocalStack, post: dict[str, Any], secret: str | None = None) -> tuple[int, Any]:
+    request = signed_request(stack.api_url, secret or stack.webhook_secret, post, int(time.time()))
+    return _open(request)
+
+
+def _open(request: urllib.request.Request) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def tasks_for(stack: LocalStack, native_id: str) -> set[str]:
+    assert stack.phone is not None
+    return {d.task_id for d in stack.phone.deliveries if native_id in d.url}
+
+
+def test_a_signed_post_reaches_the_phones_of_its_leaders_state_only(stack: LocalStack) -> None:
+    status, body = send(stack, KEJRIWAL_POST)
+    assert (status, body["keys"]) == (202, ["x#1860000000000000001"])
+    delhi = {"w-dl-1", "w-dl-2", "w-dl-3"}
+    assert stack.phone is not None
+
+    def delivered() -> bool:
+        assert stack.phone is not None
+        got = {d.member_id for d in stack.phone.deliveries if "1860000000000000001" in d.url}
+        return got == delhi
+
+    eventually(stack, delivered)
+    time.sleep(1.0)  # anything misrouted would have arrived by now too
+    stack.phone.poll_once()
+    mine = [d for d in stack.phone.deliveries if "1860000000000000001" in d.url]
+    assert {d.state for d in mine} == {"DL"}
+    assert {d.member_id for d in mine} == delhi
+    assert {d.team_id for d in mine} == {"DL-CENTRAL-01", "DL-EAST-01"}
+    assert len(tasks_for(stack, "1860000000000000001")) == 2
+    assert all(d.version == 2 for d in mine)
+
+
+def test_a_duplicate_post_creates_no_new_task(stack: LocalStack) -> None:
+    post = {**KEJRIWAL_POST, "id": "1860000000000000002"}
+    post["url"] = post["url"].replace("0001", "0002")
+    send(stack, post)
+    eventually(stack, lambda: len(tasks_for(stack, "1860000000000000002")) == 2)
+    before = stack.task_count()
+    assert send(stack, post)[0] == 202
+    assert send(stack, post)[0] == 202
+    time.sleep(2.0)
+    eventually(stack, lambda: stack.queue_depth(stack.resources.mentions_queue_url) == 0)  # type: ignore[union-attr]
+    assert stack.task_count() == before
+    assert len(tasks_for(stack, "1860000000000000002")) == 2
+
+
+def test_a_bad_signature_is_401_and_nothing_is_stored(stack: LocalStack) -> None:
+    from chalicelib.adapters.dynamo.models import MentionModel
+
+    post = {**KEJRIWAL_POST, "id": "1860000000000000003"}
+    status, problem = send(stack, post, secret="not-the-secret")
+    assert status == 401
+    assert problem["errors"] == [
+        {"loc": "header:x-tvarit-signature", "msg": "HMAC-SHA256 mismatch"}
+    ]
+    time.sleep(1.0)
+    with pytest.raises(MentionModel.DoesNotExist):
+        MentionModel.get("x#1860000000000000003")
+
+
+def test_malformed_json_is_400_with_a_json_problem(stack: LocalStack) -> None:
+    from chalicelib.domain.webhook import sign
+
+    body = b'{"platform": "x", "text": "unterminated'
+    ts = int(time.time())
+    request = urllib.request.Request(  # noqa: S310
+        stack.api_url + "/ingest/webhook",
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "X-Tvarit-Timestamp": str(ts),
+            "X-Tvarit-Signature": sign(stack.webhook_secret, ts, body),
+        },
+    )
+    status, problem = _open(request)
+    assert status == 400
+    assert problem["detail"] == "body is not valid JSON"
+    assert problem["errors"][0]["loc"] == "body"
+
+
+def test_a_message_that_keeps_failing_ends_in_the_dead_letter_queue(stack: LocalStack) -> None:
+    assert stack.resources is not None
+    sqs = stack.clients["sqs"]
+    sqs.send_message(QueueUrl=stack.resources.mentions_queue_url, MessageBody="not a mention")
+
+    def in_dlq() -> bool:
+        assert stack.resources is not None
+        got = sqs.receive_message(
+            QueueUrl=stack.resources.mentions_dlq_url, VisibilityTimeout=0
+        ).get("Messages", [])
+        return any(m["Body"] == "not a mention" for m in got)
+
+    eventually(stack, in_dlq, timeout=40)
+    assert stack.pump is not None
+    assert any("analyze" in e for e in stack.pump.stats.errors)

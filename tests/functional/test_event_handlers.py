@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalice.test import Client
+
+from chalicelib.adapters.dynamo.repositories import _task_to_model
+from chalicelib.domain.tasks import Task, TaskStatus
+from tests.factories import make_message
+from tests.functional.conftest import World
+
+
+def sqs_event(client: Client, bodies: list[str]) -> dict[str, Any]:
+    event: dict[str, Any] = client.events.generate_sqs_event(
+        message_bodies=bodies, queue_name="tvarit-mentions"
+    )
+    # chalice's generator gives every record the same messageId; SQS never does.
+    for i, record in enumerate(event["Records"]):
+        record["messageId"] = f"m-{i}"
+    return event
+
+
+def stream_event(tasks: list[Task]) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "eventID": str(i),
+                "eventName": "INSERT",
+                "eventSource": "aws:dynamodb",
+                "dynamodb": {
+                    "SequenceNumber": str(100 + i),
+                    "NewImage": _task_to_model(t).serialize(),
+                    "StreamViewType": "NEW_AND_OLD_IMAGES",
+                },
+            }
+            for i, t in enumerate(tasks)
+        ]
+    }
+
+
+def analyze(client: Client, bodies: list[str]) -> dict[str, Any]:
+    payload: dict[str, Any] = client.lambda_.invoke("analyze", sqs_event(client, bodies)).payload
+    return payload
+
+
+def test_a_matching_post_becomes_one_task_per_team_of_the_leaders_state(
+    client: Client, world: World
+) -> None:
+    result = analyze(client, [json.dumps(make_message())])
+    assert result == {"batchItemFailures": []}
+    teams = sorted(t.team_id for t in world.tasks.tasks.values())
+    assert teams == ["DL-CENTRAL-01", "DL-EAST-01"]
+    task = next(iter(world.tasks.tasks.values()))
+    assert task.query_ids == ("q-demonetisation",)
+    assert task.severity == 4
+    assert task.lang == "hi"
+    assert world.mentions.status_of("x#1849000000000000001") == "routed"
+
+
+def test_a_duplicate_post_makes_no_second_task(client: Client, world: World) -> None:
+    body = json.dumps(make_message())
+    analyze(client, [body])
+    first = dict(world.tasks.tasks)
+    assert analyze(client, [body, body]) == {"batchItemFailures": []}
+    assert world.tasks.tasks == first
+
+
+def test_a_redelivery_after_a_crash_before_routing_finishes_the_job(
+    client: Client, world: World
+) -> None:
+    body = json.dumps(make_message())
+    analyze(client, [body])
+    created = set(world.tasks.tasks)
+    # Simulate a crash after the mention was stored but before it was marked routed.
+    world.mentions.items["x#1849000000000000001"]["status"] = "analyzed"
+    world.tasks.tasks.pop(sorted(created)[0])
+    analyze(client, [body])
+    assert set(world.tasks.tasks) == created
+
+
+def test_an_unmatched_or_unwatched_post_is_stored_without_tasks(
+    client: Client, world: World
+) -> None:
+    unmatched = make_message(native_id="2", text="Good morning Delhi")
+    unwatched = make_message(native_id="3")
+    unwatched["author"]["handle"] = "someone_else"
+    analyze(client, [json.dumps(unmatched), json.dumps(unwatched)])
+    assert world.tasks.tasks == {}
+    assert world.mentions.status_of("x#2") == "routed"
+    assert world.mentions.status_of("x#3") == "routed"
+
+
+def test_a_poison_message_fails_alone(client: Client, world: World) -> None:
+    good = json.dumps(make_message())
+    result = analyze(client, ["not json at all", good, json.dumps({"platform": "x"})])
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m-0"}, {"itemIdentifier": "m-2"}]}
+    assert len(world.tasks.tasks) == 2
+
+
+def test_new_tasks_are_published_once_per_state_and_incident(client: Client, world: World) -> None:
+    analyze(client, [json.dumps(make_message())])
+    tasks = list(world.tasks.tasks.values())
+    result = client.lambda_.invoke("dispatch", stream_event(tasks)).payload
+    assert result == {"batchItemFailures": []}
+    # One call to the DL topic: one entry per delivery language of Delhi (hi, en).
+    [call] = world.publisher.calls
+    assert (call.state, call.api) == ("DL", "PublishBatch")
+    assert [e.notice.lang for e in call.entries] == ["hi", "en"]
+    for entry in call.entries:
+        assert json.loads(entry.attributes["team_ids"]["StringValue"]) == [
+            "DL-CENTRAL-01",
+            "DL-EAST-01",
+        ]
+        payload = json.loads(json.loads(entry.message)["default"])
+        assert payload["v"] == "2"
+        assert payload["tasks"] == {t.team_id: t.task_id for t in world.tasks.tasks.values()}
+    for task in world.tasks.tasks.values():
+        assert task.status is TaskStatus.DISPATCHED
+        assert task.sns_message_id == "msg-1-0"
+        assert [e.action.value for e in world.tasks.events(task.task_id)] == ["dispatch"]
+
+
+def test_a_redelivered_stream_record_does_not_publish_again(client: Client, world: World) -> None:
+    analyze(client, [json.dumps(make_message())])
+    event = stream_event(list(world.tasks.tasks.values()))
+    client.lambda_.invoke("dispatch", event)
+    client.lambda_.invoke("dispatch", event)
+    assert len(world.publisher.calls) == 1
+
+
+def test_sns_throttling_reports_the_records_for_retry_and_loses_nothing(
+    client: Client, world: World
+) -> None:
+    analyze(client, [json.dumps(make_message())])
+    event = stream_event(list(world.tasks.tasks.values()))
+    world.publisher.failures_left = 1
+    result = client.lambda_.invoke("dispatch", event).payload
+    assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == ["100", "101"]
+    assert all(t.status is TaskStatus.NEW for t in world.tasks.tasks.values())
+    assert client.lambda_.invoke("dispatch", event).payload == {"batchItemFailures": []}
+    assert all(t.status is TaskStatus.DISPATCHED for t in world.tasks.tasks.values())

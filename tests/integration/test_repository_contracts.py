@@ -1,0 +1,153 @@
+"""One contract, two implementations: the DynamoDB repositories and the in-memory fakes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib.domain.analysis import WatchConfig, analyze
+from chalicelib.domain.keywords import compile_queries
+from chalicelib.domain.language import detect
+from chalicelib.domain.tasks import Task, TaskAction, TaskStatus, task_id_for, transition
+from chalicelib.errors import ConflictError
+from chalicelib.settings import Settings
+from tests.factories import T0, make_leader, make_mention, make_query, make_team
+from tests.fakes import InMemoryConfigRepository, InMemoryMentionRepository, InMemoryTaskRepository
+
+
+@pytest.fixture(params=["memory", "dynamo"])
+def repos(request: pytest.FixtureRequest) -> dict[str, Any]:
+    if request.param == "memory":
+        return {
+            "mentions": InMemoryMentionRepository(),
+            "tasks": InMemoryTaskRepository(),
+            "config": InMemoryConfigRepository(),
+        }
+    request.getfixturevalue("tables")
+    from chalicelib.adapters.dynamo.repositories import (
+        DynamoConfigRepository,
+        DynamoMentionRepository,
+        DynamoTaskRepository,
+    )
+
+    counter = iter(range(1_000_000))
+    return {
+        "mentions": DynamoMentionRepository(),
+        "tasks": DynamoTaskRepository(),
+        "config": DynamoConfigRepository(lambda: T0, new_id=lambda: str(next(counter))),
+    }
+
+
+def analyzed(**overrides: Any) -> Any:
+    query = make_query()
+    config = WatchConfig.build("1", [make_leader()], [query], compile_queries([query]))
+    mention = make_mention(**overrides)
+    return analyze(
+        mention, detect(mention.text), config, T0, timedelta(days=30), timedelta(days=365)
+    )
+
+
+def make_task(team: str = "DL-CENTRAL-01") -> Task:
+    return Task(
+        task_id=task_id_for(team, "x#1"),
+        team_id=team,
+        state="DL",
+        incident_key="x#1",
+        mention_key="x#1",
+        created_at=T0,
+        query_ids=("q-demonetisation",),
+        severity=4,
+        route={"strategy": "leader-state"},
+    )
+
+
+def test_a_mention_is_stored_once(repos: dict[str, Any]) -> None:
+    mentions = repos["mentions"]
+    record = analyzed()
+    assert mentions.status_of(record.mention.key) is None
+    assert mentions.put_new(record, "c-1") is True
+    assert mentions.put_new(record, "c-1") is False
+    assert mentions.status_of(record.mention.key) == "analyzed"
+    mentions.mark_routed(record.mention.key, ["t_1"])
+    assert mentions.status_of(record.mention.key) == "routed"
+
+
+def test_a_task_is_created_once_and_reads_back_equal(repos: dict[str, Any]) -> None:
+    tasks = repos["tasks"]
+    task = make_task()
+    assert tasks.create(task) is True
+    assert tasks.create(replace(task, severity=1)) is False
+    assert tasks.get(task.task_id) == task
+    assert tasks.get("t_missing") is None
+
+
+def test_transitions_are_optimistic_and_append_events(repos: dict[str, Any]) -> None:
+    tasks = repos["tasks"]
+    task = make_task()
+    tasks.create(task)
+    dispatched, event = transition(task, TaskAction.DISPATCH, "system", T0)
+    assert event is not None
+    tasks.save_transition(dispatched, event, expected_version=1)
+    acked, ack = transition(dispatched, TaskAction.ACK, "w1", T0 + timedelta(minutes=2))
+    assert ack is not None
+    with pytest.raises(ConflictError):
+        tasks.save_transition(acked, ack, expected_version=1)  # stale version
+    tasks.save_transition(acked, ack, expected_version=2)
+    stored = tasks.get(task.task_id)
+    assert stored is not None and stored.status is TaskStatus.ACKNOWLEDGED and stored.version == 3
+    assert [(e.seq, e.action, e.actor) for e in tasks.events(task.task_id)] == [
+        (2, TaskAction.DISPATCH, "system"),
+        (3, TaskAction.ACK, "w1"),
+    ]
+
+
+def test_config_round_trips_and_every_change_is_audited(repos: dict[str, Any]) -> None:
+    config = repos["config"]
+    config.put_leader(make_leader(), "head:dl")
+    config.put_query(make_query(), "head:national")
+    config.put_team(make_team("DL-CENTRAL-01", "DL"), "head:dl")
+    config.put_team(make_team("UP-VARANASI-01", "UP"), "head:up")
+    first = config.load_watch_config()
+    assert first.leader_for("x", "@arvindkejriwal") == make_leader()
+    assert list(first.queries) == ["q-demonetisation"]
+    assert [t.id for t in config.teams_in_state("DL")] == ["DL-CENTRAL-01"]
+    config.put_leader(make_leader(state="PB"), "head:national")
+    second = config.load_watch_config()
+    assert second.leader_for("x", "ArvindKejriwal").state == "PB"
+    assert int(second.version) > int(first.version)
+
+
+def test_dynamo_audit_log_records_who_before_and_after(tables: Settings) -> None:
+    from chalicelib.adapters.dynamo.models import AuditModel
+    from chalicelib.adapters.dynamo.repositories import DynamoConfigRepository
+
+    ids = iter(["a", "b", "b"])
+    repo = DynamoConfigRepository(lambda: T0, new_id=lambda: next(ids))
+    repo.put_leader(make_leader(), "head:dl")
+    repo.put_leader(make_leader(name="A. Kejriwal"), "head:dl")
+    records = sorted(AuditModel.query("DL"), key=lambda r: r.action)
+    assert [(r.action, r.actor, r.entity) for r in records] == [
+        ("create", "head:dl", "leader"),
+        ("update", "head:dl", "leader"),
+    ]
+    assert records[1].before["name"] == "Arvind Kejriwal"
+    assert records[1].after["name"] == "A. Kejriwal"
+    # A colliding audit key fails the whole change rather than overwrite history.
+    with pytest.raises(ConflictError):
+        repo.put_leader(make_leader(name="Someone"), "head:dl")
+    assert len(list(AuditModel.query("DL"))) == 2
+
+
+def test_mentions_expire_through_ttl(tables: Settings) -> None:
+    from chalicelib.adapters.dynamo.models import MentionModel
+    from chalicelib.adapters.dynamo.repositories import DynamoMentionRepository
+
+    matched = analyzed()
+    unmatched = analyzed(native_id="2", text="Good morning")
+    DynamoMentionRepository().put_new(matched, "c")
+    DynamoMentionRepository().put_new(unmatched, "c")
+    assert MentionModel.get("x#1849000000000000001").expires_at == T0 + timedelta(days=365)
+    assert MentionModel.get("x#2").expires_at == T0 + timedelta(days=30)

@@ -1,0 +1,305 @@
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chalicelib.domain.incidents import (
+    NEAR_DUPLICATE_DISTANCE,
+    IncidentIndex,
+    IncidentProbe,
+    IncidentRecord,
+    band_keys,
+    decide_incident,
+    engagement,
+    engagement_velocity,
+    hamming,
+    hash_tokens,
+    incident_key_for,
+    priority,
+    simhash,
+)
+
+T0 = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
+GAFFE = "The economy is doing fine and the poor will manage on their own, said the minister today"
+HINDI = "प्रधानमंत्री ने कहा कि अर्थव्यवस्था ठीक है और गरीब खुद संभाल लेंगे"
+LONG = GAFFE + " and nobody in the cabinet disagreed with him at the press conference in Delhi"
+POSTS = Path("../shared/data/posts")
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        GAFFE,
+        "RT @someone: " + GAFFE,
+        "RT @a: RT @b_c: " + GAFFE,
+        GAFFE + " https://t.co/AbC123",
+        "rt @x " + GAFFE + " http://bit.ly/zz www.example.com/a",
+        GAFFE.upper(),
+        GAFFE.replace(" ", "   "),
+        GAFFE.replace("economy", "#economy"),
+        GAFFE.replace("poor", "po\u200bor"),  # zero-width space pasted in
+        GAFFE + " via @newsdesk",
+        "@minister " + GAFFE,
+        GAFFE.replace("and", "&amp;").replace("&amp;", "and"),
+    ],
+)
+def test_reposts_and_cosmetic_variants_hash_identically(variant: str) -> None:
+    assert simhash(variant) == simhash(GAFFE)
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        HINDI,
+        "RT @x: " + HINDI + " https://t.co/a",
+        # NFD input (decomposed nukta) normalizes to the same words
+        HINDI.replace("है", "है"),
+    ],
+)
+def test_devanagari_reposts_hash_identically(variant: str) -> None:
+    assert simhash(variant) == simhash(HINDI)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "near"),
+    [
+        # truncated repost at 140 characters, cut mid-word with an ellipsis
+        (LONG, ("RT @someone_else: " + LONG)[:139] + "…", True),
+        (GAFFE, "Shameful! " + GAFFE, True),
+        (GAFFE, GAFFE + " Resign now.", True),
+        (
+            GAFFE,
+            "Cricket team wins the series in Australia, celebrations across the country",
+            False,
+        ),
+        (GAFFE, HINDI, False),
+        (HINDI, "मुख्यमंत्री ने नई सड़क का उद्घाटन किया और किसानों से बात की", False),
+    ],
+)
+def test_near_duplicates(a: str, b: str, near: bool) -> None:
+    assert (hamming(simhash(a), simhash(b)) <= NEAR_DUPLICATE_DISTANCE) is near
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("", []),
+        ("https://t.co/x @a #b", ["b"]),
+        ("RT @x: Hello, World!", ["hello", "world"]),
+        ("RT @x: a truncated repo…", ["a", "truncated"]),
+        ("Rahul's #BharatJodo yatra", ["rahul", "s", "bharatjodo", "yatra"]),
+        ("क़ानून", ["क़ानून"]),
+        ("e-mail me@x.com", ["e", "mail", "me", "x", "com"]),  # an address is not a handle
+    ],
+)
+def test_hash_tokens(text: str, tokens: list[str]) -> None:
+    assert hash_tokens(text) == tokens
+
+
+def test_a_text_without_words_hashes_to_zero_and_never_matches() -> None:
+    assert simhash("https://t.co/x @someone 🙏🙏") == 0
+    probe = IncidentProbe("x#9", "L2", ("q9",), 0, T0)
+    rec = IncidentRecord("inc_a", "L1", ("q1",), (0,), T0, T0)
+    assert decide_incident(probe, [rec]).reason == "new"
+
+
+words = st.lists(
+    st.sampled_from(["modi", "rahul", "economy", "गरीब", "किसान", "vote", "2024", "scam"]),
+    min_size=1,
+    max_size=30,
+)
+
+
+@given(
+    words, st.from_regex(r"[A-Za-z0-9_]{1,15}", fullmatch=True), st.sampled_from(["", "x1", "AbC"])
+)
+def test_repost_with_prefix_and_url_hashes_like_the_original(
+    ws: list[str], handle: str, url_tail: str
+) -> None:
+    text = " ".join(ws)
+    repost = f"RT @{handle}: {text} https://t.co/{url_tail}"
+    assert simhash(repost) == simhash(text)
+
+
+@given(st.integers(0, 2**64 - 1), st.lists(st.integers(0, 63), max_size=7, unique=True))
+def test_bands_find_every_hash_within_seven_bits(h: int, flips: list[int]) -> None:
+    other = h
+    for bit in flips:
+        other ^= 1 << bit
+    assert set(band_keys(h)) & set(band_keys(other))
+
+
+def probe(
+    key: str = "x#2",
+    leader: str = "L1",
+    queries: tuple[str, ...] = ("q1",),
+    text: str = GAFFE,
+    at: datetime = T0,
+    refs: tuple[str, ...] = (),
+) -> IncidentProbe:
+    return IncidentProbe(key, leader, queries, simhash(text), at, refs)
+
+
+OTHER = "Cricket team wins the series in Australia, celebrations across the country"
+REC_GAFFE = IncidentRecord("inc_gaffe", "L9", ("q9",), (simhash(GAFFE),), T0, T0, ("x#1",))
+REC_LQ = IncidentRecord("inc_lq", "L1", ("q1", "q2"), (simhash(OTHER),), T0, T0, ("x#7",))
+REC_OLD = IncidentRecord(
+    "inc_old", "L1", ("q1",), (simhash(GAFFE),), T0 - timedelta(days=1), T0 - timedelta(hours=7)
+)
+
+
+@pytest.mark.parametrize(
+    ("p", "cands", "key", "reason"),
+    [
+        (probe(), [], incident_key_for("x#2"), "new"),
+        (probe(), [REC_GAFFE], "inc_gaffe", "near_duplicate"),
+        # near-duplicate text beats same leader+query
+        (probe(), [REC_LQ, REC_GAFFE], "inc_gaffe", "near_duplicate"),
+        # same leader and a shared query, different text
+        (probe(text=HINDI, queries=("q2",)), [REC_LQ], "inc_lq", "same_leader_query"),
+        # same leader, different query: new
+        (probe(text=HINDI, queries=("q3",)), [REC_LQ], incident_key_for("x#2"), "new"),
+        # different leader, same query: new
+        (probe(text=HINDI, leader="L2"), [REC_LQ], incident_key_for("x#2"), "new"),
+        # a quote of a post we hold wins even with unrelated text
+        (probe(text=HINDI, leader="L5", refs=("x#7",)), [REC_GAFFE, REC_LQ], "inc_lq", "reference"),
+        # outside the window: ignored even though the text is identical
+        (probe(), [REC_OLD], incident_key_for("x#2"), "new"),
+        (
+            probe(at=T0 - timedelta(hours=7) + timedelta(hours=6)),
+            [REC_OLD],
+            "inc_old",
+            "near_duplicate",
+        ),
+    ],
+)
+def test_decide_incident_table(
+    p: IncidentProbe, cands: list[IncidentRecord], key: str, reason: str
+) -> None:
+    got = decide_incident(p, cands)
+    assert (got.incident_key, got.reason) == (key, reason)
+
+
+def test_index_groups_a_repost_wave_into_one_incident() -> None:
+    index = IncidentIndex()
+    first = index.assign(probe("x#1", text=GAFFE))
+    wave = [
+        index.assign(
+            probe(f"x#{i}", leader=f"L{i}", queries=("q7",), text=t, at=T0 + timedelta(minutes=i))
+        )
+        for i, t in enumerate(
+            ["RT @a: " + GAFFE, GAFFE + " https://t.co/z", "Shameful! " + GAFFE], start=2
+        )
+    ]
+    quote = index.assign(probe("x#9", leader="L9", queries=("q8",), text="lol", refs=("x#3",)))
+    unrelated = index.assign(probe("x#10", leader="L10", queries=("q8",), text=OTHER))
+    assert first.reason == "new"
+    assert {d.incident_key for d in [*wave, quote]} == {first.incident_key}
+    assert unrelated.incident_key != first.incident_key
+    assert len(index.records[first.incident_key].mention_keys) == 5
+
+
+def test_incident_keys_are_deterministic() -> None:
+    assert incident_key_for("x#1") == incident_key_for("x#1") != incident_key_for("x#2")
+
+
+# ---- priority ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("metrics", "value"),
+    [
+        ({}, 0.0),
+        ({"like_count": 10}, 10.0),
+        ({"like_count": 10, "retweet_count": 2, "quote_count": 1, "reply_count": 3}, 26.0),
+        ({"view_count": 1000}, 10.0),
+        ({"like_count": -5, "bookmark_count": 100}, 0.0),
+    ],
+)
+def test_engagement(metrics: dict[str, int], value: float) -> None:
+    assert engagement(metrics) == pytest.approx(value)
+
+
+@pytest.mark.parametrize(
+    ("samples", "per_hour"),
+    [
+        ([], 0.0),
+        ([(T0 + timedelta(hours=2), 100.0)], 50.0),
+        ([(T0 + timedelta(minutes=1), 100.0)], 600.0),  # floor of 10 minutes of age
+        ([(T0 + timedelta(hours=1), 100.0), (T0 + timedelta(hours=1, minutes=30), 400.0)], 600.0),
+        ([(T0 + timedelta(hours=2), 400.0), (T0 + timedelta(hours=1), 100.0)], 300.0),  # unordered
+        (
+            [(T0 + timedelta(hours=1), 400.0), (T0 + timedelta(hours=2), 300.0)],
+            0.0,
+        ),  # deleted likes
+    ],
+)
+def test_engagement_velocity(samples: list[tuple[datetime, float]], per_hour: float) -> None:
+    assert engagement_velocity(T0, samples) == pytest.approx(per_hour)
+
+
+@pytest.mark.parametrize(
+    ("severity", "followers", "velocity", "score"),
+    [
+        (1, 0, 0.0, 1.0),
+        (5, 0, 0.0, 5.0),
+        (3, 9, 0.0, 6.0),  # reach 1 + log10(10) = 2
+        (3, 999, 99.0, 36.0),  # 3 x (1 + 3) x (1 + 2)
+        (2, None, 9.0, 4.0),
+        (9, 0, 0.0, 5.0),  # clamped to 1..5
+        (0, 0, 0.0, 1.0),
+    ],
+)
+def test_priority(severity: int, followers: int | None, velocity: float, score: float) -> None:
+    assert priority(severity, followers, velocity).score == pytest.approx(score)
+
+
+@given(
+    st.integers(1, 5),
+    st.integers(0, 10**9),
+    st.integers(0, 10**9),
+    st.floats(0, 1e7),
+    st.floats(0, 1e7),
+)
+def test_priority_never_drops_as_reach_or_engagement_grows(
+    sev: int, f1: int, f2: int, v1: float, v2: float
+) -> None:
+    lo = priority(sev, min(f1, f2), min(v1, v2)).score
+    assert priority(sev, max(f1, f2), max(v1, v2)).score >= lo
+    if sev < 5:
+        assert priority(sev + 1, f1, v1).score > priority(sev, f1, v1).score
+
+
+@pytest.mark.shared
+def test_real_posts_unrelated_ones_never_collide_and_reposts_do() -> None:
+    files = sorted(POSTS.glob("*.jsonl")) if POSTS.is_dir() else []
+    if not files:
+        pytest.skip("../shared/data/posts is not available")
+    texts = [json.loads(line)["text"] for f in files for line in f.open(encoding="utf-8")]
+    texts = [t for t in texts if not t.startswith("RT @") and len(hash_tokens(t)) >= 6]
+    rng = random.Random(6)
+    sample = rng.sample(texts, 600)
+    hashes = [simhash(t) for t in sample]
+    tokens = [hash_tokens(t) for t in sample]
+    for i in range(len(sample)):
+        for j in range(i + 1, len(sample)):
+            if tokens[i] != tokens[j]:
+                assert hamming(hashes[i], hashes[j]) > NEAR_DUPLICATE_DISTANCE
+    reposted = [simhash(f"RT @someone: {t} https://t.co/x") for t in sample]
+    assert reposted == hashes
+
+
+@given(st.text(max_size=500))
+def test_simhash_of_any_text_is_a_64_bit_integer_and_stable(text: str) -> None:
+    h = simhash(text)
+    assert 0 <= h < 2**64
+    assert simhash(text) == h
+    assert simhash(f"RT @someone: {text}") == simhash(text) or text.lstrip().lower().startswith(
+        "rt"
+    )
