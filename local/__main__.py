@@ -169,8 +169,8 @@ def _start_polling(stack: Any, demo: Any, posts: list[dict[str, Any]]) -> Any:
     keys = [m.key for m in MentionModel.scan(attributes_to_get=["key"])]
     print(
         f"Polled mentions stored by platform {summary(keys)} → "
-        f"{stack.task_count() - before} tasks from polling; the replay below sends the same "
-        "X posts again through the webhook, so they must add no task"
+        f"{stack.task_count() - before} tasks from polling. The webhook replay below repeats "
+        "these X posts (duplicates: no new task) and adds the older ones the first poll skipped"
     )
     return polling
 
