@@ -6,8 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONHASHSEED := 0
 
-.PHONY: run test lint typecheck test-unit test-functional test-integration test-e2e venv clean \
-        bench bench-langid train-langid bench-dispatch bench-incidents
+.PHONY: run run-poll test lint typecheck test-unit test-functional test-integration test-e2e venv clean \
+        bench bench-langid train-langid bench-dispatch bench-incidents fake-platforms bench-parse
 
 venv: $(STAMP)
 
@@ -22,6 +22,10 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 run: venv
 	$(PY) -m local
+
+# make run, polling the fake platform APIs first (docs/platforms.md).
+run-poll: venv
+	$(PY) -m local --poll
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -50,6 +54,14 @@ bench-incidents: venv
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
+
+# The recorded platform APIs on 127.0.0.1:8765 (see docs/platforms.md).
+fake-platforms: venv
+	$(PY) -m local.fake_platforms --port 8765
+
+# Parser throughput on the recorded fixtures, against a bare decode in the same run.
+bench-parse: venv
+	$(PY) bench/parse.py
 
 # Language identification: accuracy vs seeded langdetect, throughput, cold start (issue 3).
 bench-langid: venv

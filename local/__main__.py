@@ -27,6 +27,12 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--limit", type=int, default=int(os.environ.get("TVARIT_REPLAY_LIMIT", "0")))
     p.add_argument("--quiet-phones", action="store_true", help="do not print each delivery")
     p.add_argument("--exit", action="store_true", help="stop after the demo instead of serving")
+    p.add_argument(
+        "--poll",
+        action="store_true",
+        default=os.environ.get("TVARIT_POLL", "") not in ("", "0"),
+        help="also poll the fake platform APIs (X, YouTube, RSS, Bluesky, Mastodon) first",
+    )
     return p.parse_args(argv)
 
 
@@ -95,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
                 stop.wait(0.2)
 
     threading.Thread(target=phones, name="phones", daemon=True).start()
+    polling = _start_polling(stack, demo, load_posts()) if args.poll else None
     posts = load_posts()[: args.limit or None]
     print(f"Replaying {len(posts)} recorded posts at {args.rate:g}/s through POST /ingest/webhook")
     began = time.monotonic()
@@ -137,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.exit:
         stop.set()
+        if polling is not None:
+            polling.stop()
         stack.stop()
         return 0
     print(
@@ -151,8 +160,29 @@ def main(argv: list[str] | None = None) -> int:
         pass
     stop.set()
     print("\nStopping…")
+    if polling is not None:
+        polling.stop()
     stack.stop()
     return 0
+
+
+def _start_polling(stack: Any, demo: Any, posts: list[dict[str, Any]]) -> Any:
+    """Poll the fake platform APIs until the pipeline is quiet, then keep the schedule running."""
+    from chalicelib.adapters.dynamo.models import MentionModel
+    from local.polling_demo import start_polling, summary
+
+    before = stack.task_count()
+    polling = start_polling(stack, demo.leaders, posts, every_seconds=5.0)
+    print(f"Polling the fake platform APIs at {polling.fake.url} every 5 s (schedule)")
+    time.sleep(2.0)  # the first schedule tick and its polls
+    _wait_until_quiet(stack)
+    keys = [m.key for m in MentionModel.scan(attributes_to_get=["key"])]
+    print(
+        f"Polled mentions stored by platform {summary(keys)} → "
+        f"{stack.task_count() - before} tasks from polling. The webhook replay below repeats "
+        "these X posts (duplicates: no new task) and adds the older ones the first poll skipped"
+    )
+    return polling
 
 
 def _port_busy(port: int) -> bool:
