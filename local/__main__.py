@@ -28,10 +28,11 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--quiet-phones", action="store_true", help="do not print each delivery")
     p.add_argument("--exit", action="store_true", help="stop after the demo instead of serving")
     p.add_argument(
-        "--poll",
-        action="store_true",
-        default=os.environ.get("TVARIT_POLL", "") not in ("", "0"),
-        help="also poll the fake platform APIs (X, YouTube, RSS, Bluesky, Mastodon) first",
+        "--no-poll",
+        dest="poll",
+        action="store_false",
+        default=os.environ.get("TVARIT_POLL", "1") not in ("", "0"),
+        help="skip polling the fake platform APIs (X, YouTube, RSS, Bluesky, Mastodon) first",
     )
     return p.parse_args(argv)
 
