@@ -39,6 +39,10 @@ class InMemoryMentionRepository:
         }
         return True
 
+    def delete(self, key: str) -> list[str]:
+        item = self.items.pop(key, None)
+        return [] if item is None else list(item["task_ids"])
+
     def mark_routed(self, key: str, task_ids: Sequence[str]) -> None:
         self.items[key]["status"] = "routed"
         self.items[key]["task_ids"] = list(task_ids)
@@ -69,6 +73,11 @@ class InMemoryTaskRepository:
 
     def events(self, task_id: str) -> list[TaskEvent]:
         return list(self.history.get(task_id, []))
+
+    def redact(self, task_id: str, mention_key: str) -> None:
+        current = self.tasks.get(task_id)
+        if current is not None and current.mention_key == mention_key:
+            self.tasks[task_id] = dataclasses.replace(current, excerpt="(deleted on the platform)")
 
     def note_mention(self, task_id: str, mention_key: str) -> None:
         current = self.tasks[task_id]

@@ -11,7 +11,7 @@ from chalicelib.domain.incidents import IncidentProbe
 from chalicelib.domain.keywords import KeywordQuery, Matcher, QueryMatch
 from chalicelib.domain.language import LanguageResult
 from chalicelib.domain.mention import Mention, mention_key
-from chalicelib.domain.org import Leader, Team, account_index_key
+from chalicelib.domain.org import Leader, Team, account_id_key, account_index_key
 from chalicelib.domain.routing import RouteTree, TeamDirectory, parse_route_config
 from chalicelib.domain.tasks import Task, task_id_for
 
@@ -57,6 +57,12 @@ class WatchConfig:
             for leader in leaders
             for a in leader.accounts
         }
+        accounts.update(
+            (account_id_key(a.platform, a.platform_id), leader.id)
+            for leader in leaders
+            for a in leader.accounts
+            if a.platform_id
+        )
         return cls(
             version=version,
             leaders={leader.id: leader for leader in leaders},
@@ -67,8 +73,15 @@ class WatchConfig:
             chains=tuple(chains),
         )
 
-    def leader_for(self, platform: str, handle: str) -> Leader | None:
+    def leader_for(self, platform: str, handle: str, author_id: str = "") -> Leader | None:
+        """The watched leader behind an author, by handle or, failing that, platform id.
+
+        Some platforms name authors by id only (a YouTube channel id, a Bluesky DID, a
+        Telegram chat), so both are indexed.
+        """
         leader_id = self.accounts.get(account_index_key(platform, handle))
+        if leader_id is None and author_id:
+            leader_id = self.accounts.get(account_id_key(platform, author_id))
         return None if leader_id is None else self.leaders.get(leader_id)
 
 
@@ -105,7 +118,7 @@ def analyze(
     matched_ttl: timedelta,
 ) -> AnalyzedMention:
     """Match every compiled query regardless of language, link the author to a leader."""
-    leader = config.leader_for(mention.platform, mention.author.handle)
+    leader = config.leader_for(mention.platform, mention.author.handle, mention.author.id)
     matches = tuple(
         config.matcher.match(
             mention.text,

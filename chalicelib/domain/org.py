@@ -61,6 +61,11 @@ def account_index_key(platform: str, handle: str) -> str:
     return f"{platform}#{handle.lstrip('@').casefold()}"
 
 
+def account_id_key(platform: str, platform_id: str) -> str:
+    """How an account is looked up by the platform's own id (exact; ids are case-sensitive)."""
+    return f"{platform}#id#{platform_id}"
+
+
 def leader_to_dict(leader: Leader) -> dict[str, Any]:
     return dataclasses.asdict(leader)
 

@@ -23,6 +23,7 @@ ANALYZED = "analyzed"
 class AnalyzeOutcome:
     key: str
     duplicate: bool
+    deleted: bool = False
     incident_key: str = ""
     incident_reason: str = ""
     query_ids: tuple[str, ...] = ()
@@ -49,6 +50,12 @@ class AnalyzeService:
             raise MalformedInputError(
                 "mention message has the wrong shape", [FieldProblem("body", repr(err))]
             ) from None
+        if mention.deleted:
+            # Deleted on its platform: our copy goes, and so does its text in tasks made from it.
+            made_from = tuple(self.mentions.delete(mention.key))
+            for task_id in made_from:
+                self.tasks.redact(task_id, mention.key)
+            return AnalyzeOutcome(mention.key, duplicate=False, deleted=True, task_ids=made_from)
         # A mention fully routed before is a duplicate: no work, and certainly no second task.
         if self.mentions.status_of(mention.key) == ROUTED:
             return AnalyzeOutcome(mention.key, duplicate=True)

@@ -25,6 +25,10 @@ class MentionRepository(Protocol):
 
     def mark_routed(self, key: str, task_ids: Sequence[str]) -> None: ...
 
+    def delete(self, key: str) -> list[str]:
+        """Remove our copy of a post deleted on its platform; the ids of tasks made from it."""
+        ...
+
 
 class TaskRepository(Protocol):
     def create(self, task: Task) -> bool:
@@ -38,6 +42,10 @@ class TaskRepository(Protocol):
         ...
 
     def events(self, task_id: str) -> list[TaskEvent]: ...
+
+    def redact(self, task_id: str, mention_key: str) -> None:
+        """The post behind a task was deleted on its platform: drop our copy of its text."""
+        ...
 
     def note_mention(self, task_id: str, mention_key: str) -> None:
         """Another mention of the task's incident arrived: count it (once per mention)."""

@@ -39,6 +39,7 @@ from chalicelib.domain.tasks import Task, TaskAction, TaskEvent, TaskStatus
 from chalicelib.errors import ConflictError, UpstreamError
 
 CONDITIONAL_FAILED = "ConditionalCheckFailedException"
+REDACTED = "(deleted on the platform)"
 
 
 def _conditional_failed(err: PynamoDBException) -> bool:
@@ -85,6 +86,19 @@ class DynamoMentionRepository:
                 return False
             raise UpstreamError(f"storing mention {m.key} failed") from err
         return True
+
+    def delete(self, key: str) -> list[str]:
+        try:
+            old = MentionModel.get(key)
+        except DoesNotExist:
+            return []
+        except PynamoDBException as err:
+            raise UpstreamError(f"reading mention {key} failed") from err
+        try:
+            old.delete()
+        except PynamoDBException as err:
+            raise UpstreamError(f"deleting mention {key} failed") from err
+        return [str(t) for t in old.task_ids or ()]
 
     def mark_routed(self, key: str, task_ids: Sequence[str]) -> None:
         try:
@@ -209,6 +223,17 @@ class DynamoTaskRepository:
                     f"task {task.task_id} changed since version {expected_version}"
                 ) from err
             raise UpstreamError(f"saving task {task.task_id} failed") from err
+
+    def redact(self, task_id: str, mention_key: str) -> None:
+        try:
+            TaskModel(task_id=task_id).update(
+                actions=[TaskModel.excerpt.set(REDACTED)],
+                condition=TaskModel.task_id.exists() & (TaskModel.mention_key == mention_key),
+            )
+        except UpdateError as err:
+            if _conditional_failed(err):
+                return  # the task was opened by another mention of the incident: keep it
+            raise UpstreamError(f"redacting task {task_id} failed") from err
 
     def note_mention(self, task_id: str, mention_key: str) -> None:
         try:
