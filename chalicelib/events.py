@@ -155,10 +155,16 @@ def dispatch_tasks(event: dict[str, Any], context: Any) -> dict[str, Any]:
     report = c.dispatcher.dispatch(new_tasks)
     for task in new_tasks:
         logger.info(
-            "task dispatched" if task.task_id in report.dispatched_task_ids else "task not sent",
+            "task dispatched"
+            if task.task_id in report.dispatched_task_ids
+            else "task held for the team's digest"
+            if task.task_id in report.held_task_ids
+            else "task not sent",
             extra={"correlation_id": task.mention_key, "task_id": task.task_id},
         )
     metrics.add_metric(name="TasksDispatched", unit="Count", value=len(report.dispatched_task_ids))
+    if report.held_task_ids:
+        metrics.add_metric(name="TasksHeldForDigest", unit="Count", value=len(report.held_task_ids))
     if report.failed_task_ids:
         metrics.add_metric(name="DispatchFailures", unit="Count", value=len(report.failed_task_ids))
     return {
@@ -183,3 +189,13 @@ def escalate_tasks(event: Any) -> dict[str, int]:
         "stopped": len(report.stopped),
         "failed": len(report.failed),
     }
+
+
+@events.schedule(Rate(1, unit=Rate.MINUTES), name="flush_digests")
+def flush_digests(event: Any) -> dict[str, int]:
+    """Every minute: teams whose held digest is due get it, as one notice."""
+    teams = container().digester.run()
+    if teams:
+        metrics.add_metric(name="DigestsSent", unit="Count", value=len(teams))
+        logger.info("digests sent", extra={"team_ids": teams})
+    return {"digests": len(teams)}

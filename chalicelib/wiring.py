@@ -13,7 +13,7 @@ from typing import Any
 
 from chalicelib.services.analyze import AnalyzeService
 from chalicelib.services.config_cache import CachedConfig
-from chalicelib.services.dispatch import DispatchService
+from chalicelib.services.dispatch import DigestService, DispatchService
 from chalicelib.services.escalate import EscalationService
 from chalicelib.services.polling import (
     CursorStore,
@@ -30,6 +30,7 @@ from chalicelib.services.ports import (
     MentionRepository,
     TaskPublisher,
     TaskRepository,
+    ThrottleStore,
 )
 from chalicelib.settings import Settings
 
@@ -201,7 +202,18 @@ class Container:
 
     @cached_property
     def dispatcher(self) -> DispatchService:
-        return DispatchService(self.tasks, self.publisher, self.clock)
+        return DispatchService(self.tasks, self.publisher, self.clock, self.config, self.throttle)
+
+    @cached_property
+    def throttle(self) -> ThrottleStore:
+        from chalicelib.adapters.dynamo.throttle import DynamoThrottleStore
+
+        assert self._dynamo_bound
+        return DynamoThrottleStore()
+
+    @cached_property
+    def digester(self) -> DigestService:
+        return DigestService(self.tasks, self.throttle, self.config, self.publisher, self.clock)
 
 
 _current: Container | None = None

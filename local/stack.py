@@ -154,6 +154,9 @@ class LocalStack:
         self.pump.schedules.append(
             ScheduleMapping("escalate", events.escalate_tasks, self.escalate_every)
         )
+        self.pump.schedules.append(
+            ScheduleMapping("flush_digests", events.flush_digests, self.escalate_every)
+        )
         if self.run_pump:
             self.pump.start()
         self.phone = PhoneSink(self.clients["sqs"], self.clients["sns"], settings.state_topic_arn)

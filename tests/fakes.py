@@ -16,6 +16,7 @@ from chalicelib.domain.keywords import KeywordQuery, compile_queries
 from chalicelib.domain.notify import Publish
 from chalicelib.domain.org import Leader, Team
 from chalicelib.domain.tasks import Task, TaskEvent
+from chalicelib.domain.throttle import TeamThrottle
 from chalicelib.errors import ConflictError, UpstreamError
 
 
@@ -191,3 +192,25 @@ class InMemoryIncidentIndex:
 
     def assign(self, probe: IncidentProbe) -> IncidentDecision:
         return self.index.assign(probe)
+
+
+@dataclass
+class InMemoryThrottleStore:
+    items: dict[str, tuple[str, TeamThrottle, int]] = field(default_factory=dict)
+
+    def load(self, team_id: str) -> tuple[TeamThrottle | None, int]:
+        item = self.items.get(team_id)
+        return (None, 0) if item is None else (item[1], item[2])
+
+    def save(self, team_id: str, state_code: str, state: TeamThrottle, expected: int) -> bool:
+        if self.load(team_id)[1] != expected:
+            return False
+        self.items[team_id] = (state_code, state, expected + 1)
+        return True
+
+    def due(self, now: datetime) -> list[tuple[str, str]]:
+        return sorted(
+            (team_id, code)
+            for team_id, (code, state, _) in self.items.items()
+            if state.digest and state.digest_due is not None and state.digest_due <= now
+        )

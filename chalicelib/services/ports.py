@@ -12,6 +12,7 @@ from chalicelib.domain.keywords import KeywordQuery
 from chalicelib.domain.notify import Publish
 from chalicelib.domain.org import Leader, Team
 from chalicelib.domain.tasks import Task, TaskEvent
+from chalicelib.domain.throttle import TeamThrottle
 
 Clock = Callable[[], datetime]
 
@@ -57,6 +58,20 @@ class TaskRepository(Protocol):
 
     def record_escalation(self, task: Task, done: int, next_at: datetime | None) -> bool:
         """Record step ``done`` as taken, conditionally; False if the task moved on meanwhile."""
+        ...
+
+
+class ThrottleStore(Protocol):
+    def load(self, team_id: str) -> tuple[TeamThrottle | None, int]:
+        """A team's paging state and its version (None, 0 for a team never paged)."""
+        ...
+
+    def save(self, team_id: str, state_code: str, state: TeamThrottle, expected: int) -> bool:
+        """Store the state if its version is still ``expected``; False if someone else won."""
+        ...
+
+    def due(self, now: datetime) -> list[tuple[str, str]]:
+        """(team id, state code) of the teams whose held digest is due."""
         ...
 
 

@@ -17,6 +17,7 @@ from tests.fakes import (
     InMemoryIncidentIndex,
     InMemoryMentionRepository,
     InMemoryTaskRepository,
+    InMemoryThrottleStore,
     RecordingPublisher,
 )
 
@@ -42,6 +43,7 @@ class World:
     config: InMemoryConfigRepository
     publisher: RecordingPublisher
     incidents: InMemoryIncidentIndex
+    throttle: InMemoryThrottleStore
 
 
 @pytest.fixture
@@ -62,6 +64,7 @@ def world() -> Iterator[World]:
         config,
         RecordingPublisher(),
         InMemoryIncidentIndex(),
+        InMemoryThrottleStore(),
     )
     wiring.use(
         wiring.Container(
@@ -73,6 +76,7 @@ def world() -> Iterator[World]:
             config=CachedConfig(w.config, 0.0, time.monotonic),
             publisher=w.publisher,
             incidents=w.incidents,
+            throttle=w.throttle,
             wall_time=lambda: NOW,
         )
     )

@@ -128,6 +128,33 @@ class TaskEventModel(Model):
     detail = JSONAttribute(null=True)
 
 
+class DigestsByDueIndex(GlobalSecondaryIndex["ThrottleModel"]):
+    """Sparse: only teams holding a digest carry ``due_bucket``."""
+
+    class Meta:
+        index_name = "digest-by-due"
+        projection = AllProjection()
+
+    due_bucket = UnicodeAttribute(hash_key=True)
+    digest_due = UTCDateTimeAttribute(range_key=True)
+
+
+class ThrottleModel(Model):
+    """Per-team paging state: the token bucket and the digest being held back."""
+
+    class Meta:
+        table_name = "tvarit-throttle"
+        region = "ap-south-1"
+
+    team_id = UnicodeAttribute(hash_key=True)
+    state_code = UnicodeAttribute()
+    data = JSONAttribute()
+    version = NumberAttribute()
+    digest_due = UTCDateTimeAttribute(null=True)
+    due_bucket = UnicodeAttribute(null=True)
+    by_due = DigestsByDueIndex()
+
+
 class IncidentItemModel(Model):
     """Incidents and their lookups, single-table, all expiring with the grouping window.
 
@@ -187,6 +214,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     ConfigItemModel,
     AuditModel,
     IncidentItemModel,
+    ThrottleModel,
 )
 
 _TABLE_SUFFIX: dict[type[Model], str] = {
@@ -196,6 +224,7 @@ _TABLE_SUFFIX: dict[type[Model], str] = {
     ConfigItemModel: "config",
     AuditModel: "audit",
     IncidentItemModel: "incidents",
+    ThrottleModel: "throttle",
 }
 
 
