@@ -6,8 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONHASHSEED := 0
 
-.PHONY: run test lint typecheck test-unit test-functional test-integration test-e2e venv clean \
-        bench bench-langid train-langid bench-dispatch bench-incidents \
+.PHONY: run run-poll test lint typecheck test-unit test-functional test-integration test-e2e venv clean \
+        bench bench-langid train-langid bench-dispatch bench-incidents fake-platforms bench-parse \
         wheelhouse package policies bench-coldstart
 
 venv: $(STAMP)
@@ -23,6 +23,10 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 run: venv
 	$(PY) -m local
+
+# make run, polling the fake platform APIs first (docs/platforms.md).
+run-poll: venv
+	$(PY) -m local --poll
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -52,6 +56,14 @@ bench-incidents: venv
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
 
+# The recorded platform APIs on 127.0.0.1:8765 (see docs/platforms.md).
+fake-platforms: venv
+	$(PY) -m local.fake_platforms --port 8765
+
+# Parser throughput on the recorded fixtures, against a bare decode in the same run.
+bench-parse: venv
+	$(PY) bench/parse.py
+
 # Language identification: accuracy vs seeded langdetect, throughput, cold start (issue 3).
 bench-langid: venv
 	$(PY) bench/langid_eval.py
@@ -67,12 +79,13 @@ LAMBDA_PIP := --only-binary=:all: --platform manylinux2014_x86_64 --python-versi
               --implementation cp --abi cp311
 
 # The wheel cache that makes `make package` offline: Lambda's (manylinux, CPython 3.11) wheels
-# of requirements.txt. Needs the package index once; langdetect ships only an sdist, so it is
-# built into a (pure-Python) wheel first.
+# of requirements.txt. Needs the package index once. `pip wheel` first turns sdist-only packages
+# (langdetect, sgmllib3k) into pure-Python wheels; `pip download` then adds Lambda's platform
+# wheels of the compiled ones (regex, pyahocorasick, wrapt) whatever this machine is.
 wheelhouse: $(WHEELHOUSE)/.filled
 $(WHEELHOUSE)/.filled: requirements.txt | venv
 	mkdir -p $(WHEELHOUSE)
-	$(PY) -m pip wheel --quiet --no-deps -w $(WHEELHOUSE) $$(grep -i '^langdetect==' requirements.txt)
+	$(PY) -m pip wheel --quiet -r requirements.txt -w $(WHEELHOUSE)
 	$(PY) -m pip download --quiet -r requirements.txt -d $(WHEELHOUSE) --find-links $(WHEELHOUSE) $(LAMBDA_PIP)
 	@touch $@
 

@@ -6,6 +6,7 @@ from chalice import Chalice
 
 from chalicelib.api.health import health_api
 from chalicelib.api.ingest import ingest_api
+from chalicelib.api.push import push_api
 from chalicelib.events import events
 from chalicelib.observability import observe
 
@@ -13,4 +14,5 @@ app = Chalice(app_name="tvarit")
 app.register_middleware(observe, "all")
 app.register_blueprint(health_api)
 app.register_blueprint(ingest_api)
+app.register_blueprint(push_api)
 app.register_blueprint(events)

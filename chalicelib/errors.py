@@ -65,3 +65,10 @@ class UpstreamError(TvaritError):
 
 class ParseError(TvaritError):
     """A platform payload or query text could not be parsed."""
+
+
+@dataclass
+class RateLimitedError(UpstreamError):
+    """A platform refused the call for quota reasons; ``retry_at`` is Unix seconds, if known."""
+
+    retry_at: float | None = None

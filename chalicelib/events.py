@@ -1,20 +1,95 @@
-"""Event handlers: the SQS analyze stage and the DynamoDB-stream dispatch stage."""
+"""Event handlers: polling (schedule + SQS), the SQS analyze stage, the DynamoDB-stream dispatch."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from chalice import Blueprint
+from chalice import Blueprint, Rate
 
 from chalicelib.observability import logger, metrics
-from chalicelib.settings import MENTIONS_QUEUE_NAME
+from chalicelib.settings import MENTIONS_QUEUE_NAME, POLLS_QUEUE_NAME
 from chalicelib.wiring import container
 
 events = Blueprint(__name__)
 
 MENTIONS_QUEUE = MENTIONS_QUEUE_NAME
 ANALYZE_BATCH_SIZE = 10
+POLLS_QUEUE = POLLS_QUEUE_NAME
+# Each record is one HTTP round trip (or a few pages); small batches keep a slow platform
+# from holding many accounts past the visibility timeout.
+POLL_BATCH_SIZE = 5
+POLL_SCHEDULE_MINUTES = 1
+
+
+@events.schedule(Rate(POLL_SCHEDULE_MINUTES, unit=Rate.MINUTES), name="schedule-polls")
+def schedule_polls(event: Any) -> dict[str, Any]:
+    """Send one poll message per watched account whose poll is due."""
+    from chalicelib.services.polling import account_to_dict, watched_accounts
+
+    c = container()
+    accounts = watched_accounts(c.config.watch_config().leaders.values())
+    supported = [a for a in accounts if a.platform in c.platform_clients]
+    due = c.poller.due(supported, c.cursor_store.all())
+    if due:
+        c.poll_queue.send([account_to_dict(a) for a in due])
+    logger.info(
+        "polls scheduled",
+        extra={"watched": len(accounts), "pollable": len(supported), "due": len(due)},
+    )
+    metrics.add_metric(name="PollsScheduled", unit="Count", value=len(due))
+    return {"watched": len(accounts), "pollable": len(supported), "due": len(due)}
+
+
+@events.on_sqs_message(queue=POLLS_QUEUE, batch_size=POLL_BATCH_SIZE, name="poll")
+def poll_accounts(event: Any) -> dict[str, Any]:
+    """Poll each account in the batch: fetch, enqueue its mentions, then save its cursor."""
+    from aws_lambda_powertools.utilities.batch import (
+        BatchProcessor,
+        EventType,
+        process_partial_response,
+    )
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    from chalicelib.errors import FieldProblem, MalformedInputError
+    from chalicelib.services.polling import FAILED, RATE_LIMITED, account_from_dict
+
+    poller = container().poller
+
+    def handle(record: SQSRecord) -> None:
+        try:
+            account = account_from_dict(json.loads(record.body))
+        except (KeyError, TypeError, ValueError) as err:
+            raise MalformedInputError(
+                "poll message has the wrong shape", [FieldProblem("body", repr(err))]
+            ) from None
+        logger.thread_safe_append_keys(correlation_id=account.key)
+        # Platform errors become backoff in the account's state; only a failure to enqueue
+        # or to save the cursor raises here, so SQS retries the message.
+        outcome = poller.poll_if_due(account)
+        logger.info(
+            "account polled",
+            extra={
+                "status": outcome.status,
+                "enqueued": outcome.enqueued,
+                "failures": outcome.state.failures,
+                "healthy": outcome.state.healthy,
+                "last_error": outcome.state.last_error,
+            },
+        )
+        metrics.add_metric(name="MentionsPolled", unit="Count", value=outcome.enqueued)
+        if outcome.status == FAILED:
+            metrics.add_metric(name="PollFailures", unit="Count", value=1)
+        elif outcome.status == RATE_LIMITED:
+            metrics.add_metric(name="PollsRateLimited", unit="Count", value=1)
+
+    result = process_partial_response(
+        event=event.to_dict(),
+        record_handler=handle,
+        processor=BatchProcessor(event_type=EventType.SQS),
+        context=event.context,
+    )
+    return dict(result)
 
 
 @events.on_sqs_message(queue=MENTIONS_QUEUE, batch_size=ANALYZE_BATCH_SIZE, name="analyze")
@@ -38,6 +113,8 @@ def analyze_mentions(event: Any) -> dict[str, Any]:
             "mention analyzed",
             extra={
                 "duplicate": outcome.duplicate,
+                "incident_key": outcome.incident_key,
+                "incident_reason": outcome.incident_reason,
                 "query_ids": list(outcome.query_ids),
                 "new_task_ids": list(outcome.new_task_ids),
             },
@@ -78,7 +155,11 @@ def dispatch_tasks(event: dict[str, Any], context: Any) -> dict[str, Any]:
     report = c.dispatcher.dispatch(new_tasks)
     for task in new_tasks:
         logger.info(
-            "task dispatched" if task.task_id in report.dispatched_task_ids else "task not sent",
+            "task dispatched"
+            if task.task_id in report.dispatched_task_ids
+            else "task held for the team's digest"
+            if task.task_id in report.held_task_ids
+            else "task not sent",
             extra={"correlation_id": task.mention_key, "task_id": task.task_id},
         )
     metrics.add_metric(name="TasksDispatched", unit="Count", value=len(report.dispatched_task_ids))
@@ -88,6 +169,8 @@ def dispatch_tasks(event: dict[str, Any], context: Any) -> dict[str, Any]:
         now = c.clock()
         lag = max((now - t.created_at).total_seconds() for t in sent)
         metrics.add_metric(name="DispatchLag", unit="Milliseconds", value=max(lag, 0.0) * 1e3)
+    if report.held_task_ids:
+        metrics.add_metric(name="TasksHeldForDigest", unit="Count", value=len(report.held_task_ids))
     if report.failed_task_ids:
         metrics.add_metric(name="DispatchFailures", unit="Count", value=len(report.failed_task_ids))
     return {
@@ -95,3 +178,30 @@ def dispatch_tasks(event: dict[str, Any], context: Any) -> dict[str, Any]:
             {"itemIdentifier": sequence_of[t]} for t in report.failed_task_ids if t in sequence_of
         ]
     }
+
+
+@events.schedule(Rate(1, unit=Rate.MINUTES), name="escalate")
+def escalate_tasks(event: Any) -> dict[str, int]:
+    """Every minute: unacknowledged tasks past their wait climb their escalation chain."""
+    report = container().escalator.run()
+    for task_id in report.notified:
+        logger.info("task escalated", extra={"task_id": task_id})
+    if report.notified:
+        metrics.add_metric(name="TasksEscalated", unit="Count", value=len(report.notified))
+    if report.failed:
+        metrics.add_metric(name="EscalationFailures", unit="Count", value=len(report.failed))
+    return {
+        "notified": len(report.notified),
+        "stopped": len(report.stopped),
+        "failed": len(report.failed),
+    }
+
+
+@events.schedule(Rate(1, unit=Rate.MINUTES), name="flush_digests")
+def flush_digests(event: Any) -> dict[str, int]:
+    """Every minute: teams whose held digest is due get it, as one notice."""
+    teams = container().digester.run()
+    if teams:
+        metrics.add_metric(name="DigestsSent", unit="Count", value=len(teams))
+        logger.info("digests sent", extra={"team_ids": teams})
+    return {"digests": len(teams)}

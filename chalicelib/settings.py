@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 ENV_STAGE = "TVARIT_STAGE"
 ENV_REGION = "AWS_REGION"
@@ -22,11 +22,23 @@ ENV_TRACE_DISABLED = "POWERTOOLS_TRACE_DISABLED"
 ENV_MENTION_TTL_DAYS = "TVARIT_MENTION_TTL_DAYS"
 ENV_MATCHED_TTL_DAYS = "TVARIT_MATCHED_TTL_DAYS"
 ENV_CONFIG_CACHE_SECONDS = "TVARIT_CONFIG_CACHE_SECONDS"
+# Polling the platforms (docs/platforms.md). Secrets here for now; Secrets Manager later.
+ENV_POLLS_QUEUE_URL = "TVARIT_POLLS_QUEUE_URL"
+ENV_X_BEARER_TOKEN = "TVARIT_X_BEARER_TOKEN"  # noqa: S105 (a variable name)
+ENV_YOUTUBE_API_KEY = "TVARIT_YOUTUBE_API_KEY"
+ENV_TELEGRAM_BOT_TOKEN = "TVARIT_TELEGRAM_BOT_TOKEN"  # noqa: S105
+ENV_FACEBOOK_ACCESS_TOKEN = "TVARIT_FACEBOOK_ACCESS_TOKEN"  # noqa: S105
+ENV_FACEBOOK_ENABLED = "TVARIT_FACEBOOK_ENABLED"
+ENV_MASTODON_URL = "TVARIT_MASTODON_URL"
+ENV_PLATFORM_BASE_URL = "TVARIT_PLATFORM_BASE_URL"  # local stack: every API on the fake server
+ENV_TELEGRAM_WEBHOOK_SECRET = "TVARIT_TELEGRAM_WEBHOOK_SECRET"  # noqa: S105
+ENV_WEBSUB_SECRET = "TVARIT_WEBSUB_SECRET"  # noqa: S105
 
 DEFAULT_REGION = "ap-south-1"
 
 # Resource names fixed by the deployment (one AWS account per stage, as AWS recommends).
 MENTIONS_QUEUE_NAME = "tvarit-mentions"
+POLLS_QUEUE_NAME = "tvarit-polls"
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,16 @@ class Settings:
     config_cache_seconds: float = 30.0
     webhook_secret_parameter: str = ""
     tracing: bool = False
+    polls_queue_url: str = ""
+    x_bearer_token: str = field(default="", repr=False)
+    youtube_api_key: str = field(default="", repr=False)
+    telegram_bot_token: str = field(default="", repr=False)
+    facebook_access_token: str = field(default="", repr=False)
+    facebook_enabled: bool = False
+    mastodon_url: str = "https://mastodon.social"
+    platform_base_url: str = ""
+    telegram_webhook_secret: str = field(default="", repr=False)
+    websub_secret: str = field(default="", repr=False)
 
     @property
     def mentions_table(self) -> str:
@@ -86,4 +108,14 @@ class Settings:
             webhook_secret_parameter=env.get(ENV_WEBHOOK_SECRET_PARAMETER, ""),
             tracing=bool(env.get(ENV_XRAY_DAEMON))
             and env.get(ENV_TRACE_DISABLED, "").lower() not in ("1", "true"),
+            polls_queue_url=env.get(ENV_POLLS_QUEUE_URL, ""),
+            x_bearer_token=env.get(ENV_X_BEARER_TOKEN, ""),
+            youtube_api_key=env.get(ENV_YOUTUBE_API_KEY, ""),
+            telegram_bot_token=env.get(ENV_TELEGRAM_BOT_TOKEN, ""),
+            facebook_access_token=env.get(ENV_FACEBOOK_ACCESS_TOKEN, ""),
+            facebook_enabled=env.get(ENV_FACEBOOK_ENABLED, "").lower() in ("1", "true", "yes"),
+            mastodon_url=env.get(ENV_MASTODON_URL, "https://mastodon.social"),
+            platform_base_url=env.get(ENV_PLATFORM_BASE_URL, ""),
+            telegram_webhook_secret=env.get(ENV_TELEGRAM_WEBHOOK_SECRET, ""),
+            websub_secret=env.get(ENV_WEBSUB_SECRET, ""),
         )

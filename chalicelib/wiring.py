@@ -13,14 +13,24 @@ from typing import Any
 
 from chalicelib.services.analyze import AnalyzeService
 from chalicelib.services.config_cache import CachedConfig
-from chalicelib.services.dispatch import DispatchService
+from chalicelib.services.dispatch import DigestService, DispatchService
+from chalicelib.services.escalate import EscalationService
+from chalicelib.services.polling import (
+    CursorStore,
+    PlatformClient,
+    PollingService,
+    QueueMentionSink,
+    WindowBudget,
+)
 from chalicelib.services.ports import (
     Clock,
     ConfigRepository,
+    IncidentIndex,
     MentionQueue,
     MentionRepository,
     TaskPublisher,
     TaskRepository,
+    ThrottleStore,
 )
 from chalicelib.settings import Settings
 
@@ -121,6 +131,63 @@ class Container:
         return SnsTaskPublisher(self._client("sns"), self.settings.state_topic_arn)
 
     @cached_property
+    def poll_queue(self) -> MentionQueue:
+        """The queue of poll requests, one message per due account."""
+        from chalicelib.adapters.sqs import SqsMentionQueue
+
+        return SqsMentionQueue(self._client("sqs"), self.settings.polls_queue_url)
+
+    @cached_property
+    def cursor_store(self) -> CursorStore:
+        from chalicelib.adapters.dynamo.poll_state import DynamoCursorStore
+
+        assert self._dynamo_bound
+        return DynamoCursorStore()
+
+    @cached_property
+    def platform_clients(self) -> dict[str, PlatformClient]:
+        from chalicelib.adapters.platforms.http import RetryingTransport, UrllibTransport
+        from chalicelib.adapters.platforms.registry import PlatformCredentials, build_clients
+
+        s = self.settings
+        base = s.platform_base_url.rstrip("/")
+        urls = (
+            {
+                "x_base_url": base,
+                "youtube_base_url": f"{base}/youtube/v3",
+                "telegram_base_url": base,
+                "facebook_base_url": f"{base}/v19.0",
+                "bluesky_appview_url": base,
+            }
+            if base
+            else {}
+        )
+        creds = PlatformCredentials(
+            x_bearer_token=s.x_bearer_token,
+            youtube_api_key=s.youtube_api_key,
+            telegram_bot_token=s.telegram_bot_token,
+            facebook_access_token=s.facebook_access_token,
+            facebook_enabled=s.facebook_enabled,
+            mastodon_instance_url=base or s.mastodon_url,
+            **urls,
+        )
+        # Short timeouts: a poll is one Lambda invocation per account, not a long wait.
+        transport = RetryingTransport(UrllibTransport(timeout=8.0), attempts=2)
+        return build_clients(creds, transport, self.wall_time)
+
+    @cached_property
+    def poller(self) -> PollingService:
+        # The budget lives per container: it caps one container's spending; the schedule's
+        # intervals (docs/platforms.md) keep the fleet inside each platform's quota.
+        return PollingService(
+            self.platform_clients,
+            self.cursor_store,
+            QueueMentionSink(self.mention_queue),
+            WindowBudget(),
+            self.wall_time,
+        )
+
+    @cached_property
     def analyzer(self) -> AnalyzeService:
         from chalicelib.domain.language import detect
 
@@ -132,11 +199,34 @@ class Container:
             detect=detect,
             mention_ttl=timedelta(days=self.settings.mention_ttl_days),
             matched_ttl=timedelta(days=self.settings.matched_ttl_days),
+            incidents=self.incidents,
         )
 
     @cached_property
+    def incidents(self) -> IncidentIndex:
+        from chalicelib.adapters.dynamo.incidents import DynamoIncidentIndex
+
+        assert self._dynamo_bound
+        return DynamoIncidentIndex()
+
+    @cached_property
+    def escalator(self) -> EscalationService:
+        return EscalationService(self.tasks, self.config, self.publisher, self.clock)
+
+    @cached_property
     def dispatcher(self) -> DispatchService:
-        return DispatchService(self.tasks, self.publisher, self.clock)
+        return DispatchService(self.tasks, self.publisher, self.clock, self.config, self.throttle)
+
+    @cached_property
+    def throttle(self) -> ThrottleStore:
+        from chalicelib.adapters.dynamo.throttle import DynamoThrottleStore
+
+        assert self._dynamo_bound
+        return DynamoThrottleStore()
+
+    @cached_property
+    def digester(self) -> DigestService:
+        return DigestService(self.tasks, self.throttle, self.config, self.publisher, self.clock)
 
 
 _current: Container | None = None

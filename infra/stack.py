@@ -176,8 +176,10 @@ class FailureQueue:
 
 
 MENTIONS = Queue(cfg.MENTIONS_QUEUE_NAME, visibility_timeout=180, max_concurrency=10)
+# Pollers: few at a time, so the platforms' quotas hold (the account budget is per container).
+POLLS = Queue(cfg.POLLS_QUEUE_NAME, visibility_timeout=360, max_concurrency=2)
 DISPATCH_FAILURES = FailureQueue("tvarit-dispatch-failures")
-QUEUES: tuple[Queue, ...] = (MENTIONS,)
+QUEUES: tuple[Queue, ...] = (MENTIONS, POLLS)
 FAILURE_QUEUES: tuple[FailureQueue, ...] = (DISPATCH_FAILURES,)
 DLQ_RETENTION = 14 * 24 * 3600  # the maximum: time to read, fix and redrive
 
@@ -304,7 +306,7 @@ class Function:
 
     @property
     def function_name(self) -> str:
-        return f"{APP}-{self.chalice_name.removesuffix('_handler')}"
+        return f"{APP}-{self.chalice_name.removesuffix('_handler').replace('_', '-')}"
 
     @property
     def log_group(self) -> str:
@@ -326,13 +328,19 @@ class Function:
         return {"Version": "2012-10-17", "Statement": [g.statement() for g in grants]}
 
 
+CONFIG_READ = ("GetItem", "Query")  # CachedConfig: the version item, then the partitions
+
 FUNCTIONS: tuple[Function, ...] = (
     Function(
         "api_handler",
         "APIHandler",
         timeout=10,  # API Gateway gives up at 29 s anyway
         memory=512,
-        grants=(send_grant(MENTIONS.logical_id, "EnqueueMentions"), WEBHOOK_SECRET_READ),
+        grants=(
+            send_grant(MENTIONS.logical_id, "EnqueueMentions"),
+            WEBHOOK_SECRET_READ,
+            table_grant("config", *CONFIG_READ),  # WebSub verification: the watched channels
+        ),
     ),
     Function(
         "analyze",
@@ -343,9 +351,12 @@ FUNCTIONS: tuple[Function, ...] = (
         reserved_concurrency=20,
         grants=(
             consume_grant(MENTIONS),
-            table_grant("mentions", "GetItem", "PutItem", "UpdateItem"),
-            table_grant("tasks", "PutItem"),
-            table_grant("config", "GetItem", "Query"),
+            table_grant("mentions", "GetItem", "PutItem", "UpdateItem", "DeleteItem"),
+            table_grant("tasks", "PutItem", "UpdateItem"),  # create; note a repost; redact
+            table_grant("config", *CONFIG_READ),
+            table_grant(
+                "incidents", "GetItem", "Query", "PutItem", "BatchGetItem", "BatchWriteItem"
+            ),
         ),
     ),
     Function(
@@ -357,9 +368,56 @@ FUNCTIONS: tuple[Function, ...] = (
             stream_read_grant("tasks"),
             table_grant("tasks", "GetItem", "PutItem"),
             table_grant("task-events", "PutItem"),
+            table_grant("config", *CONFIG_READ),
+            table_grant("throttle", "GetItem", "PutItem"),
             STATE_TOPICS_PUBLISH,
             # The stream trigger's on-failure destination is sent with the function's role.
             send_grant(DISPATCH_FAILURES.logical_id, "DispatchFailures"),
+        ),
+    ),
+    Function(
+        "schedule-polls",
+        "SchedulePolls",
+        timeout=30,
+        memory=256,
+        reserved_concurrency=1,  # a schedule: never two at once
+        grants=(table_grant("config", *CONFIG_READ), send_grant(POLLS.logical_id, "EnqueuePolls")),
+    ),
+    Function(
+        "poll",
+        "Poll",
+        timeout=60,
+        memory=256,
+        reserved_concurrency=4,  # the platforms' rate limits, not Lambda, set the pace
+        grants=(
+            consume_grant(POLLS),
+            table_grant("config", "GetItem", "Query", "PutItem"),  # watch config; cursors
+            send_grant(MENTIONS.logical_id, "EnqueueMentions"),
+        ),
+    ),
+    Function(
+        "escalate",
+        "Escalate",
+        timeout=60,
+        memory=256,
+        reserved_concurrency=1,
+        grants=(
+            table_grant("tasks", "GetItem", "UpdateItem", "Query", indexes=("open-by-due",)),
+            table_grant("config", *CONFIG_READ),
+            STATE_TOPICS_PUBLISH,
+        ),
+    ),
+    Function(
+        "flush_digests",
+        "FlushDigests",
+        timeout=60,
+        memory=256,
+        reserved_concurrency=1,
+        grants=(
+            table_grant("throttle", "GetItem", "PutItem", "Query", indexes=("digest-by-due",)),
+            table_grant("tasks", "GetItem"),
+            table_grant("config", *CONFIG_READ),
+            STATE_TOPICS_PUBLISH,
         ),
     ),
 )
@@ -436,6 +494,7 @@ def environment() -> dict[str, Any]:
     return {
         cfg.ENV_TABLE_PREFIX: TABLE_PREFIX,
         cfg.ENV_MENTIONS_QUEUE_URL: ref(MENTIONS.logical_id),
+        cfg.ENV_POLLS_QUEUE_URL: ref(POLLS.logical_id),
         cfg.ENV_TOPIC_ARN_PREFIX: arn("sns", TOPIC_PREFIX),
         cfg.ENV_WEBHOOK_SECRET_PARAMETER: WEBHOOK_SECRET_PARAMETER,
         "POWERTOOLS_SERVICE_NAME": SERVICE,

@@ -27,6 +27,13 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--limit", type=int, default=int(os.environ.get("TVARIT_REPLAY_LIMIT", "0")))
     p.add_argument("--quiet-phones", action="store_true", help="do not print each delivery")
     p.add_argument("--exit", action="store_true", help="stop after the demo instead of serving")
+    p.add_argument(
+        "--no-poll",
+        dest="poll",
+        action="store_false",
+        default=os.environ.get("TVARIT_POLL", "1") not in ("", "0"),
+        help="skip polling the fake platform APIs (X, YouTube, RSS, Bluesky, Mastodon) first",
+    )
     return p.parse_args(argv)
 
 
@@ -95,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
                 stop.wait(0.2)
 
     threading.Thread(target=phones, name="phones", daemon=True).start()
+    polling = _start_polling(stack, demo, load_posts()) if args.poll else None
     posts = load_posts()[: args.limit or None]
     print(f"Replaying {len(posts)} recorded posts at {args.rate:g}/s through POST /ingest/webhook")
     began = time.monotonic()
@@ -102,10 +110,15 @@ def main(argv: list[str] | None = None) -> int:
     sent_in = time.monotonic() - began
     _wait_until_quiet(stack)
     drained_in = time.monotonic() - began
-    deliveries = len(stack.phone.deliveries)
-    tasks = {d.task_id for d in stack.phone.deliveries}
+
+    def task_deliveries() -> list[Delivery]:
+        assert stack.phone is not None
+        return [d for d in stack.phone.deliveries if d.kind != "escalation"]
+
+    deliveries = len(task_deliveries())
+    tasks = {d.task_id for d in task_deliveries()}
     stored_tasks = stack.task_count()
-    by_state = Counter(d.state for d in stack.phone.deliveries)
+    by_state = Counter(d.state for d in task_deliveries())
     print(
         f"\nReplay: {report.accepted} accepted, {report.rejected} rejected → {stored_tasks} tasks "
         f"({len(tasks)} seen on phones), {deliveries} phone deliveries by state {dict(by_state)}"
@@ -120,13 +133,20 @@ def main(argv: list[str] | None = None) -> int:
     new_tasks = stack.task_count() - stored_tasks
     print(
         f"Second replay: {again.accepted} accepted → {new_tasks} new tasks, "
-        f"{len(stack.phone.deliveries) - deliveries} new deliveries"
+        f"{len(task_deliveries()) - deliveries} new task deliveries"
+    )
+    escalations = [d for d in stack.phone.deliveries if d.kind == "escalation"]
+    print(
+        f"Escalations so far (nobody acknowledges in the demo): {len(escalations)}, "
+        f"to {sorted({d.member_name for d in escalations})} (team leads only)"
     )
     if stack.pump is not None and stack.pump.stats.errors:
         print(f"Pump errors: {stack.pump.stats.errors[:3]}")
 
     if args.exit:
         stop.set()
+        if polling is not None:
+            polling.stop()
         stack.stop()
         return 0
     print(
@@ -141,8 +161,29 @@ def main(argv: list[str] | None = None) -> int:
         pass
     stop.set()
     print("\nStopping…")
+    if polling is not None:
+        polling.stop()
     stack.stop()
     return 0
+
+
+def _start_polling(stack: Any, demo: Any, posts: list[dict[str, Any]]) -> Any:
+    """Poll the fake platform APIs until the pipeline is quiet, then keep the schedule running."""
+    from chalicelib.adapters.dynamo.models import MentionModel
+    from local.polling_demo import start_polling, summary
+
+    before = stack.task_count()
+    polling = start_polling(stack, demo.leaders, posts, every_seconds=5.0)
+    print(f"Polling the fake platform APIs at {polling.fake.url} every 5 s (schedule)")
+    time.sleep(2.0)  # the first schedule tick and its polls
+    _wait_until_quiet(stack)
+    keys = [m.key for m in MentionModel.scan(attributes_to_get=["key"])]
+    print(
+        f"Polled mentions stored by platform {summary(keys)} → "
+        f"{stack.task_count() - before} tasks from polling. The webhook replay below repeats "
+        "these X posts (duplicates: no new task) and adds the older ones the first poll skipped"
+    )
+    return polling
 
 
 def _port_busy(port: int) -> bool:

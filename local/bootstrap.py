@@ -6,7 +6,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.adapters.dynamo.models import MentionModel, TaskModel, bind, create_tables
+from chalicelib.adapters.dynamo.models import (
+    IncidentItemModel,
+    MentionModel,
+    TaskModel,
+    bind,
+    create_tables,
+)
 from chalicelib.domain.states import STATE_CODES
 from chalicelib.settings import MENTIONS_QUEUE_NAME as MENTIONS_QUEUE
 from chalicelib.settings import Settings
@@ -58,10 +64,11 @@ def bootstrap_tables(settings: Settings, dynamodb: Any) -> str:
     """Tables on demand billing, TTL on mentions; returns the tasks table's stream ARN."""
     create_tables(settings)
     bind(settings)
-    dynamodb.update_time_to_live(
-        TableName=MentionModel.Meta.table_name,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
-    )
+    for model in (MentionModel, IncidentItemModel):
+        dynamodb.update_time_to_live(
+            TableName=model.Meta.table_name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
+        )
     table = dynamodb.describe_table(TableName=TaskModel.Meta.table_name)["Table"]
     return str(table["LatestStreamArn"])
 

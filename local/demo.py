@@ -20,6 +20,7 @@ class DemoConfig:
     leaders: tuple[Leader, ...]
     queries: tuple[KeywordQuery, ...]
     teams: tuple[Team, ...]
+    chains: tuple[dict[str, Any], ...] = ()
 
 
 def load_demo_config(path: Path = DEMO_DIR / "config.json") -> DemoConfig:
@@ -28,6 +29,7 @@ def load_demo_config(path: Path = DEMO_DIR / "config.json") -> DemoConfig:
         leaders=tuple(leader_from_dict(d) for d in raw["leaders"]),
         queries=tuple(keyword_query_from_dict(d) for d in raw["queries"]),
         teams=tuple(team_from_dict(d) for d in raw["teams"]),
+        chains=tuple(raw.get("escalation_chains", ())),
     )
 
 
@@ -39,6 +41,8 @@ def seed(repo: ConfigRepository, demo: DemoConfig, actor: str = SEED_ACTOR) -> N
         repo.put_query(query, actor)
     for team in demo.teams:
         repo.put_team(team, actor)
+    for chain in demo.chains:
+        repo.put_chain(chain, actor)
 
 
 def load_posts(path: Path = DEMO_DIR / "posts.jsonl") -> list[dict[str, Any]]:

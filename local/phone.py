@@ -32,6 +32,7 @@ class Delivery:
     leader: str
     excerpt: str
     url: str
+    kind: str = "task"
 
 
 @dataclass
@@ -89,13 +90,28 @@ class PhoneSink:
     def _receive(self, device: Device, body: str) -> None:
         payload = json.loads(body)
         incident = payload.get("incident", "")
+        if payload.get("type") == "digest":
+            # A digest names its held tasks; it is deduped on its own key.
+            held = payload.get("task_ids", "")
+            task_id = f"digest:{held.split(',')[0] if held else incident}"
+            key = (device.member.id, f"{incident}", int(payload.get("v", 0)))
+            self._record(device, payload, task_id, key)
+            return
         # As the app does: the id in the message, else the team's entry of the map, else derived.
         task_id = (
             payload.get("task_id")
             or payload.get("tasks", {}).get(device.team.id)
             or task_id_for(device.team.id, incident)
         )
-        key = (device.member.id, task_id, int(payload.get("v", 0)))
+        # An escalation is a new notice about the same task version: dedupe on its step too.
+        kind = payload.get("type", "task")
+        step = payload.get("escalation_step", "") if kind == "escalation" else ""
+        key = (device.member.id, f"{task_id}{step and '#' + step}", int(payload.get("v", 0)))
+        self._record(device, payload, task_id, key)
+
+    def _record(
+        self, device: Device, payload: dict[str, Any], task_id: str, key: tuple[str, str, int]
+    ) -> None:
         with self._lock:
             if key in self._seen:
                 self.repeats_dropped += 1
@@ -113,6 +129,7 @@ class PhoneSink:
                 leader=payload.get("leader", ""),
                 excerpt=payload.get("excerpt", ""),
                 url=payload.get("url", ""),
+                kind=payload.get("type", "task"),
             )
             self.deliveries.append(delivery)
         if self.on_delivery is not None:
@@ -124,7 +141,8 @@ def format_delivery(d: Delivery) -> str:
     excerpt = " ".join(d.excerpt.split())
     if len(excerpt) > 90:
         excerpt = excerpt[:89] + "…"
+    tag = {"escalation": "⚠️  ESCALATION ", "digest": "📰 DIGEST "}.get(d.kind, "")
     return (
-        f"📱 {d.member_name:<16} [{d.state} {d.team_id}] sev {d.severity} {d.lang:<7} "
+        f"📱 {tag}{d.member_name:<16} [{d.state} {d.team_id}] sev {d.severity} {d.lang:<7} "
         f"{d.leader}: {excerpt}  ({d.task_id} v{d.version})"
     )

@@ -26,7 +26,7 @@ from chalicelib import settings as cfg
 from chalicelib import wiring
 from local.bootstrap import Resources, bootstrap
 from local.phone import PhoneSink
-from local.pump import EventPump, SqsMapping, StreamMapping
+from local.pump import EventPump, ScheduleMapping, SqsMapping, StreamMapping
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "ap-south-1"
@@ -56,6 +56,7 @@ class LocalStack:
     max_receive_count: int = 3
     webhook_secret: str = field(default_factory=lambda: secrets.token_hex(16))
     run_pump: bool = True
+    escalate_every: float = 5.0  # seconds; the deployed schedule runs every minute
     region: str = REGION
     log_level: str = field(default_factory=lambda: os.environ.get("TVARIT_LOG_LEVEL", "WARNING"))
 
@@ -149,6 +150,12 @@ class LocalStack:
                 batch_size=100,
                 on_failure_queue_url=self.resources.dispatch_failures_url,
             )
+        )
+        self.pump.schedules.append(
+            ScheduleMapping("escalate", events.escalate_tasks, self.escalate_every)
+        )
+        self.pump.schedules.append(
+            ScheduleMapping("flush_digests", events.flush_digests, self.escalate_every)
         )
         if self.run_pump:
             self.pump.start()

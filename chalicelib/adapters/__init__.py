@@ -1,0 +1,1 @@
+"""All I/O: DynamoDB, SQS, SNS and the platform APIs."""

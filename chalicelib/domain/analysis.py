@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from chalicelib.domain.escalation import EscalationChain, chain_for, next_step
+from chalicelib.domain.incidents import IncidentProbe
 from chalicelib.domain.keywords import KeywordQuery, Matcher, QueryMatch
 from chalicelib.domain.language import LanguageResult
-from chalicelib.domain.mention import Mention
-from chalicelib.domain.org import Leader, Team, account_index_key
+from chalicelib.domain.mention import Mention, mention_key
+from chalicelib.domain.org import Leader, Team, account_id_key, account_index_key
 from chalicelib.domain.routing import RouteTree, TeamDirectory, parse_route_config
 from chalicelib.domain.tasks import Task, task_id_for
 
@@ -38,6 +40,7 @@ class WatchConfig:
     matcher: Matcher
     accounts: Mapping[str, str] = field(default_factory=dict)
     routes: RouteTree = field(default_factory=default_route_tree)
+    chains: tuple[EscalationChain, ...] = ()
 
     @classmethod
     def build(
@@ -47,12 +50,19 @@ class WatchConfig:
         queries: Sequence[KeywordQuery],
         matcher: Matcher,
         routes: RouteTree | None = None,
+        chains: Sequence[EscalationChain] = (),
     ) -> WatchConfig:
         accounts = {
             account_index_key(a.platform, a.handle): leader.id
             for leader in leaders
             for a in leader.accounts
         }
+        accounts.update(
+            (account_id_key(a.platform, a.platform_id), leader.id)
+            for leader in leaders
+            for a in leader.accounts
+            if a.platform_id
+        )
         return cls(
             version=version,
             leaders={leader.id: leader for leader in leaders},
@@ -60,10 +70,18 @@ class WatchConfig:
             matcher=matcher,
             accounts=accounts,
             routes=routes or default_route_tree(),
+            chains=tuple(chains),
         )
 
-    def leader_for(self, platform: str, handle: str) -> Leader | None:
+    def leader_for(self, platform: str, handle: str, author_id: str = "") -> Leader | None:
+        """The watched leader behind an author, by handle or, failing that, platform id.
+
+        Some platforms name authors by id only (a YouTube channel id, a Bluesky DID, a
+        Telegram chat), so both are indexed.
+        """
         leader_id = self.accounts.get(account_index_key(platform, handle))
+        if leader_id is None and author_id:
+            leader_id = self.accounts.get(account_id_key(platform, author_id))
         return None if leader_id is None else self.leaders.get(leader_id)
 
 
@@ -78,10 +96,17 @@ class AnalyzedMention:
     ingested_at: datetime
     expires_at: datetime
 
-    @property
-    def incident_key(self) -> str:
-        # One incident per post for now; near-duplicate clustering deepens this (issue #6).
-        return self.mention.key
+    def incident_probe(self, simhash_of: Callable[[str], int]) -> IncidentProbe:
+        """What the incident index needs to place this (matched) mention."""
+        m = self.mention
+        return IncidentProbe(
+            mention_key=m.key,
+            leader_id=self.leader.id if self.leader else "",
+            query_ids=tuple(q.query_id for q in self.matches),
+            simhash=simhash_of(m.text),
+            at=m.created_at,
+            references=tuple(mention_key(m.platform, r.id) for r in m.references),
+        )
 
 
 def analyze(
@@ -93,7 +118,7 @@ def analyze(
     matched_ttl: timedelta,
 ) -> AnalyzedMention:
     """Match every compiled query regardless of language, link the author to a leader."""
-    leader = config.leader_for(mention.platform, mention.author.handle)
+    leader = config.leader_for(mention.platform, mention.author.handle, mention.author.id)
     matches = tuple(
         config.matcher.match(
             mention.text,
@@ -107,7 +132,11 @@ def analyze(
 
 
 def plan_tasks(
-    analyzed: AnalyzedMention, config: WatchConfig, teams: Sequence[Team], now: datetime
+    analyzed: AnalyzedMention,
+    config: WatchConfig,
+    teams: Sequence[Team],
+    now: datetime,
+    incident_key: str = "",
 ) -> list[Task]:
     """The tasks a matched mention of a watched leader should create, one per routed team.
 
@@ -117,6 +146,7 @@ def plan_tasks(
     leader = analyzed.leader
     if leader is None or not analyzed.matches:
         return []
+    incident_key = incident_key or analyzed.mention.key
     queries = [config.queries[m.query_id] for m in analyzed.matches if m.query_id in config.queries]
     top = max(queries, key=lambda q: q.severity, default=None)
     labels = {
@@ -144,13 +174,13 @@ def plan_tasks(
     ]
     text = analyzed.mention.text
     excerpt = text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
-    return [
+    tasks = [
         Task(
-            task_id=task_id_for(team.id, analyzed.incident_key),
+            task_id=task_id_for(team.id, incident_key),
             team_id=team.id,
             state=team.state,
             district=team.district,
-            incident_key=analyzed.incident_key,
+            incident_key=incident_key,
             mention_key=analyzed.mention.key,
             created_at=now,
             leader_id=leader.id,
@@ -161,7 +191,12 @@ def plan_tasks(
             lang=analyzed.language.lang,
             excerpt=excerpt,
             url=analyzed.mention.url,
-            route=snapshot,
+            route={**snapshot, "escalation": chain_for(team, config.chains).as_dict()},
         )
         for team in chosen
+    ]
+    # The chain in force is part of the snapshot; its first notify step sets the first due time.
+    return [
+        replace(t, escalate_at=next_step(t, chain_for(team, config.chains), now).due)
+        for t, team in zip(tasks, chosen, strict=True)
     ]

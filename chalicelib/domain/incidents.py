@@ -141,9 +141,11 @@ def decide_incident(
 ) -> IncidentDecision:
     """Choose the incident of ``probe`` among ``candidates`` (records fetched by band, leader...).
 
-    Candidates last seen more than ``window`` before the probe are ignored.
+    A candidate counts only when the probe falls within ``window`` of its span of mentions, on
+    either side: polls return timelines newest first and backfills arrive late, so a post older
+    than an incident's first mention must not join it just for being older than its last.
     """
-    live = [c for c in candidates if probe.at - window <= c.last_seen]
+    live = [c for c in candidates if c.first_seen - window <= probe.at <= c.last_seen + window]
     refs = set(probe.references)
     by_ref = [c for c in live if refs.intersection(c.mention_keys)]
     if by_ref:

@@ -53,6 +53,9 @@ class Mention:
     metrics: Mapping[str, int] = field(default_factory=dict)
     withheld_in: tuple[str, ...] = ()
     edit_ids: tuple[str, ...] = ()
+    # A deletion marker: the platform removed this post, so our copy must go too. Only the
+    # key, author and time are meaningful on a marker; text is empty.
+    deleted: bool = False
 
     @property
     def key(self) -> str:
@@ -99,6 +102,7 @@ def mention_to_dict(m: Mention) -> dict[str, Any]:
         "metrics": dict(m.metrics),
         "withheld_in": list(m.withheld_in),
         "edit_ids": list(m.edit_ids),
+        "deleted": m.deleted,
     }
 
 
@@ -127,4 +131,5 @@ def mention_from_dict(d: Mapping[str, Any]) -> Mention:
         metrics={str(k): int(v) for k, v in (d.get("metrics") or {}).items()},
         withheld_in=tuple(d.get("withheld_in") or ()),
         edit_ids=tuple(str(x) for x in d.get("edit_ids") or ()),
+        deleted=bool(d.get("deleted", False)),
     )

@@ -54,11 +54,21 @@ class Team:
     lead_id: str = ""
     members: tuple[Member, ...] = ()
     quiet_hours: str = ""  # "22:00-07:00" IST: the team's pages go to a digest meanwhile
+    # Paging limits: a token bucket of ``burst`` pages refilled at ``rate_per_hour``; beyond
+    # it, new incidents wait in a digest sent at most every ``digest_minutes``.
+    rate_per_hour: float = 6.0
+    burst: int = 3
+    digest_minutes: int = 30
 
 
 def account_index_key(platform: str, handle: str) -> str:
     """How an account is looked up: handles are case-insensitive on every platform we watch."""
     return f"{platform}#{handle.lstrip('@').casefold()}"
+
+
+def account_id_key(platform: str, platform_id: str) -> str:
+    """How an account is looked up by the platform's own id (exact; ids are case-sensitive)."""
+    return f"{platform}#id#{platform_id}"
 
 
 def leader_to_dict(leader: Leader) -> dict[str, Any]:

@@ -87,6 +87,15 @@ class Task:
     response_url: str = ""
     updated_at: datetime | None = None
     sns_message_id: str = ""
+    # Escalation: notify steps already taken, and when the next one is due (None: no more).
+    escalation_step: int = 0
+    escalate_at: datetime | None = None
+    # Later mentions of the same incident update the task instead of paging again.
+    mention_count: int = 1
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in TERMINAL and self.status is not TaskStatus.ACKNOWLEDGED
 
 
 @dataclass(frozen=True)

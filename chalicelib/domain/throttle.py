@@ -11,10 +11,13 @@ the state passed in; the caller stores the returned state (one item per team).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta, timezone, tzinfo
 from enum import StrEnum
+from typing import Any
 
+from chalicelib.domain.org import Team
 from chalicelib.domain.tasks import TERMINAL, Task
 from chalicelib.errors import FieldProblem, InvalidInputError
 
@@ -181,3 +184,32 @@ def first_notice_at(created_at: datetime, group_wait_s: int) -> datetime:
 def update_notice_due(last_notified: datetime | None, at: datetime, group_interval_s: int) -> bool:
     """Whether an open task's update may notify again (at most once per ``group_interval``)."""
     return last_notified is None or at - last_notified >= timedelta(seconds=group_interval_s)
+
+
+def policy_for(team: Team) -> ThrottlePolicy:
+    """The team's paging limits, from its configuration."""
+    return ThrottlePolicy(
+        rate_per_hour=team.rate_per_hour,
+        burst=team.burst,
+        quiet_hours=QuietHours.parse(team.quiet_hours),
+        digest_interval=timedelta(minutes=team.digest_minutes),
+    )
+
+
+def throttle_to_dict(state: TeamThrottle) -> dict[str, object]:
+    return {
+        "tokens": state.tokens,
+        "updated_at": state.updated_at.isoformat(),
+        "digest": list(state.digest),
+        "digest_due": state.digest_due.isoformat() if state.digest_due else None,
+    }
+
+
+def throttle_from_dict(data: Mapping[str, Any]) -> TeamThrottle:
+    due = data.get("digest_due")
+    return TeamThrottle(
+        tokens=float(data["tokens"]),
+        updated_at=datetime.fromisoformat(str(data["updated_at"])),
+        digest=tuple(str(k) for k in data.get("digest", ())),
+        digest_due=datetime.fromisoformat(str(due)) if due else None,
+    )

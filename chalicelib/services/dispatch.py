@@ -3,6 +3,8 @@
 The tasks of one incident in a stream batch go out as one planned set of SNS calls per state
 topic (``domain.notify.plan_publishes``), so the cost of an incident grows with states, not with
 teams or warriors; each subscription's filter policy on ``team_ids`` picks its team.
+Each team's paging limits (token bucket, quiet hours) are applied first: a task over the limit
+is dispatched into the team's digest instead, sent later as one notice (``DigestService``).
 A crash between publish and marking the tasks dispatched means a repeat publish with the
 same task ids and versions, which receivers drop.
 """
@@ -11,13 +13,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
-from chalicelib.domain.notify import plan_publishes
-from chalicelib.domain.tasks import Task, TaskAction, TaskEvent, TaskStatus, transition
+from chalicelib.domain.notify import digest_notices, plan_notices, plan_publishes
+from chalicelib.domain.org import Team
+from chalicelib.domain.tasks import Task, TaskAction, TaskEvent, TaskStatus, task_id_for, transition
+from chalicelib.domain.throttle import (
+    Action,
+    Decision,
+    TeamThrottle,
+    admit,
+    flush_digest,
+    policy_for,
+)
 from chalicelib.errors import ConflictError, UpstreamError
-from chalicelib.services.ports import Clock, TaskPublisher, TaskRepository
+from chalicelib.services.config_cache import CachedConfig
+from chalicelib.services.ports import Clock, TaskPublisher, TaskRepository, ThrottleStore
 
 DISPATCHER = "system:dispatcher"
+DIGEST_MESSAGE_ID = "digest"
+SAVE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -25,6 +40,7 @@ class DispatchReport:
     published: int
     dispatched_task_ids: tuple[str, ...]
     failed_task_ids: tuple[str, ...]
+    held_task_ids: tuple[str, ...] = ()
 
 
 @dataclass
@@ -32,6 +48,8 @@ class DispatchService:
     tasks: TaskRepository
     publisher: TaskPublisher
     clock: Clock
+    config: CachedConfig | None = None
+    throttle: ThrottleStore | None = None
 
     def dispatch(self, new_tasks: Sequence[Task]) -> DispatchReport:
         groups: dict[tuple[str, str], list[Task]] = {}
@@ -40,7 +58,8 @@ class DispatchService:
         published = 0
         done: list[str] = []
         failed: list[str] = []
-        for group in groups.values():
+        held_ids: list[str] = []
+        for (state, _incident), group in groups.items():
             # Re-read: a task already dispatched (a redelivered record) is not published again.
             current = [t for t in (self.tasks.get(g.task_id) for g in group) if t is not None]
             pending = [t for t in current if t.status is TaskStatus.NEW]
@@ -52,24 +71,109 @@ class DispatchService:
                 after, event = transition(task, TaskAction.DISPATCH, DISPATCHER, now)
                 if event is not None:
                     moved.append((after, event))
-            message_ids: list[str] = []
             try:
-                for call in plan_publishes([t for t, _ in moved]):
+                page, held = self._admit(state, moved, now)
+                message_ids: list[str] = []
+                for call in plan_publishes([t for t, _ in page]):
                     message_ids += self.publisher.send(call)
                     published += 1
             except UpstreamError:
                 # Reported back as batch item failures: the stream redelivers these records.
                 failed.extend(t.task_id for t, _ in moved)
                 continue
-            for after, event in moved:
-                try:
-                    self.tasks.save_transition(
-                        replace(after, sns_message_id=message_ids[0] if message_ids else ""),
-                        event,
-                        after.version - 1,
-                    )
-                except ConflictError:
-                    # Acknowledged (or otherwise moved on) between read and write: keep theirs.
-                    continue
-                done.append(after.task_id)
-        return DispatchReport(published, tuple(done), tuple(failed))
+            first_id = message_ids[0] if message_ids else ""
+            for after, event in page:
+                if self._save(replace(after, sns_message_id=first_id), event):
+                    done.append(after.task_id)
+            for after, event in held:
+                if self._save(after, event):
+                    held_ids.append(after.task_id)
+        return DispatchReport(published, tuple(done), tuple(failed), tuple(held_ids))
+
+    def _save(self, task: Task, event: TaskEvent) -> bool:
+        try:
+            self.tasks.save_transition(task, event, task.version - 1)
+        except ConflictError:
+            # Acknowledged (or otherwise moved on) between read and write: keep theirs.
+            return False
+        return True
+
+    def _admit(
+        self, state: str, moved: list[tuple[Task, TaskEvent]], now: datetime
+    ) -> tuple[list[tuple[Task, TaskEvent]], list[tuple[Task, TaskEvent]]]:
+        """Split tasks into those paged now and those held for their team's digest."""
+        if self.throttle is None or self.config is None:
+            return moved, []
+        teams = {t.id: t for t in self.config.teams_in_state(state)}
+        page: list[tuple[Task, TaskEvent]] = []
+        held: list[tuple[Task, TaskEvent]] = []
+        for after, event in moved:
+            team = teams.get(after.team_id)
+            decision = self._decide(team, after, now) if team else Decision(Action.PAGE, "no team")
+            if decision.action is Action.PAGE:
+                page.append((after, event))
+                continue
+            delay = (decision.deliver_at or now) - now
+            held.append(
+                (
+                    replace(
+                        after,
+                        sns_message_id=DIGEST_MESSAGE_ID,
+                        # The chain's clock starts when the team is told, not before.
+                        escalate_at=after.escalate_at + delay if after.escalate_at else None,
+                    ),
+                    event,
+                )
+            )
+        return page, held
+
+    def _decide(self, team: Team, task: Task, now: datetime) -> Decision:
+        assert self.throttle is not None
+        policy = policy_for(team)
+        for _ in range(SAVE_ATTEMPTS):
+            state, version = self.throttle.load(team.id)
+            before = state or TeamThrottle.fresh(policy, now)
+            decision, after = admit(
+                before, policy, incident_key=task.incident_key, severity=task.severity, at=now
+            )
+            if after == state or self.throttle.save(team.id, team.state, after, version):
+                return decision
+        raise UpstreamError(f"paging state of {team.id} kept changing")
+
+
+@dataclass
+class DigestService:
+    """Send each team's held digest once it is due: one notice for all its held tasks."""
+
+    tasks: TaskRepository
+    throttle: ThrottleStore
+    config: CachedConfig
+    publisher: TaskPublisher
+    clock: Clock
+
+    def run(self) -> list[str]:
+        now = self.clock()
+        sent_to: list[str] = []
+        for team_id, state in self.throttle.due(now):
+            team = next((t for t in self.config.teams_in_state(state) if t.id == team_id), None)
+            if team is not None and self._flush(team, now):
+                sent_to.append(team_id)
+        return sent_to
+
+    def _flush(self, team: Team, now: datetime) -> bool:
+        policy = policy_for(team)
+        for _ in range(SAVE_ATTEMPTS):
+            state, version = self.throttle.load(team.id)
+            if state is None:
+                return False
+            incidents, after = flush_digest(state, policy, now)
+            if incidents:
+                held = [self.tasks.get(task_id_for(team.id, key)) for key in incidents]
+                still_open = [t for t in held if t is not None and t.is_open]
+                # Published before the state is saved: a crash in between repeats the same
+                # digest (its key derives from the held task ids), which phones drop.
+                for call in plan_notices(digest_notices(team.id, team.state, still_open)):
+                    self.publisher.send(call)
+            if self.throttle.save(team.id, team.state, after, version):
+                return bool(incidents)
+        raise UpstreamError(f"paging state of {team.id} kept changing")

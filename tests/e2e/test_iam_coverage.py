@@ -57,6 +57,8 @@ def needs(service: str, operation: str, params: dict[str, Any]) -> list[Need]:
             ((kind, body),) = item.items()
             out.append((f"dynamodb:{TRANSACT_ACTIONS[kind]}", f"table/{body['TableName']}"))
         return out
+    if service == "dynamodb" and operation in ("BatchWriteItem", "BatchGetItem"):
+        return [(f"dynamodb:{operation}", f"table/{t}") for t in params["RequestItems"]]
     if service == "dynamodb":
         resource = f"table/{params['TableName']}"
         if params.get("IndexName"):
@@ -158,23 +160,38 @@ def stack() -> Iterator[LocalStack]:
         s.stop()
 
 
+def fresh_container() -> None:
+    """A new execution environment: nothing cached from another function's invocations."""
+    wiring.use(wiring.Container(wiring.container().settings))
+
+
 def test_each_function_is_granted_every_call_it_makes(stack: LocalStack) -> None:
-    assert stack.pump is not None
+    assert stack.pump is not None and stack.resources is not None
     (analyze,) = stack.pump.sqs
     (dispatch,) = stack.pump.streams
+    schedules = {m.name: m for m in stack.pump.schedules}
     stack.pump.poll_stream_once(dispatch)  # leaves the seed's records behind
-    assert stack.resources is not None
+    by_function: dict[str, set[Need]] = {}
     with Recorder(stack.resources.tasks_stream_arn) as recorder:
+        fresh_container()
         request = signed_request(stack.api_url, stack.webhook_secret, POST, int(time.time()))
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             assert response.status == 202
-        by_function = {"api_handler": recorder.take()}
+        by_function["api_handler"] = recorder.take()
+        fresh_container()
         assert stack.pump.poll_sqs_once(analyze) == 1
         by_function["analyze"] = recorder.take()
+        fresh_container()
         assert stack.pump.poll_stream_once(dispatch) >= 2
         by_function["dispatch"] = recorder.take()
+        for name in ("escalate", "flush_digests"):
+            fresh_container()
+            stack.pump.fire_schedule(schedules[name])
+            by_function[name] = recorder.take()
     assert ("sqs:SendMessage", "tvarit-mentions") in by_function["api_handler"]
     assert any(a == "sns:Publish" for a, _ in by_function["dispatch"])
+    assert ("dynamodb:Query", "table/tvarit-config") in by_function["dispatch"]
+    assert any(r.endswith("/index/open-by-due") for _, r in by_function["escalate"])
     for name, calls in by_function.items():
         missing = calls - granted(name)
         assert not missing, f"{name} makes calls its policy does not allow: {sorted(missing)}"

@@ -32,6 +32,16 @@ def stack() -> Iterator[LocalStack]:
     try:
         demo = load_demo_config()
         seed(wiring.container().config_repo, demo)
+        # A short chain, so that the escalation test does not wait the demo's 20 s.
+        wiring.container().config_repo.put_chain(
+            {
+                "id": "demo-delhi",
+                "scope": "state",
+                "owner": "DL",
+                "steps": [{"wait": "3s"}, {"notify": "team_lead"}],
+            },
+            "test",
+        )
         assert s.phone is not None
         for team in demo.teams:
             for member in team.members:
@@ -39,6 +49,18 @@ def stack() -> Iterator[LocalStack]:
         yield s
     finally:
         s.stop()
+
+
+def make_post(n: int, text: str, day: int) -> dict[str, Any]:
+    """A distinct post: its own id, text and day, so it opens its own incident."""
+    native_id = f"18600000000000000{n:02d}"
+    return {
+        **KEJRIWAL_POST,
+        "id": native_id,
+        "text": text,
+        "created_at": f"2016-11-{day:02d}T10:00:00Z",
+        "url": f"https://x.com/ArvindKejriwal/status/{native_id}",
+    }
 
 
 def eventually(stack: LocalStack, check: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -93,8 +115,7 @@ def test_a_signed_post_reaches_the_phones_of_its_leaders_state_only(stack: Local
 
 
 def test_a_duplicate_post_creates_no_new_task(stack: LocalStack) -> None:
-    post = {**KEJRIWAL_POST, "id": "1860000000000000002"}
-    post["url"] = post["url"].replace("0001", "0002")
+    post = make_post(2, "CBI raids on Delhi government officers again. Why?", day=2)
     send(stack, post)
     eventually(stack, lambda: len(tasks_for(stack, "1860000000000000002")) == 2)
     before = stack.task_count()
@@ -156,3 +177,25 @@ def test_a_message_that_keeps_failing_ends_in_the_dead_letter_queue(stack: Local
     eventually(stack, in_dlq, timeout=40)
     assert stack.pump is not None
     assert any("analyze" in e for e in stack.pump.stats.errors)
+
+
+def test_the_leads_get_the_escalation_when_nobody_acknowledges(stack: LocalStack) -> None:
+    post = make_post(9, "Surgical strike पर सवाल और EVM की चर्चा", day=9)
+    assert send(stack, post)[0] == 202
+    assert stack.phone is not None
+
+    def escalations() -> list[Any]:
+        assert stack.phone is not None
+        return [
+            d
+            for d in stack.phone.deliveries
+            if d.kind == "escalation" and "1860000000000000009" in d.url
+        ]
+
+    eventually(stack, lambda: {d.member_id for d in escalations()} == {"w-dl-1", "w-dl-3"})
+    time.sleep(5.0)  # another two schedule runs: the one-step chain is exhausted
+    stack.phone.poll_once()
+    got = escalations()
+    # Only the two Delhi team leads (Asha, Farah), once each: not Rohit, not UP or Rajasthan.
+    assert sorted(d.member_id for d in got) == ["w-dl-1", "w-dl-3"]
+    assert {d.state for d in got} == {"DL"}

@@ -14,8 +14,10 @@ from tests.factories import make_leader, make_query, make_team
 from tests.fakes import (
     FakeMentionQueue,
     InMemoryConfigRepository,
+    InMemoryIncidentIndex,
     InMemoryMentionRepository,
     InMemoryTaskRepository,
+    InMemoryThrottleStore,
     RecordingPublisher,
 )
 
@@ -40,6 +42,8 @@ class World:
     tasks: InMemoryTaskRepository
     config: InMemoryConfigRepository
     publisher: RecordingPublisher
+    incidents: InMemoryIncidentIndex
+    throttle: InMemoryThrottleStore
 
 
 @pytest.fixture
@@ -59,6 +63,8 @@ def world() -> Iterator[World]:
         InMemoryTaskRepository(),
         config,
         RecordingPublisher(),
+        InMemoryIncidentIndex(),
+        InMemoryThrottleStore(),
     )
     wiring.use(
         wiring.Container(
@@ -69,6 +75,8 @@ def world() -> Iterator[World]:
             config_repo=w.config,
             config=CachedConfig(w.config, 0.0, time.monotonic),
             publisher=w.publisher,
+            incidents=w.incidents,
+            throttle=w.throttle,
             wall_time=lambda: NOW,
         )
     )

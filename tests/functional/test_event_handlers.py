@@ -140,3 +140,76 @@ def test_sns_throttling_reports_the_records_for_retry_and_loses_nothing(
     assert all(t.status is TaskStatus.NEW for t in world.tasks.tasks.values())
     assert client.lambda_.invoke("dispatch", event).payload == {"batchItemFailures": []}
     assert all(t.status is TaskStatus.DISPATCHED for t in world.tasks.tasks.values())
+
+
+def test_reposts_and_same_gaffe_posts_update_the_open_task_instead_of_paging(
+    client: Client, world: World
+) -> None:
+    from datetime import timedelta
+
+    from tests.factories import T0
+
+    original = make_message()
+    analyze(client, [json.dumps(original)])
+    first = {t.team_id: t.task_id for t in world.tasks.tasks.values()}
+    repost = make_message(native_id="11", text="RT @AamAadmiParty: " + original["text"])
+    same_gaffe = make_message(
+        native_id="12",
+        text="नोटबंदी ने गरीब को लाइन में खड़ा कर दिया",
+        created_at=T0 + timedelta(hours=2),
+    )
+    analyze(client, [json.dumps(repost), json.dumps(same_gaffe)])
+    assert {t.team_id: t.task_id for t in world.tasks.tasks.values()} == first
+    assert {t.mention_count for t in world.tasks.tasks.values()} == {3}
+    # A redelivery of a mention already counted does not count it again.
+    world.mentions.items["x#12"]["status"] = "analyzed"
+    analyze(client, [json.dumps(same_gaffe)])
+    assert {t.mention_count for t in world.tasks.tasks.values()} == {3}
+
+
+def test_the_same_query_a_day_later_is_a_new_incident(client: Client, world: World) -> None:
+    from datetime import timedelta
+
+    from tests.factories import T0
+
+    analyze(client, [json.dumps(make_message())])
+    later = make_message(
+        native_id="13",
+        text="काला धन कहाँ गया? demonetisation failed",
+        created_at=T0 + timedelta(days=1),
+    )
+    analyze(client, [json.dumps(later)])
+    assert len(world.tasks.tasks) == 4
+    assert len({t.incident_key for t in world.tasks.tasks.values()}) == 2
+
+
+def test_a_post_deleted_on_its_platform_removes_our_copy_and_its_text_in_tasks(
+    client: Client, world: World
+) -> None:
+    analyze(client, [json.dumps(make_message())])
+    assert "x#1849000000000000001" in world.mentions.items
+    deletion = make_message(text="", deleted=True)
+    assert analyze(client, [json.dumps(deletion)]) == {"batchItemFailures": []}
+    assert "x#1849000000000000001" not in world.mentions.items
+    assert {t.excerpt for t in world.tasks.tasks.values()} == {"(deleted on the platform)"}
+    # A deletion of a post we never stored is a no-op, not a failure.
+    assert analyze(client, [json.dumps(make_message(native_id="77", deleted=True))]) == {
+        "batchItemFailures": []
+    }
+
+
+def test_authors_named_by_platform_id_link_to_their_leader(client: Client, world: World) -> None:
+    from chalicelib.domain.mention import Author
+    from chalicelib.domain.org import Account
+    from tests.factories import make_leader
+
+    world.config.put_leader(
+        make_leader(accounts=(Account("youtube", "Arvind Kejriwal", "UCabc123"),)), "test"
+    )
+    video = make_message(
+        platform="youtube",
+        native_id="v1",
+        author=Author(id="UCabc123", handle="AAP Channel"),  # the title, not the handle
+    )
+    analyze(client, [json.dumps(video)])
+    assert sorted(t.team_id for t in world.tasks.tasks.values()) == ["DL-CENTRAL-01", "DL-EAST-01"]

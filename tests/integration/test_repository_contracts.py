@@ -151,3 +151,54 @@ def test_mentions_expire_through_ttl(tables: Settings) -> None:
     DynamoMentionRepository().put_new(unmatched, "c")
     assert MentionModel.get("x#1849000000000000001").expires_at == T0 + timedelta(days=365)
     assert MentionModel.get("x#2").expires_at == T0 + timedelta(days=30)
+
+
+def test_open_tasks_are_due_for_escalation_until_acknowledged(repos: dict[str, Any]) -> None:
+    tasks = repos["tasks"]
+    due = T0 + timedelta(minutes=15)
+    task = replace(make_task(), escalate_at=due)
+    tasks.create(task)
+    tasks.create(replace(make_task("DL-EAST-01"), escalate_at=due + timedelta(hours=1)))
+    assert tasks.due_for_escalation("DL", T0) == []
+    assert [t.task_id for t in tasks.due_for_escalation("DL", due)] == [task.task_id]
+    assert tasks.due_for_escalation("UP", due) == []
+    # One step taken: due again later; a stale second recorder loses.
+    assert tasks.record_escalation(task, 0, due + timedelta(minutes=15)) is True
+    assert tasks.record_escalation(task, 0, due + timedelta(minutes=15)) is False
+    assert tasks.due_for_escalation("DL", due) == []
+    stored = tasks.get(task.task_id)
+    assert stored.escalation_step == 1
+    acked, event = transition(stored, TaskAction.ACK, "w1", due)
+    tasks.save_transition(acked, event, expected_version=stored.version)
+    later = tasks.due_for_escalation("DL", due + timedelta(days=1))
+    assert [t.team_id for t in later] == ["DL-EAST-01"]
+
+
+def test_deleting_a_mention_returns_its_tasks_and_redacts_only_theirs(
+    repos: dict[str, Any],
+) -> None:
+    mentions, tasks = repos["mentions"], repos["tasks"]
+    record = analyzed()
+    mentions.put_new(record, "c")
+    task = replace(make_task(), mention_key=record.mention.key, excerpt="the gaffe")
+    other = replace(make_task("DL-EAST-01"), mention_key="x#other", excerpt="another post")
+    tasks.create(task)
+    tasks.create(other)
+    mentions.mark_routed(record.mention.key, [task.task_id])
+    assert mentions.delete(record.mention.key) == [task.task_id]
+    assert mentions.status_of(record.mention.key) is None
+    assert mentions.delete(record.mention.key) == []
+    tasks.redact(task.task_id, record.mention.key)
+    tasks.redact(other.task_id, record.mention.key)  # opened by another post: untouched
+    assert tasks.get(task.task_id).excerpt == "(deleted on the platform)"
+    assert tasks.get(other.task_id).excerpt == "another post"
+
+
+def test_later_mentions_are_counted_once_each(repos: dict[str, Any]) -> None:
+    tasks = repos["tasks"]
+    task = make_task()
+    tasks.create(task)
+    tasks.note_mention(task.task_id, "x#2")
+    tasks.note_mention(task.task_id, "x#2")
+    tasks.note_mention(task.task_id, "x#3")
+    assert tasks.get(task.task_id).mention_count == 3

@@ -177,6 +177,22 @@ REC_OLD = IncidentRecord(
             "inc_old",
             "near_duplicate",
         ),
+        # arriving out of order: a post far older than the incident's first mention (a poll
+        # returning newest first, a backfill) is not part of it
+        (
+            probe(text=HINDI, queries=("q2",), at=T0 - timedelta(days=3)),
+            [REC_LQ],
+            incident_key_for("x#2"),
+            "new",
+        ),
+        (probe(at=T0 - timedelta(days=2)), [REC_OLD], incident_key_for("x#2"), "new"),
+        # but an older post within the window of the first mention still joins
+        (
+            probe(text=HINDI, queries=("q2",), at=T0 - timedelta(hours=5)),
+            [REC_LQ],
+            "inc_lq",
+            "same_leader_query",
+        ),
     ],
 )
 def test_decide_incident_table(

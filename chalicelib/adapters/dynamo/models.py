@@ -62,6 +62,17 @@ class TasksByTeamIndex(GlobalSecondaryIndex["TaskModel"]):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class OpenTasksByDueIndex(GlobalSecondaryIndex["TaskModel"]):
+    """Sparse: only open tasks with an escalation step due carry ``open_bucket``."""
+
+    class Meta:
+        index_name = "open-by-due"
+        projection = AllProjection()
+
+    open_bucket = UnicodeAttribute(hash_key=True)
+    escalate_at = UTCDateTimeAttribute(range_key=True)
+
+
 class TaskModel(Model):
     """The tasks table is also the outbox: its stream drives dispatch."""
 
@@ -91,7 +102,13 @@ class TaskModel(Model):
     route = JSONAttribute(null=True)
     response_url = UnicodeAttribute(default="")
     sns_message_id = UnicodeAttribute(default="")
+    escalation_step = NumberAttribute(default=0)
+    mention_count = NumberAttribute(default=1)
+    last_mention_key = UnicodeAttribute(null=True)
+    escalate_at = UTCDateTimeAttribute(null=True)
+    open_bucket = UnicodeAttribute(null=True)
     by_team = TasksByTeamIndex()
+    open_by_due = OpenTasksByDueIndex()
 
 
 class TaskEventModel(Model):
@@ -109,6 +126,52 @@ class TaskEventModel(Model):
     from_status = UnicodeAttribute()
     to_status = UnicodeAttribute()
     detail = JSONAttribute(null=True)
+
+
+class DigestsByDueIndex(GlobalSecondaryIndex["ThrottleModel"]):
+    """Sparse: only teams holding a digest carry ``due_bucket``."""
+
+    class Meta:
+        index_name = "digest-by-due"
+        projection = AllProjection()
+
+    due_bucket = UnicodeAttribute(hash_key=True)
+    digest_due = UTCDateTimeAttribute(range_key=True)
+
+
+class ThrottleModel(Model):
+    """Per-team paging state: the token bucket and the digest being held back."""
+
+    class Meta:
+        table_name = "tvarit-throttle"
+        region = "ap-south-1"
+
+    team_id = UnicodeAttribute(hash_key=True)
+    state_code = UnicodeAttribute()
+    data = JSONAttribute()
+    version = NumberAttribute()
+    digest_due = UTCDateTimeAttribute(null=True)
+    due_bucket = UnicodeAttribute(null=True)
+    by_due = DigestsByDueIndex()
+
+
+class IncidentItemModel(Model):
+    """Incidents and their lookups, single-table, all expiring with the grouping window.
+
+    ("INC#<key>", "META") the record; ("BAND#<band>", key), ("LQ#<leader>#<query>", key) and
+    ("M#<mention key>", "INC") find it from a new mention's SimHash bands, leader and query,
+    and referenced posts.
+    """
+
+    class Meta:
+        table_name = "tvarit-incidents"
+        region = "ap-south-1"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    incident_key = UnicodeAttribute()
+    data = JSONAttribute(null=True)
+    expires_at = TTLAttribute()
 
 
 class ConfigItemModel(Model):
@@ -150,6 +213,8 @@ ALL_MODELS: tuple[type[Model], ...] = (
     TaskEventModel,
     ConfigItemModel,
     AuditModel,
+    IncidentItemModel,
+    ThrottleModel,
 )
 
 _TABLE_SUFFIX: dict[type[Model], str] = {
@@ -158,6 +223,8 @@ _TABLE_SUFFIX: dict[type[Model], str] = {
     TaskEventModel: "task-events",
     ConfigItemModel: "config",
     AuditModel: "audit",
+    IncidentItemModel: "incidents",
+    ThrottleModel: "throttle",
 }
 
 

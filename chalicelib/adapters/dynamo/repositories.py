@@ -26,6 +26,7 @@ from chalicelib.adapters.dynamo.models import (
     TaskModel,
 )
 from chalicelib.domain.analysis import AnalyzedMention, WatchConfig
+from chalicelib.domain.escalation import parse_chain
 from chalicelib.domain.keywords import (
     KeywordQuery,
     compile_queries,
@@ -38,6 +39,7 @@ from chalicelib.domain.tasks import Task, TaskAction, TaskEvent, TaskStatus
 from chalicelib.errors import ConflictError, UpstreamError
 
 CONDITIONAL_FAILED = "ConditionalCheckFailedException"
+REDACTED = "(deleted on the platform)"
 
 
 def _conditional_failed(err: PynamoDBException) -> bool:
@@ -85,6 +87,19 @@ class DynamoMentionRepository:
             raise UpstreamError(f"storing mention {m.key} failed") from err
         return True
 
+    def delete(self, key: str) -> list[str]:
+        try:
+            old = MentionModel.get(key)
+        except DoesNotExist:
+            return []
+        except PynamoDBException as err:
+            raise UpstreamError(f"reading mention {key} failed") from err
+        try:
+            old.delete()
+        except PynamoDBException as err:
+            raise UpstreamError(f"deleting mention {key} failed") from err
+        return [str(t) for t in old.task_ids or ()]
+
     def mark_routed(self, key: str, task_ids: Sequence[str]) -> None:
         try:
             MentionModel(key=key).update(
@@ -98,7 +113,13 @@ class DynamoMentionRepository:
             raise UpstreamError(f"marking mention {key} routed failed") from err
 
 
+def open_bucket(state: str) -> str:
+    """The open-by-due index partition of a state (36 partitions spread the load)."""
+    return f"open#{state}"
+
+
 def _task_to_model(task: Task) -> TaskModel:
+    due = task.escalate_at if task.is_open else None
     return TaskModel(
         task_id=task.task_id,
         team_id=task.team_id,
@@ -121,6 +142,11 @@ def _task_to_model(task: Task) -> TaskModel:
         route=dict(task.route) or None,
         response_url=task.response_url,
         sns_message_id=task.sns_message_id,
+        escalation_step=task.escalation_step,
+        mention_count=task.mention_count,
+        last_mention_key=task.mention_key,
+        escalate_at=due,
+        open_bucket=open_bucket(task.state) if due is not None else None,
     )
 
 
@@ -147,6 +173,9 @@ def task_from_model(item: TaskModel) -> Task:
         response_url=item.response_url or "",
         updated_at=item.updated_at,
         sns_message_id=item.sns_message_id or "",
+        escalation_step=int(item.escalation_step or 0),
+        mention_count=int(item.mention_count or 1),
+        escalate_at=item.escalate_at,
     )
 
 
@@ -195,6 +224,64 @@ class DynamoTaskRepository:
                 ) from err
             raise UpstreamError(f"saving task {task.task_id} failed") from err
 
+    def redact(self, task_id: str, mention_key: str) -> None:
+        try:
+            TaskModel(task_id=task_id).update(
+                actions=[TaskModel.excerpt.set(REDACTED)],
+                condition=TaskModel.task_id.exists() & (TaskModel.mention_key == mention_key),
+            )
+        except UpdateError as err:
+            if _conditional_failed(err):
+                return  # the task was opened by another mention of the incident: keep it
+            raise UpstreamError(f"redacting task {task_id} failed") from err
+
+    def note_mention(self, task_id: str, mention_key: str) -> None:
+        try:
+            TaskModel(task_id=task_id).update(
+                actions=[
+                    TaskModel.mention_count.add(1),
+                    TaskModel.last_mention_key.set(mention_key),
+                ],
+                # Once per mention: a redelivered mention does not count twice.
+                condition=TaskModel.task_id.exists() & (TaskModel.last_mention_key != mention_key),
+            )
+        except UpdateError as err:
+            if _conditional_failed(err):
+                return
+            raise UpstreamError(f"updating task {task_id} failed") from err
+
+    def due_for_escalation(self, state: str, now: datetime) -> list[Task]:
+        try:
+            return [
+                task_from_model(item)
+                for item in TaskModel.open_by_due.query(
+                    open_bucket(state), TaskModel.escalate_at <= now
+                )
+            ]
+        except PynamoDBException as err:
+            raise UpstreamError(f"reading tasks due for escalation in {state} failed") from err
+
+    def record_escalation(self, task: Task, done: int, next_at: datetime | None) -> bool:
+        """Record that step ``done`` was taken; False if another run or a transition came first."""
+        actions: list[Any] = [TaskModel.escalation_step.set(done + 1)]
+        if next_at is None or not task.is_open:
+            actions += [TaskModel.escalate_at.remove(), TaskModel.open_bucket.remove()]
+        else:
+            actions += [
+                TaskModel.escalate_at.set(next_at),
+                TaskModel.open_bucket.set(open_bucket(task.state)),
+            ]
+        try:
+            TaskModel(task_id=task.task_id).update(
+                actions=actions,
+                condition=(TaskModel.escalation_step == done) & (TaskModel.version == task.version),
+            )
+        except UpdateError as err:
+            if _conditional_failed(err):
+                return False
+            raise UpstreamError(f"recording escalation of {task.task_id} failed") from err
+        return True
+
     def events(self, task_id: str) -> list[TaskEvent]:
         try:
             return [
@@ -219,6 +306,7 @@ class DynamoTaskRepository:
 #   ("QUERY", query_id)         a keyword query
 #   ("TEAMS#<state>", team_id)  a team with its members, partitioned by state
 #   ("META", "VERSION")         bumped by every change; caches key on it
+#   ("CHAIN", chain_id)         an escalation chain (per team, per state, or the default)
 #   ("ROUTES", "TREE")          the route tree config (absent: every team of the state)
 VERSION_KEY = ("META", "VERSION")
 ROUTES_KEY = ("ROUTES", "TREE")
@@ -233,6 +321,7 @@ class DynamoConfigRepository:
         try:
             leaders = [leader_from_dict(i.data) for i in ConfigItemModel.query("LEADER")]
             queries = [keyword_query_from_dict(i.data) for i in ConfigItemModel.query("QUERY")]
+            chains = [parse_chain(i.data) for i in ConfigItemModel.query("CHAIN")]
             routes = [
                 parse_route_config(i.data)
                 for i in ConfigItemModel.query(ROUTES_KEY[0], ConfigItemModel.sk == ROUTES_KEY[1])
@@ -241,7 +330,12 @@ class DynamoConfigRepository:
         except PynamoDBException as err:
             raise UpstreamError("reading configuration failed") from err
         return WatchConfig.build(
-            version, leaders, queries, compile_queries(queries), routes[0] if routes else None
+            version,
+            leaders,
+            queries,
+            compile_queries(queries),
+            routes[0] if routes else None,
+            chains,
         )
 
     def _version(self) -> str:
@@ -266,6 +360,11 @@ class DynamoConfigRepository:
     def put_routes(self, config: dict[str, Any], actor: str) -> None:
         parse_route_config(config)  # refuses an invalid tree before it is stored
         self._put(*ROUTES_KEY, "routes", config, "national", actor)
+
+    def put_chain(self, chain: dict[str, Any], actor: str) -> None:
+        parsed = parse_chain(chain)  # refuses an invalid chain before it is stored
+        scope = parsed.owner if parsed.scope == "state" else "national"
+        self._put("CHAIN", parsed.id, "escalation_chain", parsed.as_dict(), scope, actor)
 
     def put_team(self, team: Team, actor: str) -> None:
         self._put(

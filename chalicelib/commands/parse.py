@@ -1,0 +1,100 @@
+"""``tvarit parse PLATFORM FILE``: print the normalized mentions of a captured payload.
+
+Output (a stable, machine-readable interface; change it only compatibly): one JSON object per
+line, per mention, in payload order. Each object is the mentions-queue wire form
+(``chalicelib.domain.mention.mention_to_dict``) with ``key`` (``platform#native_id``) first;
+strings are UTF-8, not escaped. Exit status: 0 when the payload parsed (possibly into zero
+mentions), 1 with ``tvarit parse: <platform>: <file>: <where>: <what>`` on stderr when it
+did not, 2 on a usage error. A stream capture whose last line was cut off still parses; the
+cut line is reported on stderr as a warning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Callable
+
+help = "print the normalized mentions of a captured platform payload"
+
+PARSERS: dict[str, str] = {
+    "x": "chalicelib.adapters.platforms.x:parse_x",
+    "youtube": "chalicelib.adapters.platforms.youtube:parse_youtube",
+    "rss": "chalicelib.adapters.platforms.rss:parse_rss",
+    "bluesky": "chalicelib.adapters.platforms.bluesky:parse_bluesky",
+    "mastodon": "chalicelib.adapters.platforms.mastodon:parse_mastodon",
+    "telegram": "chalicelib.adapters.platforms.telegram:parse_telegram",
+    "facebook": "chalicelib.adapters.platforms.facebook:parse_facebook",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register PLATFORM and FILE."""
+    parser.add_argument(
+        "platform",
+        choices=sorted(PARSERS),
+        metavar="PLATFORM",
+        help="one of: " + ", ".join(sorted(PARSERS)),
+    )
+    parser.add_argument("file", metavar="FILE", help="captured payload; - reads stdin")
+
+
+def parser_for(platform: str) -> Callable[[bytes], list[object]]:
+    """The parse function of a platform."""
+    module_name, _, func = PARSERS[platform].partition(":")
+    return getattr(importlib.import_module(module_name), func)  # type: ignore[no-any-return]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Parse the file and print one JSON line per mention."""
+    from chalicelib.domain.mention import Mention, mention_to_dict
+    from chalicelib.errors import ParseError
+
+    name = "<stdin>" if args.file == "-" else args.file
+    try:
+        raw = sys.stdin.buffer.read() if args.file == "-" else _read(args.file)
+    except OSError as err:
+        message = f"tvarit parse: {args.platform}: {name}: cannot read: {err.strerror}"
+        print(message, file=sys.stderr)
+        return 1
+    try:
+        mentions = parser_for(args.platform)(raw)
+        tail = _truncated_tail(args.platform, raw)
+    except ParseError as err:
+        print(f"tvarit parse: {args.platform}: {name}: {err.detail}", file=sys.stderr)
+        return 1
+    out = sys.stdout
+    for m in mentions:
+        assert isinstance(m, Mention)
+        line = {"key": m.key, **mention_to_dict(m)}
+        out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    out.flush()
+    if tail:
+        print(
+            f"tvarit parse: {args.platform}: {name}: warning: last line cut off mid-message "
+            f"({len(tail)} characters ignored)",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def _truncated_tail(platform: str, raw: bytes) -> str:
+    if platform != "x":
+        return ""
+    from chalicelib.adapters.platforms.x import parse_x_stream
+
+    text = raw.decode("utf-8", errors="replace")
+    if text.count("\n") < 1:
+        return ""
+    try:
+        json.loads(text)
+        return ""
+    except json.JSONDecodeError:
+        return parse_x_stream(text).truncated_tail

@@ -1,0 +1,478 @@
+"""A local HTTP server that speaks the platforms' APIs, serving recorded payloads.
+
+Paths are the real ones (``/2/users/:id/tweets``, ``/youtube/v3/activities``, ``/xrpc/
+app.bsky.feed.getAuthorFeed``, ``/api/v1/accounts/:id/statuses``, ``/bot<token>/getUpdates``,
+``/v19.0/:page/posts``, ``/feeds/<name>.xml``, ``/2/tweets/search/stream``), so the real
+clients run unchanged against ``http://127.0.0.1:<port>``. It paginates, honours ``since_id``/
+``min_id``/``publishedAfter``, answers conditional GETs with 304, and can be told to fail:
+:meth:`FakePlatforms.inject` queues 429s (with reset headers) or 5xx for a path prefix.
+
+Run it alone with ``python -m local.fake_platforms --port 8765``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from chalicelib.adapters.platforms.bluesky import BlueskyClient
+from chalicelib.adapters.platforms.facebook import FacebookPageClient
+from chalicelib.adapters.platforms.http import HttpTransport
+from chalicelib.adapters.platforms.mastodon import MastodonClient
+from chalicelib.adapters.platforms.rss import FeedClient
+from chalicelib.adapters.platforms.telegram import TelegramBotClient
+from chalicelib.adapters.platforms.x import XClient
+from chalicelib.adapters.platforms.youtube import YouTubeClient
+from chalicelib.services.polling import FetchResult, PlatformClient, WatchedAccount
+
+EVENTS = Path(__file__).resolve().parent.parent / "tests" / "events"
+X_TOKEN = "fake-x-bearer"  # noqa: S105 (a fake credential for the fake server)
+YOUTUBE_KEY = "fake-youtube-key"
+TELEGRAM_TOKEN = "123:fake"  # noqa: S105
+FACEBOOK_TOKEN = "fake-fb-token"  # noqa: S105
+FEED_LAST_MODIFIED = "Mon, 31 Mar 2025 10:00:00 GMT"
+
+
+@dataclass
+class Fault:
+    """One canned answer for the next request whose path starts with ``prefix``."""
+
+    prefix: str
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b'{"title": "injected fault"}'
+
+
+@dataclass
+class Feed:
+    """A feed's current body and validators."""
+
+    body: bytes
+    last_modified: str = FEED_LAST_MODIFIED
+
+    @property
+    def etag(self) -> str:
+        return '"' + hashlib.sha256(self.body).hexdigest()[:16] + '"'
+
+
+@dataclass
+class Dataset:
+    """What the fake platforms currently hold; tests mutate it between polls."""
+
+    x_posts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    x_users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    x_stream: bytes = b""
+    youtube_activities: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    youtube_videos: dict[str, dict[str, Any]] = field(default_factory=dict)
+    youtube_comments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    bluesky_feeds: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    mastodon_statuses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    telegram_updates: list[dict[str, Any]] = field(default_factory=list)
+    facebook_posts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    feeds: dict[str, Feed] = field(default_factory=dict)
+
+
+def _load(platform: str, name: str) -> Any:
+    return json.loads((EVENTS / platform / name).read_bytes())
+
+
+def recorded_dataset() -> Dataset:
+    """The recorded payloads of ``tests/events`` arranged per account."""
+    data = Dataset()
+    timeline = _load("x", "user_timeline.json")
+    for user in timeline["includes"]["users"]:
+        data.x_users[user["id"]] = user
+    for tweet in timeline["data"]:
+        data.x_posts.setdefault(tweet["author_id"], []).append(tweet)
+    lookup = _load("x", "tweet_lookup_withheld_IN.json")
+    for user in lookup["includes"]["users"]:
+        data.x_users[user["id"]] = user
+    for tweet in lookup["data"]:
+        data.x_posts.setdefault(tweet["author_id"], []).append(tweet)
+    data.x_stream = (EVENTS / "x" / "filtered_stream_truncated.jsonl").read_bytes()
+    for item in _load("youtube", "activities_list.json")["items"]:
+        data.youtube_activities.setdefault(item["snippet"]["channelId"], []).append(item)
+    for item in _load("youtube", "videos_list.json")["items"]:
+        data.youtube_videos[item["id"]] = item
+    for item in _load("youtube", "commentThreads_list.json")["items"]:
+        data.youtube_comments.setdefault(item["snippet"]["videoId"], []).append(item)
+    for item in _load("bluesky", "getAuthorFeed_constructed.json")["feed"]:
+        actor = (item.get("reason") or {}).get("by", item["post"]["author"])
+        data.bluesky_feeds.setdefault(actor["did"], []).append(item)
+    for status in _load("mastodon", "account_statuses_constructed.json"):
+        data.mastodon_statuses.setdefault(status["account"]["id"], []).append(status)
+    for name in (
+        "bot_getUpdates_channel_post_2018_author_signature.json",
+        "bot_getUpdates_channel_post_2023.json",
+        "bot_getUpdates_supergroup_message_2023.json",
+    ):
+        data.telegram_updates.extend(_load("telegram", name)["result"])
+    for post in _load("facebook", "page_posts_fields.json")["data"]:
+        data.facebook_posts.setdefault(post["id"].split("_")[0], []).append(post)
+    data.feeds["toi"] = Feed((EVENTS / "rss" / "timesofindia_topstories.xml").read_bytes())
+    return data
+
+
+Reply = tuple[int, dict[str, str], bytes]
+
+
+def _json(doc: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Reply:
+    out = {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
+    return status, out, json.dumps(doc, ensure_ascii=False).encode()
+
+
+def _int_id(value: str) -> int:
+    return int(value) if value.isdigit() else -1
+
+
+class FakePlatforms:
+    """The server: start it, point clients at :attr:`url`, stop it (or use ``with``)."""
+
+    def __init__(
+        self,
+        dataset: Dataset | None = None,
+        port: int = 0,
+        clock: Callable[[], float] = time.time,
+        x_rate_limit: int = 1500,
+    ) -> None:
+        self.data = dataset if dataset is not None else recorded_dataset()
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._x_rate_limit = x_rate_limit
+        self._x_remaining = x_rate_limit
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> FakePlatforms:
+        """Serve in a daemon thread."""
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakePlatforms:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def inject(self, prefix: str, status: int, times: int = 1, **headers: str) -> None:
+        """Answer the next ``times`` requests under ``prefix`` with ``status`` (and headers)."""
+        hdrs = {k.replace("_", "-"): v for k, v in headers.items()}
+        with self._lock:
+            self._faults.extend(Fault(prefix, status, dict(hdrs)) for _ in range(times))
+
+    def paths(self, prefix: str = "") -> list[str]:
+        """Paths (with query) requested so far, optionally under ``prefix``."""
+        with self._lock:
+            return [p for _, p, _ in self.requests if p.startswith(prefix)]
+
+    # --- dispatch ------------------------------------------------------------------------
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                fake._serve(self)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None  # quiet: tests assert on fake.requests instead
+
+        return Handler
+
+    def _take_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            for i, fault in enumerate(self._faults):
+                if path.startswith(fault.prefix):
+                    return self._faults.pop(i)
+        return None
+
+    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
+        headers = {k.lower(): v for k, v in handler.headers.items()}
+        with self._lock:
+            self.requests.append(("GET", handler.path, headers))
+        parts = urllib.parse.urlsplit(handler.path)
+        query = {k: v[-1] for k, v in urllib.parse.parse_qs(parts.query).items()}
+        fault = self._take_fault(parts.path)
+        if fault is not None:
+            reply: Reply = (
+                fault.status,
+                {"Content-Type": "application/json", **fault.headers},
+                fault.body,
+            )
+        elif parts.path == "/2/tweets/search/stream":
+            self._stream(handler)
+            return
+        else:
+            try:
+                reply = self._route(parts.path, query, headers)
+            except KeyError as err:
+                reply = _json({"title": "Not Found", "detail": str(err)}, 404)
+        status, reply_headers, body = reply
+        handler.send_response(status)
+        for name, value in reply_headers.items():
+            handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        if status != 304:
+            handler.wfile.write(body)
+
+    def _route(self, path: str, q: Mapping[str, str], headers: Mapping[str, str]) -> Reply:
+        segs = [s for s in path.split("/") if s]
+        if len(segs) == 4 and segs[:2] == ["2", "users"] and segs[3] == "tweets":
+            return self._x_timeline(segs[2], q, headers)
+        if segs[:2] == ["youtube", "v3"] and len(segs) == 3:
+            return self._youtube(segs[2], q)
+        if segs == ["xrpc", "app.bsky.feed.getAuthorFeed"]:
+            return self._bluesky(q)
+        if len(segs) == 5 and segs[:3] == ["api", "v1", "accounts"] and segs[4] == "statuses":
+            return self._mastodon(segs[3], q)
+        if len(segs) == 2 and segs[0].startswith("bot") and segs[1] == "getUpdates":
+            return self._telegram(segs[0][3:], q)
+        if len(segs) == 3 and segs[0] == "v19.0" and segs[2] == "posts":
+            return self._facebook(segs[1], q)
+        if len(segs) == 2 and segs[0] == "feeds" and segs[1].endswith(".xml"):
+            return self._feed(segs[1][:-4], headers)
+        raise KeyError(path)
+
+    # --- X -------------------------------------------------------------------------------
+
+    def _x_timeline(self, user_id: str, q: Mapping[str, str], headers: Mapping[str, str]) -> Reply:
+        if headers.get("authorization") != f"Bearer {X_TOKEN}":
+            return _json({"title": "Unauthorized", "status": 401}, 401)
+        reset = str(int(self._clock()) + 900)
+        with self._lock:
+            self._x_remaining = max(0, self._x_remaining - 1)
+            remaining = self._x_remaining
+        rate = {
+            "x-rate-limit-limit": str(self._x_rate_limit),
+            "x-rate-limit-remaining": str(remaining),
+            "x-rate-limit-reset": reset,
+        }
+        if remaining == 0:
+            return _json({"title": "Too Many Requests", "status": 429}, 429, rate)
+        posts = sorted(self.data.x_posts.get(user_id, []), key=lambda t: -_int_id(t["id"]))
+        since = _int_id(q.get("since_id", "")) if q.get("since_id") else None
+        if since is not None:
+            posts = [t for t in posts if _int_id(t["id"]) > since]
+        size = max(5, min(100, int(q.get("max_results", "10"))))
+        start = int(q["pagination_token"][1:]) if q.get("pagination_token") else 0
+        page = posts[start : start + size]
+        meta: dict[str, Any] = {"result_count": len(page)}
+        if page:
+            meta["newest_id"] = page[0]["id"]
+            meta["oldest_id"] = page[-1]["id"]
+        if start + size < len(posts):
+            meta["next_token"] = f"p{start + size}"
+        doc: dict[str, Any] = {"meta": meta}
+        if page:
+            doc["data"] = copy.deepcopy(page)
+            authors = {t["author_id"] for t in page}
+            doc["includes"] = {
+                "users": [self.data.x_users[a] for a in authors if a in self.data.x_users]
+            }
+        return _json(doc, 200, rate)
+
+    def _stream(self, handler: BaseHTTPRequestHandler) -> None:
+        # Lines separated by keep-alive \r\n, then the connection drops mid-message.
+        body = self.data.x_stream.replace(b"\n", b"\r\n\r\n")
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    # --- YouTube -------------------------------------------------------------------------
+
+    def _youtube(self, resource: str, q: Mapping[str, str]) -> Reply:
+        if q.get("key") != YOUTUBE_KEY:
+            return _json({"error": {"code": 400, "message": "API key not valid"}}, 400)
+        if resource == "activities":
+            items = self.data.youtube_activities.get(q.get("channelId", ""), [])
+            after = q.get("publishedAfter")
+            if after:
+                items = [i for i in items if i["snippet"]["publishedAt"] >= after]
+            items = sorted(items, key=lambda i: i["snippet"]["publishedAt"], reverse=True)
+            return self._youtube_page("youtube#activityListResponse", items, q)
+        if resource == "videos":
+            ids = [v for v in q.get("id", "").split(",") if v]
+            found = [self.data.youtube_videos[v] for v in ids if v in self.data.youtube_videos]
+            return self._youtube_page("youtube#videoListResponse", found, q)
+        if resource == "commentThreads":
+            items = self.data.youtube_comments.get(q.get("videoId", ""), [])
+            return self._youtube_page("youtube#commentThreadListResponse", items, q)
+        raise KeyError(resource)
+
+    def _youtube_page(self, kind: str, items: list[dict[str, Any]], q: Mapping[str, str]) -> Reply:
+        size = max(1, min(50, int(q.get("maxResults", "5"))))
+        start = int(q["pageToken"][1:]) if q.get("pageToken") else 0
+        doc: dict[str, Any] = {
+            "kind": kind,
+            "pageInfo": {"totalResults": len(items), "resultsPerPage": size},
+            "items": items[start : start + size],
+        }
+        if start + size < len(items):
+            doc["nextPageToken"] = f"p{start + size}"
+        return _json(doc)
+
+    # --- Bluesky, Mastodon, Telegram, Facebook ------------------------------------------
+
+    def _bluesky(self, q: Mapping[str, str]) -> Reply:
+        actor = q.get("actor", "")
+        items = self.data.bluesky_feeds.get(actor)
+        if items is None:
+            return _json({"error": "InvalidRequest", "message": "Profile not found"}, 400)
+        items = sorted(items, key=lambda i: i["post"]["indexedAt"], reverse=True)
+        size = max(1, min(100, int(q.get("limit", "50"))))
+        start = int(q["cursor"]) if q.get("cursor", "").isdigit() else 0
+        doc: dict[str, Any] = {"feed": items[start : start + size]}
+        if start + size < len(items):
+            doc["cursor"] = str(start + size)
+        return _json(doc, 200, {"ratelimit-limit": "3000", "ratelimit-policy": "3000;w=300"})
+
+    def _mastodon(self, account_id: str, q: Mapping[str, str]) -> Reply:
+        statuses = sorted(
+            self.data.mastodon_statuses.get(account_id, []), key=lambda s: _int_id(s["id"])
+        )
+        limit = max(1, min(40, int(q.get("limit", "20"))))
+        if q.get("min_id"):
+            newer = [s for s in statuses if _int_id(s["id"]) > _int_id(q["min_id"])]
+            page = newer[:limit]  # the ones just after min_id
+        else:
+            page = statuses[-limit:]
+        page = list(reversed(page))  # newest first, as Mastodon returns them
+        reset = datetime.fromtimestamp(self._clock() + 300, tz=UTC).isoformat()
+        return _json(page, 200, {"x-ratelimit-limit": "300", "x-ratelimit-reset": reset})
+
+    def _telegram(self, token: str, q: Mapping[str, str]) -> Reply:
+        if token != TELEGRAM_TOKEN:
+            return _json({"ok": False, "error_code": 401, "description": "Unauthorized"}, 401)
+        offset = int(q.get("offset", "0") or 0)
+        result = [u for u in self.data.telegram_updates if u["update_id"] >= offset]
+        return _json({"ok": True, "result": result})
+
+    def _facebook(self, page_id: str, q: Mapping[str, str]) -> Reply:
+        if q.get("access_token") != FACEBOOK_TOKEN:
+            return _json({"error": {"message": "Invalid OAuth access token.", "code": 190}}, 400)
+        posts = self.data.facebook_posts.get(page_id, [])
+        if q.get("since"):
+            since = int(q["since"])
+            posts = [p for p in posts if parsedate_to_datetime_iso(p["created_time"]) >= since]
+        return _json({"data": posts, "paging": {}})
+
+    # --- feeds ---------------------------------------------------------------------------
+
+    def _feed(self, name: str, headers: Mapping[str, str]) -> Reply:
+        feed = self.data.feeds[name]
+        validators = {"ETag": feed.etag, "Last-Modified": feed.last_modified}
+        if headers.get("if-none-match") == feed.etag:
+            return 304, validators, b""
+        since = headers.get("if-modified-since")
+        if since and "if-none-match" not in headers:
+            try:
+                if parsedate_to_datetime(since) >= parsedate_to_datetime(feed.last_modified):
+                    return 304, validators, b""
+            except (TypeError, ValueError):
+                pass
+        return 200, {"Content-Type": "application/rss+xml; charset=utf-8", **validators}, feed.body
+
+
+def parsedate_to_datetime_iso(value: str) -> int:
+    """Unix seconds of a Graph API time (``2021-07-04T19:50:58+0000``)."""
+    return int(datetime.fromisoformat(value).timestamp())
+
+
+def demo_accounts() -> list[WatchedAccount]:
+    """The accounts of the recorded dataset, one or more per platform, for ``make run``."""
+    return [
+        WatchedAccount("x", "2351222345", 60),
+        WatchedAccount("x", "1175047638", 60),
+        WatchedAccount("youtube", "UC_x5XG1OV2P6uZZ5FSM9Ttw", 300),
+        WatchedAccount("rss", "/feeds/toi.xml", 120),
+        WatchedAccount("bluesky", "did:plc:tvaritleader0000000000a", 60),
+        WatchedAccount("mastodon", "1", 60),
+        WatchedAccount("mastodon", "464472", 60),
+    ]
+
+
+def demo_clients(
+    base_url: str, transport: HttpTransport, clock: Callable[[], float] = time.time
+) -> dict[str, PlatformClient]:
+    """The real platform clients pointed at a fake server (RSS account ids are paths on it)."""
+    return {
+        "x": XClient(transport, X_TOKEN, base_url=base_url, clock=clock),
+        "youtube": YouTubeClient(
+            transport, YOUTUBE_KEY, base_url=base_url + "/youtube/v3", clock=clock
+        ),
+        "rss": _BasedFeedClient(FeedClient(transport, clock=clock), base_url),
+        "bluesky": BlueskyClient(transport, base_url=base_url, clock=clock),
+        "mastodon": MastodonClient(transport, base_url, clock=clock),
+        "telegram": TelegramBotClient(transport, TELEGRAM_TOKEN, base_url=base_url, clock=clock),
+        "facebook": FacebookPageClient(
+            transport, FACEBOOK_TOKEN, enabled=True, base_url=base_url + "/v19.0", clock=clock
+        ),
+    }
+
+
+class _BasedFeedClient:
+    """A feed client whose account ids are paths on the fake server."""
+
+    platform = "rss"
+    min_cost = 0
+
+    def __init__(self, inner: FeedClient, base_url: str) -> None:
+        self._inner = inner
+        self._base = base_url
+
+    def fetch(self, account_id: str, cursor: Mapping[str, str]) -> FetchResult:
+        url = account_id if "://" in account_id else self._base + account_id
+        return self._inner.fetch(url, cursor)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve the recorded dataset until interrupted."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args(argv)
+    server = FakePlatforms(port=args.port).start()
+    print(f"fake platforms on {server.url}", flush=True)  # a command-line tool
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,157 @@
+"""Polling in the local stack: the fake platform APIs, the polls queue, the schedule and poller.
+
+``start_polling(stack, leaders, posts)`` starts :class:`~local.fake_platforms.FakePlatforms`
+serving the recorded payloads plus the demo leaders' posts as their X timelines, creates the
+polls queue on the moto server, points the platform clients at the fake server, gives the demo
+leaders pollable accounts on X, YouTube, RSS, Bluesky and Mastodon, and runs the
+``schedule-polls`` and ``poll`` handlers from an event pump of its own. The real pollers run
+unchanged; their mentions go through the same mentions queue as webhook posts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from chalicelib import settings as cfg
+from chalicelib import wiring
+from chalicelib.domain.org import Account, Leader
+from chalicelib.services.ports import ConfigRepository
+from chalicelib.settings import POLLS_QUEUE_NAME
+from local.fake_platforms import X_TOKEN, YOUTUBE_KEY, Dataset, FakePlatforms, recorded_dataset
+from local.pump import EventPump, ScheduleMapping, SqsMapping
+
+# Real X user ids of the demo leaders (public), so the fake timeline paths look like X's.
+DEMO_X_USER_IDS: Mapping[str, str] = {"narendramodi": "18839785", "ArvindKejriwal": "405427035"}
+# Recorded accounts of the fake dataset, given to a demo leader so every platform is polled.
+EXTRA_ACCOUNTS: Sequence[Account] = (
+    Account("youtube", "Google Developers", "UC_x5XG1OV2P6uZZ5FSM9Ttw"),
+    Account("bluesky", "leader.example.in", "did:plc:tvaritleader0000000000a"),
+    Account("mastodon", "Gargron", "1"),
+)
+
+
+class _Stack(Protocol):
+    """What this module needs of ``local.stack.LocalStack``."""
+
+    clients: dict[str, Any]
+    region: str
+
+    def _set_env(self, values: dict[str, str]) -> None: ...
+
+
+def demo_dataset(posts: Iterable[Mapping[str, Any]]) -> Dataset:
+    """The recorded dataset plus the demo posts as X API v2 timelines of their authors."""
+    data = recorded_dataset()
+    for post in posts:
+        handle = str(post["author"]["handle"])
+        user_id = DEMO_X_USER_IDS.get(handle)
+        if user_id is None or post.get("platform", "x") != "x":
+            continue
+        data.x_users.setdefault(
+            user_id,
+            {
+                "id": user_id,
+                "username": handle,
+                "name": str(post["author"].get("name", handle)),
+                "public_metrics": {"followers_count": 0},
+            },
+        )
+        data.x_posts.setdefault(user_id, []).append(
+            {
+                "id": str(post["id"]),
+                "text": str(post["text"]),
+                "author_id": user_id,
+                "created_at": str(post["created_at"]),
+                "edit_history_tweet_ids": [str(post["id"])],
+            }
+        )
+    return data
+
+
+def pollable_leaders(leaders: Iterable[Leader], feed_url: str) -> list[Leader]:
+    """The demo leaders with X user ids filled in; the first also gets the other platforms."""
+    out: list[Leader] = []
+    for i, leader in enumerate(leaders):
+        accounts = [
+            dataclasses.replace(a, platform_id=DEMO_X_USER_IDS.get(a.handle, a.platform_id))
+            if a.platform == "x"
+            else a
+            for a in leader.accounts
+        ]
+        if i == 0:
+            accounts += [*EXTRA_ACCOUNTS, Account("rss", feed_url)]
+        out.append(dataclasses.replace(leader, accounts=tuple(accounts)))
+    return out
+
+
+@dataclass
+class PollingDemo:
+    """The running pieces; :meth:`stop` ends the pump and the fake server."""
+
+    fake: FakePlatforms
+    pump: EventPump
+    queue_url: str
+    schedule: ScheduleMapping
+
+    def tick(self) -> int:
+        """Fire the schedule once and deliver the poll messages (deterministic, for tests)."""
+        self.pump.fire_schedule(self.schedule)
+        return self.pump.drain()
+
+    def stop(self) -> None:
+        self.pump.stop()
+        self.fake.stop()
+
+
+def start_polling(
+    stack: _Stack,
+    leaders: Iterable[Leader],
+    posts: Iterable[Mapping[str, Any]],
+    config_repo: ConfigRepository | None = None,
+    every_seconds: float = 5.0,
+    run_pump: bool = True,
+) -> PollingDemo:
+    """Start the fake platforms and the pollers against a started local stack."""
+    fake = FakePlatforms(demo_dataset(posts)).start()
+    sqs = stack.clients["sqs"]
+    url = sqs.create_queue(QueueName=POLLS_QUEUE_NAME, Attributes={"VisibilityTimeout": "30"})[
+        "QueueUrl"
+    ]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    stack._set_env(
+        {
+            cfg.ENV_POLLS_QUEUE_URL: url,
+            cfg.ENV_PLATFORM_BASE_URL: fake.url,
+            cfg.ENV_X_BEARER_TOKEN: X_TOKEN,
+            cfg.ENV_YOUTUBE_API_KEY: YOUTUBE_KEY,
+        }
+    )
+    # A container with the new settings; adapters are rebuilt lazily on first use.
+    wiring.use(wiring.Container(cfg.Settings.from_env()))
+    repo = config_repo or wiring.container().config_repo
+    for leader in pollable_leaders(leaders, f"{fake.url}/feeds/toi.xml"):
+        repo.put_leader(leader, "local:polling-demo")
+    from chalicelib import events
+
+    pump = EventPump(stack.clients, stack.region, invoke_lock=getattr(stack, "_invoke_lock", None))
+    pump.sqs.append(SqsMapping("poll", url, arn, events.poll_accounts, events.POLL_BATCH_SIZE))
+    schedule = ScheduleMapping("schedule-polls", events.schedule_polls, every_seconds)
+    pump.schedules.append(schedule)
+    if run_pump:
+        pump.start()
+    return PollingDemo(fake, pump, url, schedule)
+
+
+def summary(mention_keys: Iterable[str]) -> str:
+    """``x: 12, rss: 48, ...`` for a log line."""
+    counts: dict[str, int] = {}
+    for key in mention_keys:
+        platform = key.split("#", 1)[0]
+        counts[platform] = counts.get(platform, 0) + 1
+    return json.dumps(dict(sorted(counts.items())))

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib.domain.incidents import IncidentProbe, simhash
+from tests.factories import T0
+from tests.fakes import InMemoryIncidentIndex
+
+TEXT = "मोदी जी तो कह रहे थे कि नोटबंदी के बाद काला धन ख़त्म हो गया। पंजाब गोवा में तो जम के बँटा"
+
+
+@pytest.fixture(params=["memory", "dynamo"])
+def index(request: pytest.FixtureRequest) -> Any:
+    if request.param == "memory":
+        return InMemoryIncidentIndex()
+    request.getfixturevalue("tables")
+    from chalicelib.adapters.dynamo.incidents import DynamoIncidentIndex
+
+    return DynamoIncidentIndex()
+
+
+def probe(
+    key: str, text: str, leader: str = "kejriwal", hours: float = 0, **kw: Any
+) -> IncidentProbe:
+    return IncidentProbe(
+        mention_key=key,
+        leader_id=leader,
+        query_ids=kw.pop("query_ids", ("q-demonetisation",)),
+        simhash=simhash(text),
+        at=T0 + timedelta(hours=hours),
+        **kw,
+    )
+
+
+def test_incident_decisions(index: Any) -> None:
+    first = index.assign(probe("x#1", TEXT))
+    assert first.reason == "new"
+    assert index.incident_of("x#1") == first.incident_key
+    repost = index.assign(probe("x#2", "RT @AamAadmiParty: " + TEXT, leader="someone"))
+    assert (repost.incident_key, repost.reason) == (first.incident_key, "near_duplicate")
+    quote = index.assign(
+        probe("x#3", "Shame!", leader="other", query_ids=("q-x",), references=("x#1",))
+    )
+    assert (quote.incident_key, quote.reason) == (first.incident_key, "reference")
+    same = index.assign(probe("x#4", "बिल्कुल अलग बात है यह, कोई संबंध नहीं", hours=3))
+    assert (same.incident_key, same.reason) == (first.incident_key, "same_leader_query")
+    later = index.assign(probe("x#5", "बिल्कुल अलग बात है यह, कोई संबंध नहीं", hours=30))
+    # Outside the 6-hour window of the incident's last mention: a new incident.
+    assert later.reason == "new"
+    assert later.incident_key != first.incident_key
+    other = index.assign(
+        probe("x#6", "Completely unrelated words here today", leader="modi", hours=40)
+    )
+    assert other.reason == "new"
+    assert other.incident_key != first.incident_key
+    assert index.incident_of("x#missing") is None
