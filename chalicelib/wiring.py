@@ -63,10 +63,11 @@ class Container:
 
     def _client(self, service: str) -> Any:
         import botocore.config
-        import botocore.session
+
+        from chalicelib.adapters.botocore_sessions import new_session
 
         # Standard retry mode backs off on throttling; clients are reused across invocations.
-        return botocore.session.get_session().create_client(
+        return new_session().create_client(
             service,
             region_name=self.settings.region,
             endpoint_url=self.settings.endpoint_url,
