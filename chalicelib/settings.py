@@ -14,8 +14,9 @@ ENV_TABLE_PREFIX = "TVARIT_TABLE_PREFIX"
 ENV_MENTIONS_QUEUE_URL = "TVARIT_MENTIONS_QUEUE_URL"
 ENV_TOPIC_ARN_PREFIX = "TVARIT_STATE_TOPIC_ARN_PREFIX"
 ENV_WEBHOOK_SECRET = "TVARIT_WEBHOOK_SECRET"  # noqa: S105 (a variable name)
-# In AWS the secret lives in SSM Parameter Store (SecureString); this names the parameter.
-ENV_WEBHOOK_SECRET_PARAMETER = "TVARIT_WEBHOOK_SECRET_PARAMETER"  # noqa: S105 (a variable name)
+# In AWS, secrets live in SSM Parameter Store (SecureString) under this path, one parameter per
+# secret setting: ``{path}{field with dashes}``, e.g. /tvarit/webhook-secret. An env var wins.
+ENV_SECRETS_PATH = "TVARIT_SECRETS_PATH"
 # Set by Lambda when the function has active X-Ray tracing.
 ENV_XRAY_DAEMON = "AWS_XRAY_DAEMON_ADDRESS"
 ENV_TRACE_DISABLED = "POWERTOOLS_TRACE_DISABLED"
@@ -40,6 +41,22 @@ DEFAULT_REGION = "ap-south-1"
 MENTIONS_QUEUE_NAME = "tvarit-mentions"
 POLLS_QUEUE_NAME = "tvarit-polls"
 
+# Settings that are secrets: read from SSM (``ENV_SECRETS_PATH``) in AWS when the env is empty.
+SECRET_FIELDS = (
+    "webhook_secret",
+    "telegram_webhook_secret",
+    "websub_secret",
+    "x_bearer_token",
+    "youtube_api_key",
+    "telegram_bot_token",
+    "facebook_access_token",
+)
+
+
+def secret_parameter_name(path: str, field_name: str) -> str:
+    """``("/tvarit/", "webhook_secret")`` -> ``/tvarit/webhook-secret``."""
+    return f"{path}{field_name.replace('_', '-')}"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -55,7 +72,7 @@ class Settings:
     mention_ttl_days: int = 30
     matched_ttl_days: int = 365
     config_cache_seconds: float = 30.0
-    webhook_secret_parameter: str = ""
+    secrets_path: str = ""
     tracing: bool = False
     polls_queue_url: str = ""
     x_bearer_token: str = field(default="", repr=False)
@@ -105,7 +122,7 @@ class Settings:
             mention_ttl_days=int(env.get(ENV_MENTION_TTL_DAYS, "30")),
             matched_ttl_days=int(env.get(ENV_MATCHED_TTL_DAYS, "365")),
             config_cache_seconds=float(env.get(ENV_CONFIG_CACHE_SECONDS, "30")),
-            webhook_secret_parameter=env.get(ENV_WEBHOOK_SECRET_PARAMETER, ""),
+            secrets_path=env.get(ENV_SECRETS_PATH, ""),
             tracing=bool(env.get(ENV_XRAY_DAEMON))
             and env.get(ENV_TRACE_DISABLED, "").lower() not in ("1", "true"),
             polls_queue_url=env.get(ENV_POLLS_QUEUE_URL, ""),

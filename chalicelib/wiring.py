@@ -75,17 +75,34 @@ class Container:
         )
 
     @cached_property
-    def webhook_secret(self) -> str:
-        """The webhook's shared secret: the env var locally, SSM Parameter Store in AWS.
+    def _ssm(self) -> Any:
+        return self._client("ssm")
 
-        Read once per container (cached), on the first webhook call, not at import.
+    def secret(self, name: str) -> str:
+        """A secret setting (a field in ``SECRET_FIELDS``): its env var if set, else SSM.
+
+        Read on first use and kept for the container's life, so a function only reads the
+        secrets it uses (and its IAM policy names only those). Rotating one means updating the
+        parameter and letting containers recycle.
         """
-        settings = self.settings
-        if settings.webhook_secret or not settings.webhook_secret_parameter:
-            return settings.webhook_secret
-        from chalicelib.adapters.secrets import read_parameter
+        from chalicelib.settings import SECRET_FIELDS, secret_parameter_name
 
-        return read_parameter(self._client("ssm"), settings.webhook_secret_parameter)
+        if name not in SECRET_FIELDS:
+            raise AttributeError(f"{name!r} is not a secret setting")
+        value = str(getattr(self.settings, name))
+        if value or not self.settings.secrets_path:
+            return value
+        cache: dict[str, str] = self.__dict__.setdefault("_secrets", {})
+        if name not in cache:
+            from chalicelib.adapters.secrets import read_parameter
+
+            parameter = secret_parameter_name(self.settings.secrets_path, name)
+            cache[name] = read_parameter(self._ssm, parameter)
+        return cache[name]
+
+    @property
+    def webhook_secret(self) -> str:
+        return self.secret("webhook_secret")
 
     @cached_property
     def _dynamo_bound(self) -> bool:
@@ -164,10 +181,10 @@ class Container:
             else {}
         )
         creds = PlatformCredentials(
-            x_bearer_token=s.x_bearer_token,
-            youtube_api_key=s.youtube_api_key,
-            telegram_bot_token=s.telegram_bot_token,
-            facebook_access_token=s.facebook_access_token,
+            x_bearer_token=self.secret("x_bearer_token"),
+            youtube_api_key=self.secret("youtube_api_key"),
+            telegram_bot_token=self.secret("telegram_bot_token"),
+            facebook_access_token=self.secret("facebook_access_token"),
             facebook_enabled=s.facebook_enabled,
             mastodon_instance_url=base or s.mastodon_url,
             **urls,

@@ -33,7 +33,7 @@ Json = dict[str, Any]
 APP = "tvarit"
 TABLE_PREFIX = "tvarit-"
 TOPIC_PREFIX = "tvarit-state-"
-WEBHOOK_SECRET_PARAMETER = "/tvarit/webhook-secret"  # noqa: S105 (a parameter name)
+SECRETS_PATH = "/tvarit/"  # SSM parameters: /tvarit/webhook-secret, /tvarit/x-bearer-token...
 ALARM_TOPIC = "tvarit-ops-alarms"
 DASHBOARD = "tvarit"
 PROD_STAGES = frozenset({"prod"})
@@ -284,10 +284,21 @@ STATE_TOPICS_PUBLISH = Grant(
     tuple(ref(state_topic_logical_id(c)) for c in STATE_CODES),
     "PublishToStateTopics",
 )
-WEBHOOK_SECRET_READ = Grant(
-    ("ssm:GetParameter",),
-    (arn("ssm", f"parameter{WEBHOOK_SECRET_PARAMETER}"),),
-    "ReadWebhookSecret",
+
+
+def secrets_grant(*fields: str) -> Grant:
+    """Read the named secret settings from SSM (the AWS managed key decrypts for the account)."""
+    assert set(fields) <= set(cfg.SECRET_FIELDS), fields
+    return Grant(
+        ("ssm:GetParameter",),
+        tuple(arn("ssm", "parameter" + cfg.secret_parameter_name(SECRETS_PATH, f)) for f in fields),
+        "ReadSecrets",
+    )
+
+
+PUSH_SECRETS = secrets_grant("webhook_secret", "telegram_webhook_secret", "websub_secret")
+PLATFORM_TOKENS = secrets_grant(
+    "x_bearer_token", "youtube_api_key", "telegram_bot_token", "facebook_access_token"
 )
 # X-Ray's write actions have no resource-level permissions: "*" is the only valid resource.
 XRAY_WRITE = Grant(("xray:PutTraceSegments", "xray:PutTelemetryRecords"), ("*",), "XRay")
@@ -338,7 +349,7 @@ FUNCTIONS: tuple[Function, ...] = (
         memory=512,
         grants=(
             send_grant(MENTIONS.logical_id, "EnqueueMentions"),
-            WEBHOOK_SECRET_READ,
+            PUSH_SECRETS,
             table_grant("config", *CONFIG_READ),  # WebSub verification: the watched channels
         ),
     ),
@@ -381,7 +392,11 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout=30,
         memory=256,
         reserved_concurrency=1,  # a schedule: never two at once
-        grants=(table_grant("config", *CONFIG_READ), send_grant(POLLS.logical_id, "EnqueuePolls")),
+        grants=(
+            table_grant("config", *CONFIG_READ),
+            send_grant(POLLS.logical_id, "EnqueuePolls"),
+            PLATFORM_TOKENS,  # which platforms are configured decides which accounts are polled
+        ),
     ),
     Function(
         "poll",
@@ -393,6 +408,7 @@ FUNCTIONS: tuple[Function, ...] = (
             consume_grant(POLLS),
             table_grant("config", "GetItem", "Query", "PutItem"),  # watch config; cursors
             send_grant(MENTIONS.logical_id, "EnqueueMentions"),
+            PLATFORM_TOKENS,
         ),
     ),
     Function(
@@ -496,7 +512,7 @@ def environment() -> dict[str, Any]:
         cfg.ENV_MENTIONS_QUEUE_URL: ref(MENTIONS.logical_id),
         cfg.ENV_POLLS_QUEUE_URL: ref(POLLS.logical_id),
         cfg.ENV_TOPIC_ARN_PREFIX: arn("sns", TOPIC_PREFIX),
-        cfg.ENV_WEBHOOK_SECRET_PARAMETER: WEBHOOK_SECRET_PARAMETER,
+        cfg.ENV_SECRETS_PATH: SECRETS_PATH,
         "POWERTOOLS_SERVICE_NAME": SERVICE,
         "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
     }

@@ -10,9 +10,17 @@ from chalicelib.errors import UpstreamError
 
 
 def read_parameter(client: Any, name: str) -> str:
-    """The decrypted value of a (SecureString) parameter; an ``UpstreamError`` if unreadable."""
+    """The decrypted value of a (SecureString) parameter, ``""`` if there is none.
+
+    A missing parameter is an unset secret (a platform left off, a webhook that refuses every
+    request); anything else is an ``UpstreamError``, and the next call tries again.
+    """
     try:
         response = client.get_parameter(Name=name, WithDecryption=True)
-    except (ClientError, BotoCoreError) as err:
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") == "ParameterNotFound":
+            return ""
+        raise UpstreamError(f"parameter {name} could not be read") from err
+    except BotoCoreError as err:
         raise UpstreamError(f"parameter {name} could not be read") from err
     return str(response["Parameter"]["Value"])

@@ -30,7 +30,7 @@ def telegram_update() -> Response:
     result = accept_telegram_update(
         _body(),
         push_api.current_request.headers,
-        c.settings.telegram_webhook_secret,
+        c.secret("telegram_webhook_secret"),
         c.mention_queue,
     )
     if result.ignored:
@@ -69,7 +69,7 @@ def websub_notification() -> Response:
 
     c = container()
     result = accept_websub_notification(
-        _body(), push_api.current_request.headers, c.settings.websub_secret, c.mention_queue
+        _body(), push_api.current_request.headers, c.secret("websub_secret"), c.mention_queue
     )
     for key in result.keys:
         logger.info("post accepted", extra={"correlation_id": key})

@@ -283,8 +283,9 @@ def test_functions_get_the_environment_the_code_reads(prod: Template) -> None:
         assert env[cfg.ENV_MENTIONS_QUEUE_URL] == {"Ref": "MentionsQueue"}
         assert env[cfg.ENV_TABLE_PREFIX] == "tvarit-"
         assert env[cfg.ENV_TOPIC_ARN_PREFIX]["Fn::Sub"].endswith(":tvarit-state-")
-        assert env[cfg.ENV_WEBHOOK_SECRET_PARAMETER].startswith("/tvarit/")
-        assert cfg.ENV_WEBHOOK_SECRET not in env  # the secret itself never sits in the template
+        assert env[cfg.ENV_SECRETS_PATH] == "/tvarit/"
+        for secret in cfg.SECRET_FIELDS:  # secrets never sit in the template, only in SSM
+            assert not any(secret.upper() in name for name in env), (name, secret)
         assert fn["Properties"]["Tracing"] == "Active"
     assert functions(prod)["Analyze"]["Properties"]["ReservedConcurrentExecutions"] > 0
 
