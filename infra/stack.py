@@ -700,6 +700,13 @@ def _alarm(description: str, namespace: str, metric: str, dimensions: Json, **kw
     return {"Type": "AWS::CloudWatch::Alarm", "Properties": props}
 
 
+FAILURE_METRICS = {
+    "DispatchFailures": "dispatch: tasks could not be published to their state topic (retried)",
+    "EscalationFailures": "escalate: escalation notices could not be sent (retried next minute)",
+    "PollFailures": "poll: platform calls failed (the account backs off)",
+}
+
+
 def alarm_resources() -> dict[str, Json]:
     out: dict[str, Json] = {
         "OpsAlarmsTopic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": ALARM_TOPIC}},
@@ -773,15 +780,17 @@ def alarm_resources() -> dict[str, Json]:
             period=60,
             evaluation_periods=3,
         )
-    out["DispatchFailuresAlarm"] = _alarm(
-        "dispatch: tasks could not be published to their state topic (they are retried)",
-        NAMESPACE,
-        "DispatchFailures",
-        {"service": SERVICE},
-        statistic="Sum",
-        threshold=0,
-        period=300,
-    )
+    # Failures the handlers count but survive (they retry or back off): alarms on the metrics.
+    for metric, description in FAILURE_METRICS.items():
+        out[f"{metric}Alarm"] = _alarm(
+            description,
+            NAMESPACE,
+            metric,
+            {"service": SERVICE},
+            statistic="Sum",
+            threshold=0,
+            period=300,
+        )
     out["Dashboard"] = {
         "Type": "AWS::CloudWatch::Dashboard",
         "Properties": {"DashboardName": DASHBOARD, "DashboardBody": dashboard_body()},
@@ -812,17 +821,27 @@ def dashboard_body() -> Json:
         }
 
     fns = [f"${{{fn.logical_id}}}" for fn in FUNCTIONS]
-    custom = [
+    journey = [
+        "PollsScheduled",
+        "MentionsPolled",
         "MentionsIngested",
         "MentionsAnalyzed",
         "MentionsMatched",
         "TasksCreated",
         "TasksDispatched",
-        "DispatchFailures",
+        "TasksHeldForDigest",
+        "DigestsSent",
+        "TasksEscalated",
     ]
+    trouble = [*FAILURE_METRICS, "PollsRateLimited"]
     widgets = [
         widget(
-            "Post journey (Tvarit metrics)", [[NAMESPACE, m, "service", SERVICE] for m in custom]
+            "Post journey (Tvarit metrics)", [[NAMESPACE, m, "service", SERVICE] for m in journey]
+        ),
+        widget(
+            "Failures handled by retry or backoff",
+            [[NAMESPACE, m, "service", SERVICE] for m in trouble],
+            y=18,
         ),
         widget("Errors", [["AWS/Lambda", "Errors", "FunctionName", f] for f in fns], x=12),
         widget(

@@ -336,3 +336,24 @@ def test_bytecode_is_added_for_every_module(tmp_path: Path) -> None:
         check=True,
     )
     assert result.stdout.strip() == "42"
+
+
+def test_every_metric_the_code_emits_is_on_the_dashboard(prod: Template) -> None:
+    import re
+
+    root = Path(__file__).resolve().parents[2] / "chalicelib"
+    emitted = {
+        m
+        for path in root.rglob("*.py")
+        for m in re.findall(r'add_metric\(\s*name="(\w+)"', path.read_text(encoding="utf-8"))
+    }
+    assert {"MentionsIngested", "TasksDispatched", "DispatchLag"} <= emitted
+    (dashboard,) = of_type(prod, "AWS::CloudWatch::Dashboard").values()
+    body = json.loads(dashboard["Properties"]["DashboardBody"]["Fn::Sub"])
+    shown = {
+        metric[1]
+        for widget in body["widgets"]
+        for metric in widget["properties"]["metrics"]
+        if isinstance(metric[0], str) and metric[0] == "Tvarit"
+    }
+    assert emitted <= shown, f"not on the dashboard: {sorted(emitted - shown)}"
