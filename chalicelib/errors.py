@@ -65,3 +65,10 @@ class UpstreamError(TvaritError):
 
 class ParseError(TvaritError):
     """A platform payload or query text could not be parsed."""
+
+
+@dataclass
+class QuerySyntaxError(ParseError):
+    """A keyword query is not valid; ``column`` is 1-based (0 when the whole query is at fault)."""
+
+    column: int = 0

@@ -1,0 +1,428 @@
+"""All enabled keyword queries compiled into one matcher: Aho–Corasick + boolean evaluation.
+
+A post is scanned once into tokens (``text.scan``) and joined into up to three streams of
+space-separated words: folded, romanized key (for ``variants``) and exact (for ``exact``).
+Every term becomes a pattern `` w1 w2 `` whose surrounding spaces are the word boundaries
+(a wildcard drops the trailing one), so one automaton per stream reports every occurrence of
+every term, overlapping ones included, and a match is mapped back to token indices by
+counting spaces. Only queries with at least one term hit are evaluated; the parser rejects
+queries that could match without any term, which is what makes that shortcut exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import ahocorasick
+
+from chalicelib.domain.keywords import parser as p
+from chalicelib.domain.keywords.model import KeywordQuery, QueryMatch
+from chalicelib.domain.text import Scanned, scan
+from chalicelib.domain.transliterate import roman_key
+from chalicelib.errors import FieldProblem, QuerySyntaxError
+
+# Romanized wildcard prefixes shorter than this would match far too much.
+MIN_ROMAN_PREFIX = 3
+MAX_NEAR_PAIRS = 4096
+
+STREAM_FOLDED = 0
+STREAM_ROMAN = 1
+STREAM_EXACT = 2
+
+Part = tuple[str, int, int]  # (term as written, first token, end token)
+Occurrence = tuple[int, int, tuple[Part, ...]]  # (first word position, last, parts)
+
+
+@dataclass(frozen=True)
+class TermSpec:
+    """What one term looks for: its patterns, per stream."""
+
+    patterns: tuple[tuple[int, str], ...]
+
+
+def term_patterns(term: p.Term, *, variants: bool, exact: bool) -> TermSpec:
+    """The stream patterns of a term under a query's options."""
+    tail = "" if term.wildcard else " "
+    if exact and term.kind != "handle":
+        return TermSpec(((STREAM_EXACT, " " + " ".join(term.exacts) + tail),))
+    patterns = [(STREAM_FOLDED, " " + " ".join(term.folds) + tail)]
+    if variants and term.kind != "handle":
+        romans = list(term.romans)
+        if term.wildcard:
+            last = term.folds[-1]
+            if term.kind == "hashtag":
+                romans[-1] = "#" + roman_key(last[1:], final=False)
+            else:
+                romans[-1] = roman_key(last, final=False)
+        if not term.wildcard or len(romans[-1].lstrip("#")) >= MIN_ROMAN_PREFIX:
+            patterns.append((STREAM_ROMAN, " " + " ".join(romans) + tail))
+    return TermSpec(tuple(patterns))
+
+
+class _Ctx:
+    __slots__ = ("author", "hits", "lang", "platform", "scanned")
+
+    def __init__(
+        self,
+        scanned: Scanned,
+        hits: dict[int, set[tuple[int, int]]],
+        lang: str | None,
+        platform: str | None,
+        author: str | None,
+    ) -> None:
+        self.scanned = scanned
+        self.hits = hits
+        self.lang = lang.casefold() if lang else None
+        self.platform = platform.casefold() if platform else None
+        self.author = author.casefold().lstrip("@") if author else None
+
+
+class _Node:
+    """An evaluable node: ``ev`` gives the parts that made it true, or None when false."""
+
+    __slots__ = ()
+
+    def ev(self, ctx: _Ctx) -> list[Part] | None:
+        raise NotImplementedError
+
+    def occurrences(self, ctx: _Ctx) -> list[Occurrence]:
+        raise NotImplementedError
+
+
+class _TermNode(_Node):
+    __slots__ = ("display", "tid")
+
+    def __init__(self, tid: int, display: str) -> None:
+        self.tid = tid
+        self.display = display
+
+    def ev(self, ctx: _Ctx) -> list[Part] | None:
+        found = ctx.hits.get(self.tid)
+        if not found:
+            return None
+        d = self.display
+        return [(d, i, j) for i, j in found]
+
+    def occurrences(self, ctx: _Ctx) -> list[Occurrence]:
+        found = ctx.hits.get(self.tid)
+        if not found:
+            return []
+        pos = ctx.scanned.position
+        d = self.display
+        return [(pos(i), pos(j - 1), ((d, i, j),)) for i, j in found]
+
+
+class _AnyTermNode(_Node):
+    """An OR of plain terms, the commonest shape: one loop instead of one call per term."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self, pairs: list[tuple[int, str]]) -> None:
+        self.pairs = pairs
+
+    def ev(self, ctx: _Ctx) -> list[Part] | None:
+        hits = ctx.hits
+        parts: list[Part] | None = None
+        for tid, d in self.pairs:
+            found = hits.get(tid)
+            if found:
+                if parts is None:
+                    parts = []
+                for i, j in found:
+                    parts.append((d, i, j))
+        return parts
+
+    def occurrences(self, ctx: _Ctx) -> list[Occurrence]:
+        out: list[Occurrence] = []
+        for tid, d in self.pairs:
+            out.extend(_TermNode(tid, d).occurrences(ctx))
+        return out
+
+
+class _FieldNode(_Node):
+    __slots__ = ("name", "value")
+
+    def __init__(self, name: str, value: str) -> None:
+        self.name = name
+        self.value = value
+
+    def ev(self, ctx: _Ctx) -> list[Part] | None:
+        return [] if self._holds(ctx) else None
+
+    def _holds(self, ctx: _Ctx) -> bool:
+        if self.name == "lang":
+            lang = ctx.lang
+            return lang is not None and (lang == self.value or lang.startswith(self.value + "-"))
+        if self.name == "platform":
+            return ctx.platform == self.value
+        return ctx.author == self.value
+
+
+class _NotNode(_Node):
+    __slots__ = ("child",)
+
+    def __init__(self, child: _Node) -> None:
+        self.child = child
+
+    def ev(self, ctx: _Ctx) -> list[Part] | None:
+        return [] if self.child.ev(ctx) is None else None
+
+
+class _AndNode(_Node):
+    __slots__ = ("children",)
+
+    def __init__(self, children: list[_Node]) -> None:
+        # Cheap, selective children first: terms and filters before subtrees.
+        self.children = sorted(
+            children, key=lambda c: not isinstance(c, _TermNode | _AnyTermNode | _FieldNode)
+        )
+
+    def ev(self, ctx: _Ctx) -> list[Part] | None:
+        parts: list[Part] = []
+        for c in self.children:
+            got = c.ev(ctx)
+            if got is None:
+                return None
+            parts.extend(got)
+        return parts
+
+
+class _OrNode(_Node):
+    __slots__ = ("children",)
+
+    def __init__(self, children: list[_Node]) -> None:
+        self.children = children
+
+    def ev(self, ctx: _Ctx) -> list[Part] | None:
+        parts: list[Part] | None = None
+        for c in self.children:
+            got = c.ev(ctx)
+            if got is not None:
+                parts = got if parts is None else parts + got
+        return parts
+
+    def occurrences(self, ctx: _Ctx) -> list[Occurrence]:
+        out: list[Occurrence] = []
+        for c in self.children:
+            out.extend(c.occurrences(ctx))
+        return out
+
+
+class _NearNode(_Node):
+    __slots__ = ("distance", "left", "right")
+
+    def __init__(self, left: _Node, right: _Node, distance: int) -> None:
+        self.left = left
+        self.right = right
+        self.distance = distance
+
+    def ev(self, ctx: _Ctx) -> list[Part] | None:
+        occ = self.occurrences(ctx)
+        if not occ:
+            return None
+        return [part for _, _, parts in occ for part in parts]
+
+    def occurrences(self, ctx: _Ctx) -> list[Occurrence]:
+        left = self.left.occurrences(ctx)
+        if not left:
+            return []
+        right = self.right.occurrences(ctx)
+        out: list[Occurrence] = []
+        n = self.distance
+        for ls, le, lp in left:
+            for rs, re_, rp in right:
+                if rs > le:
+                    gap = rs - le - 1
+                elif ls > re_:
+                    gap = ls - re_ - 1
+                else:
+                    continue  # the same words cannot be both sides
+                if gap <= n:
+                    out.append((min(ls, rs), max(le, re_), lp + rp))
+                    if len(out) >= MAX_NEAR_PAIRS:
+                        return out
+        return out
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    """One query ready to evaluate."""
+
+    index: int
+    query: KeywordQuery
+    root: _Node
+
+
+@dataclass
+class Matcher:
+    """All enabled queries compiled together; ``rejected`` holds queries that did not parse."""
+
+    queries: list[CompiledQuery] = field(default_factory=list)
+    automata: dict[int, Any] = field(default_factory=dict)
+    term_queries: list[tuple[int, ...]] = field(default_factory=list)
+    rejected: dict[str, QuerySyntaxError] = field(default_factory=dict)
+    n_patterns: int = 0
+
+    def match(
+        self,
+        text: str,
+        *,
+        lang: str | None = None,
+        platform: str | None = None,
+        author: str | None = None,
+    ) -> list[QueryMatch]:
+        """Every query matching ``text``, in compile order, with spans in ``text``."""
+        if not self.queries:
+            return []
+        sc = scan(text)
+        if not sc.folds:
+            return []
+        hits: dict[int, set[tuple[int, int]]] = {}
+        for stream_id, automaton in self.automata.items():
+            if stream_id == STREAM_FOLDED:
+                forms = sc.folds
+            elif stream_id == STREAM_ROMAN:
+                forms = sc.romans
+            else:
+                forms = sc.exacts
+            stream = " " + " ".join(forms) + " "
+            count = stream.count
+            for end, (plen, ntok, tids) in automaton.iter(stream):
+                i = count(" ", 0, end - plen + 1)
+                span = (i, i + ntok)
+                for tid in tids:
+                    got = hits.get(tid)
+                    if got is None:
+                        hits[tid] = {span}
+                    else:
+                        got.add(span)
+        if not hits:
+            return []
+        term_queries = self.term_queries
+        candidates: set[int] = set()
+        for tid in hits:
+            candidates.update(term_queries[tid])
+        ctx = _Ctx(sc, hits, lang, platform, author)
+        out: list[QueryMatch] = []
+        for qi in sorted(candidates):
+            cq = self.queries[qi]
+            parts = cq.root.ev(ctx)
+            if parts:
+                out.append(_query_match(cq.query.id, parts, sc))
+        return out
+
+
+def _query_match(query_id: str, parts: list[Part], sc: Scanned) -> QueryMatch:
+    starts, ends = sc.starts, sc.ends
+    found = sorted({(starts[i], ends[j - 1], d) for d, i, j in parts})
+    spans = tuple(dict.fromkeys((s, e) for s, e, _ in found))
+    terms = tuple(dict.fromkeys(d for _, _, d in found))
+    return QueryMatch(query_id, terms, spans)
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.term_ids: dict[tuple[tuple[int, str], ...], int] = {}
+        self.term_queries: list[set[int]] = []
+
+    def node(self, n: p.Node, qi: int, q: KeywordQuery) -> _Node:
+        if isinstance(n, p.Term):
+            spec = term_patterns(n, variants=q.variants, exact=q.exact)
+            tid = self.term_ids.get(spec.patterns)
+            if tid is None:
+                tid = len(self.term_queries)
+                self.term_ids[spec.patterns] = tid
+                self.term_queries.append(set())
+            self.term_queries[tid].add(qi)
+            return _TermNode(tid, n.display)
+        if isinstance(n, p.Field):
+            return _FieldNode(n.name, n.value)
+        if isinstance(n, p.Not):
+            return _NotNode(self.node(n.child, qi, q))
+        if isinstance(n, p.And):
+            return _AndNode([self.node(c, qi, q) for c in n.children])
+        if isinstance(n, p.Or):
+            children = [self.node(c, qi, q) for c in n.children]
+            flat: list[tuple[int, str]] = []
+            for c in children:
+                if isinstance(c, _TermNode):
+                    flat.append((c.tid, c.display))
+                elif isinstance(c, _AnyTermNode):
+                    flat.extend(c.pairs)
+                else:
+                    return _OrNode(children)
+            return _AnyTermNode(flat)
+        return _NearNode(self.node(n.left, qi, q), self.node(n.right, qi, q), n.distance)
+
+
+def parse_query(q: KeywordQuery) -> p.Node:
+    """Parse one saved query; the error names the query id as well as the column."""
+    try:
+        return p.parse(q.query)
+    except QuerySyntaxError as err:
+        raise QuerySyntaxError(
+            f"query {q.id}: {err.detail}",
+            [FieldProblem(f"queries/{q.id}/query", err.detail)],
+            column=err.column,
+        ) from err
+
+
+def compile_queries(queries: Iterable[KeywordQuery], *, strict: bool = False) -> Matcher:
+    """Compile every enabled query into one matcher.
+
+    A query that does not parse is skipped and kept in ``Matcher.rejected`` (one bad query
+    must not stop the others), or raised when ``strict``.
+    """
+    builder = _Builder()
+    compiled: list[CompiledQuery] = []
+    rejected: dict[str, QuerySyntaxError] = {}
+    for q in queries:
+        if not q.enabled:
+            continue
+        try:
+            tree = parse_query(q)
+        except QuerySyntaxError as err:
+            if strict:
+                raise
+            rejected[q.id] = err
+            continue
+        compiled.append(CompiledQuery(len(compiled), q, builder.node(tree, len(compiled), q)))
+    by_pattern: dict[tuple[int, str], list[int]] = {}
+    for patterns, tid in builder.term_ids.items():
+        for key in patterns:
+            by_pattern.setdefault(key, []).append(tid)
+    automata: dict[int, Any] = {}
+    for (stream_id, pattern), tids in by_pattern.items():
+        automaton = automata.get(stream_id)
+        if automaton is None:
+            automaton = automata[stream_id] = ahocorasick.Automaton()
+        ntok = pattern.count(" ") - (1 if pattern.endswith(" ") else 0)
+        automaton.add_word(pattern, (len(pattern), ntok, tuple(tids)))
+    for automaton in automata.values():
+        automaton.make_automaton()
+    return Matcher(
+        compiled,
+        dict(sorted(automata.items())),
+        [tuple(sorted(s)) for s in builder.term_queries],
+        rejected,
+        len(by_pattern),
+    )
+
+
+class MatcherCache:
+    """Keeps one compiled matcher per container, rebuilt only when the query set changes."""
+
+    def __init__(self) -> None:
+        self._version: str | None = None
+        self._matcher: Matcher | None = None
+        self.builds = 0
+
+    def get(self, version: str, load: Callable[[], Iterable[KeywordQuery]]) -> Matcher:
+        """The matcher for ``version``; ``load`` is called only when the version changed."""
+        if self._matcher is None or version != self._version:
+            self._matcher = compile_queries(load())
+            self._version = version
+            self.builds += 1
+        return self._matcher
