@@ -116,7 +116,7 @@ _FOLDS: tuple[tuple[regex.Pattern[str], str], ...] = tuple(
     for p, r in (
         (r"ph", "f"),
         (r"sh", "s"),
-        (r"chh", "ch"),
+        (r"chh|cch", "ch"),
         (r"c(?!h)", "k"),
         (r"q", "k"),
         (r"x", "ks"),
