@@ -123,12 +123,14 @@ _FOLDS: tuple[tuple[regex.Pattern[str], str], ...] = tuple(
         (r"ow(?![aeiou])", "au"),
         (r"w", "v"),
         (r"z", "j"),
-        (r"ee|ii", "i"),
-        (r"oo|uu", "u"),
-        (r"aa", "a"),
+        (r"e{2,}|i{2,}", "i"),
+        (r"o{2,}|u{2,}", "u"),
+        (r"a{2,}", "a"),
         (r"(?<=[aeiou])h(?=[aeiou])", ""),
+        (r"(?<=[aeiou])yi", "i"),
         (r"iy(?=[aeiou])", "i"),
-        (r"([bdfgjklmnprstv])\1", r"\1"),
+        (r"([bdfgjklmnprstv])\1+", r"\1"),
+        (r"(ch|kh|gh|jh|th|dh|bh)\1+", r"\1"),
         (r"(?<=[iu])n$", ""),
         (r"(?<=[a-z]{2})y$", "i"),
     )
@@ -139,8 +141,13 @@ _FINAL_ONLY = 2  # the last rules look at the end of the word: not for wildcard 
 def roman_fold(word: str, *, final: bool = True) -> str:
     """Fold romanized spelling variants: ``nahin``/``nahi``/``nai`` -> ``nai``, ``w``->``v``."""
     rules = _FOLDS if final else _FOLDS[:-_FINAL_ONLY]
-    for pattern, repl in rules:
-        word = pattern.sub(repl, word)
+    # A rule can open a chance for an earlier one (aha -> aa): fold to a fixed point.
+    for _ in range(4):
+        before = word
+        for pattern, repl in rules:
+            word = pattern.sub(repl, word)
+        if word == before:
+            break
     return word
 
 
