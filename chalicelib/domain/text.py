@@ -95,14 +95,12 @@ def _simple_tokenizer() -> tuple[re.Pattern[str], re.Pattern[str]]:
         "l": r"\p{L}",
         "mi": rf"[\p{{M}}{INVISIBLE}]",
     }
-    members: dict[str, list[int]] = {k: [] for k in classes}
-    compiled = {k: regex.compile(v, regex.V1) for k, v in classes.items()}
-    for lo, hi in blocks:
-        for cp in range(lo, hi + 1):
-            c = chr(cp)
-            for k, char_class in compiled.items():
-                if char_class.fullmatch(c):
-                    members[k].append(cp)
+    # One scan per class over every code point of the blocks keeps this to ~2 ms at import.
+    chars = "".join(chr(cp) for lo, hi in blocks for cp in range(lo, hi + 1))
+    members = {
+        k: [ord(m.group()) for m in regex.finditer(v, chars, flags=regex.V1)]
+        for k, v in classes.items()
+    }
     cls = {k: _char_class(v) for k, v in members.items()}
     pattern = (
         f"(?<!{cls['lb']})#{cls['tag']}+"

@@ -316,6 +316,9 @@ class Matcher:
 
 def _query_match(query_id: str, parts: list[Part], sc: Scanned) -> QueryMatch:
     starts, ends = sc.starts, sc.ends
+    if len(parts) == 1:
+        d, i, j = parts[0]
+        return QueryMatch(query_id, (d,), ((starts[i], ends[j - 1]),))
     found = sorted({(starts[i], ends[j - 1], d) for d, i, j in parts})
     spans = tuple(dict.fromkeys((s, e) for s, e, _ in found))
     terms = tuple(dict.fromkeys(d for _, _, d in found))

@@ -23,7 +23,7 @@ class KeywordQuery:
     exact: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QueryMatch:
     """One query matching one text: the terms found and their spans in the original text."""
 
