@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -132,3 +134,12 @@ def test_parsing_raises_nothing_but_our_parse_error(query: str) -> None:
         assert 0 <= err.column <= len(query) + 1
     else:
         assert p.anchored(tree)
+
+
+def test_the_examples_in_the_docs_parse() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "queries.md").read_text("utf-8")
+    block = doc.split("### Examples", 1)[1].split("```", 2)[1]
+    examples = [line for line in block.splitlines() if line.strip()]
+    assert len(examples) >= 5
+    for query in examples:
+        assert p.anchored(parse(query))
