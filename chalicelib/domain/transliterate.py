@@ -132,7 +132,7 @@ _FOLDS: tuple[tuple[regex.Pattern[str], str], ...] = tuple(
         (r"([bdfgjklmnprstv])\1+", r"\1"),
         (r"(ch|kh|gh|jh|th|dh|bh)\1+", r"\1"),
         (r"(?<=[iu])n$", ""),
-        (r"(?<=[a-z]{2})y$", "i"),
+        (r"(?<=[a-z][b-df-hj-np-tv-z])y$", "i"),
     )
 )
 _FINAL_ONLY = 2  # the last rules look at the end of the word: not for wildcard prefixes

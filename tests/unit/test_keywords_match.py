@@ -286,3 +286,17 @@ def test_every_span_lies_inside_the_text(text: str, query: str) -> None:
             assert isinstance(m, QueryMatch) and m.spans
             for s, e in m.spans:
                 assert 0 <= s < e <= len(probe)
+
+
+@pytest.mark.parametrize("copies", [0, 1, 150])
+def test_empty_and_huge_texts_match_like_the_reference(copies: int) -> None:
+    # 150 copies of a real post is ~20 KB: long enough for the bisect path of the matcher
+    text = "\n".join([POSTS["816467758539866112"]] * copies)
+    queries = [
+        KeywordQuery("a", "modi NEAR/7 (notbandi OR nahi)"),
+        KeywordQuery("b", "nahi* OR #x"),
+        KeywordQuery("c", '"chhodenge nahi" NOT zzz'),
+    ]
+    got = compile_queries(queries).match(text)
+    assert got == reference_match(queries, text)
+    assert len(got) == (3 if copies else 0)

@@ -11,6 +11,7 @@ queries that could match without any term, which is what makes that shortcut exa
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -288,9 +289,11 @@ class Matcher:
             else:
                 forms = sc.exacts
             stream = " " + " ".join(forms) + " "
-            count = stream.count
+            # Token index = spaces before the match; counting is cheapest for post-sized
+            # text, a bisect over space positions keeps huge texts linear.
+            index = _space_counter(stream)
             for end, (plen, ntok, tids) in automaton.iter(stream):
-                i = count(" ", 0, end - plen + 1)
+                i = index(" ", 0, end - plen + 1)
                 span = (i, i + ntok)
                 for tid in tids:
                     got = hits.get(tid)
@@ -312,6 +315,21 @@ class Matcher:
             if parts:
                 out.append(_query_match(cq.query.id, parts, sc))
         return out
+
+
+LONG_STREAM = 4096
+
+
+def _space_counter(stream: str) -> Callable[[str, int, int], int]:
+    """``count(" ", 0, pos)`` for ``stream``, in O(log n) per call when the stream is long."""
+    if len(stream) < LONG_STREAM:
+        return stream.count
+    spaces = [i for i, ch in enumerate(stream) if ch == " "]
+
+    def spaces_before(_sub: str, _start: int, pos: int) -> int:
+        return bisect_left(spaces, pos)
+
+    return spaces_before
 
 
 def _query_match(query_id: str, parts: list[Part], sc: Scanned) -> QueryMatch:
