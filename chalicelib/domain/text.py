@@ -169,7 +169,12 @@ def _fold(s: str) -> str:
     s = unicodedata.normalize("NFC", s.casefold())
     if _VIRAMA in s:
         s = _NASAL.sub(ANUSVARA, s)
-    return s
+    # Marks left leading (a nukta removed before an accent, a stray matra) start no word,
+    # so the folded form would not read back as one token: drop them.
+    start = 0
+    while start < len(s) and unicodedata.category(s[start])[0] == "M":
+        start += 1
+    return s[start:]
 
 
 def exact_form(s: str) -> str:
@@ -183,15 +188,41 @@ def exact_form(s: str) -> str:
 Forms = tuple[str, str, str]
 
 
+_EMPTY: Forms = ("", "", "")
+# Marker: folding turned one token into several (``ŉ`` -> ``ʼn``, ``Zͅ`` -> ``zι``).
+_SPLIT: Forms = ("\x01", "", "")
+
+
 @lru_cache(maxsize=1 << 17)
 def word_forms(raw: str) -> Forms:
     """Folded, romanized and exact forms of one word, handle or number token."""
     f = fold(raw)
     if not f:
-        return ("", "", "")
+        return _EMPTY
     if raw[0] == "@":
         return (f, f, f)
+    if not f.isascii() and _TOKEN.findall(f) != [f]:
+        return _SPLIT
     return (f, roman_key(f) or f, exact_form(raw))
+
+
+@lru_cache(maxsize=1 << 12)
+def token_parts(raw: str) -> tuple[Forms, ...]:
+    """The forms of one raw token: usually one, none if it folds away, several if it splits.
+
+    Splitting keeps normalization idempotent: a folded token always reads back as itself.
+    """
+    forms = word_forms(raw)
+    if forms is _EMPTY:
+        return ()
+    if forms is not _SPLIT:
+        return (forms,)
+    parts: list[Forms] = []
+    for piece in _TOKEN.findall(fold(raw)):
+        f = fold(piece)
+        if f and _TOKEN.findall(f) == [f]:
+            parts.append((f, roman_key(f) or f, f))
+    return tuple(parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,15 +240,11 @@ def hashtag_forms(raw: str) -> HashtagForms:
     for m in _PIECE.finditer(raw, 1):
         seg = m.group()
         for c in _CAMEL.finditer(seg):
-            f, r, x = word_forms(c.group())
-            if f:
+            for f, r, x in token_parts(c.group()):
                 pieces.append((m.start() + c.start(), m.start() + c.end(), f, r, x))
     body = fold(raw[1:])
     whole = ("#" + body, "#" + (roman_key(body) or body), "#" + exact_form(raw[1:]))
     return HashtagForms(whole, tuple(pieces))
-
-
-_EMPTY: Forms = ("", "", "")
 
 
 class Scanned:
@@ -293,15 +320,13 @@ def scan(text: str) -> Scanned:
     if "://" in text or "www." in text or "&" in text:
         text = _SKIP.sub(_blank, text)
     if "#" in text:
-        return _scan_with_tags(text)
+        return _scan_general(text)
     out = Scanned(text)
     tokenizer = _TOKEN if _NOT_SIMPLE.search(text) else _SIMPLE_TOKEN
     raws: list[str] = tokenizer.findall(text)
     forms = list(map(word_forms, raws))
-    if _EMPTY in forms:
-        kept = [(r, f) for r, f in zip(raws, forms, strict=True) if f[0]]
-        raws = [r for r, _ in kept]
-        forms = [f for _, f in kept]
+    if _EMPTY in forms or _SPLIT in forms:
+        return _scan_general(text)
     if forms:
         out._raws = raws
         out.folds, out.romans, out.exacts = zip(*forms, strict=True)
@@ -309,7 +334,7 @@ def scan(text: str) -> Scanned:
     return out
 
 
-def _scan_with_tags(text: str) -> Scanned:
+def _scan_general(text: str) -> Scanned:
     out = Scanned(text)
     folds: list[str] = []
     romans: list[str] = []
@@ -332,8 +357,7 @@ def _scan_with_tags(text: str) -> Scanned:
                 starts.append(s + ps)
                 ends.append(s + pe)
             continue
-        f, r, x = word_forms(raw)
-        if f:
+        for f, r, x in token_parts(raw):
             folds.append(f)
             romans.append(r)
             exacts.append(x)
@@ -386,11 +410,9 @@ def tokenize(text: str) -> list[Token]:
                 words = tuple(p[2] for p in h.pieces)
                 tokens.append(Token(h.whole[0], "hashtag", m.start(), m.end(), words))
             continue
-        f = word_forms(raw)[0]
-        if not f:
-            continue
         kind = "handle" if raw[0] == "@" else "number" if raw[0].isdigit() else "word"
-        tokens.append(Token(f, kind, m.start(), m.end()))
+        for forms in token_parts(raw):
+            tokens.append(Token(forms[0], kind, m.start(), m.end()))
     return tokens
 
 

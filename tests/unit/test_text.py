@@ -141,6 +141,10 @@ INDIC_TEXT = st.text(
 @example("İ")
 @example("ΐ")
 @example("क\u093c\u0901")
+@example("\u093c\u0300")
+@example("\u093c\u0300क")
+@example("ं")
+@example("ŉ ZͅB")
 def test_normalization_is_idempotent(text: str) -> None:
     once = normalize(text)
     assert normalize(once) == once
