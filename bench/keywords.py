@@ -246,7 +246,11 @@ def main() -> int:
     matcher = compile_queries(queries, strict=True)
     build_s = time.perf_counter() - t0
     mem_mb = rss_mb() - rss0
-    print(f"build: {build_s * 1000:.0f} ms, {matcher.n_patterns} patterns, +{mem_mb:.1f} MB RSS")
+    ac_mb = sum(a.get_stats()["total_size"] for a in matcher.automata.values()) / 1e6
+    print(
+        f"build: {build_s * 1000:.0f} ms, {matcher.n_patterns} patterns in "
+        f"{len(matcher.automata)} automata ({ac_mb:.1f} MB), +{mem_mb:.1f} MB RSS in all"
+    )
 
     rng = random.Random(1)
     demo = []
@@ -292,6 +296,7 @@ def main() -> int:
                 "speedup": round(ratio, 1),
                 "build_ms": round(build_s * 1000),
                 "build_rss_mb": round(mem_mb, 1),
+                "automata_mb": round(ac_mb, 1),
                 "queries": len(queries),
                 "terms": n_terms,
                 "patterns": matcher.n_patterns,

@@ -1,8 +1,8 @@
 """All enabled keyword queries compiled into one matcher: Aho–Corasick + boolean evaluation.
 
-A post is scanned once into tokens (``text.scan``) and joined into up to three streams of
-space-separated words: folded, romanized key (for ``variants``) and exact (for ``exact``).
-Every term becomes a pattern `` w1 w2 `` whose surrounding spaces are the word boundaries
+A post is scanned once into tokens (``text.scan``) and joined into two streams of
+space-separated words: folded, and romanized key (for ``variants``); ``exact`` terms are found
+in the folded stream and then compared with the tokens as written. Every term becomes a pattern `` w1 w2 `` whose surrounding spaces are the word boundaries
 (a wildcard drops the trailing one), so one automaton per stream reports every occurrence of
 every term, overlapping ones included, and a match is mapped back to token indices by
 counting spaces. Only queries with at least one term hit are evaluated; the parser rejects
@@ -12,7 +12,7 @@ queries that could match without any term, which is what makes that shortcut exa
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,36 +30,54 @@ MAX_NEAR_PAIRS = 4096
 
 STREAM_FOLDED = 0
 STREAM_ROMAN = 1
-STREAM_EXACT = 2
 
 Part = tuple[str, int, int]  # (term as written, first token, end token)
 Occurrence = tuple[int, int, tuple[Part, ...]]  # (first word position, last, parts)
 
 
+# An exact term is found by its folded pattern, then its tokens' exact forms are compared:
+# that saves a third pass over every post for the few exact queries.
+Check = tuple[tuple[str, ...], bool]
+
+
 @dataclass(frozen=True)
 class TermSpec:
-    """What one term looks for: its patterns, per stream."""
+    """What one term looks for: its patterns per stream, and an exact-form check if any."""
 
     patterns: tuple[tuple[int, str], ...]
+    check: Check | None = None
 
 
 def term_patterns(term: p.Term, *, variants: bool, exact: bool) -> TermSpec:
     """The stream patterns of a term under a query's options."""
     tail = "" if term.wildcard else " "
+    folded = (STREAM_FOLDED, " " + " ".join(term.folds) + tail)
     if exact and term.kind != "handle":
-        return TermSpec(((STREAM_EXACT, " " + " ".join(term.exacts) + tail),))
-    patterns = [(STREAM_FOLDED, " " + " ".join(term.folds) + tail)]
-    if variants and term.kind != "handle":
-        romans = list(term.romans)
-        if term.wildcard:
-            last = term.folds[-1]
-            if term.kind == "hashtag":
-                romans[-1] = "#" + roman_key(last[1:], final=False)
-            else:
-                romans[-1] = roman_key(last, final=False)
-        if not term.wildcard or len(romans[-1].lstrip("#")) >= MIN_ROMAN_PREFIX:
-            patterns.append((STREAM_ROMAN, " " + " ".join(romans) + tail))
-    return TermSpec(tuple(patterns))
+        return TermSpec((folded,), (term.exacts, term.wildcard))
+    if not variants or term.kind == "handle":
+        return TermSpec((folded,))
+    romans = list(term.romans)
+    if not term.wildcard:
+        # Equal folded words have equal keys, so the romanized pattern alone finds
+        # everything the folded one would (the reference matcher checks this).
+        return TermSpec(((STREAM_ROMAN, " " + " ".join(romans) + " "),))
+    last = term.folds[-1]
+    if term.kind == "hashtag":
+        romans[-1] = "#" + roman_key(last[1:], final=False)
+    else:
+        romans[-1] = roman_key(last, final=False)
+    if len(romans[-1].lstrip("#")) < MIN_ROMAN_PREFIX:
+        return TermSpec((folded,))
+    return TermSpec((folded, (STREAM_ROMAN, " " + " ".join(romans))))
+
+
+def _exact_at(exacts: Sequence[str], i: int, check: Check) -> bool:
+    words, wildcard = check
+    k = len(words)
+    seg = tuple(exacts[i : i + k])
+    if not wildcard:
+        return seg == words
+    return seg[:-1] == words[:-1] and seg[-1].startswith(words[-1])
 
 
 class _Ctx:
@@ -282,19 +300,16 @@ class Matcher:
             return []
         hits: dict[int, set[tuple[int, int]]] = {}
         for stream_id, automaton in self.automata.items():
-            if stream_id == STREAM_FOLDED:
-                forms = sc.folds
-            elif stream_id == STREAM_ROMAN:
-                forms = sc.romans
-            else:
-                forms = sc.exacts
+            forms = sc.folds if stream_id == STREAM_FOLDED else sc.romans
             stream = " " + " ".join(forms) + " "
             # Token index = spaces before the match; counting is cheapest for post-sized
             # text, a bisect over space positions keeps huge texts linear.
             index = _space_counter(stream)
-            for end, (plen, ntok, tids) in automaton.iter(stream):
+            for end, (plen, ntok, tids, checked) in automaton.iter(stream):
                 i = index(" ", 0, end - plen + 1)
                 span = (i, i + ntok)
+                if checked:
+                    tids = tids + tuple(t for t, c in checked if _exact_at(sc.exacts, i, c))
                 for tid in tids:
                     got = hits.get(tid)
                     if got is None:
@@ -345,16 +360,16 @@ def _query_match(query_id: str, parts: list[Part], sc: Scanned) -> QueryMatch:
 
 class _Builder:
     def __init__(self) -> None:
-        self.term_ids: dict[tuple[tuple[int, str], ...], int] = {}
+        self.term_ids: dict[TermSpec, int] = {}
         self.term_queries: list[set[int]] = []
 
     def node(self, n: p.Node, qi: int, q: KeywordQuery) -> _Node:
         if isinstance(n, p.Term):
             spec = term_patterns(n, variants=q.variants, exact=q.exact)
-            tid = self.term_ids.get(spec.patterns)
+            tid = self.term_ids.get(spec)
             if tid is None:
                 tid = len(self.term_queries)
-                self.term_ids[spec.patterns] = tid
+                self.term_ids[spec] = tid
                 self.term_queries.append(set())
             self.term_queries[tid].add(qi)
             return _TermNode(tid, n.display)
@@ -410,17 +425,24 @@ def compile_queries(queries: Iterable[KeywordQuery], *, strict: bool = False) ->
             rejected[q.id] = err
             continue
         compiled.append(CompiledQuery(len(compiled), q, builder.node(tree, len(compiled), q)))
-    by_pattern: dict[tuple[int, str], list[int]] = {}
-    for patterns, tid in builder.term_ids.items():
-        for key in patterns:
-            by_pattern.setdefault(key, []).append(tid)
+    plain: dict[tuple[int, str], list[int]] = {}
+    checked: dict[tuple[int, str], list[tuple[int, Check]]] = {}
+    for spec, tid in builder.term_ids.items():
+        for key in spec.patterns:
+            plain.setdefault(key, [])
+            checked.setdefault(key, [])
+            if spec.check is None:
+                plain[key].append(tid)
+            else:
+                checked[key].append((tid, spec.check))
     automata: dict[int, Any] = {}
-    for (stream_id, pattern), tids in by_pattern.items():
+    for (stream_id, pattern), tids in plain.items():
         automaton = automata.get(stream_id)
         if automaton is None:
             automaton = automata[stream_id] = ahocorasick.Automaton()
         ntok = pattern.count(" ") - (1 if pattern.endswith(" ") else 0)
-        automaton.add_word(pattern, (len(pattern), ntok, tuple(tids)))
+        value = (len(pattern), ntok, tuple(tids), tuple(checked[stream_id, pattern]))
+        automaton.add_word(pattern, value)
     for automaton in automata.values():
         automaton.make_automaton()
     return Matcher(
@@ -428,7 +450,7 @@ def compile_queries(queries: Iterable[KeywordQuery], *, strict: bool = False) ->
         dict(sorted(automata.items())),
         [tuple(sorted(s)) for s in builder.term_queries],
         rejected,
-        len(by_pattern),
+        len(plain),
     )
 
 
