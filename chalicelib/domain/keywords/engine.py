@@ -1,12 +1,13 @@
 """All enabled keyword queries compiled into one matcher: Aho–Corasick + boolean evaluation.
 
 A post is scanned once into tokens (``text.scan``) and joined into two streams of
-space-separated words: folded, and romanized key (for ``variants``); ``exact`` terms are found
-in the folded stream and then compared with the tokens as written. Every term becomes a pattern `` w1 w2 `` whose surrounding spaces are the word boundaries
-(a wildcard drops the trailing one), so one automaton per stream reports every occurrence of
-every term, overlapping ones included, and a match is mapped back to token indices by
-counting spaces. Only queries with at least one term hit are evaluated; the parser rejects
-queries that could match without any term, which is what makes that shortcut exact.
+space-separated words: folded, and romanized key (for ``variants``); ``exact`` terms are
+found in the folded stream and then compared with the tokens as written. Every term becomes
+a pattern `` w1 w2 `` whose surrounding spaces are the word boundaries (a wildcard drops the
+trailing one), so one automaton per stream reports every occurrence of every term,
+overlapping ones included, and a match is mapped back to token indices by counting spaces.
+Only queries with at least one term hit are evaluated; the parser rejects queries that could
+match without any term, which is what makes that shortcut exact.
 """
 
 from __future__ import annotations
