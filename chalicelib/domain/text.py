@@ -193,7 +193,7 @@ _EMPTY: Forms = ("", "", "")
 _SPLIT: Forms = ("\x01", "", "")
 
 
-@lru_cache(maxsize=1 << 17)
+@lru_cache(maxsize=1 << 16)
 def word_forms(raw: str) -> Forms:
     """Folded, romanized and exact forms of one word, handle or number token."""
     f = fold(raw)
