@@ -257,6 +257,7 @@ class Scanned:
 
     __slots__ = (
         "_ends",
+        "_places",
         "_raws",
         "_starts",
         "_text",
@@ -267,9 +268,12 @@ class Scanned:
         "shadow_pos",
     )
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, raws: Sequence[str]) -> None:
         self._text = text
-        self._raws: Sequence[str] = ()
+        self._raws = raws
+        # Per token: (index of its raw token, start and end inside that raw token); None
+        # when tokens and raw tokens correspond one to one.
+        self._places: list[tuple[int, int, int]] | None = None
         self.folds: Sequence[str] = ()
         self.romans: Sequence[str] = ()
         self.exacts: Sequence[str] = ()
@@ -294,19 +298,21 @@ class Scanned:
         return self._ends
 
     def _locate(self) -> None:
-        # Tokens come in text order and the gaps between them hold no letters or digits,
-        # so each token is the first occurrence of its raw text after the previous one.
+        # Raw tokens come in text order and the gaps between them hold no letter or digit
+        # that could start one, so each is the first occurrence of its text after the last.
         find = self._text.find
-        starts: list[int] = []
-        ends: list[int] = []
+        raw_starts: list[int] = []
         pos = 0
         for raw in self._raws:
             pos = find(raw, pos)
-            starts.append(pos)
+            raw_starts.append(pos)
             pos += len(raw)
-            ends.append(pos)
-        self._starts = starts
-        self._ends = ends
+        if self._places is None:
+            self._starts = raw_starts
+            self._ends = [s + len(r) for s, r in zip(raw_starts, self._raws, strict=True)]
+            return
+        self._starts = [raw_starts[k] + rs for k, rs, _ in self._places]
+        self._ends = [raw_starts[k] + re_ for k, _, re_ in self._places]
 
     def position(self, index: int) -> int:
         """Word position of a token (a whole hashtag sits at its first word)."""
@@ -319,67 +325,60 @@ def scan(text: str) -> Scanned:
     """Tokenize and fold ``text`` for matching (offsets refer to ``text`` as given)."""
     if "://" in text or "www." in text or "&" in text:
         text = _SKIP.sub(_blank, text)
-    if "#" in text:
-        return _scan_general(text)
-    out = Scanned(text)
     tokenizer = _TOKEN if _NOT_SIMPLE.search(text) else _SIMPLE_TOKEN
     raws: list[str] = tokenizer.findall(text)
-    forms = list(map(word_forms, raws))
-    if _EMPTY in forms or _SPLIT in forms:
-        return _scan_general(text)
-    if forms:
-        out._raws = raws
-        out.folds, out.romans, out.exacts = zip(*forms, strict=True)
-        out.n_main = len(forms)
+    out = Scanned(text, raws)
+    if "#" not in text:
+        forms = list(map(word_forms, raws))
+        if _EMPTY not in forms and _SPLIT not in forms:
+            if forms:
+                out.folds, out.romans, out.exacts = zip(*forms, strict=True)
+                out.n_main = len(forms)
+            return out
+    _scan_pieces(out, raws)
     return out
 
 
-def _scan_general(text: str) -> Scanned:
-    out = Scanned(text)
+def _scan_pieces(out: Scanned, raws: list[str]) -> None:
+    """The general case: hashtags split into words, tokens that fold away or split."""
     folds: list[str] = []
     romans: list[str] = []
     exacts: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    tags: list[tuple[HashtagForms, int, int, int]] = []
-    for m in _TOKEN.finditer(text):
-        raw = m.group()
+    places: list[tuple[int, int, int]] = []
+    tags: list[tuple[HashtagForms, int, int]] = []
+    for k, raw in enumerate(raws):
         if raw[0] == "#":
             h = hashtag_forms(raw)
             if not h.pieces:
                 continue
-            s = m.start()
-            tags.append((h, s, m.end(), len(folds)))
+            tags.append((h, k, len(folds)))
             for ps, pe, f, r, x in h.pieces:
                 folds.append(f)
                 romans.append(r)
                 exacts.append(x)
-                starts.append(s + ps)
-                ends.append(s + pe)
+                places.append((k, ps, pe))
             continue
         for f, r, x in token_parts(raw):
             folds.append(f)
             romans.append(r)
             exacts.append(x)
-            starts.append(m.start())
-            ends.append(m.end())
+            places.append((k, 0, len(raw)))
     out.n_main = len(folds)
     if tags:
+        # The separator sits on the last tag; it is never part of a match.
+        last = tags[-1][1]
         folds.append(SHADOW_SEPARATOR)
         romans.append(SHADOW_SEPARATOR)
         exacts.append(SHADOW_SEPARATOR)
-        starts.append(len(text))
-        ends.append(len(text))
-        for h, s, e, first in tags:
+        places.append((last, 0, len(raws[last])))
+        for h, k, first in tags:
             folds.append(h.whole[0])
             romans.append(h.whole[1])
             exacts.append(h.whole[2])
-            starts.append(s)
-            ends.append(e)
+            places.append((k, 0, len(raws[k])))
             out.shadow_pos.append(first)
     out.folds, out.romans, out.exacts = folds, romans, exacts
-    out._starts, out._ends = starts, ends
-    return out
+    out._places = places
 
 
 def _blank(m: regex.Match[str]) -> str:
