@@ -190,7 +190,7 @@ Forms = tuple[str, str, str]
 
 _EMPTY: Forms = ("", "", "")
 # Marker: folding turned one token into several (``ŉ`` -> ``ʼn``, ``Zͅ`` -> ``zι``).
-_SPLIT: Forms = ("\x01", "", "")
+_SPLIT: Forms = ("", "\x01", "")
 
 
 @lru_cache(maxsize=1 << 16)
@@ -329,11 +329,13 @@ def scan(text: str) -> Scanned:
     raws: list[str] = tokenizer.findall(text)
     out = Scanned(text, raws)
     if "#" not in text:
-        forms = list(map(word_forms, raws))
-        if _EMPTY not in forms and _SPLIT not in forms:
-            if forms:
-                out.folds, out.romans, out.exacts = zip(*forms, strict=True)
-                out.n_main = len(forms)
+        if not raws:
+            return out
+        folds, romans, exacts = zip(*map(word_forms, raws), strict=True)
+        # An empty fold marks a token that folds away or splits: take the general path.
+        if "" not in folds:
+            out.folds, out.romans, out.exacts = folds, romans, exacts
+            out.n_main = len(folds)
             return out
     _scan_pieces(out, raws)
     return out

@@ -87,7 +87,7 @@ class _Ctx:
     def __init__(
         self,
         scanned: Scanned,
-        hits: dict[int, set[tuple[int, int]]],
+        hits: dict[int, list[tuple[int, int]]],
         lang: str | None,
         platform: str | None,
         author: str | None,
@@ -299,7 +299,7 @@ class Matcher:
         sc = scan(text)
         if not sc.folds:
             return []
-        hits: dict[int, set[tuple[int, int]]] = {}
+        hits: dict[int, list[tuple[int, int]]] = {}
         for stream_id, automaton in self.automata.items():
             forms = sc.folds if stream_id == STREAM_FOLDED else sc.romans
             stream = " " + " ".join(forms) + " "
@@ -314,9 +314,9 @@ class Matcher:
                 for tid in tids:
                     got = hits.get(tid)
                     if got is None:
-                        hits[tid] = {span}
+                        hits[tid] = [span]
                     else:
-                        got.add(span)
+                        got.append(span)
         if not hits:
             return []
         term_queries = self.term_queries
@@ -372,7 +372,6 @@ class _Builder:
                 tid = len(self.term_queries)
                 self.term_ids[spec] = tid
                 self.term_queries.append(set())
-            self.term_queries[tid].add(qi)
             return _TermNode(tid, n.display)
         if isinstance(n, p.Field):
             return _FieldNode(n.name, n.value)
@@ -392,6 +391,38 @@ class _Builder:
                     return _OrNode(children)
             return _AnyTermNode(flat)
         return _NearNode(self.node(n.left, qi, q), self.node(n.right, qi, q), n.distance)
+
+    def register(self, root: _Node, qi: int) -> None:
+        """Make the query a candidate only when a term of its smallest necessary group hits."""
+        groups = _necessary(root)
+        assert groups, "parser guarantees an anchored query"
+        for tid in min(groups, key=len):
+            self.term_queries[tid].add(qi)
+
+
+def _necessary(node: _Node) -> list[frozenset[int]]:
+    """Groups of terms such that the node can only be true if each group has a hit.
+
+    A query is then evaluated only for posts that hit its smallest group: an AND of two
+    OR-lists waits for its shorter list, instead of waking up on any of its terms.
+    """
+    if isinstance(node, _TermNode):
+        return [frozenset((node.tid,))]
+    if isinstance(node, _AnyTermNode):
+        return [frozenset(tid for tid, _ in node.pairs)]
+    if isinstance(node, _AndNode):
+        return [g for c in node.children for g in _necessary(c)]
+    if isinstance(node, _NearNode):
+        return _necessary(node.left) + _necessary(node.right)
+    if isinstance(node, _OrNode):
+        union: set[int] = set()
+        for c in node.children:
+            groups = _necessary(c)
+            if not groups:
+                return []
+            union |= min(groups, key=len)
+        return [frozenset(union)]
+    return []  # NOT and field filters require no term
 
 
 def parse_query(q: KeywordQuery) -> p.Node:
@@ -425,7 +456,9 @@ def compile_queries(queries: Iterable[KeywordQuery], *, strict: bool = False) ->
                 raise
             rejected[q.id] = err
             continue
-        compiled.append(CompiledQuery(len(compiled), q, builder.node(tree, len(compiled), q)))
+        root = builder.node(tree, len(compiled), q)
+        builder.register(root, len(compiled))
+        compiled.append(CompiledQuery(len(compiled), q, root))
     plain: dict[tuple[int, str], list[int]] = {}
     checked: dict[tuple[int, str], list[tuple[int, Check]]] = {}
     for spec, tid in builder.term_ids.items():
