@@ -7,7 +7,7 @@ fixture sample). The baseline runs the SAME pipeline with the multi-pattern stag
 by one compiled ``regex`` alternation per stream; both are timed in this run on one core.
 Every matcher's results are checked against the slow reference matcher.
 
-Usage: python bench/keywords.py [--seconds 1.5] [--check 1000] [--baseline-posts 150]
+Usage: python bench/keywords.py [--seconds 1.5] [--check 400] [--baseline-posts 300] [--fallback]
 Rates are posts per CPU-second of this process (the machine is shared). The last line
 printed is one JSON object with the headline figures.
 """
