@@ -24,6 +24,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 
 import regex
 
@@ -62,11 +63,13 @@ _WORD_ALTERNATIVES = "|".join(
     [r"\p{Nd}+"] + [_script_word(s) for s in _SCRIPTS] + [rf"\p{{L}}[\p{{M}}{INVISIBLE}]*"]
 )
 _TAG_CHARS = rf"[\p{{L}}\p{{M}}\p{{N}}_{INVISIBLE}]"
+# One capturing group around everything: ``split`` then yields gaps and tokens alternately,
+# whose lengths give every token's offsets without a match object per token.
 _TOKEN = regex.compile(
-    rf"(?<![\p{{L}}\p{{M}}\p{{N}}_#@&])#{_TAG_CHARS}+"
+    rf"((?<![\p{{L}}\p{{M}}\p{{N}}_#@&])#{_TAG_CHARS}+"
     # A handle may follow a non-Latin letter: glued text like "से@ArvindKejriwal" is common.
     r"|(?<![A-Za-z0-9_#@&])@[A-Za-z0-9_]+"
-    rf"|{_WORD_ALTERNATIVES}",
+    rf"|{_WORD_ALTERNATIVES})",
     regex.V1,
 )
 _PIECE = regex.compile(_WORD_ALTERNATIVES, regex.V1)
@@ -103,9 +106,9 @@ def _simple_tokenizer() -> tuple[re.Pattern[str], re.Pattern[str]]:
     }
     cls = {k: _char_class(v) for k, v in members.items()}
     pattern = (
-        f"(?<!{cls['lb']})#{cls['tag']}+"
+        f"((?<!{cls['lb']})#{cls['tag']}+"
         r"|(?<![A-Za-z0-9_#@&])@[A-Za-z0-9_]+"
-        f"|{cls['nd']}+|{cls['lf']}{cls['lr']}*|{cls['df']}{cls['dr']}*|{cls['l']}{cls['mi']}*"
+        f"|{cls['nd']}+|{cls['lf']}{cls['lr']}*|{cls['df']}{cls['dr']}*|{cls['l']}{cls['mi']}*)"
     )
     outside = "".join(f"{_esc(lo)}-{_esc(hi)}" for lo, hi in blocks)
     return re.compile(pattern), re.compile(f"[^{outside}]")
@@ -257,6 +260,7 @@ class Scanned:
 
     __slots__ = (
         "_ends",
+        "_parts",
         "_places",
         "_raws",
         "_starts",
@@ -268,9 +272,11 @@ class Scanned:
         "shadow_pos",
     )
 
-    def __init__(self, text: str, raws: Sequence[str]) -> None:
+    def __init__(self, text: str, parts: list[str]) -> None:
         self._text = text
-        self._raws = raws
+        # gap, token, gap, token, ..., gap: as ``split`` with a capturing group returns them
+        self._parts = parts
+        self._raws = parts[1::2]
         # Per token: (index of its raw token, start and end inside that raw token); None
         # when tokens and raw tokens correspond one to one.
         self._places: list[tuple[int, int, int]] | None = None
@@ -297,19 +303,15 @@ class Scanned:
             self._locate()
         return self._ends
 
+    def _raw_bounds(self) -> tuple[list[int], list[int]]:
+        """Start and end offsets of every raw token, from the lengths of the split parts."""
+        bounds = list(accumulate(map(len, self._parts)))
+        return bounds[0:-1:2], bounds[1::2]
+
     def _locate(self) -> None:
-        # Raw tokens come in text order and the gaps between them hold no letter or digit
-        # that could start one, so each is the first occurrence of its text after the last.
-        find = self._text.find
-        raw_starts: list[int] = []
-        pos = 0
-        for raw in self._raws:
-            pos = find(raw, pos)
-            raw_starts.append(pos)
-            pos += len(raw)
+        raw_starts, raw_ends = self._raw_bounds()
         if self._places is None:
-            self._starts = raw_starts
-            self._ends = [s + len(r) for s, r in zip(raw_starts, self._raws, strict=True)]
+            self._starts, self._ends = raw_starts, raw_ends
             return
         self._starts = [raw_starts[k] + rs for k, rs, _ in self._places]
         self._ends = [raw_starts[k] + re_ for k, _, re_ in self._places]
@@ -326,8 +328,8 @@ def scan(text: str) -> Scanned:
     if "://" in text or "www." in text or "&" in text:
         text = _SKIP.sub(_blank, text)
     tokenizer = _TOKEN if _NOT_SIMPLE.search(text) else _SIMPLE_TOKEN
-    raws: list[str] = tokenizer.findall(text)
-    out = Scanned(text, raws)
+    out = Scanned(text, tokenizer.split(text))
+    raws = out._raws
     if "#" not in text:
         if not raws:
             return out
