@@ -284,6 +284,12 @@ class Matcher:
     term_queries: list[tuple[int, ...]] = field(default_factory=list)
     rejected: dict[str, QuerySyntaxError] = field(default_factory=dict)
     n_patterns: int = 0
+    _evaluators: list[tuple[str, Callable[[_Ctx], list[Part] | None]]] = field(
+        init=False, repr=False, default_factory=list
+    )
+
+    def __post_init__(self) -> None:
+        self._evaluators = [(cq.query.id, cq.root.ev) for cq in self.queries]
 
     def match(
         self,
@@ -325,11 +331,12 @@ class Matcher:
             candidates.update(term_queries[tid])
         ctx = _Ctx(sc, hits, lang, platform, author)
         out: list[QueryMatch] = []
+        evaluators = self._evaluators
         for qi in sorted(candidates):
-            cq = self.queries[qi]
-            parts = cq.root.ev(ctx)
+            query_id, ev = evaluators[qi]
+            parts = ev(ctx)
             if parts:
-                out.append(_query_match(cq.query.id, parts, sc))
+                out.append(_query_match(query_id, parts, sc.starts, sc.ends))
         return out
 
 
@@ -348,8 +355,9 @@ def _space_counter(stream: str) -> Callable[[str, int, int], int]:
     return spaces_before
 
 
-def _query_match(query_id: str, parts: list[Part], sc: Scanned) -> QueryMatch:
-    starts, ends = sc.starts, sc.ends
+def _query_match(
+    query_id: str, parts: list[Part], starts: list[int], ends: list[int]
+) -> QueryMatch:
     if len(parts) == 1:
         d, i, j = parts[0]
         return QueryMatch(query_id, (d,), ((starts[i], ends[j - 1]),))
