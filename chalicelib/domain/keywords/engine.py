@@ -25,8 +25,10 @@ from chalicelib.domain.text import Scanned, scan
 from chalicelib.domain.transliterate import roman_key
 from chalicelib.errors import FieldProblem, QuerySyntaxError
 
-# Romanized wildcard prefixes shorter than this would match far too much.
-MIN_ROMAN_PREFIX = 3
+# Romanized keys this short collide with the commonest words (zee -> ji, केे -> के), so a
+# one-word term gets variants only from 3 letters, a wildcard prefix only from 4.
+MIN_ROMAN_WORD = 3
+MIN_ROMAN_PREFIX = 4
 MAX_NEAR_PAIRS = 4096
 
 STREAM_FOLDED = 0
@@ -58,6 +60,8 @@ def term_patterns(term: p.Term, *, variants: bool, exact: bool) -> TermSpec:
     if not variants or term.kind == "handle":
         return TermSpec((folded,))
     romans = list(term.romans)
+    if len(romans) == 1 and len(romans[0].lstrip("#")) < MIN_ROMAN_WORD:
+        return TermSpec((folded,))
     if not term.wildcard:
         # Equal folded words have equal keys, so the romanized pattern alone finds
         # everything the folded one would (the reference matcher checks this).

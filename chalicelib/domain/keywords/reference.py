@@ -16,7 +16,8 @@ from chalicelib.domain.text import Scanned, scan
 from chalicelib.domain.transliterate import roman_key
 from chalicelib.errors import QuerySyntaxError
 
-_MIN_ROMAN_PREFIX = 3
+_MIN_ROMAN_WORD = 3
+_MIN_ROMAN_PREFIX = 4
 
 Found = tuple[str, int, int]  # (term as written, first token, end token)
 
@@ -42,7 +43,8 @@ def _term_runs(t: p.Term, q: KeywordQuery, sc: Scanned) -> set[tuple[int, int]]:
     if q.exact and t.kind != "handle":
         return _runs(sc.exacts, list(t.exacts), t.wildcard)
     found = _runs(sc.folds, list(t.folds), t.wildcard)
-    if q.variants and t.kind != "handle":
+    short = len(t.romans) == 1 and len(t.romans[0].lstrip("#")) < _MIN_ROMAN_WORD
+    if q.variants and t.kind != "handle" and not short:
         words = list(t.romans)
         if t.wildcard:
             last = t.folds[-1]
