@@ -131,6 +131,9 @@ REAL_POSTS: list[tuple[str, str, dict[str, Any], list[str]]] = [
     ("693406616301936640", "congress", {}, ["कोंग्रेस"]),
     ("669098085629341696", "badhai", {}, ["badhayee"]),
     ("652351584609767424", "bahot", {}, []),
+    # short keys get no variants: zee would otherwise find every ji
+    ("644370787940470784", "zee", {}, []),
+    ("644370787940470784", '"modi zee"', {}, ["Modi ji"]),
     # exact: case and spelling as written
     ("635268903111815168", "Modi", {"exact": True}, ["Modi"]),
     ("635268903111815168", "modi", {"exact": True}, []),
