@@ -365,10 +365,18 @@ def _query_match(
     if len(parts) == 1:
         d, i, j = parts[0]
         return QueryMatch(query_id, (d,), ((starts[i], ends[j - 1]),))
-    found = sorted({(starts[i], ends[j - 1], d) for d, i, j in parts})
-    spans = tuple(dict.fromkeys((s, e) for s, e, _ in found))
-    terms = tuple(dict.fromkeys(d for _, _, d in found))
-    return QueryMatch(query_id, terms, spans)
+    # Sorted by span then term: equal spans are neighbours, terms come in order of appearance.
+    found = sorted([(starts[i], ends[j - 1], d) for d, i, j in parts])
+    spans: list[tuple[int, int]] = []
+    terms: list[str] = []
+    last = (-1, -1)
+    for s, e, d in found:
+        if (s, e) != last:
+            last = (s, e)
+            spans.append(last)
+        if d not in terms:
+            terms.append(d)
+    return QueryMatch(query_id, tuple(terms), tuple(spans))
 
 
 class _Builder:
