@@ -159,9 +159,13 @@ class _AnyTermNode(_Node):
         return parts
 
     def occurrences(self, ctx: _Ctx) -> list[Occurrence]:
+        hits = ctx.hits
+        pos = ctx.scanned.position
         out: list[Occurrence] = []
         for tid, d in self.pairs:
-            out.extend(_TermNode(tid, d).occurrences(ctx))
+            found = hits.get(tid)
+            if found:
+                out.extend([(pos(i), pos(j - 1), ((d, i, j),)) for i, j in found])
         return out
 
 
@@ -224,7 +228,9 @@ class _OrNode(_Node):
         for c in self.children:
             got = c.ev(ctx)
             if got is not None:
-                parts = got if parts is None else parts + got
+                if parts is None:
+                    parts = []
+                parts.extend(got)
         return parts
 
     def occurrences(self, ctx: _Ctx) -> list[Occurrence]:
