@@ -6,7 +6,8 @@ found in the folded stream and then compared with the tokens as written. Every t
 a pattern `` w1 w2 `` whose surrounding spaces are the word boundaries (a wildcard drops the
 trailing one), so one automaton per stream reports every occurrence of every term,
 overlapping ones included, and a match is mapped back to token indices by counting spaces.
-Only queries with at least one term hit are evaluated; the parser rejects queries that could
+A query is evaluated only when a term of its smallest necessary group was found (for
+``(a OR b OR c) AND (d OR e)`` that is ``d OR e``); the parser rejects queries that could
 match without any term, which is what makes that shortcut exact.
 """
 
