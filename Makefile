@@ -23,11 +23,6 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 run: venv
 	$(PY) -m local
 
-# Keyword matcher vs one regex alternation, checked against the reference (issue 4; ~15 s).
-.PHONY: bench-keywords
-bench-keywords: venv
-	$(PY) bench/keywords.py
-
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -37,6 +32,11 @@ typecheck: venv
 
 test: lint typecheck
 	$(PY) -m pytest -q
+
+# Keyword matcher vs one regex alternation, checked against the reference (issue 4; ~15 s).
+.PHONY: bench-keywords
+bench-keywords: venv
+	$(PY) bench/keywords.py
 
 test-unit: venv
 	$(PY) -m pytest -q tests/unit
