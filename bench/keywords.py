@@ -301,7 +301,7 @@ def main() -> int:
     repeat = max(1, round(ac_rate / base_rate))
     sub_rate = base_rate = 0.0
     spent = 0.0
-    while spent < args.seconds:
+    while spent < 2 * args.seconds:
         slow, _ = best_rate(baseline, sub, 0)
         fast, _ = best_rate(matcher, sub, 0, repeat=repeat)
         spent += 2 * len(sub) / slow
