@@ -209,7 +209,7 @@ def word_forms(raw: str) -> Forms:
     return (f, roman_key(f) or f, exact_form(raw))
 
 
-@lru_cache(maxsize=1 << 12)
+@lru_cache(maxsize=1 << 15)
 def token_parts(raw: str) -> tuple[Forms, ...]:
     """The forms of one raw token: usually one, none if it folds away, several if it splits.
 

@@ -34,7 +34,8 @@ _FIELD_LIKE = regex.compile(r"([A-Za-z]+):(.*)", regex.DOTALL)
 
 @dataclass(frozen=True)
 class Term:
-    """A word, phrase, ``#hashtag`` or ``@handle``; ``words`` are its folded tokens."""
+    """A word, phrase, ``#hashtag`` or ``@handle`` with its tokens in the three matched forms
+    (folded, romanized key, exact) and whether its last word is a ``*`` prefix."""
 
     display: str
     kind: str  # "words", "hashtag" or "handle"
@@ -56,18 +57,24 @@ class Field:
 
 @dataclass(frozen=True)
 class Not:
+    """True when the child is false; contributes no highlighted terms."""
+
     child: Node
     column: int
 
 
 @dataclass(frozen=True)
 class And:
+    """True when every child is (``a AND b`` or ``a b``)."""
+
     children: tuple[Node, ...]
     column: int
 
 
 @dataclass(frozen=True)
 class Or:
+    """True when any child is."""
+
     children: tuple[Node, ...]
     column: int
 
