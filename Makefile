@@ -37,6 +37,11 @@ typecheck: venv
 test: lint typecheck
 	$(PY) -m pytest -q
 
+# Keyword matcher vs one regex alternation, checked against the reference (issue 4; ~15 s).
+.PHONY: bench-keywords
+bench-keywords: venv
+	$(PY) bench/keywords.py
+
 test-unit: venv
 	$(PY) -m pytest -q tests/unit
 test-functional: venv

@@ -72,3 +72,10 @@ class RateLimitedError(UpstreamError):
     """A platform refused the call for quota reasons; ``retry_at`` is Unix seconds, if known."""
 
     retry_at: float | None = None
+
+
+@dataclass
+class QuerySyntaxError(ParseError):
+    """A keyword query is not valid; ``column`` is 1-based (0 when the whole query is at fault)."""
+
+    column: int = 0
