@@ -202,3 +202,17 @@ def test_later_mentions_are_counted_once_each(repos: dict[str, Any]) -> None:
     tasks.note_mention(task.task_id, "x#2")
     tasks.note_mention(task.task_id, "x#3")
     assert tasks.get(task.task_id).mention_count == 3
+
+
+def test_the_compiled_matcher_is_reused_until_the_queries_change(tables: Settings) -> None:
+    from chalicelib.adapters.dynamo.repositories import DynamoConfigRepository
+
+    repo = DynamoConfigRepository(lambda: T0)
+    repo.put_query(make_query(), "head")
+    first = repo.load_watch_config().matcher
+    repo.put_leader(make_leader(), "head")  # not a query change
+    assert repo.load_watch_config().matcher is first
+    repo.put_query(make_query(id="q-cbi", query="CBI"), "head")
+    second = repo.load_watch_config().matcher
+    assert second is not first
+    assert [m.query_id for m in second.match("The CBI raided")] == ["q-cbi"]

@@ -13,7 +13,12 @@ from chalicelib.domain.keywords.engine import (
     compile_queries,
     parse_query,
 )
-from chalicelib.domain.keywords.model import KeywordQuery, QueryMatch, keyword_query_from_dict
+from chalicelib.domain.keywords.model import (
+    KeywordQuery,
+    QueryMatch,
+    keyword_query_from_dict,
+    query_set_version,
+)
 from chalicelib.domain.keywords.parser import parse
 
 __all__ = [
@@ -25,4 +30,5 @@ __all__ = [
     "keyword_query_from_dict",
     "parse",
     "parse_query",
+    "query_set_version",
 ]

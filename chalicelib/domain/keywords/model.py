@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,3 +68,9 @@ def keyword_query_from_dict(d: dict[str, Any]) -> KeywordQuery:
         variants=bool(d.get("variants", True)),
         exact=bool(d.get("exact", False)),
     )
+
+
+def query_set_version(queries: Iterable[KeywordQuery]) -> str:
+    """A digest of a query set, independent of order: equal exactly when the sets are."""
+    rows = sorted(json.dumps(dataclasses.asdict(q), sort_keys=True) for q in queries)
+    return hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16]
