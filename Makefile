@@ -6,8 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONHASHSEED := 0
 
-.PHONY: run run-poll test lint typecheck test-unit test-functional test-integration test-e2e venv clean \
-        bench bench-langid train-langid bench-dispatch bench-incidents fake-platforms bench-parse
+.PHONY: run test lint typecheck test-unit test-functional test-integration test-e2e venv clean \
+        bench-langid train-langid bench-dispatch bench-incidents fake-platforms bench-parse
 
 venv: $(STAMP)
 
@@ -22,10 +22,6 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 run: venv
 	$(PY) -m local
-
-# make run, polling the fake platform APIs first (docs/platforms.md).
-run-poll: venv
-	$(PY) -m local --poll
 
 lint: venv
 	$(VENV)/bin/ruff check .
