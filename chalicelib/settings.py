@@ -17,6 +17,13 @@ ENV_WEBHOOK_SECRET = "TVARIT_WEBHOOK_SECRET"  # noqa: S105 (a variable name)
 ENV_MENTION_TTL_DAYS = "TVARIT_MENTION_TTL_DAYS"
 ENV_MATCHED_TTL_DAYS = "TVARIT_MATCHED_TTL_DAYS"
 ENV_CONFIG_CACHE_SECONDS = "TVARIT_CONFIG_CACHE_SECONDS"
+# API authentication: the token issuer (a Cognito user pool URL, or the local dev issuer), the
+# app client id tokens must be for, and the issuer's public keys as JWKS JSON text.
+ENV_JWT_ISSUER = "TVARIT_JWT_ISSUER"
+ENV_JWT_AUDIENCE = "TVARIT_JWT_AUDIENCE"
+ENV_JWKS = "TVARIT_JWKS"
+# Only for `tvarit token` against the local stack: path of the dev issuer's private key (PEM).
+ENV_DEV_SIGNING_KEY = "TVARIT_DEV_SIGNING_KEY"
 
 DEFAULT_REGION = "ap-south-1"
 
@@ -38,6 +45,9 @@ class Settings:
     mention_ttl_days: int = 30
     matched_ttl_days: int = 365
     config_cache_seconds: float = 30.0
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+    jwks: str = ""  # JWKS JSON; empty refuses every token
 
     @property
     def mentions_table(self) -> str:
@@ -76,4 +86,7 @@ class Settings:
             mention_ttl_days=int(env.get(ENV_MENTION_TTL_DAYS, "30")),
             matched_ttl_days=int(env.get(ENV_MATCHED_TTL_DAYS, "365")),
             config_cache_seconds=float(env.get(ENV_CONFIG_CACHE_SECONDS, "30")),
+            jwt_issuer=env.get(ENV_JWT_ISSUER, ""),
+            jwt_audience=env.get(ENV_JWT_AUDIENCE, ""),
+            jwks=env.get(ENV_JWKS, ""),
         )

@@ -21,6 +21,7 @@ from chalicelib.services.ports import (
     MentionRepository,
     TaskPublisher,
     TaskRepository,
+    TokenVerifier,
 )
 from chalicelib.settings import Settings
 
@@ -106,6 +107,13 @@ class Container:
         from chalicelib.adapters.sns import SnsTaskPublisher
 
         return SnsTaskPublisher(self._client("sns"), self.settings.state_topic_arn)
+
+    @cached_property
+    def token_verifier(self) -> TokenVerifier:
+        from chalicelib.adapters.jwt_tokens import JwtVerifier
+
+        s = self.settings
+        return JwtVerifier(s.jwt_issuer, s.jwt_audience, s.jwks, self.clock)
 
     @cached_property
     def analyzer(self) -> AnalyzeService:

@@ -38,6 +38,15 @@ class TaskRepository(Protocol):
 
     def events(self, task_id: str) -> list[TaskEvent]: ...
 
+    def list_by_team(
+        self, team_id: str, limit: int, cursor: str | None = None, status: str | None = None
+    ) -> tuple[list[Task], str | None]:
+        """A team's tasks, newest first; the cursor of the next page (None at the end).
+
+        ``cursor`` is opaque (``domain.pagination``); InvalidInputError if it is not one.
+        """
+        ...
+
 
 class ConfigRepository(Protocol):
     def load_watch_config(self) -> WatchConfig: ...
@@ -63,4 +72,10 @@ class TaskPublisher(Protocol):
 
         Raises UpstreamError unless every entry was accepted.
         """
+        ...
+
+
+class TokenVerifier(Protocol):
+    def verify(self, token: str) -> dict[str, Any]:
+        """The claims of a valid bearer token; AuthenticationError otherwise."""
         ...
