@@ -12,6 +12,7 @@ from chalicelib.domain.analysis import AnalyzedMention, WatchConfig
 from chalicelib.domain.keywords import KeywordQuery, compile_queries
 from chalicelib.domain.notify import Publish
 from chalicelib.domain.org import Leader, Team
+from chalicelib.domain.pagination import decode_cursor, encode_cursor
 from chalicelib.domain.tasks import Task, TaskEvent
 from chalicelib.errors import ConflictError, UpstreamError
 
@@ -64,6 +65,29 @@ class InMemoryTaskRepository:
 
     def events(self, task_id: str) -> list[TaskEvent]:
         return list(self.history.get(task_id, []))
+
+    def list_by_team(
+        self, team_id: str, limit: int, cursor: str | None = None, status: str | None = None
+    ) -> tuple[list[Task], str | None]:
+        ordered = sorted(
+            (t for t in self.tasks.values() if t.team_id == team_id),
+            key=lambda t: (t.created_at.isoformat(), t.task_id),
+            reverse=True,
+        )
+        if cursor:
+            pos = decode_cursor(cursor, ("c", "t"))
+            ordered = [
+                t for t in ordered if (t.created_at.isoformat(), t.task_id) < (pos["c"], pos["t"])
+            ]
+        page: list[Task] = []
+        for i, task in enumerate(ordered):
+            if status is None or task.status.value == status:
+                page.append(task)
+            if len(page) == limit:
+                more = i + 1 < len(ordered)
+                nxt = {"c": task.created_at.isoformat(), "t": task.task_id}
+                return page, encode_cursor(nxt) if more else None
+        return page, None
 
 
 @dataclass

@@ -151,3 +151,36 @@ def test_mentions_expire_through_ttl(tables: Settings) -> None:
     DynamoMentionRepository().put_new(unmatched, "c")
     assert MentionModel.get("x#1849000000000000001").expires_at == T0 + timedelta(days=365)
     assert MentionModel.get("x#2").expires_at == T0 + timedelta(days=30)
+
+
+def test_a_teams_tasks_page_newest_first_and_stay_in_the_team(repos: dict[str, Any]) -> None:
+    tasks = repos["tasks"]
+    mine = [
+        replace(make_task(), task_id=f"t_{n}", created_at=T0 + timedelta(minutes=n))
+        for n in range(5)
+    ]
+    for t in [*mine, replace(make_task("DL-EAST-01"), created_at=T0 + timedelta(hours=1))]:
+        assert tasks.create(t)
+    seen: list[str] = []
+    cursor = None
+    for _ in range(6):
+        page, cursor = tasks.list_by_team("DL-CENTRAL-01", 2, cursor)
+        assert len(page) <= 2
+        seen += [t.task_id for t in page]
+        if cursor is None:
+            break
+    assert seen == ["t_4", "t_3", "t_2", "t_1", "t_0"]
+    page, _ = tasks.list_by_team("DL-CENTRAL-01", 10, None, status="dispatched")
+    assert page == []
+    new, event = transition(mine[1], TaskAction.DISPATCH, "dispatcher", T0)
+    assert event is not None
+    tasks.save_transition(new, event, 1)
+    page, _ = tasks.list_by_team("DL-CENTRAL-01", 10, None, status="dispatched")
+    assert [t.task_id for t in page] == ["t_1"]
+
+
+def test_a_forged_cursor_is_invalid_input(repos: dict[str, Any]) -> None:
+    from chalicelib.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError):
+        repos["tasks"].list_by_team("DL-CENTRAL-01", 2, "bm90LWpzb24")

@@ -33,6 +33,7 @@ from chalicelib.domain.keywords import (
 )
 from chalicelib.domain.mention import mention_to_dict
 from chalicelib.domain.org import Leader, Team, leader_from_dict, leader_to_dict, team_from_dict
+from chalicelib.domain.pagination import decode_cursor, encode_cursor
 from chalicelib.domain.routing import parse_route_config
 from chalicelib.domain.tasks import Task, TaskAction, TaskEvent, TaskStatus
 from chalicelib.errors import ConflictError, UpstreamError
@@ -212,6 +213,34 @@ class DynamoTaskRepository:
             ]
         except PynamoDBException as err:
             raise UpstreamError(f"reading events of task {task_id} failed") from err
+
+    def list_by_team(
+        self, team_id: str, limit: int, cursor: str | None = None, status: str | None = None
+    ) -> tuple[list[Task], str | None]:
+        start: dict[str, dict[str, Any]] | None = None
+        if cursor:
+            pos = decode_cursor(cursor, ("c", "t"))
+            # The partition comes from the caller, never from the cursor.
+            start = {
+                "task_id": {"S": pos["t"]},
+                "team_id": {"S": team_id},
+                "created_at": {"S": pos["c"]},
+            }
+        try:
+            result = TaskModel.by_team.query(
+                team_id,
+                scan_index_forward=False,
+                limit=limit,
+                last_evaluated_key=start,
+                filter_condition=(TaskModel.status == status) if status else None,
+            )
+            tasks = [task_from_model(item) for item in result]
+            last = result.last_evaluated_key
+        except PynamoDBException as err:
+            raise UpstreamError(f"listing tasks of team {team_id} failed") from err
+        if not last:
+            return tasks, None
+        return tasks, encode_cursor({"c": last["created_at"]["S"], "t": last["task_id"]["S"]})
 
 
 # Config single-table layout (pk, sk):
