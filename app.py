@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chalice import Chalice
 
+from chalicelib.api.admin import admin_api
 from chalicelib.api.auth import authenticate
 from chalicelib.api.health import health_api
 from chalicelib.api.ingest import ingest_api
@@ -17,4 +18,5 @@ app.register_middleware(authenticate, "http")
 app.register_blueprint(health_api)
 app.register_blueprint(ingest_api)
 app.register_blueprint(tasks_api)
+app.register_blueprint(admin_api)
 app.register_blueprint(events)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 from collections.abc import Mapping, Sequence
@@ -9,12 +10,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.domain.analysis import AnalyzedMention, WatchConfig
-from chalicelib.domain.keywords import KeywordQuery, compile_queries
+from chalicelib.domain.keywords import KeywordQuery, compile_queries, keyword_query_from_dict
 from chalicelib.domain.notify import Publish
-from chalicelib.domain.org import Leader, Team
+from chalicelib.domain.org import Leader, Team, leader_from_dict, leader_to_dict, team_from_dict
 from chalicelib.domain.pagination import decode_cursor, encode_cursor
+from chalicelib.domain.routing import parse_route_config
 from chalicelib.domain.tasks import Task, TaskEvent
-from chalicelib.errors import ConflictError, UpstreamError
+from chalicelib.errors import (
+    ConflictError,
+    FieldProblem,
+    NotFoundError,
+    PreconditionFailedError,
+    UpstreamError,
+)
+from chalicelib.services.ports import AuditRecord, ConfigRecord, IndexItem
+from tests.factories import T0
 
 
 @dataclass
@@ -92,44 +102,122 @@ class InMemoryTaskRepository:
 
 @dataclass
 class InMemoryConfigRepository:
-    leaders: dict[str, Leader] = field(default_factory=dict)
-    queries: dict[str, KeywordQuery] = field(default_factory=dict)
-    teams: dict[str, Team] = field(default_factory=dict)
-    audit: list[dict[str, Any]] = field(default_factory=list)
+    """The config table's layout in a dict: (pk, sk) -> record, with the same audit and version."""
+
+    items: dict[tuple[str, str], ConfigRecord] = field(default_factory=dict)
+    audit: list[AuditRecord] = field(default_factory=list)
     version: int = 0
+    clock: Any = None
 
     def load_watch_config(self) -> WatchConfig:
-        queries = list(self.queries.values())
+        leaders = [leader_from_dict(r.data) for r in self.list_items("LEADER")]
+        queries = [keyword_query_from_dict(r.data) for r in self.list_items("QUERY")]
+        routes = self.get_item("ROUTES", "TREE")
         return WatchConfig.build(
-            str(self.version), list(self.leaders.values()), queries, compile_queries(queries)
+            str(self.version),
+            leaders,
+            queries,
+            compile_queries(queries),
+            parse_route_config(routes.data) if routes else None,
         )
 
     def teams_in_state(self, state: str) -> list[Team]:
-        return [t for t in self.teams.values() if t.state == state]
+        return [team_from_dict(r.data) for r in self.list_items(f"TEAMS#{state}")]
 
-    def _record(self, kind: str, key: str, before: Any, after: Any, actor: str) -> None:
-        self.version += 1
-        self.audit.append(
-            {
-                "entity": kind,
-                "entity_id": key,
-                "actor": actor,
-                "before": None if before is None else dataclasses.asdict(before),
-                "after": dataclasses.asdict(after),
-            }
+    def _put(
+        self, pk: str, sk: str, kind: str, data: dict[str, Any], scope: str, actor: str
+    ) -> None:
+        before = self.get_item(pk, sk)
+        self.write_item(
+            pk, sk, kind, data, scope, actor, None if before is None else before.version
         )
 
     def put_leader(self, leader: Leader, actor: str) -> None:
-        self._record("leader", leader.id, self.leaders.get(leader.id), leader, actor)
-        self.leaders[leader.id] = leader
+        self._put("LEADER", leader.id, "leader", leader_to_dict(leader), leader.state, actor)
 
     def put_query(self, query: KeywordQuery, actor: str) -> None:
-        self._record("keyword_query", query.id, self.queries.get(query.id), query, actor)
-        self.queries[query.id] = query
+        self._put("QUERY", query.id, "keyword_query", dataclasses.asdict(query), query.scope, actor)
 
     def put_team(self, team: Team, actor: str) -> None:
-        self._record("team", team.id, self.teams.get(team.id), team, actor)
-        self.teams[team.id] = team
+        pk = f"TEAMS#{team.state}"
+        data = dataclasses.asdict(team)
+        before = self.get_item(pk, team.id)
+        version = None if before is None else before.version
+        index: list[IndexItem] = [("TEAMIDX", team.id, {"pk": pk})]
+        self.write_item(pk, team.id, "team", data, team.state, actor, version, index)
+
+    def get_item(self, pk: str, sk: str) -> ConfigRecord | None:
+        found = self.items.get((pk, sk))
+        return None if found is None else copy.deepcopy(found)
+
+    def list_items(self, pk: str) -> list[ConfigRecord]:
+        return [copy.deepcopy(r) for (p, s), r in sorted(self.items.items()) if p == pk]
+
+    def write_item(
+        self,
+        pk: str,
+        sk: str,
+        kind: str,
+        data: dict[str, Any] | None,
+        scope: str,
+        actor: str,
+        expected_version: int | None,
+        index: Sequence[IndexItem] = (),
+    ) -> ConfigRecord | None:
+        before = self.items.get((pk, sk))
+        if expected_version is None and before is not None:
+            raise ConflictError(f"{kind} {sk} exists already", [FieldProblem("id", "taken")])
+        if expected_version is not None and before is None:
+            raise NotFoundError(f"no such {kind}")
+        if before is not None and before.version != expected_version:
+            raise PreconditionFailedError(
+                f"{kind} {sk} is at version {before.version}, not {expected_version}"
+            )
+        now = self.clock() if self.clock else T0
+        data = json.loads(json.dumps(data))  # stored as JSON, as DynamoDB would
+        action = "create" if before is None else ("delete" if data is None else "update")
+        self.audit.append(
+            AuditRecord(
+                scope,
+                now.isoformat(),
+                actor,
+                action,
+                kind,
+                sk,
+                None if before is None else before.data,
+                data,
+            )
+        )
+        self.version += 1
+        for ipk, isk, idata in index:
+            if idata is None:
+                self.items.pop((ipk, isk), None)
+            else:
+                self.items[(ipk, isk)] = ConfigRecord("index", isk, dict(idata), 1)
+        if data is None:
+            del self.items[(pk, sk)]
+            return None
+        record = ConfigRecord(
+            kind, sk, data, 1 if before is None else before.version + 1, now, actor
+        )
+        self.items[(pk, sk)] = record
+        return copy.deepcopy(record)
+
+    def remember(self, pk: str, sk: str, data: dict[str, Any]) -> None:
+        self.items.setdefault(
+            (pk, sk), ConfigRecord("bookkeeping", sk, json.loads(json.dumps(data)), 1)
+        )
+
+    def audit_log(
+        self, scope: str, limit: int, cursor: str | None = None
+    ) -> tuple[list[AuditRecord], str | None]:
+        mine = [(i, r) for i, r in enumerate(self.audit) if r.scope == scope][::-1]
+        if cursor:
+            pos = int(decode_cursor(cursor, ("a",))["a"])
+            mine = [(i, r) for i, r in mine if i < pos]
+        page = mine[:limit]
+        more = len(mine) > limit
+        return [r for _, r in page], encode_cursor({"a": str(page[-1][0])}) if more else None
 
 
 @dataclass

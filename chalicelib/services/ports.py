@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -48,7 +49,74 @@ class TaskRepository(Protocol):
         ...
 
 
-class ConfigRepository(Protocol):
+@dataclass(frozen=True)
+class ConfigRecord:
+    """One stored configuration object with its optimistic-locking version."""
+
+    kind: str
+    id: str
+    data: dict[str, Any]
+    version: int
+    updated_at: datetime | None = None
+    updated_by: str = ""
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One configuration change: who, when, what, before and after (append-only)."""
+
+    scope: str
+    at: str
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+# An item written alongside a change, unaudited (say, a lookup pointer); data None deletes it.
+IndexItem = tuple[str, str, dict[str, Any] | None]
+
+
+class ConfigStore(Protocol):
+    """Generic, versioned, audited configuration items (``pk``/``sk`` as the config table)."""
+
+    def get_item(self, pk: str, sk: str) -> ConfigRecord | None: ...
+
+    def list_items(self, pk: str) -> list[ConfigRecord]: ...
+
+    def write_item(
+        self,
+        pk: str,
+        sk: str,
+        kind: str,
+        data: dict[str, Any] | None,
+        scope: str,
+        actor: str,
+        expected_version: int | None,
+        index: Sequence[IndexItem] = (),
+    ) -> ConfigRecord | None:
+        """Create (``expected_version`` None), update or delete (``data`` None) one item.
+
+        One transaction: the item, its audit record, the config version bump and ``index``.
+        ConflictError if creating an existing item, NotFoundError if changing a missing one,
+        PreconditionFailedError if the stored version is not ``expected_version``.
+        """
+        ...
+
+    def audit_log(
+        self, scope: str, limit: int, cursor: str | None = None
+    ) -> tuple[list[AuditRecord], str | None]:
+        """Audit records of one scope (a state code or ``national``), newest first."""
+        ...
+
+    def remember(self, pk: str, sk: str, data: dict[str, Any]) -> None:
+        """Store an unaudited bookkeeping item (idempotency keys); the first write wins."""
+        ...
+
+
+class ConfigRepository(ConfigStore, Protocol):
     def load_watch_config(self) -> WatchConfig: ...
 
     def teams_in_state(self, state: str) -> list[Team]: ...

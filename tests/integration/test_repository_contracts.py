@@ -184,3 +184,32 @@ def test_a_forged_cursor_is_invalid_input(repos: dict[str, Any]) -> None:
 
     with pytest.raises(InvalidInputError):
         repos["tasks"].list_by_team("DL-CENTRAL-01", 2, "bm90LWpzb24")
+
+
+def test_config_items_are_versioned_audited_and_deletable(repos: dict[str, Any]) -> None:
+    from chalicelib.errors import NotFoundError, PreconditionFailedError
+
+    config = repos["config"]
+    created = config.write_item("LEADER", "l1", "leader", {"n": 1}, "RJ", "u1", None)
+    assert created.version == 1 and created.data == {"n": 1}
+    with pytest.raises(ConflictError):
+        config.write_item("LEADER", "l1", "leader", {"n": 9}, "RJ", "u1", None)
+    with pytest.raises(PreconditionFailedError):
+        config.write_item("LEADER", "l1", "leader", {"n": 2}, "RJ", "u2", 5)
+    updated = config.write_item(
+        "LEADER", "l1", "leader", {"n": 2}, "RJ", "u2", 1, index=[("IDX", "l1", {"s": "RJ"})]
+    )
+    assert updated.version == 2
+    assert config.get_item("IDX", "l1").data == {"s": "RJ"}
+    assert [r.id for r in config.list_items("LEADER")] == ["l1"]
+    config.write_item("LEADER", "l1", "leader", None, "RJ", "u3", 2, index=[("IDX", "l1", None)])
+    assert config.get_item("LEADER", "l1") is None and config.get_item("IDX", "l1") is None
+    with pytest.raises(NotFoundError):
+        config.write_item("LEADER", "l1", "leader", None, "RJ", "u3", 3)
+    records, cursor = config.audit_log("RJ", 2)
+    assert [(r.action, r.actor) for r in records] == [("delete", "u3"), ("update", "u2")]
+    assert records[0].before == {"n": 2} and records[0].after is None
+    assert cursor is not None
+    rest, _ = config.audit_log("RJ", 2, cursor)
+    assert [(r.action, r.actor, r.before) for r in rest] == [("create", "u1", None)]
+    assert config.audit_log("UP", 5) == ([], None)
