@@ -8,6 +8,7 @@ from chalicelib.api.admin import admin_api
 from chalicelib.api.auth import authenticate
 from chalicelib.api.health import health_api
 from chalicelib.api.ingest import ingest_api
+from chalicelib.api.openapi import openapi_api
 from chalicelib.api.tasks import tasks_api
 from chalicelib.events import events
 from chalicelib.observability import observe
@@ -19,4 +20,5 @@ app.register_blueprint(health_api)
 app.register_blueprint(ingest_api)
 app.register_blueprint(tasks_api)
 app.register_blueprint(admin_api)
+app.register_blueprint(openapi_api)
 app.register_blueprint(events)

@@ -15,6 +15,7 @@ from chalicelib.api.http import etag, iso, query_param, read_json_object
 from chalicelib.api.problems import problems
 from chalicelib.domain.access import Principal
 from chalicelib.domain.pagination import parse_limit
+from chalicelib.domain.states import is_state
 from chalicelib.errors import (
     FieldProblem,
     InvalidInputError,
@@ -68,6 +69,17 @@ def _if_match(required: bool = True) -> int | None:
             "If-Match must be an ETag of this API", [FieldProblem("header:If-Match", "not an ETag")]
         )
     return int(value)
+
+
+def _state_param(name: str, national: bool = False) -> str | None:
+    value = query_param(admin_api.current_request, name)
+    if value is None or (national and value == "national"):
+        return value
+    if not is_state(value):
+        raise InvalidInputError(
+            f"{name} must be a state code", [FieldProblem(name, "not a state or UT code")]
+        )
+    return value
 
 
 def _record(record: ConfigRecord, status: int = 200) -> Response:
@@ -131,8 +143,7 @@ def _crud(kind: Kind, model: str, collection: str, item: str) -> None:
     @admin_api.route(collection, methods=["GET"], name=f"list_{kind.name}")
     @problems(_path)
     def list_view() -> dict[str, Any]:
-        state = query_param(admin_api.current_request, "state")
-        records = _admin().list(kind, _caller(), state.upper() if state else None)
+        records = _admin().list(kind, _caller(), _state_param("state"))
         return {
             "items": [{**r.data, "version": r.version} for r in records],
             "next_cursor": None,
@@ -214,10 +225,7 @@ def put_routes() -> Response:
 @problems(_path)
 def audit_log() -> dict[str, Any]:
     request = admin_api.current_request
-    scope = query_param(request, "scope")
-    wanted = config_admin.audit_scope_of(
-        _caller(), scope.upper() if scope and scope != "national" else scope
-    )
+    wanted = config_admin.audit_scope_of(_caller(), _state_param("scope", national=True))
     records, cursor = container().config_repo.audit_log(
         wanted, parse_limit(query_param(request, "limit")), query_param(request, "cursor") or None
     )

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from chalicelib.domain.states import is_state
+from chalicelib.domain.states import STATE_CODES, is_state
 from chalicelib.errors import FieldProblem, InvalidInputError, MalformedInputError
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
@@ -19,6 +19,9 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 Short = Annotated[str, Field(max_length=64)]
 QuietHours = Annotated[str, Field(pattern=r"^$|^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")]
 Severity = Annotated[int, Field(ge=1, le=5)]
+# Validated by _state; the enum tells clients (and the OpenAPI document) the codes up front.
+StateCode = Annotated[str, Field(json_schema_extra={"enum": list(STATE_CODES)})]
+QueryScope = Annotated[str, Field(json_schema_extra={"enum": ["national", *STATE_CODES]})]
 PLATFORMS = Literal["x", "youtube", "facebook", "telegram", "bluesky", "mastodon", "rss", "webhook"]
 
 
@@ -41,7 +44,7 @@ class AccountIn(_Strict):
 class LeaderIn(_Strict):
     id: Id
     name: Name
-    state: str
+    state: StateCode
     district: Short = ""
     party: Short = ""
     accounts: Annotated[list[AccountIn], Field(max_length=50)] = []
@@ -56,7 +59,7 @@ class KeywordQueryIn(_Strict):
     name: Annotated[str, Field(max_length=200)] = ""
     category: Short = "general"
     severity: Severity = 3
-    scope: str = "national"
+    scope: QueryScope = "national"
     enabled: bool = True
     variants: bool = True
     exact: bool = False
@@ -91,7 +94,7 @@ class MemberIn(_Strict):
 class TeamIn(_Strict):
     id: Id
     name: Name
-    state: str
+    state: StateCode
     district: Short = ""
     lead_id: Short = ""
     quiet_hours: QuietHours = ""
