@@ -245,3 +245,16 @@ def audit_log() -> dict[str, Any]:
         ],
         "next_cursor": cursor,
     }
+
+
+@admin_api.route("/stats", methods=["GET"])
+@problems(_path)
+def stats() -> dict[str, Any]:
+    from chalicelib.services.stats_report import state_stats
+
+    p = _caller()
+    state = _state_param("state") or p.state
+    if not state:
+        raise InvalidInputError("say which state", [FieldProblem("state", "required")])
+    c = container()
+    return state_stats(c.config_repo, c.tasks, p, state)

@@ -178,6 +178,15 @@ OPERATIONS: tuple[Op, ...] = (
         query=(*_PAGE, "scope"),
         errors=_READ,
     ),
+    Op(
+        "get",
+        "/stats",
+        "stats",
+        "Response times and completion per team of a state",
+        response="Stats",
+        query=("state",),
+        errors=_READ,
+    ),
 )
 
 _PARAMS: dict[str, dict[str, Any]] = {
@@ -299,6 +308,29 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "properties": {"config": {"type": ["object", "null"]}, "version": _INT},
     },
     "AuditList": _list_of("AuditRecord"),
+    "ResponseStats": {
+        "type": "object",
+        "required": ["key", "tasks", "open"],
+        "properties": {
+            "key": _STR,
+            "tasks": _INT,
+            "open": _INT,
+            "completion_rate": {"type": ["number", "null"]},
+            "ack_p50_s": {"type": ["number", "null"]},
+            "ack_p90_s": {"type": ["number", "null"]},
+            "complete_p50_s": {"type": ["number", "null"]},
+            "complete_p90_s": {"type": ["number", "null"]},
+        },
+    },
+    "Stats": {
+        "type": "object",
+        "required": ["state", "total", "teams"],
+        "properties": {
+            "state": _STR,
+            "total": {"$ref": "#/components/schemas/ResponseStats"},
+            "teams": {"type": "array", "items": {"$ref": "#/components/schemas/ResponseStats"}},
+        },
+    },
     "AuditRecord": {
         "type": "object",
         "required": ["scope", "at", "actor", "action", "entity", "entity_id"],

@@ -186,6 +186,14 @@ MATRIX: list[tuple[str, str, Any, Any, str, str]] = [
         "200 404 404 404 403 200 403",
     ),
     ("GET", "/routes", None, None, "200 200 200 403 403 200 403", "-"),
+    (
+        "GET",
+        "/stats?state={state}",
+        None,
+        None,
+        "200 200 200 403 403 404 403",
+        "200 404 404 403 403 200 403",
+    ),
     ("PUT", "/routes", ROUTES, None, "200 403 403 403 403 403 403", "-"),
     (
         "GET",
@@ -203,6 +211,7 @@ OBJECTS = {
     "/keyword-queries": ("q-dl", "q-up"),
     "/teams": ("DL-CENTRAL-01", "UP-VARANASI-01"),
     "/audit": ("DL", "UP"),
+    "/stats": ("DL", "UP"),
 }
 
 
