@@ -22,6 +22,9 @@ ENV_CONFIG_CACHE_SECONDS = "TVARIT_CONFIG_CACHE_SECONDS"
 ENV_JWT_ISSUER = "TVARIT_JWT_ISSUER"
 ENV_JWT_AUDIENCE = "TVARIT_JWT_AUDIENCE"
 ENV_JWKS = "TVARIT_JWKS"
+# SNS platform applications that device tokens are registered with (FCM for Android, APNs).
+ENV_FCM_APP_ARN = "TVARIT_FCM_PLATFORM_APP_ARN"
+ENV_APNS_APP_ARN = "TVARIT_APNS_PLATFORM_APP_ARN"
 # Only for `tvarit token` against the local stack: path of the dev issuer's private key (PEM).
 ENV_DEV_SIGNING_KEY = "TVARIT_DEV_SIGNING_KEY"
 
@@ -48,6 +51,8 @@ class Settings:
     jwt_issuer: str = ""
     jwt_audience: str = ""
     jwks: str = ""  # JWKS JSON; empty refuses every token
+    fcm_app_arn: str = ""
+    apns_app_arn: str = ""
 
     @property
     def mentions_table(self) -> str:
@@ -89,4 +94,6 @@ class Settings:
             jwt_issuer=env.get(ENV_JWT_ISSUER, ""),
             jwt_audience=env.get(ENV_JWT_AUDIENCE, ""),
             jwks=env.get(ENV_JWKS, ""),
+            fcm_app_arn=env.get(ENV_FCM_APP_ARN, ""),
+            apns_app_arn=env.get(ENV_APNS_APP_ARN, ""),
         )

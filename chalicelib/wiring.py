@@ -17,6 +17,7 @@ from chalicelib.services.dispatch import DispatchService
 from chalicelib.services.ports import (
     Clock,
     ConfigRepository,
+    DeviceRegistry,
     MentionQueue,
     MentionRepository,
     TaskPublisher,
@@ -107,6 +108,15 @@ class Container:
         from chalicelib.adapters.sns import SnsTaskPublisher
 
         return SnsTaskPublisher(self._client("sns"), self.settings.state_topic_arn)
+
+    @cached_property
+    def devices(self) -> DeviceRegistry:
+        from chalicelib.adapters.sns_devices import SnsDeviceRegistry
+
+        s = self.settings
+        return SnsDeviceRegistry(
+            self._client("sns"), {"fcm": s.fcm_app_arn, "apns": s.apns_app_arn}
+        )
 
     @cached_property
     def token_verifier(self) -> TokenVerifier:

@@ -117,6 +117,18 @@ class LocalStack:
             cfg.ENV_DEV_SIGNING_KEY: str(self.signing_key_path),
         }
 
+    def _push_platforms(self) -> dict[str, str]:
+        """SNS platform applications for device registration (moto drops the pushes)."""
+        sns = self.clients["sns"]
+        creds = {"PlatformCredential": "local", "PlatformPrincipal": "local"}
+        arns = {
+            name: sns.create_platform_application(
+                Name=f"tvarit-{name.lower()}", Platform=name, Attributes=creds
+            )["PlatformApplicationArn"]
+            for name in ("GCM", "APNS")
+        }
+        return {cfg.ENV_FCM_APP_ARN: arns["GCM"], cfg.ENV_APNS_APP_ARN: arns["APNS"]}
+
     def start(self) -> LocalStack:
         self._start_moto()
         self._set_env(self._start_issuer())
@@ -144,6 +156,7 @@ class LocalStack:
             {
                 cfg.ENV_MENTIONS_QUEUE_URL: self.resources.mentions_queue_url,
                 cfg.ENV_TOPIC_ARN_PREFIX: self.resources.topic_arn_prefix,
+                **self._push_platforms(),
             }
         )
         settings = cfg.Settings.from_env()

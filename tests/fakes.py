@@ -19,6 +19,7 @@ from chalicelib.domain.tasks import Task, TaskEvent
 from chalicelib.errors import (
     ConflictError,
     FieldProblem,
+    InvalidInputError,
     NotFoundError,
     PreconditionFailedError,
     UpstreamError,
@@ -243,3 +244,39 @@ class RecordingPublisher:
             raise UpstreamError("Throttling: rate exceeded")
         self.calls.append(call)
         return [f"msg-{len(self.calls)}-{i}" for i in range(len(call.entries))]
+
+
+@dataclass
+class RecordingDeviceRegistry:
+    """Keeps endpoints and subscriptions as SNS would; ``refuse`` makes every token invalid."""
+
+    endpoints: dict[str, str] = field(default_factory=dict)  # token -> endpoint arn
+    subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refuse: bool = False
+
+    def register(
+        self,
+        platform: str,
+        token: str,
+        topic_arn: str,
+        filter_policy: Mapping[str, Any],
+        user_data: str,
+    ) -> tuple[str, str]:
+        if self.refuse:
+            raise InvalidInputError(
+                "SNS refused the device token", [FieldProblem("token", "refused by SNS")]
+            )
+        endpoint = self.endpoints.setdefault(
+            token, f"arn:aws:sns:endpoint/{platform}/{len(self.endpoints)}"
+        )
+        sub = f"{topic_arn}:{len(self.subscriptions)}"
+        self.subscriptions[sub] = {
+            "endpoint": endpoint,
+            "policy": dict(filter_policy),
+            "user": user_data,
+        }
+        return endpoint, sub
+
+    def unregister(self, endpoint_arn: str, subscription_arn: str) -> None:
+        self.subscriptions.pop(subscription_arn, None)
+        self.endpoints = {t: e for t, e in self.endpoints.items() if e != endpoint_arn}

@@ -258,3 +258,49 @@ def stats() -> dict[str, Any]:
         raise InvalidInputError("say which state", [FieldProblem("state", "required")])
     c = container()
     return state_stats(c.config_repo, c.tasks, p, state)
+
+
+def _device(record: ConfigRecord, status: int) -> Response:
+    data = record.data
+    body = {k: data[k] for k in ("id", "platform", "team_id", "state", "filter_policy")}
+    return Response(body={**body, "version": record.version}, status_code=status)
+
+
+@admin_api.route("/me/devices", methods=["POST"], content_types=JSON)
+@problems(_path)
+def register_device() -> Response:
+    from chalicelib.services import devices
+
+    def create() -> Response:
+        body = _body("Device")
+        c = container()
+        record, new = devices.register_device(
+            c.config_repo,
+            c.devices,
+            c.settings.state_topic_arn,
+            _caller(),
+            body["platform"],
+            body["token"],
+        )
+        return _device(record, 201 if new else 200)
+
+    return _idempotent(create)
+
+
+@admin_api.route("/me/devices", methods=["GET"])
+@problems(_path)
+def list_devices() -> dict[str, Any]:
+    from chalicelib.services import devices
+
+    records = devices.my_devices(container().config_repo, _caller())
+    return {"items": [_device(r, 200).body for r in records], "next_cursor": None}
+
+
+@admin_api.route("/me/devices/{device_id}", methods=["DELETE"])
+@problems(_path)
+def remove_device(device_id: str) -> Response:
+    from chalicelib.services import devices
+
+    c = container()
+    devices.remove_device(c.config_repo, c.devices, _caller(), device_id)
+    return Response(body="", status_code=204)

@@ -34,6 +34,7 @@ class Op:
     headers: tuple[str, ...] = ()
     errors: tuple[int, ...] = ()
     public: bool = False
+    also_ok: tuple[int, ...] = ()  # other success statuses with the same body
 
 
 _READ = (401, 403, 404, 422, 503)
@@ -179,6 +180,35 @@ OPERATIONS: tuple[Op, ...] = (
         errors=_READ,
     ),
     Op(
+        "post",
+        "/me/devices",
+        "registerDevice",
+        "Register my phone's push token (subscribes it to my state's topic)",
+        ok=201,
+        response="DeviceOut",
+        body="Device",
+        also_ok=(200,),
+        headers=("Idempotency-Key",),
+        errors=_WRITE,
+    ),
+    Op(
+        "get",
+        "/me/devices",
+        "myDevices",
+        "My registered devices",
+        response="DeviceList",
+        errors=_READ,
+    ),
+    Op(
+        "delete",
+        "/me/devices/{device_id}",
+        "removeDevice",
+        "Unregister a device",
+        ok=204,
+        response="",
+        errors=_WRITE,
+    ),
+    Op(
         "get",
         "/stats",
         "stats",
@@ -308,6 +338,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "properties": {"config": {"type": ["object", "null"]}, "version": _INT},
     },
     "AuditList": _list_of("AuditRecord"),
+    "DeviceOut": {
+        "type": "object",
+        "required": ["id", "platform", "team_id", "state", "filter_policy", "version"],
+        "properties": {"id": _STR, "platform": _STR, "filter_policy": _OBJ, "version": _INT},
+    },
+    "DeviceList": _list_of("DeviceOut"),
     "ResponseStats": {
         "type": "object",
         "required": ["key", "tasks", "open"],
@@ -388,6 +424,8 @@ def _operation(op: Op) -> dict[str, Any]:
             "application/json": {"schema": {"$ref": f"#/components/schemas/{op.response}"}}
         }
     responses: dict[str, Any] = {str(op.ok): ok}
+    for status in op.also_ok:
+        responses[str(status)] = {**ok, "description": _REASONS[status]}
     for status in sorted(op.errors):
         responses[str(status)] = {
             "description": _REASONS[status],

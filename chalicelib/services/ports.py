@@ -147,3 +147,18 @@ class TokenVerifier(Protocol):
     def verify(self, token: str) -> dict[str, Any]:
         """The claims of a valid bearer token; AuthenticationError otherwise."""
         ...
+
+
+class DeviceRegistry(Protocol):
+    def register(
+        self,
+        platform: str,
+        token: str,
+        topic_arn: str,
+        filter_policy: Mapping[str, Any],
+        user_data: str,
+    ) -> tuple[str, str]:
+        """Create (or reuse) the push endpoint and its filtered subscription; their ARNs."""
+        ...
+
+    def unregister(self, endpoint_arn: str, subscription_arn: str) -> None: ...

@@ -20,6 +20,7 @@ from tests.fakes import (
     InMemoryConfigRepository,
     InMemoryMentionRepository,
     InMemoryTaskRepository,
+    RecordingDeviceRegistry,
     RecordingPublisher,
 )
 
@@ -81,6 +82,7 @@ class World:
     tasks: InMemoryTaskRepository
     config: InMemoryConfigRepository
     publisher: RecordingPublisher
+    devices: RecordingDeviceRegistry
 
 
 @pytest.fixture
@@ -100,6 +102,7 @@ def world() -> Iterator[World]:
         InMemoryTaskRepository(),
         config,
         RecordingPublisher(),
+        RecordingDeviceRegistry(),
     )
     wiring.use(
         wiring.Container(
@@ -110,6 +113,7 @@ def world() -> Iterator[World]:
             config_repo=w.config,
             config=CachedConfig(w.config, 0.0, time.monotonic),
             publisher=w.publisher,
+            devices=w.devices,
             wall_time=lambda: NOW,
         )
     )

@@ -33,6 +33,7 @@ CALLERS = (
 
 LEADER = {"name": "Changed", "accounts": [{"platform": "x", "handle": "h"}]}
 MEMBER = {"name": "New Warrior", "languages": ["hi"]}
+DEVICE = {"platform": "fcm", "token": "fcm-token-0123456789"}
 ROUTES = {"route": {"receivers": [{"teams_of": "state"}]}}
 
 # (method, path template, body for "in", body for "out", expected "in", expected "out")
@@ -186,6 +187,16 @@ MATRIX: list[tuple[str, str, Any, Any, str, str]] = [
         "200 404 404 404 403 200 403",
     ),
     ("GET", "/routes", None, None, "200 200 200 403 403 200 403", "-"),
+    ("POST", "/me/devices", DEVICE, None, "403 403 403 404 201 403 201", "-"),
+    ("GET", "/me/devices", None, None, "200 200 200 200 200 200 200", "-"),
+    (
+        "DELETE",
+        "/me/devices/{obj}",
+        None,
+        None,
+        "404 404 404 404 204 404 404",
+        "404 404 404 404 404 404 404",
+    ),
     (
         "GET",
         "/stats?state={state}",
@@ -211,6 +222,7 @@ OBJECTS = {
     "/keyword-queries": ("q-dl", "q-up"),
     "/teams": ("DL-CENTRAL-01", "UP-VARANASI-01"),
     "/audit": ("DL", "UP"),
+    "/me": ("d_dl", "d_up"),
     "/stats": ("DL", "UP"),
 }
 
@@ -237,6 +249,16 @@ def scoped_world(world: World) -> World:
     world.config.put_query(make_query(id="q-dl", scope="DL"), "test")
     world.config.put_query(make_query(id="q-up", scope="UP"), "test")
     world.tasks.create(_task("t_dl", "DL-CENTRAL-01", "DL", "CENTRAL"))
+    device = {
+        "id": "d_dl",
+        "platform": "fcm",
+        "team_id": "DL-CENTRAL-01",
+        "state": "DL",
+        "endpoint_arn": "e",
+        "subscription_arn": "s",
+        "filter_policy": {},
+    }
+    world.config.write_item("DEVICES#DL-CENTRAL-01-w1", "d_dl", "device", device, "DL", "w", None)
     world.tasks.create(_task("t_up", "UP-VARANASI-01", "UP", "VARANASI"))
     return world
 
@@ -281,7 +303,8 @@ def test_the_matrix_covers_every_protected_route() -> None:
             op.method,
             op.path.replace("{task_id}", "{obj}")
             .replace("{object_id}", "{obj}")
-            .replace("{team_id}", "{obj}"),
+            .replace("{team_id}", "{obj}")
+            .replace("{device_id}", "{obj}"),
         )
         for op in OPERATIONS
         if not op.public
