@@ -24,7 +24,7 @@ from chalicelib.errors import (
     PreconditionFailedError,
     UpstreamError,
 )
-from chalicelib.services.ports import AuditRecord, ConfigRecord, IndexItem
+from chalicelib.services.ports import AuditRecord, ConfigRecord, IndexItem, StoredMention
 from tests.factories import T0
 
 
@@ -51,6 +51,17 @@ class InMemoryMentionRepository:
     def mark_routed(self, key: str, task_ids: Sequence[str]) -> None:
         self.items[key]["status"] = "routed"
         self.items[key]["task_ids"] = list(task_ids)
+
+    def sample(self, limit: int) -> list[StoredMention]:
+        out = []
+        for key, item in list(self.items.items())[:limit]:
+            a = item["analyzed"]
+            out.append(
+                StoredMention(
+                    key, a.mention.text, a.language.lang, a.leader.state if a.leader else ""
+                )
+            )
+        return out
 
 
 @dataclass

@@ -172,6 +172,14 @@ def _crud(kind: Kind, model: str, collection: str, item: str) -> None:
         return Response(body="", status_code=204)
 
 
+@admin_api.route("/keyword-queries/preview", methods=["POST"], content_types=JSON)
+@problems(_path)
+def preview_keyword_query() -> dict[str, Any]:
+    from chalicelib.services.preview import preview_query
+
+    return preview_query(container().mentions, _caller(), _body("KeywordQueryPreview"))
+
+
 _crud(LEADERS, "Leader", "/leaders", "/leaders/{object_id}")
 _crud(QUERIES, "KeywordQuery", "/keyword-queries", "/keyword-queries/{object_id}")
 _crud(TEAMS, "Team", "/teams", "/teams/{object_id}")

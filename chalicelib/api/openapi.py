@@ -181,6 +181,15 @@ OPERATIONS: tuple[Op, ...] = (
     ),
     Op(
         "post",
+        "/keyword-queries/preview",
+        "previewKeywordQuery",
+        "Run a draft keyword query against recent stored mentions",
+        response="Preview",
+        body="KeywordQueryPreview",
+        errors=(400, 401, 403, 413, 415, 422, 503),
+    ),
+    Op(
+        "post",
         "/me/devices",
         "registerDevice",
         "Register my phone's push token (subscribes it to my state's topic)",
@@ -344,6 +353,22 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "properties": {"id": _STR, "platform": _STR, "filter_policy": _OBJ, "version": _INT},
     },
     "DeviceList": _list_of("DeviceOut"),
+    "Preview": {
+        "type": "object",
+        "required": ["scanned", "matched", "items"],
+        "properties": {
+            "scanned": _INT,
+            "matched": _INT,
+            "items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["key", "text", "terms", "spans"],
+                    "properties": {"key": _STR, "text": _STR, "terms": {"type": "array"}},
+                },
+            },
+        },
+    },
     "ResponseStats": {
         "type": "object",
         "required": ["key", "tasks", "open"],

@@ -16,6 +16,14 @@ from chalicelib.domain.tasks import Task, TaskEvent
 Clock = Callable[[], datetime]
 
 
+@dataclass(frozen=True)
+class StoredMention:
+    key: str
+    text: str
+    lang: str
+    state: str  # the leader's state; "" when no watched leader wrote it
+
+
 class MentionRepository(Protocol):
     def status_of(self, key: str) -> str | None: ...
 
@@ -24,6 +32,10 @@ class MentionRepository(Protocol):
         ...
 
     def mark_routed(self, key: str, task_ids: Sequence[str]) -> None: ...
+
+    def sample(self, limit: int) -> list[StoredMention]:
+        """Up to ``limit`` stored mentions (the table keeps only recent ones: TTL)."""
+        ...
 
 
 class TaskRepository(Protocol):

@@ -97,6 +97,7 @@ MATRIX: list[tuple[str, str, Any, Any, str, str]] = [
         "204 404 404 403 403 204 403",
     ),
     ("GET", "/keyword-queries", None, None, "200 200 200 403 403 200 403", "-"),
+    ("POST", "/keyword-queries/preview", {"query": "x"}, None, "200 200 200 403 403 200 403", "-"),
     (
         "POST",
         "/keyword-queries",

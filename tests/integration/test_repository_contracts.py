@@ -213,3 +213,18 @@ def test_config_items_are_versioned_audited_and_deletable(repos: dict[str, Any])
     rest, _ = config.audit_log("RJ", 2, cursor)
     assert [(r.action, r.actor, r.before) for r in rest] == [("create", "u1", None)]
     assert config.audit_log("UP", 5) == ([], None)
+
+
+def test_a_sample_of_stored_mentions_carries_text_language_and_state(
+    repos: dict[str, Any],
+) -> None:
+    mentions = repos["mentions"]
+    mentions.put_new(analyzed(), "c")
+    mentions.put_new(
+        analyzed(native_id="2", text="Good morning", author=make_mention().author), "c"
+    )
+    sample = {m.key: m for m in mentions.sample(10)}
+    assert set(sample) == {"x#1849000000000000001", "x#2"}
+    assert sample["x#2"].text == "Good morning" and sample["x#2"].state == "DL"
+    assert sample["x#1849000000000000001"].lang == "hi"
+    assert len(mentions.sample(1)) == 1

@@ -43,7 +43,7 @@ from chalicelib.errors import (
     PreconditionFailedError,
     UpstreamError,
 )
-from chalicelib.services.ports import AuditRecord, ConfigRecord, IndexItem
+from chalicelib.services.ports import AuditRecord, ConfigRecord, IndexItem, StoredMention
 
 CONDITIONAL_FAILED = "ConditionalCheckFailedException"
 
@@ -104,6 +104,17 @@ class DynamoMentionRepository:
             )
         except UpdateError as err:
             raise UpstreamError(f"marking mention {key} routed failed") from err
+
+    def sample(self, limit: int) -> list[StoredMention]:
+        try:
+            return [
+                StoredMention(m.key, m.text, m.lang, m.state or "")
+                for m in MentionModel.scan(
+                    limit=limit, attributes_to_get=["key", "text", "lang", "state"]
+                )
+            ]
+        except PynamoDBException as err:
+            raise UpstreamError("reading stored mentions failed") from err
 
 
 def _task_to_model(task: Task) -> TaskModel:
