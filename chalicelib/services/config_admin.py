@@ -13,6 +13,7 @@ from typing import Any
 
 from chalicelib.domain.access import Principal, Scope, Verb, authorize, visible
 from chalicelib.domain.keywords import keyword_query_from_dict
+from chalicelib.domain.org import team_from_dict
 from chalicelib.domain.routing import parse_route_config
 from chalicelib.errors import ConflictError, FieldProblem, InvalidInputError, NotFoundError
 from chalicelib.services.ports import ConfigRecord, ConfigStore, IndexItem
@@ -31,6 +32,12 @@ def _query_scope(data: dict[str, Any]) -> Scope:
 
 def _team_scope(data: dict[str, Any]) -> Scope:
     return Scope(state=data["state"], district=data.get("district", ""), team=data["id"])
+
+
+def _check_team(data: dict[str, Any]) -> None:
+    # Members carry their team's id (domain.org.Member); the wire form leaves it implicit.
+    data["members"] = [{**m, "team_id": data["id"]} for m in data.get("members", [])]
+    team_from_dict(data)
 
 
 def _check_query(data: dict[str, Any]) -> None:
@@ -62,7 +69,9 @@ QUERIES = Kind(
     check=_check_query,
     fixed_partition="QUERY",
 )
-TEAMS = Kind("team", lambda d: f"TEAMS#{d['state']}", _team_scope, lambda d: d["state"])
+TEAMS = Kind(
+    "team", lambda d: f"TEAMS#{d['state']}", _team_scope, lambda d: d["state"], check=_check_team
+)
 
 
 class ConfigAdmin:

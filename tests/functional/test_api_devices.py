@@ -38,3 +38,27 @@ def test_a_token_sns_refuses_is_422(client: Client, world: World) -> None:
     response = client.http.post("/me/devices", headers=auth("warrior"), body=json.dumps(BODY))
     assert response.status_code == 422
     assert response.json_body["errors"] == [{"loc": "token", "msg": "refused by SNS"}]
+
+
+def test_members_created_with_their_team_get_a_device_and_route(
+    client: Client, world: World
+) -> None:
+    team = {
+        "id": "RJ-JAIPUR-01",
+        "name": "Jaipur",
+        "state": "RJ",
+        "district": "JAIPUR",
+        "members": [{"id": "w-rj-1", "name": "Meena", "languages": ["hi"]}],
+    }
+    head = {"sub": "h", "custom:role": "state_head", "custom:state": "RJ"}
+    assert client.http.post("/teams", headers=auth(head), body=json.dumps(team)).status_code == 201
+    [stored] = world.config.teams_in_state("RJ")  # the analyze stage reads teams like this
+    assert stored.members[0].team_id == "RJ-JAIPUR-01"
+    warrior = {"sub": "w-rj-1", "custom:role": "warrior", "custom:team": "RJ-JAIPUR-01"}
+    response = client.http.post("/me/devices", headers=auth(warrior), body=json.dumps(BODY))
+    assert response.status_code == 201
+    assert response.json_body["filter_policy"]["team_ids"] == [
+        "RJ-JAIPUR-01",
+        "@district:RJ/JAIPUR",
+        "@state:RJ",
+    ]
