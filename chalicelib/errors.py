@@ -55,6 +55,22 @@ class ConflictError(TvaritError):
     """The write conflicts with the current state (duplicate, version mismatch)."""
 
 
+class PreconditionFailedError(TvaritError):
+    """If-Match named a version that is no longer current (someone changed the object)."""
+
+
+class PreconditionRequiredError(TvaritError):
+    """A change of an existing object needs If-Match with the version it was based on."""
+
+
+class UnsupportedMediaTypeError(TvaritError):
+    """The body is not in a media type the endpoint accepts."""
+
+
+class TooManyRequestsError(TvaritError):
+    """A caller of our API sent too many requests; retry later (HTTP 429)."""
+
+
 class PayloadTooLargeError(TvaritError):
     """The request body is larger than the endpoint accepts."""
 
