@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from chalice import Chalice
 
+from chalicelib.api.admin import admin_api
+from chalicelib.api.auth import authenticate
 from chalicelib.api.health import health_api
 from chalicelib.api.ingest import ingest_api
+from chalicelib.api.openapi import openapi_api
 from chalicelib.api.push import push_api
+from chalicelib.api.tasks import tasks_api
 from chalicelib.events import events
 from chalicelib.observability import observe
 
 app = Chalice(app_name="tvarit")
 app.register_middleware(observe, "all")
+app.register_middleware(authenticate, "http")
 app.register_blueprint(health_api)
 app.register_blueprint(ingest_api)
 app.register_blueprint(push_api)
+app.register_blueprint(tasks_api)
+app.register_blueprint(admin_api)
+app.register_blueprint(openapi_api)
 app.register_blueprint(events)

@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "parse": "print the normalized mentions of a captured platform payload",
     "replay": "replay demo posts into a running stack through the signed webhook",
     "route": "check a route config and preview which teams a mention reaches",
+    "token": "mint a bearer token from the local stack's development issuer",
 }
 
 

@@ -55,6 +55,22 @@ class ConflictError(TvaritError):
     """The write conflicts with the current state (duplicate, version mismatch)."""
 
 
+class PreconditionFailedError(TvaritError):
+    """If-Match named a version that is no longer current (someone changed the object)."""
+
+
+class PreconditionRequiredError(TvaritError):
+    """A change of an existing object needs If-Match with the version it was based on."""
+
+
+class UnsupportedMediaTypeError(TvaritError):
+    """The body is not in a media type the endpoint accepts."""
+
+
+class TooManyRequestsError(TvaritError):
+    """A caller of our API sent too many requests; retry later (HTTP 429)."""
+
+
 class PayloadTooLargeError(TvaritError):
     """The request body is larger than the endpoint accepts."""
 
@@ -72,3 +88,10 @@ class RateLimitedError(UpstreamError):
     """A platform refused the call for quota reasons; ``retry_at`` is Unix seconds, if known."""
 
     retry_at: float | None = None
+
+
+@dataclass
+class QuerySyntaxError(ParseError):
+    """A keyword query is not valid; ``column`` is 1-based (0 when the whole query is at fault)."""
+
+    column: int = 0

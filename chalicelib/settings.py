@@ -34,6 +34,16 @@ ENV_MASTODON_URL = "TVARIT_MASTODON_URL"
 ENV_PLATFORM_BASE_URL = "TVARIT_PLATFORM_BASE_URL"  # local stack: every API on the fake server
 ENV_TELEGRAM_WEBHOOK_SECRET = "TVARIT_TELEGRAM_WEBHOOK_SECRET"  # noqa: S105
 ENV_WEBSUB_SECRET = "TVARIT_WEBSUB_SECRET"  # noqa: S105
+# API authentication: the token issuer (a Cognito user pool URL, or the local dev issuer), the
+# app client id tokens must be for, and the issuer's public keys as JWKS JSON text.
+ENV_JWT_ISSUER = "TVARIT_JWT_ISSUER"
+ENV_JWT_AUDIENCE = "TVARIT_JWT_AUDIENCE"
+ENV_JWKS = "TVARIT_JWKS"
+# SNS platform applications that device tokens are registered with (FCM for Android, APNs).
+ENV_FCM_APP_ARN = "TVARIT_FCM_PLATFORM_APP_ARN"
+ENV_APNS_APP_ARN = "TVARIT_APNS_PLATFORM_APP_ARN"
+# Only for `tvarit token` against the local stack: path of the dev issuer's private key (PEM).
+ENV_DEV_SIGNING_KEY = "TVARIT_DEV_SIGNING_KEY"
 
 DEFAULT_REGION = "ap-south-1"
 
@@ -84,6 +94,11 @@ class Settings:
     platform_base_url: str = ""
     telegram_webhook_secret: str = field(default="", repr=False)
     websub_secret: str = field(default="", repr=False)
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+    jwks: str = ""  # JWKS JSON; empty refuses every token
+    fcm_app_arn: str = ""
+    apns_app_arn: str = ""
 
     @property
     def mentions_table(self) -> str:
@@ -135,4 +150,9 @@ class Settings:
             platform_base_url=env.get(ENV_PLATFORM_BASE_URL, ""),
             telegram_webhook_secret=env.get(ENV_TELEGRAM_WEBHOOK_SECRET, ""),
             websub_secret=env.get(ENV_WEBSUB_SECRET, ""),
+            jwt_issuer=env.get(ENV_JWT_ISSUER, ""),
+            jwt_audience=env.get(ENV_JWT_AUDIENCE, ""),
+            jwks=env.get(ENV_JWKS, ""),
+            fcm_app_arn=env.get(ENV_FCM_APP_ARN, ""),
+            apns_app_arn=env.get(ENV_APNS_APP_ARN, ""),
         )

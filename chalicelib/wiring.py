@@ -25,12 +25,14 @@ from chalicelib.services.polling import (
 from chalicelib.services.ports import (
     Clock,
     ConfigRepository,
+    DeviceRegistry,
     IncidentIndex,
     MentionQueue,
     MentionRepository,
     TaskPublisher,
     TaskRepository,
     ThrottleStore,
+    TokenVerifier,
 )
 from chalicelib.settings import Settings
 
@@ -204,6 +206,22 @@ class Container:
             WindowBudget(),
             self.wall_time,
         )
+
+    @cached_property
+    def devices(self) -> DeviceRegistry:
+        from chalicelib.adapters.sns_devices import SnsDeviceRegistry
+
+        s = self.settings
+        return SnsDeviceRegistry(
+            self._client("sns"), {"fcm": s.fcm_app_arn, "apns": s.apns_app_arn}
+        )
+
+    @cached_property
+    def token_verifier(self) -> TokenVerifier:
+        from chalicelib.adapters.jwt_tokens import JwtVerifier
+
+        s = self.settings
+        return JwtVerifier(s.jwt_issuer, s.jwt_audience, s.jwks, self.clock)
 
     @cached_property
     def analyzer(self) -> AnalyzeService:

@@ -300,6 +300,24 @@ PUSH_SECRETS = secrets_grant("webhook_secret", "telegram_webhook_secret", "websu
 PLATFORM_TOKENS = secrets_grant(
     "x_bearer_token", "youtube_api_key", "telegram_bot_token", "facebook_access_token"
 )
+# Platform endpoints and subscriptions have no resource-level permissions in SNS (only topics
+# do): a device's endpoint and subscription ARNs are made at registration and cannot be named.
+DEVICE_ENDPOINTS = Grant(
+    ("sns:CreatePlatformEndpoint", "sns:DeleteEndpoint", "sns:Unsubscribe"),
+    ("*",),
+    "DeviceEndpoints",
+)
+
+# Template parameters that become the API's environment (identity and push setup of the
+# account, made outside the stack: docs/deploy.md).
+API_ENV: dict[str, tuple[str, str]] = {
+    cfg.ENV_JWT_ISSUER: ("JwtIssuer", "Cognito user pool issuer URL"),
+    cfg.ENV_JWT_AUDIENCE: ("JwtAudience", "Cognito app client id"),
+    cfg.ENV_JWKS: ("Jwks", "The user pool's JWKS JSON (public keys)"),
+    cfg.ENV_FCM_APP_ARN: ("FcmPlatformApplicationArn", "SNS platform application for FCM"),
+    cfg.ENV_APNS_APP_ARN: ("ApnsPlatformApplicationArn", "SNS platform application for APNs"),
+}
+
 # X-Ray's write actions have no resource-level permissions: "*" is the only valid resource.
 XRAY_WRITE = Grant(("xray:PutTraceSegments", "xray:PutTelemetryRecords"), ("*",), "XRay")
 
@@ -312,7 +330,7 @@ class Function:
     memory: int
     grants: tuple[Grant, ...]
     reserved_concurrency: int | None = None
-    duration_alarm_ms: int | None = None
+    env: dict[str, tuple[str, str]] = field(default_factory=dict)  # var -> (parameter, what)
     extra: Json = field(default_factory=dict)
 
     @property
@@ -350,8 +368,18 @@ FUNCTIONS: tuple[Function, ...] = (
         grants=(
             send_grant(MENTIONS.logical_id, "EnqueueMentions"),
             PUSH_SECRETS,
-            table_grant("config", *CONFIG_READ),  # WebSub verification: the watched channels
+            # Configuration: items, the team index, devices, idempotency keys, written in one
+            # transaction with the audit record and the version bump.
+            table_grant("config", "GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem"),
+            table_grant("audit", "PutItem", "Query"),
+            # Warriors' tasks: their team's list, and ack/complete/decline with its event.
+            table_grant("tasks", "GetItem", "PutItem", "Query", indexes=("by-team",)),
+            table_grant("task-events", "PutItem", "Query"),
+            table_grant("mentions", "Scan"),  # keyword query preview over a bounded sample
+            Grant(("sns:Subscribe",), STATE_TOPICS_PUBLISH.resources, "SubscribeDevices"),
+            DEVICE_ENDPOINTS,
         ),
+        env=API_ENV,
     ),
     Function(
         "analyze",
@@ -905,7 +933,9 @@ def function_patch(fn: Function, stage: str) -> Json:
         "FunctionName": fn.function_name,
         "Timeout": fn.timeout,
         "MemorySize": fn.memory,
-        "Environment": {"Variables": environment()},
+        "Environment": {
+            "Variables": environment() | {var: ref(p) for var, (p, _) in fn.env.items()}
+        },
     }
     if fn.reserved_concurrency is not None:
         props["ReservedConcurrentExecutions"] = fn.reserved_concurrency
@@ -991,6 +1021,11 @@ def merge_template(stage: str, event_sources: Iterable[Any]) -> Json:
     return {
         "Description": f"Tvarit social listening and rapid response ({stage})",
         "Parameters": {
+            **{
+                parameter: {"Type": "String", "Default": "", "Description": what}
+                for fn in FUNCTIONS
+                for parameter, what in fn.env.values()
+            },
             "SmsMonthlySpendLimit": {
                 "Type": "Number",
                 "Default": 1,

@@ -81,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  tasks stream        {r.tasks_stream_arn}")
     print(f"  state topics        {len(r.topic_arns)} (one per state/UT)")
     print(f"  webhook secret      {stack.webhook_secret}")
+    print(f"  dev token issuer    export TVARIT_DEV_SIGNING_KEY={stack.signing_key_path}")
+    print("                      then: tvarit token --role state_head --state RJ")
     if port_in_use:
         print(f"  (port {args.api_port} was busy; the API took a free port)")
 

@@ -55,6 +55,9 @@ class LocalStack:
     visibility_timeout: int = 30
     max_receive_count: int = 3
     webhook_secret: str = field(default_factory=lambda: secrets.token_hex(16))
+    # The development token issuer: its key pair is made at start, its JWKS given to the app.
+    issuer: Any = None
+    signing_key_path: Path | None = None
     run_pump: bool = True
     escalate_every: float = 5.0  # seconds; the deployed schedule runs every minute
     region: str = REGION
@@ -98,8 +101,38 @@ class LocalStack:
                 time.sleep(0.1)
         raise RuntimeError(f"moto server did not answer on {self.aws_url}")
 
+    def _start_issuer(self) -> dict[str, str]:
+        import json
+        import tempfile
+
+        from chalicelib.adapters.jwt_tokens import DEV_AUDIENCE, DevIssuer
+
+        self.issuer = DevIssuer.generate()
+        key_dir = Path(tempfile.mkdtemp(prefix="tvarit-dev-issuer-"))
+        self.signing_key_path = key_dir / "signing-key.pem"
+        self.issuer.save(self.signing_key_path)
+        return {
+            cfg.ENV_JWT_ISSUER: self.issuer.issuer,
+            cfg.ENV_JWT_AUDIENCE: DEV_AUDIENCE,
+            cfg.ENV_JWKS: json.dumps(self.issuer.jwks()),
+            cfg.ENV_DEV_SIGNING_KEY: str(self.signing_key_path),
+        }
+
+    def _push_platforms(self) -> dict[str, str]:
+        """SNS platform applications for device registration (moto drops the pushes)."""
+        sns = self.clients["sns"]
+        creds = {"PlatformCredential": "local", "PlatformPrincipal": "local"}
+        arns = {
+            name: sns.create_platform_application(
+                Name=f"tvarit-{name.lower()}", Platform=name, Attributes=creds
+            )["PlatformApplicationArn"]
+            for name in ("GCM", "APNS")
+        }
+        return {cfg.ENV_FCM_APP_ARN: arns["GCM"], cfg.ENV_APNS_APP_ARN: arns["APNS"]}
+
     def start(self) -> LocalStack:
         self._start_moto()
+        self._set_env(self._start_issuer())
         self._set_env(
             {
                 cfg.ENV_ENDPOINT_URL: self.aws_url,
@@ -124,6 +157,7 @@ class LocalStack:
             {
                 cfg.ENV_MENTIONS_QUEUE_URL: self.resources.mentions_queue_url,
                 cfg.ENV_TOPIC_ARN_PREFIX: self.resources.topic_arn_prefix,
+                **self._push_platforms(),
             }
         )
         settings = cfg.Settings.from_env()
@@ -231,6 +265,9 @@ class LocalStack:
             except subprocess.TimeoutExpired:
                 self._moto.kill()
         wiring.use(None)
+        if self.signing_key_path is not None:
+            self.signing_key_path.unlink(missing_ok=True)
+            self.signing_key_path.parent.rmdir()
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)

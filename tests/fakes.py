@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 from collections.abc import Mapping, Sequence
@@ -10,14 +11,25 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.analysis import AnalyzedMention, WatchConfig
-from chalicelib.domain.escalation import EscalationChain, parse_chain
+from chalicelib.domain.escalation import parse_chain
 from chalicelib.domain.incidents import IncidentDecision, IncidentIndex, IncidentProbe
-from chalicelib.domain.keywords import KeywordQuery, compile_queries
+from chalicelib.domain.keywords import KeywordQuery, compile_queries, keyword_query_from_dict
 from chalicelib.domain.notify import Publish
-from chalicelib.domain.org import Leader, Team
+from chalicelib.domain.org import Leader, Team, leader_from_dict, leader_to_dict, team_from_dict
+from chalicelib.domain.pagination import decode_cursor, encode_cursor
+from chalicelib.domain.routing import parse_route_config
 from chalicelib.domain.tasks import Task, TaskEvent
 from chalicelib.domain.throttle import TeamThrottle
-from chalicelib.errors import ConflictError, UpstreamError
+from chalicelib.errors import (
+    ConflictError,
+    FieldProblem,
+    InvalidInputError,
+    NotFoundError,
+    PreconditionFailedError,
+    UpstreamError,
+)
+from chalicelib.services.ports import AuditRecord, ConfigRecord, IndexItem, StoredMention
+from tests.factories import T0
 
 
 @dataclass
@@ -47,6 +59,17 @@ class InMemoryMentionRepository:
     def mark_routed(self, key: str, task_ids: Sequence[str]) -> None:
         self.items[key]["status"] = "routed"
         self.items[key]["task_ids"] = list(task_ids)
+
+    def sample(self, limit: int) -> list[StoredMention]:
+        out = []
+        for key, item in list(self.items.items())[:limit]:
+            a = item["analyzed"]
+            out.append(
+                StoredMention(
+                    key, a.mention.text, a.language.lang, a.leader.state if a.leader else ""
+                )
+            )
+        return out
 
 
 @dataclass
@@ -104,58 +127,155 @@ class InMemoryTaskRepository:
         )
         return True
 
+    def list_by_team(
+        self, team_id: str, limit: int, cursor: str | None = None, status: str | None = None
+    ) -> tuple[list[Task], str | None]:
+        ordered = sorted(
+            (t for t in self.tasks.values() if t.team_id == team_id),
+            key=lambda t: (t.created_at.isoformat(), t.task_id),
+            reverse=True,
+        )
+        if cursor:
+            pos = decode_cursor(cursor, ("c", "t"))
+            ordered = [
+                t for t in ordered if (t.created_at.isoformat(), t.task_id) < (pos["c"], pos["t"])
+            ]
+        page: list[Task] = []
+        for i, task in enumerate(ordered):
+            if status is None or task.status.value == status:
+                page.append(task)
+            if len(page) == limit:
+                more = i + 1 < len(ordered)
+                nxt = {"c": task.created_at.isoformat(), "t": task.task_id}
+                return page, encode_cursor(nxt) if more else None
+        return page, None
+
 
 @dataclass
 class InMemoryConfigRepository:
-    leaders: dict[str, Leader] = field(default_factory=dict)
-    queries: dict[str, KeywordQuery] = field(default_factory=dict)
-    teams: dict[str, Team] = field(default_factory=dict)
-    chains: dict[str, EscalationChain] = field(default_factory=dict)
-    audit: list[dict[str, Any]] = field(default_factory=list)
+    """The config table's layout in a dict: (pk, sk) -> record, with the same audit and version."""
+
+    items: dict[tuple[str, str], ConfigRecord] = field(default_factory=dict)
+    audit: list[AuditRecord] = field(default_factory=list)
     version: int = 0
+    clock: Any = None
 
     def load_watch_config(self) -> WatchConfig:
-        queries = list(self.queries.values())
+        leaders = [leader_from_dict(r.data) for r in self.list_items("LEADER")]
+        queries = [keyword_query_from_dict(r.data) for r in self.list_items("QUERY")]
+        routes = self.get_item("ROUTES", "TREE")
+        chains = [parse_chain(r.data) for r in self.list_items("CHAIN")]
         return WatchConfig.build(
             str(self.version),
-            list(self.leaders.values()),
+            leaders,
             queries,
             compile_queries(queries),
-            chains=list(self.chains.values()),
+            parse_route_config(routes.data) if routes else None,
+            chains,
         )
 
     def teams_in_state(self, state: str) -> list[Team]:
-        return [t for t in self.teams.values() if t.state == state]
+        return [team_from_dict(r.data) for r in self.list_items(f"TEAMS#{state}")]
 
-    def _record(self, kind: str, key: str, before: Any, after: Any, actor: str) -> None:
-        self.version += 1
-        self.audit.append(
-            {
-                "entity": kind,
-                "entity_id": key,
-                "actor": actor,
-                "before": None if before is None else dataclasses.asdict(before),
-                "after": dataclasses.asdict(after),
-            }
+    def _put(
+        self, pk: str, sk: str, kind: str, data: dict[str, Any], scope: str, actor: str
+    ) -> None:
+        before = self.get_item(pk, sk)
+        self.write_item(
+            pk, sk, kind, data, scope, actor, None if before is None else before.version
         )
 
     def put_leader(self, leader: Leader, actor: str) -> None:
-        self._record("leader", leader.id, self.leaders.get(leader.id), leader, actor)
-        self.leaders[leader.id] = leader
+        self._put("LEADER", leader.id, "leader", leader_to_dict(leader), leader.state, actor)
 
     def put_query(self, query: KeywordQuery, actor: str) -> None:
-        self._record("keyword_query", query.id, self.queries.get(query.id), query, actor)
-        self.queries[query.id] = query
+        self._put("QUERY", query.id, "keyword_query", dataclasses.asdict(query), query.scope, actor)
 
     def put_chain(self, chain: dict[str, Any], actor: str) -> None:
         parsed = parse_chain(chain)
-        self.version += 1
-        self.chains[parsed.id] = parsed
-        self.audit.append({"entity": "escalation_chain", "entity_id": parsed.id, "actor": actor})
+        scope = parsed.owner if parsed.scope == "state" else "national"
+        self._put("CHAIN", parsed.id, "escalation_chain", parsed.as_dict(), scope, actor)
 
     def put_team(self, team: Team, actor: str) -> None:
-        self._record("team", team.id, self.teams.get(team.id), team, actor)
-        self.teams[team.id] = team
+        pk = f"TEAMS#{team.state}"
+        data = dataclasses.asdict(team)
+        before = self.get_item(pk, team.id)
+        version = None if before is None else before.version
+        index: list[IndexItem] = [("TEAMIDX", team.id, {"pk": pk})]
+        self.write_item(pk, team.id, "team", data, team.state, actor, version, index)
+
+    def get_item(self, pk: str, sk: str) -> ConfigRecord | None:
+        found = self.items.get((pk, sk))
+        return None if found is None else copy.deepcopy(found)
+
+    def list_items(self, pk: str) -> list[ConfigRecord]:
+        return [copy.deepcopy(r) for (p, s), r in sorted(self.items.items()) if p == pk]
+
+    def write_item(
+        self,
+        pk: str,
+        sk: str,
+        kind: str,
+        data: dict[str, Any] | None,
+        scope: str,
+        actor: str,
+        expected_version: int | None,
+        index: Sequence[IndexItem] = (),
+    ) -> ConfigRecord | None:
+        before = self.items.get((pk, sk))
+        if expected_version is None and before is not None:
+            raise ConflictError(f"{kind} {sk} exists already", [FieldProblem("id", "taken")])
+        if expected_version is not None and before is None:
+            raise NotFoundError(f"no such {kind}")
+        if before is not None and before.version != expected_version:
+            raise PreconditionFailedError(
+                f"{kind} {sk} is at version {before.version}, not {expected_version}"
+            )
+        now = self.clock() if self.clock else T0
+        data = json.loads(json.dumps(data))  # stored as JSON, as DynamoDB would
+        action = "create" if before is None else ("delete" if data is None else "update")
+        self.audit.append(
+            AuditRecord(
+                scope,
+                now.isoformat(),
+                actor,
+                action,
+                kind,
+                sk,
+                None if before is None else before.data,
+                data,
+            )
+        )
+        self.version += 1
+        for ipk, isk, idata in index:
+            if idata is None:
+                self.items.pop((ipk, isk), None)
+            else:
+                self.items[(ipk, isk)] = ConfigRecord("index", isk, dict(idata), 1)
+        if data is None:
+            del self.items[(pk, sk)]
+            return None
+        record = ConfigRecord(
+            kind, sk, data, 1 if before is None else before.version + 1, now, actor
+        )
+        self.items[(pk, sk)] = record
+        return copy.deepcopy(record)
+
+    def remember(self, pk: str, sk: str, data: dict[str, Any]) -> None:
+        self.items.setdefault(
+            (pk, sk), ConfigRecord("bookkeeping", sk, json.loads(json.dumps(data)), 1)
+        )
+
+    def audit_log(
+        self, scope: str, limit: int, cursor: str | None = None
+    ) -> tuple[list[AuditRecord], str | None]:
+        mine = [(i, r) for i, r in enumerate(self.audit) if r.scope == scope][::-1]
+        if cursor:
+            pos = int(decode_cursor(cursor, ("a",))["a"])
+            mine = [(i, r) for i, r in mine if i < pos]
+        page = mine[:limit]
+        more = len(mine) > limit
+        return [r for _, r in page], encode_cursor({"a": str(page[-1][0])}) if more else None
 
 
 @dataclass
@@ -214,3 +334,39 @@ class InMemoryThrottleStore:
             for team_id, (code, state, _) in self.items.items()
             if state.digest and state.digest_due is not None and state.digest_due <= now
         )
+
+
+@dataclass
+class RecordingDeviceRegistry:
+    """Keeps endpoints and subscriptions as SNS would; ``refuse`` makes every token invalid."""
+
+    endpoints: dict[str, str] = field(default_factory=dict)  # token -> endpoint arn
+    subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refuse: bool = False
+
+    def register(
+        self,
+        platform: str,
+        token: str,
+        topic_arn: str,
+        filter_policy: Mapping[str, Any],
+        user_data: str,
+    ) -> tuple[str, str]:
+        if self.refuse:
+            raise InvalidInputError(
+                "SNS refused the device token", [FieldProblem("token", "refused by SNS")]
+            )
+        endpoint = self.endpoints.setdefault(
+            token, f"arn:aws:sns:endpoint/{platform}/{len(self.endpoints)}"
+        )
+        sub = f"{topic_arn}:{len(self.subscriptions)}"
+        self.subscriptions[sub] = {
+            "endpoint": endpoint,
+            "policy": dict(filter_policy),
+            "user": user_data,
+        }
+        return endpoint, sub
+
+    def unregister(self, endpoint_arn: str, subscription_arn: str) -> None:
+        self.subscriptions.pop(subscription_arn, None)
+        self.endpoints = {t: e for t, e in self.endpoints.items() if e != endpoint_arn}

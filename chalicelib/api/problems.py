@@ -22,7 +22,11 @@ STATUS_TABLE: tuple[tuple[type[errors.TvaritError], int, str, str], ...] = (
     (errors.ForbiddenError, 403, "forbidden", "Forbidden"),
     (errors.NotFoundError, 404, "not-found", "Not found"),
     (errors.ConflictError, 409, "conflict", "Conflict"),
+    (errors.PreconditionFailedError, 412, "precondition-failed", "Precondition failed"),
     (errors.PayloadTooLargeError, 413, "payload-too-large", "Payload too large"),
+    (errors.UnsupportedMediaTypeError, 415, "unsupported-media-type", "Unsupported media type"),
+    (errors.PreconditionRequiredError, 428, "precondition-required", "Precondition required"),
+    (errors.TooManyRequestsError, 429, "rate-limited", "Too many requests"),
     (errors.UpstreamError, 503, "upstream-unavailable", "A dependency is unavailable; retry"),
 )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -17,6 +18,14 @@ from chalicelib.domain.throttle import TeamThrottle
 Clock = Callable[[], datetime]
 
 
+@dataclass(frozen=True)
+class StoredMention:
+    key: str
+    text: str
+    lang: str
+    state: str  # the leader's state; "" when no watched leader wrote it
+
+
 class MentionRepository(Protocol):
     def status_of(self, key: str) -> str | None: ...
 
@@ -28,6 +37,10 @@ class MentionRepository(Protocol):
 
     def delete(self, key: str) -> list[str]:
         """Remove our copy of a post deleted on its platform; the ids of tasks made from it."""
+        ...
+
+    def sample(self, limit: int) -> list[StoredMention]:
+        """Up to ``limit`` stored mentions (the table keeps only recent ones: TTL)."""
         ...
 
 
@@ -60,6 +73,15 @@ class TaskRepository(Protocol):
         """Record step ``done`` as taken, conditionally; False if the task moved on meanwhile."""
         ...
 
+    def list_by_team(
+        self, team_id: str, limit: int, cursor: str | None = None, status: str | None = None
+    ) -> tuple[list[Task], str | None]:
+        """A team's tasks, newest first; the cursor of the next page (None at the end).
+
+        ``cursor`` is opaque (``domain.pagination``); InvalidInputError if it is not one.
+        """
+        ...
+
 
 class ThrottleStore(Protocol):
     def load(self, team_id: str) -> tuple[TeamThrottle | None, int]:
@@ -85,7 +107,74 @@ class IncidentIndex(Protocol):
         ...
 
 
-class ConfigRepository(Protocol):
+@dataclass(frozen=True)
+class ConfigRecord:
+    """One stored configuration object with its optimistic-locking version."""
+
+    kind: str
+    id: str
+    data: dict[str, Any]
+    version: int
+    updated_at: datetime | None = None
+    updated_by: str = ""
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One configuration change: who, when, what, before and after (append-only)."""
+
+    scope: str
+    at: str
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+# An item written alongside a change, unaudited (say, a lookup pointer); data None deletes it.
+IndexItem = tuple[str, str, dict[str, Any] | None]
+
+
+class ConfigStore(Protocol):
+    """Generic, versioned, audited configuration items (``pk``/``sk`` as the config table)."""
+
+    def get_item(self, pk: str, sk: str) -> ConfigRecord | None: ...
+
+    def list_items(self, pk: str) -> list[ConfigRecord]: ...
+
+    def write_item(
+        self,
+        pk: str,
+        sk: str,
+        kind: str,
+        data: dict[str, Any] | None,
+        scope: str,
+        actor: str,
+        expected_version: int | None,
+        index: Sequence[IndexItem] = (),
+    ) -> ConfigRecord | None:
+        """Create (``expected_version`` None), update or delete (``data`` None) one item.
+
+        One transaction: the item, its audit record, the config version bump and ``index``.
+        ConflictError if creating an existing item, NotFoundError if changing a missing one,
+        PreconditionFailedError if the stored version is not ``expected_version``.
+        """
+        ...
+
+    def audit_log(
+        self, scope: str, limit: int, cursor: str | None = None
+    ) -> tuple[list[AuditRecord], str | None]:
+        """Audit records of one scope (a state code or ``national``), newest first."""
+        ...
+
+    def remember(self, pk: str, sk: str, data: dict[str, Any]) -> None:
+        """Store an unaudited bookkeeping item (idempotency keys); the first write wins."""
+        ...
+
+
+class ConfigRepository(ConfigStore, Protocol):
     def load_watch_config(self) -> WatchConfig: ...
 
     def teams_in_state(self, state: str) -> list[Team]: ...
@@ -112,3 +201,24 @@ class TaskPublisher(Protocol):
         Raises UpstreamError unless every entry was accepted.
         """
         ...
+
+
+class TokenVerifier(Protocol):
+    def verify(self, token: str) -> dict[str, Any]:
+        """The claims of a valid bearer token; AuthenticationError otherwise."""
+        ...
+
+
+class DeviceRegistry(Protocol):
+    def register(
+        self,
+        platform: str,
+        token: str,
+        topic_arn: str,
+        filter_policy: Mapping[str, Any],
+        user_data: str,
+    ) -> tuple[str, str]:
+        """Create (or reuse) the push endpoint and its filtered subscription; their ARNs."""
+        ...
+
+    def unregister(self, endpoint_arn: str, subscription_arn: str) -> None: ...

@@ -199,3 +199,56 @@ def test_the_leads_get_the_escalation_when_nobody_acknowledges(stack: LocalStack
     # Only the two Delhi team leads (Asha, Farah), once each: not Rohit, not UP or Rajasthan.
     assert sorted(d.member_id for d in got) == ["w-dl-1", "w-dl-3"]
     assert {d.state for d in got} == {"DL"}
+
+
+def _call(
+    stack: LocalStack, method: str, path: str, token: str, body: Any = None
+) -> tuple[int, Any]:
+    request = urllib.request.Request(  # noqa: S310
+        stack.api_url + path,
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    return _open(request)
+
+
+def _mint(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    from chalicelib.cli import main
+
+    assert main(["token", *args]) == 0  # the key path comes from the stack's environment
+    return capsys.readouterr().out.strip()
+
+
+def test_a_warrior_works_a_task_with_a_token_from_the_dev_issuer(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    post = make_post(10, "LG ने फिर फाइल रोकी, CBI का दुरुपयोग", day=10)
+    send(stack, post)
+    eventually(stack, lambda: len(tasks_for(stack, "1860000000000000010")) == 2)
+    assert stack.phone is not None
+    delivery = next(d for d in stack.phone.deliveries if "1860000000000000010" in d.url)
+    warrior = _mint(
+        capsys, "--role", "warrior", "--team", delivery.team_id, "--sub", delivery.member_id
+    )
+    status, page = _call(stack, "GET", "/me/tasks?limit=50", warrior)
+    assert status == 200
+    assert delivery.task_id in {t["task_id"] for t in page["items"]}
+    assert _call(stack, "POST", f"/tasks/{delivery.task_id}/ack", warrior)[0] == 200
+    status, done = _call(
+        stack,
+        "POST",
+        f"/tasks/{delivery.task_id}/complete",
+        warrior,
+        {"response_url": "https://x.com/team/status/1"},
+    )
+    assert (status, done["status"]) == (200, "completed")
+    up_head = _mint(capsys, "--role", "state_head", "--state", "UP")
+    assert _call(stack, "GET", f"/tasks/{delivery.task_id}", up_head)[0] == 404
+    dl_head = _mint(capsys, "--role", "state_head", "--state", "DL")
+    status, task = _call(stack, "GET", f"/tasks/{delivery.task_id}", dl_head)
+    assert [e["action"] for e in task["events"]] == ["dispatch", "ack", "complete"]
+    status, stats = _call(stack, "GET", "/stats?state=DL", dl_head)
+    assert status == 200 and stats["total"]["completed"] >= 1
+    status, problem = _call(stack, "GET", "/me/tasks", warrior[:-4] + "AAAA")
+    assert (status, problem["status"]) == (401, 401)

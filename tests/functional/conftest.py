@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from chalice.test import Client
 
 from chalicelib import wiring
+from chalicelib.adapters.jwt_tokens import DEV_AUDIENCE, DevIssuer
 from chalicelib.services.config_cache import CachedConfig
 from chalicelib.settings import Settings
 from tests.factories import make_leader, make_query, make_team
@@ -18,11 +22,13 @@ from tests.fakes import (
     InMemoryMentionRepository,
     InMemoryTaskRepository,
     InMemoryThrottleStore,
+    RecordingDeviceRegistry,
     RecordingPublisher,
 )
 
 SECRET = "functional-secret"
 NOW = 1_790_000_000.0
+ISSUER = DevIssuer.generate()
 
 SETTINGS = Settings(
     stage="test",
@@ -32,7 +38,43 @@ SETTINGS = Settings(
     mentions_queue_url="https://sqs.example/test-mentions",
     state_topic_arn_prefix="arn:aws:sns:ap-south-1:123456789012:tvarit-state-",
     webhook_secret=SECRET,
+    jwt_issuer=ISSUER.issuer,
+    jwt_audience=DEV_AUDIENCE,
+    jwks=json.dumps(ISSUER.jwks()),
 )
+
+# One caller per role, in and out of the scope of the world's objects (DL and UP).
+CLAIMS: dict[str, dict[str, str]] = {
+    "national_admin": {"sub": "admin-1", "custom:role": "national_admin"},
+    "state_head": {"sub": "shead-dl", "custom:role": "state_head", "custom:state": "DL"},
+    "district_head": {
+        "sub": "dhead-dl-central",
+        "custom:role": "district_head",
+        "custom:state": "DL",
+        "custom:district": "CENTRAL",
+    },
+    "team_lead": {"sub": "lead-dl-c1", "custom:role": "team_lead", "custom:team": "DL-CENTRAL-01"},
+    "warrior": {
+        "sub": "DL-CENTRAL-01-w1",
+        "custom:role": "warrior",
+        "custom:team": "DL-CENTRAL-01",
+    },
+    "state_head_up": {"sub": "shead-up", "custom:role": "state_head", "custom:state": "UP"},
+    "warrior_other_team": {
+        "sub": "DL-EAST-01-w1",
+        "custom:role": "warrior",
+        "custom:team": "DL-EAST-01",
+    },
+}
+
+
+def token(who: str | dict[str, str], **kwargs: Any) -> str:
+    claims = CLAIMS[who] if isinstance(who, str) else who
+    return ISSUER.mint(claims, datetime.now(UTC), **kwargs)
+
+
+def auth(who: str | dict[str, str], **headers: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(who)}", "Content-Type": "application/json", **headers}
 
 
 @dataclass
@@ -44,6 +86,7 @@ class World:
     publisher: RecordingPublisher
     incidents: InMemoryIncidentIndex
     throttle: InMemoryThrottleStore
+    devices: RecordingDeviceRegistry
 
 
 @pytest.fixture
@@ -65,6 +108,7 @@ def world() -> Iterator[World]:
         RecordingPublisher(),
         InMemoryIncidentIndex(),
         InMemoryThrottleStore(),
+        RecordingDeviceRegistry(),
     )
     wiring.use(
         wiring.Container(
@@ -77,6 +121,7 @@ def world() -> Iterator[World]:
             publisher=w.publisher,
             incidents=w.incidents,
             throttle=w.throttle,
+            devices=w.devices,
             wall_time=lambda: NOW,
         )
     )

@@ -25,7 +25,14 @@ from infra import build
 Template = dict[str, Any]
 
 # Actions that have no resource-level permissions in IAM: "*" is their only valid resource.
-RESOURCELESS_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "sns:SetSMSAttributes"}
+RESOURCELESS_ACTIONS = {
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "sns:SetSMSAttributes",
+    "sns:CreatePlatformEndpoint",
+    "sns:DeleteEndpoint",
+    "sns:Unsubscribe",
+}
 
 
 @pytest.fixture(scope="session")
@@ -183,11 +190,19 @@ def test_each_function_has_its_own_written_role(prod: Template) -> None:
     assert "sns:Publish" in actions["DispatchRole"]
     assert "sns:Publish" not in actions["AnalyzeRole"] | actions["ApiHandlerRole"]
     assert "sqs:SendMessage" in actions["ApiHandlerRole"]
-    # The API only enqueues and reads configuration: it never writes a table.
-    assert {a for a in actions["ApiHandlerRole"] if a.startswith("dynamodb:")} <= {
-        "dynamodb:GetItem",
-        "dynamodb:Query",
+    # Only the API writes configuration and its audit; nothing deletes tasks or audit records.
+    writers = {
+        n for n, a in actions.items() if "dynamodb:UpdateItem" in a or "dynamodb:PutItem" in a
     }
+    assert "ApiHandlerRole" in writers
+    for name, doc in policies.items():
+        for statement in doc["Statement"]:
+            targets = json.dumps(statement["Resource"])
+            if "AuditTable" in targets or "TaskEventsTable" in targets:
+                assert set(_as_list(statement["Action"])) <= {
+                    "dynamodb:PutItem",
+                    "dynamodb:Query",
+                }, (name, statement)
     assert "dynamodb:GetRecords" in actions["DispatchRole"]
     publish = next(s for s in policies["DispatchRole"]["Statement"] if "sns:Publish" in s["Action"])
     assert len(publish["Resource"]) == len(STATE_CODES)

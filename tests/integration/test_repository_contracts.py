@@ -202,3 +202,94 @@ def test_later_mentions_are_counted_once_each(repos: dict[str, Any]) -> None:
     tasks.note_mention(task.task_id, "x#2")
     tasks.note_mention(task.task_id, "x#3")
     assert tasks.get(task.task_id).mention_count == 3
+
+
+def test_the_compiled_matcher_is_reused_until_the_queries_change(tables: Settings) -> None:
+    from chalicelib.adapters.dynamo.repositories import DynamoConfigRepository
+
+    repo = DynamoConfigRepository(lambda: T0)
+    repo.put_query(make_query(), "head")
+    first = repo.load_watch_config().matcher
+    repo.put_leader(make_leader(), "head")  # not a query change
+    assert repo.load_watch_config().matcher is first
+    repo.put_query(make_query(id="q-cbi", query="CBI"), "head")
+    second = repo.load_watch_config().matcher
+    assert second is not first
+    assert [m.query_id for m in second.match("The CBI raided")] == ["q-cbi"]
+
+
+def test_a_teams_tasks_page_newest_first_and_stay_in_the_team(repos: dict[str, Any]) -> None:
+    tasks = repos["tasks"]
+    mine = [
+        replace(make_task(), task_id=f"t_{n}", created_at=T0 + timedelta(minutes=n))
+        for n in range(5)
+    ]
+    for t in [*mine, replace(make_task("DL-EAST-01"), created_at=T0 + timedelta(hours=1))]:
+        assert tasks.create(t)
+    seen: list[str] = []
+    cursor = None
+    for _ in range(6):
+        page, cursor = tasks.list_by_team("DL-CENTRAL-01", 2, cursor)
+        assert len(page) <= 2
+        seen += [t.task_id for t in page]
+        if cursor is None:
+            break
+    assert seen == ["t_4", "t_3", "t_2", "t_1", "t_0"]
+    page, _ = tasks.list_by_team("DL-CENTRAL-01", 10, None, status="dispatched")
+    assert page == []
+    new, event = transition(mine[1], TaskAction.DISPATCH, "dispatcher", T0)
+    assert event is not None
+    tasks.save_transition(new, event, 1)
+    page, _ = tasks.list_by_team("DL-CENTRAL-01", 10, None, status="dispatched")
+    assert [t.task_id for t in page] == ["t_1"]
+
+
+def test_a_forged_cursor_is_invalid_input(repos: dict[str, Any]) -> None:
+    from chalicelib.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError):
+        repos["tasks"].list_by_team("DL-CENTRAL-01", 2, "bm90LWpzb24")
+
+
+def test_config_items_are_versioned_audited_and_deletable(repos: dict[str, Any]) -> None:
+    from chalicelib.errors import NotFoundError, PreconditionFailedError
+
+    config = repos["config"]
+    created = config.write_item("LEADER", "l1", "leader", {"n": 1}, "RJ", "u1", None)
+    assert created.version == 1 and created.data == {"n": 1}
+    with pytest.raises(ConflictError):
+        config.write_item("LEADER", "l1", "leader", {"n": 9}, "RJ", "u1", None)
+    with pytest.raises(PreconditionFailedError):
+        config.write_item("LEADER", "l1", "leader", {"n": 2}, "RJ", "u2", 5)
+    updated = config.write_item(
+        "LEADER", "l1", "leader", {"n": 2}, "RJ", "u2", 1, index=[("IDX", "l1", {"s": "RJ"})]
+    )
+    assert updated.version == 2
+    assert config.get_item("IDX", "l1").data == {"s": "RJ"}
+    assert [r.id for r in config.list_items("LEADER")] == ["l1"]
+    config.write_item("LEADER", "l1", "leader", None, "RJ", "u3", 2, index=[("IDX", "l1", None)])
+    assert config.get_item("LEADER", "l1") is None and config.get_item("IDX", "l1") is None
+    with pytest.raises(NotFoundError):
+        config.write_item("LEADER", "l1", "leader", None, "RJ", "u3", 3)
+    records, cursor = config.audit_log("RJ", 2)
+    assert [(r.action, r.actor) for r in records] == [("delete", "u3"), ("update", "u2")]
+    assert records[0].before == {"n": 2} and records[0].after is None
+    assert cursor is not None
+    rest, _ = config.audit_log("RJ", 2, cursor)
+    assert [(r.action, r.actor, r.before) for r in rest] == [("create", "u1", None)]
+    assert config.audit_log("UP", 5) == ([], None)
+
+
+def test_a_sample_of_stored_mentions_carries_text_language_and_state(
+    repos: dict[str, Any],
+) -> None:
+    mentions = repos["mentions"]
+    mentions.put_new(analyzed(), "c")
+    mentions.put_new(
+        analyzed(native_id="2", text="Good morning", author=make_mention().author), "c"
+    )
+    sample = {m.key: m for m in mentions.sample(10)}
+    assert set(sample) == {"x#1849000000000000001", "x#2"}
+    assert sample["x#2"].text == "Good morning" and sample["x#2"].state == "DL"
+    assert sample["x#1849000000000000001"].lang == "hi"
+    assert len(mentions.sample(1)) == 1

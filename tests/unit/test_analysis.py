@@ -75,3 +75,15 @@ def test_a_task_keeps_the_route_snapshot_and_a_deterministic_id() -> None:
     assert [r["path"] for r in task.route["routes"]] == ["route.routes[0]"]
     assert task.route["labels"]["category"] == "economy"
     assert task.route["config_version"] == "7"
+
+
+def test_the_query_set_version_changes_exactly_when_the_queries_do() -> None:
+    from dataclasses import replace
+
+    from chalicelib.domain.keywords import query_set_version
+
+    a, b = make_query(), make_query(id="q-cbi", query="CBI")
+    assert query_set_version([a, b]) == query_set_version([b, a])
+    assert query_set_version([a, b]) != query_set_version([a])
+    assert query_set_version([a, b]) != query_set_version([a, replace(b, severity=5)])
+    assert query_set_version([a, b]) != query_set_version([a, replace(b, enabled=False)])

@@ -29,14 +29,23 @@ from chalicelib.domain.analysis import AnalyzedMention, WatchConfig
 from chalicelib.domain.escalation import parse_chain
 from chalicelib.domain.keywords import (
     KeywordQuery,
-    compile_queries,
+    MatcherCache,
     keyword_query_from_dict,
+    query_set_version,
 )
 from chalicelib.domain.mention import mention_to_dict
 from chalicelib.domain.org import Leader, Team, leader_from_dict, leader_to_dict, team_from_dict
+from chalicelib.domain.pagination import decode_cursor, encode_cursor
 from chalicelib.domain.routing import parse_route_config
 from chalicelib.domain.tasks import Task, TaskAction, TaskEvent, TaskStatus
-from chalicelib.errors import ConflictError, UpstreamError
+from chalicelib.errors import (
+    ConflictError,
+    FieldProblem,
+    NotFoundError,
+    PreconditionFailedError,
+    UpstreamError,
+)
+from chalicelib.services.ports import AuditRecord, ConfigRecord, IndexItem, StoredMention
 
 CONDITIONAL_FAILED = "ConditionalCheckFailedException"
 REDACTED = "(deleted on the platform)"
@@ -111,6 +120,17 @@ class DynamoMentionRepository:
             )
         except UpdateError as err:
             raise UpstreamError(f"marking mention {key} routed failed") from err
+
+    def sample(self, limit: int) -> list[StoredMention]:
+        try:
+            return [
+                StoredMention(m.key, m.text, m.lang, m.state or "")
+                for m in MentionModel.scan(
+                    limit=limit, attributes_to_get=["key", "text", "lang", "state"]
+                )
+            ]
+        except PynamoDBException as err:
+            raise UpstreamError("reading stored mentions failed") from err
 
 
 def open_bucket(state: str) -> str:
@@ -300,6 +320,34 @@ class DynamoTaskRepository:
         except PynamoDBException as err:
             raise UpstreamError(f"reading events of task {task_id} failed") from err
 
+    def list_by_team(
+        self, team_id: str, limit: int, cursor: str | None = None, status: str | None = None
+    ) -> tuple[list[Task], str | None]:
+        start: dict[str, dict[str, Any]] | None = None
+        if cursor:
+            pos = decode_cursor(cursor, ("c", "t"))
+            # The partition comes from the caller, never from the cursor.
+            start = {
+                "task_id": {"S": pos["t"]},
+                "team_id": {"S": team_id},
+                "created_at": {"S": pos["c"]},
+            }
+        try:
+            result = TaskModel.by_team.query(
+                team_id,
+                scan_index_forward=False,
+                limit=limit,
+                last_evaluated_key=start,
+                filter_condition=(TaskModel.status == status) if status else None,
+            )
+            tasks = [task_from_model(item) for item in result]
+            last = result.last_evaluated_key
+        except PynamoDBException as err:
+            raise UpstreamError(f"listing tasks of team {team_id} failed") from err
+        if not last:
+            return tasks, None
+        return tasks, encode_cursor({"c": last["created_at"]["S"], "t": last["task_id"]["S"]})
+
 
 # Config single-table layout (pk, sk):
 #   ("LEADER", leader_id)       a watched leader with its accounts
@@ -316,6 +364,8 @@ class DynamoConfigRepository:
     def __init__(self, clock: Callable[[], datetime], new_id: Callable[[], str] | None = None):
         self._clock = clock
         self._new_id = new_id or (lambda: uuid.uuid4().hex)
+        # Compiling 1,000 queries takes ~0.2 s: a container rebuilds only when they change.
+        self._matchers = MatcherCache()
 
     def load_watch_config(self) -> WatchConfig:
         try:
@@ -333,7 +383,7 @@ class DynamoConfigRepository:
             version,
             leaders,
             queries,
-            compile_queries(queries),
+            self._matchers.get(query_set_version(queries), lambda: queries),
             routes[0] if routes else None,
             chains,
         )
@@ -367,42 +417,98 @@ class DynamoConfigRepository:
         self._put("CHAIN", parsed.id, "escalation_chain", parsed.as_dict(), scope, actor)
 
     def put_team(self, team: Team, actor: str) -> None:
-        self._put(
-            f"TEAMS#{team.state}", team.id, "team", dataclasses.asdict(team), team.state, actor
-        )
+        pk = f"TEAMS#{team.state}"
+        # The pointer lets the API find a team by its id alone (config_admin.TEAM_INDEX).
+        index: list[IndexItem] = [("TEAMIDX", team.id, {"pk": pk})]
+        self._put(pk, team.id, "team", dataclasses.asdict(team), team.state, actor, index)
 
     def _put(
-        self, pk: str, sk: str, kind: str, data: dict[str, Any], scope: str, actor: str
+        self,
+        pk: str,
+        sk: str,
+        kind: str,
+        data: dict[str, Any],
+        scope: str,
+        actor: str,
+        index: Sequence[IndexItem] = (),
     ) -> None:
-        """Write one config item, its audit record and the version bump in one transaction."""
-        now = self._clock()
+        """Write one config item (create or update whatever is stored), audited."""
+        before = self.get_item(pk, sk)
         try:
-            before_item = ConfigItemModel.get(pk, sk, consistent_read=True)
-            before: dict[str, Any] | None = before_item.data
-            version = int(before_item.version) + 1
+            self.write_item(
+                pk, sk, kind, data, scope, actor, None if before is None else before.version, index
+            )
+        except PreconditionFailedError as err:
+            raise ConflictError(f"{kind} {sk} changed concurrently; read it again") from err
+
+    def get_item(self, pk: str, sk: str) -> ConfigRecord | None:
+        try:
+            item = ConfigItemModel.get(pk, sk, consistent_read=True)
         except DoesNotExist:
-            before, version = None, 1
-        item = ConfigItemModel(
-            pk=pk, sk=sk, kind=kind, data=data, version=version, updated_at=now, updated_by=actor
-        )
+            return None
+        except PynamoDBException as err:
+            raise UpstreamError(f"reading {pk}/{sk} failed") from err
+        return _record(item)
+
+    def list_items(self, pk: str) -> list[ConfigRecord]:
+        try:
+            return [_record(i) for i in ConfigItemModel.query(pk, consistent_read=True)]
+        except PynamoDBException as err:
+            raise UpstreamError(f"listing {pk} failed") from err
+
+    def write_item(
+        self,
+        pk: str,
+        sk: str,
+        kind: str,
+        data: dict[str, Any] | None,
+        scope: str,
+        actor: str,
+        expected_version: int | None,
+        index: Sequence[IndexItem] = (),
+    ) -> ConfigRecord | None:
+        before = self.get_item(pk, sk)
+        if expected_version is None and before is not None:
+            raise ConflictError(f"{kind} {sk} exists already", [FieldProblem("id", "taken")])
+        if expected_version is not None and before is None:
+            raise NotFoundError(f"no such {kind}")
+        if before is not None and before.version != expected_version:
+            raise PreconditionFailedError(
+                f"{kind} {sk} is at version {before.version}, not {expected_version}"
+            )
+        now = self._clock()
+        version = 1 if before is None else before.version + 1
+        action = "create" if before is None else ("delete" if data is None else "update")
         audit = AuditModel(
             scope=scope,
             at_id=f"{now.isoformat()}#{self._new_id()}",
             actor=actor,
-            action="create" if before is None else "update",
+            action=action,
             entity=kind,
             entity_id=sk,
-            before=before,
+            before=None if before is None else before.data,
             after=data,
         )
         condition = (
             ConfigItemModel.pk.does_not_exist()
             if before is None
-            else ConfigItemModel.version == version - 1
+            else ConfigItemModel.version == before.version
+        )
+        item = ConfigItemModel(
+            pk=pk,
+            sk=sk,
+            kind=kind,
+            data=data or {},
+            version=version,
+            updated_at=now,
+            updated_by=actor,
         )
         try:
             with TransactWrite(connection=_connection_for(ConfigItemModel)) as tx:
-                tx.save(item, condition=condition)
+                if data is None:
+                    tx.delete(item, condition=condition)
+                else:
+                    tx.save(item, condition=condition)
                 # Append-only: an audit record is never overwritten.
                 tx.save(audit, condition=AuditModel.at_id.does_not_exist())
                 tx.update(
@@ -413,10 +519,69 @@ class DynamoConfigRepository:
                         ConfigItemModel.data.set({}),
                     ],
                 )
+                for ipk, isk, idata in index:
+                    pointer = ConfigItemModel(pk=ipk, sk=isk, kind="index", data=idata or {})
+                    if idata is None:
+                        tx.delete(pointer)
+                    else:
+                        tx.save(pointer)
         except TransactWriteError as err:
             if err.cause_response_code == "TransactionCanceledException":
-                raise ConflictError(f"{kind} {sk} changed concurrently; read it again") from err
+                if before is None:
+                    raise ConflictError(f"{kind} {sk} changed concurrently; read it again") from err
+                raise PreconditionFailedError(f"{kind} {sk} changed concurrently") from err
             raise UpstreamError(f"saving {kind} {sk} failed") from err
+        if data is None:
+            return None
+        return ConfigRecord(kind, sk, data, version, now, actor)
+
+    def remember(self, pk: str, sk: str, data: dict[str, Any]) -> None:
+        item = ConfigItemModel(pk=pk, sk=sk, kind="bookkeeping", data=data, version=1)
+        try:
+            item.save(condition=ConfigItemModel.pk.does_not_exist())
+        except PutError as err:
+            if not _conditional_failed(err):
+                raise UpstreamError(f"saving {pk}/{sk} failed") from err
+
+    def audit_log(
+        self, scope: str, limit: int, cursor: str | None = None
+    ) -> tuple[list[AuditRecord], str | None]:
+        start = None
+        if cursor:
+            pos = decode_cursor(cursor, ("a",))
+            start = {"scope": {"S": scope}, "at_id": {"S": pos["a"]}}
+        try:
+            result = AuditModel.query(
+                scope, scan_index_forward=False, limit=limit, last_evaluated_key=start
+            )
+            records = [
+                AuditRecord(
+                    scope=r.scope,
+                    at=r.at_id.split("#", 1)[0],
+                    actor=r.actor,
+                    action=r.action,
+                    entity=r.entity,
+                    entity_id=r.entity_id,
+                    before=r.before,
+                    after=r.after,
+                )
+                for r in result
+            ]
+            last = result.last_evaluated_key
+        except PynamoDBException as err:
+            raise UpstreamError(f"reading the audit log of {scope} failed") from err
+        return records, encode_cursor({"a": last["at_id"]["S"]}) if last else None
+
+
+def _record(item: ConfigItemModel) -> ConfigRecord:
+    return ConfigRecord(
+        kind=item.kind,
+        id=item.sk,
+        data=item.data or {},
+        version=int(item.version),
+        updated_at=item.updated_at,
+        updated_by=item.updated_by or "",
+    )
 
 
 def _connection_for(model: type[Any]) -> Connection:

@@ -1,0 +1,86 @@
+"""Warriors' task flow: ``GET /me/tasks``, ``GET /tasks/{id}``, ``POST /tasks/{id}/ack|...``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.auth import principal_of
+from chalicelib.api.http import etag, event_json, query_param, read_json_object, task_json
+from chalicelib.api.problems import problems
+from chalicelib.domain.pagination import parse_limit
+from chalicelib.domain.tasks import TaskAction, TaskStatus
+from chalicelib.errors import FieldProblem, InvalidInputError
+from chalicelib.services import task_flow
+from chalicelib.wiring import container
+
+tasks_api = Blueprint(__name__)
+_STATUSES = frozenset(s.value for s in TaskStatus)
+_TRANSITION_BODY_BYTES = 4 * 1024
+
+
+def _path() -> str:
+    request = tasks_api.current_request
+    return str(request.path) if request is not None else ""
+
+
+@tasks_api.route("/me/tasks", methods=["GET"])
+@problems(_path)
+def my_tasks() -> dict[str, Any]:
+    request = tasks_api.current_request
+    status = query_param(request, "status")
+    if status is not None and status not in _STATUSES:
+        raise InvalidInputError(
+            "unknown status", [FieldProblem("status", f"one of {sorted(_STATUSES)}")]
+        )
+    tasks, cursor = task_flow.my_tasks(
+        container().tasks,
+        principal_of(request),
+        parse_limit(query_param(request, "limit")),
+        query_param(request, "cursor") or None,
+        status,
+    )
+    return {"items": [task_json(t) for t in tasks], "next_cursor": cursor}
+
+
+@tasks_api.route("/tasks/{task_id}", methods=["GET"])
+@problems(_path)
+def get_task(task_id: str) -> Response:
+    request = tasks_api.current_request
+    task, events = task_flow.read_task(container().tasks, principal_of(request), task_id)
+    body = {**task_json(task), "events": [event_json(e) for e in events]}
+    return Response(body=body, status_code=200, headers={"ETag": etag(task.version)})
+
+
+def _act(task_id: str, action: TaskAction) -> Response:
+    request = tasks_api.current_request
+    body = read_json_object(request, _TRANSITION_BODY_BYTES, required=False)
+    response_url = body.get("response_url", "")
+    if not isinstance(response_url, str) or len(response_url) > 2048:
+        raise InvalidInputError(
+            "response_url must be a URL", [FieldProblem("response_url", "a string URL")]
+        )
+    c = container()
+    task = task_flow.act_on_task(
+        c.tasks, principal_of(request), task_id, action, c.clock(), response_url
+    )
+    return Response(body=task_json(task), status_code=200, headers={"ETag": etag(task.version)})
+
+
+@tasks_api.route("/tasks/{task_id}/ack", methods=["POST"])
+@problems(_path)
+def ack_task(task_id: str) -> Response:
+    return _act(task_id, TaskAction.ACK)
+
+
+@tasks_api.route("/tasks/{task_id}/complete", methods=["POST"])
+@problems(_path)
+def complete_task(task_id: str) -> Response:
+    return _act(task_id, TaskAction.COMPLETE)
+
+
+@tasks_api.route("/tasks/{task_id}/decline", methods=["POST"])
+@problems(_path)
+def decline_task(task_id: str) -> Response:
+    return _act(task_id, TaskAction.DECLINE)

@@ -1,0 +1,532 @@
+"""All enabled keyword queries compiled into one matcher: Aho–Corasick + boolean evaluation.
+
+A post is scanned once into tokens (``text.scan``) and joined into two streams of
+space-separated words: folded, and romanized key (for ``variants``); ``exact`` terms are
+found in the folded stream and then compared with the tokens as written. Every term becomes
+a pattern `` w1 w2 `` whose surrounding spaces are the word boundaries (a wildcard drops the
+trailing one), so one automaton per stream reports every occurrence of every term,
+overlapping ones included, and a match is mapped back to token indices by counting spaces.
+A query is evaluated only when a term of its smallest necessary group was found (for
+``(a OR b OR c) AND (d OR e)`` that is ``d OR e``); the parser rejects queries that could
+match without any term, which is what makes that shortcut exact.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import ahocorasick
+
+from chalicelib.domain.keywords import parser as p
+from chalicelib.domain.keywords.model import KeywordQuery, QueryMatch
+from chalicelib.domain.text import Scanned, scan
+from chalicelib.domain.transliterate import roman_key
+from chalicelib.errors import FieldProblem, QuerySyntaxError
+
+# Romanized keys this short collide with the commonest words (zee -> ji, केे -> के), so a
+# one-word term gets variants only from 3 letters, a wildcard prefix only from 4.
+MIN_ROMAN_WORD = 3
+MIN_ROMAN_PREFIX = 4
+MAX_NEAR_PAIRS = 4096
+
+STREAM_FOLDED = 0
+STREAM_ROMAN = 1
+
+Part = tuple[str, int, int]  # (term as written, first token, end token)
+Occurrence = tuple[int, int, tuple[Part, ...]]  # (first word position, last, parts)
+
+
+# An exact term is found by its folded pattern, then its tokens' exact forms are compared:
+# that saves a third pass over every post for the few exact queries.
+Check = tuple[tuple[str, ...], bool]
+
+
+@dataclass(frozen=True)
+class TermSpec:
+    """What one term looks for: its patterns per stream, and an exact-form check if any."""
+
+    patterns: tuple[tuple[int, str], ...]
+    check: Check | None = None
+
+
+def term_patterns(term: p.Term, *, variants: bool, exact: bool) -> TermSpec:
+    """The stream patterns of a term under a query's options."""
+    tail = "" if term.wildcard else " "
+    folded = (STREAM_FOLDED, " " + " ".join(term.folds) + tail)
+    if exact and term.kind != "handle":
+        return TermSpec((folded,), (term.exacts, term.wildcard))
+    if not variants or term.kind == "handle":
+        return TermSpec((folded,))
+    romans = list(term.romans)
+    if len(romans) == 1 and len(romans[0].lstrip("#")) < MIN_ROMAN_WORD:
+        return TermSpec((folded,))
+    if not term.wildcard:
+        # Equal folded words have equal keys, so the romanized pattern alone finds
+        # everything the folded one would (the reference matcher checks this).
+        return TermSpec(((STREAM_ROMAN, " " + " ".join(romans) + " "),))
+    last = term.folds[-1]
+    if term.kind == "hashtag":
+        romans[-1] = "#" + roman_key(last[1:], final=False)
+    else:
+        romans[-1] = roman_key(last, final=False)
+    if len(romans[-1].lstrip("#")) < MIN_ROMAN_PREFIX:
+        return TermSpec((folded,))
+    return TermSpec((folded, (STREAM_ROMAN, " " + " ".join(romans))))
+
+
+def _exact_at(exacts: Sequence[str], i: int, check: Check) -> bool:
+    words, wildcard = check
+    k = len(words)
+    seg = tuple(exacts[i : i + k])
+    if not wildcard:
+        return seg == words
+    return seg[:-1] == words[:-1] and seg[-1].startswith(words[-1])
+
+
+class _Ctx:
+    __slots__ = ("author", "hits", "lang", "platform", "scanned")
+
+    def __init__(
+        self,
+        scanned: Scanned,
+        hits: dict[int, list[tuple[int, int]]],
+        lang: str | None,
+        platform: str | None,
+        author: str | None,
+    ) -> None:
+        self.scanned = scanned
+        self.hits = hits
+        self.lang = lang.casefold() if lang else None
+        self.platform = platform.casefold() if platform else None
+        self.author = author.casefold().lstrip("@") if author else None
+
+
+class _Node:
+    """An evaluable node: ``ev`` gives the parts that made it true, or None when false."""
+
+    __slots__ = ()
+
+    def ev(self, ctx: _Ctx) -> list[Part] | None:
+        raise NotImplementedError
+
+    def occurrences(self, ctx: _Ctx) -> list[Occurrence]:
+        raise NotImplementedError
+
+
+class _TermNode(_Node):
+    __slots__ = ("display", "tid")
+
+    def __init__(self, tid: int, display: str) -> None:
+        self.tid = tid
+        self.display = display
+
+    def ev(self, ctx: _Ctx) -> list[Part] | None:
+        found = ctx.hits.get(self.tid)
+        if not found:
+            return None
+        d = self.display
+        return [(d, i, j) for i, j in found]
+
+    def occurrences(self, ctx: _Ctx) -> list[Occurrence]:
+        found = ctx.hits.get(self.tid)
+        if not found:
+            return []
+        pos = ctx.scanned.position
+        d = self.display
+        return [(pos(i), pos(j - 1), ((d, i, j),)) for i, j in found]
+
+
+class _AnyTermNode(_Node):
+    """An OR of plain terms, the commonest shape: one loop instead of one call per term."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self, pairs: list[tuple[int, str]]) -> None:
+        self.pairs = pairs
+
+    def ev(self, ctx: _Ctx) -> list[Part] | None:
+        hits = ctx.hits
+        parts: list[Part] | None = None
+        for tid, d in self.pairs:
+            found = hits.get(tid)
+            if found:
+                if parts is None:
+                    parts = []
+                for i, j in found:
+                    parts.append((d, i, j))
+        return parts
+
+    def occurrences(self, ctx: _Ctx) -> list[Occurrence]:
+        hits = ctx.hits
+        pos = ctx.scanned.position
+        out: list[Occurrence] = []
+        for tid, d in self.pairs:
+            found = hits.get(tid)
+            if found:
+                out.extend([(pos(i), pos(j - 1), ((d, i, j),)) for i, j in found])
+        return out
+
+
+class _FieldNode(_Node):
+    __slots__ = ("name", "value")
+
+    def __init__(self, name: str, value: str) -> None:
+        self.name = name
+        self.value = value
+
+    def ev(self, ctx: _Ctx) -> list[Part] | None:
+        return [] if self._holds(ctx) else None
+
+    def _holds(self, ctx: _Ctx) -> bool:
+        if self.name == "lang":
+            lang = ctx.lang
+            return lang is not None and (lang == self.value or lang.startswith(self.value + "-"))
+        if self.name == "platform":
+            return ctx.platform == self.value
+        return ctx.author == self.value
+
+
+class _NotNode(_Node):
+    __slots__ = ("child",)
+
+    def __init__(self, child: _Node) -> None:
+        self.child = child
+
+    def ev(self, ctx: _Ctx) -> list[Part] | None:
+        return [] if self.child.ev(ctx) is None else None
+
+
+class _AndNode(_Node):
+    __slots__ = ("children",)
+
+    def __init__(self, children: list[_Node]) -> None:
+        # Cheap, selective children first: terms and filters before subtrees.
+        self.children = sorted(
+            children, key=lambda c: not isinstance(c, _TermNode | _AnyTermNode | _FieldNode)
+        )
+
+    def ev(self, ctx: _Ctx) -> list[Part] | None:
+        parts: list[Part] = []
+        for c in self.children:
+            got = c.ev(ctx)
+            if got is None:
+                return None
+            parts.extend(got)
+        return parts
+
+
+class _OrNode(_Node):
+    __slots__ = ("children",)
+
+    def __init__(self, children: list[_Node]) -> None:
+        self.children = children
+
+    def ev(self, ctx: _Ctx) -> list[Part] | None:
+        parts: list[Part] | None = None
+        for c in self.children:
+            got = c.ev(ctx)
+            if got is not None:
+                if parts is None:
+                    parts = []
+                parts.extend(got)
+        return parts
+
+    def occurrences(self, ctx: _Ctx) -> list[Occurrence]:
+        out: list[Occurrence] = []
+        for c in self.children:
+            out.extend(c.occurrences(ctx))
+        return out
+
+
+class _NearNode(_Node):
+    __slots__ = ("distance", "left", "right")
+
+    def __init__(self, left: _Node, right: _Node, distance: int) -> None:
+        self.left = left
+        self.right = right
+        self.distance = distance
+
+    def ev(self, ctx: _Ctx) -> list[Part] | None:
+        occ = self.occurrences(ctx)
+        if not occ:
+            return None
+        return [part for _, _, parts in occ for part in parts]
+
+    def occurrences(self, ctx: _Ctx) -> list[Occurrence]:
+        left = self.left.occurrences(ctx)
+        if not left:
+            return []
+        right = self.right.occurrences(ctx)
+        out: list[Occurrence] = []
+        n = self.distance
+        for ls, le, lp in left:
+            for rs, re_, rp in right:
+                if rs > le:
+                    gap = rs - le - 1
+                elif ls > re_:
+                    gap = ls - re_ - 1
+                else:
+                    continue  # the same words cannot be both sides
+                if gap <= n:
+                    out.append((min(ls, rs), max(le, re_), lp + rp))
+                    if len(out) >= MAX_NEAR_PAIRS:
+                        return out
+        return out
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    """One query ready to evaluate."""
+
+    index: int
+    query: KeywordQuery
+    root: _Node
+
+
+@dataclass
+class Matcher:
+    """All enabled queries compiled together; ``rejected`` holds queries that did not parse."""
+
+    queries: list[CompiledQuery] = field(default_factory=list)
+    automata: dict[int, Any] = field(default_factory=dict)
+    term_queries: list[tuple[int, ...]] = field(default_factory=list)
+    rejected: dict[str, QuerySyntaxError] = field(default_factory=dict)
+    n_patterns: int = 0
+    _evaluators: list[tuple[str, Callable[[_Ctx], list[Part] | None]]] = field(
+        init=False, repr=False, default_factory=list
+    )
+
+    def __post_init__(self) -> None:
+        self._evaluators = [(cq.query.id, cq.root.ev) for cq in self.queries]
+
+    def match(
+        self,
+        text: str,
+        *,
+        lang: str | None = None,
+        platform: str | None = None,
+        author: str | None = None,
+    ) -> list[QueryMatch]:
+        """Every query matching ``text``, in compile order, with spans in ``text``."""
+        if not self.queries:
+            return []
+        sc = scan(text)
+        if not sc.folds:
+            return []
+        hits: dict[int, list[tuple[int, int]]] = {}
+        for stream_id, automaton in self.automata.items():
+            forms = sc.folds if stream_id == STREAM_FOLDED else sc.romans
+            stream = " " + " ".join(forms) + " "
+            # Token index = spaces before the match; counting is cheapest for post-sized
+            # text, a bisect over space positions keeps huge texts linear.
+            index = _space_counter(stream)
+            for end, (plen, ntok, tids, checked) in automaton.iter(stream):
+                i = index(" ", 0, end - plen + 1)
+                span = (i, i + ntok)
+                if checked:
+                    tids = tids + tuple(t for t, c in checked if _exact_at(sc.exacts, i, c))
+                for tid in tids:
+                    got = hits.get(tid)
+                    if got is None:
+                        hits[tid] = [span]
+                    else:
+                        got.append(span)
+        if not hits:
+            return []
+        term_queries = self.term_queries
+        candidates: set[int] = set()
+        for tid in hits:
+            candidates.update(term_queries[tid])
+        ctx = _Ctx(sc, hits, lang, platform, author)
+        out: list[QueryMatch] = []
+        evaluators = self._evaluators
+        for qi in sorted(candidates):
+            query_id, ev = evaluators[qi]
+            parts = ev(ctx)
+            if parts:
+                out.append(_query_match(query_id, parts, sc.starts, sc.ends))
+        return out
+
+
+LONG_STREAM = 4096
+
+
+def _space_counter(stream: str) -> Callable[[str, int, int], int]:
+    """``count(" ", 0, pos)`` for ``stream``, in O(log n) per call when the stream is long."""
+    if len(stream) < LONG_STREAM:
+        return stream.count
+    spaces = [i for i, ch in enumerate(stream) if ch == " "]
+
+    def spaces_before(_sub: str, _start: int, pos: int) -> int:
+        return bisect_left(spaces, pos)
+
+    return spaces_before
+
+
+def _query_match(
+    query_id: str, parts: list[Part], starts: list[int], ends: list[int]
+) -> QueryMatch:
+    if len(parts) == 1:
+        d, i, j = parts[0]
+        return QueryMatch(query_id, (d,), ((starts[i], ends[j - 1]),))
+    # Sorted by span then term: equal spans are neighbours, terms come in order of appearance.
+    found = sorted([(starts[i], ends[j - 1], d) for d, i, j in parts])
+    spans: list[tuple[int, int]] = []
+    terms: list[str] = []
+    last = (-1, -1)
+    for s, e, d in found:
+        if (s, e) != last:
+            last = (s, e)
+            spans.append(last)
+        if d not in terms:
+            terms.append(d)
+    return QueryMatch(query_id, tuple(terms), tuple(spans))
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.term_ids: dict[TermSpec, int] = {}
+        self.term_queries: list[set[int]] = []
+
+    def node(self, n: p.Node, qi: int, q: KeywordQuery) -> _Node:
+        if isinstance(n, p.Term):
+            spec = term_patterns(n, variants=q.variants, exact=q.exact)
+            tid = self.term_ids.get(spec)
+            if tid is None:
+                tid = len(self.term_queries)
+                self.term_ids[spec] = tid
+                self.term_queries.append(set())
+            return _TermNode(tid, n.display)
+        if isinstance(n, p.Field):
+            return _FieldNode(n.name, n.value)
+        if isinstance(n, p.Not):
+            return _NotNode(self.node(n.child, qi, q))
+        if isinstance(n, p.And):
+            return _AndNode([self.node(c, qi, q) for c in n.children])
+        if isinstance(n, p.Or):
+            children = [self.node(c, qi, q) for c in n.children]
+            flat: list[tuple[int, str]] = []
+            for c in children:
+                if isinstance(c, _TermNode):
+                    flat.append((c.tid, c.display))
+                elif isinstance(c, _AnyTermNode):
+                    flat.extend(c.pairs)
+                else:
+                    return _OrNode(children)
+            return _AnyTermNode(flat)
+        return _NearNode(self.node(n.left, qi, q), self.node(n.right, qi, q), n.distance)
+
+    def register(self, root: _Node, qi: int) -> None:
+        """Make the query a candidate only when a term of its smallest necessary group hits."""
+        groups = _necessary(root)
+        assert groups, "parser guarantees an anchored query"
+        for tid in min(groups, key=len):
+            self.term_queries[tid].add(qi)
+
+
+def _necessary(node: _Node) -> list[frozenset[int]]:
+    """Groups of terms such that the node can only be true if each group has a hit.
+
+    A query is then evaluated only for posts that hit its smallest group: an AND of two
+    OR-lists waits for its shorter list, instead of waking up on any of its terms.
+    """
+    if isinstance(node, _TermNode):
+        return [frozenset((node.tid,))]
+    if isinstance(node, _AnyTermNode):
+        return [frozenset(tid for tid, _ in node.pairs)]
+    if isinstance(node, _AndNode):
+        return [g for c in node.children for g in _necessary(c)]
+    if isinstance(node, _NearNode):
+        return _necessary(node.left) + _necessary(node.right)
+    if isinstance(node, _OrNode):
+        union: set[int] = set()
+        for c in node.children:
+            groups = _necessary(c)
+            if not groups:
+                return []
+            union |= min(groups, key=len)
+        return [frozenset(union)]
+    return []  # NOT and field filters require no term
+
+
+def parse_query(q: KeywordQuery) -> p.Node:
+    """Parse one saved query; the error names the query id as well as the column."""
+    try:
+        return p.parse(q.query)
+    except QuerySyntaxError as err:
+        raise QuerySyntaxError(
+            f"query {q.id}: {err.detail}",
+            [FieldProblem(f"queries/{q.id}/query", err.detail)],
+            column=err.column,
+        ) from err
+
+
+def compile_queries(queries: Iterable[KeywordQuery], *, strict: bool = False) -> Matcher:
+    """Compile every enabled query into one matcher.
+
+    A query that does not parse is skipped and kept in ``Matcher.rejected`` (one bad query
+    must not stop the others), or raised when ``strict``.
+    """
+    builder = _Builder()
+    compiled: list[CompiledQuery] = []
+    rejected: dict[str, QuerySyntaxError] = {}
+    for q in queries:
+        if not q.enabled:
+            continue
+        try:
+            tree = parse_query(q)
+        except QuerySyntaxError as err:
+            if strict:
+                raise
+            rejected[q.id] = err
+            continue
+        root = builder.node(tree, len(compiled), q)
+        builder.register(root, len(compiled))
+        compiled.append(CompiledQuery(len(compiled), q, root))
+    plain: dict[tuple[int, str], list[int]] = {}
+    checked: dict[tuple[int, str], list[tuple[int, Check]]] = {}
+    for spec, tid in builder.term_ids.items():
+        for key in spec.patterns:
+            plain.setdefault(key, [])
+            checked.setdefault(key, [])
+            if spec.check is None:
+                plain[key].append(tid)
+            else:
+                checked[key].append((tid, spec.check))
+    automata: dict[int, Any] = {}
+    for (stream_id, pattern), tids in plain.items():
+        automaton = automata.get(stream_id)
+        if automaton is None:
+            automaton = automata[stream_id] = ahocorasick.Automaton()
+        ntok = pattern.count(" ") - (1 if pattern.endswith(" ") else 0)
+        value = (len(pattern), ntok, tuple(tids), tuple(checked[stream_id, pattern]))
+        automaton.add_word(pattern, value)
+    for automaton in automata.values():
+        automaton.make_automaton()
+    return Matcher(
+        compiled,
+        dict(sorted(automata.items())),
+        [tuple(sorted(s)) for s in builder.term_queries],
+        rejected,
+        len(plain),
+    )
+
+
+class MatcherCache:
+    """Keeps one compiled matcher per container, rebuilt only when the query set changes."""
+
+    def __init__(self) -> None:
+        self._version: str | None = None
+        self._matcher: Matcher | None = None
+        self.builds = 0
+
+    def get(self, version: str, load: Callable[[], Iterable[KeywordQuery]]) -> Matcher:
+        """The matcher for ``version``; ``load`` is called only when the version changed."""
+        if self._matcher is None or version != self._version:
+            self._matcher = compile_queries(load())
+            self._version = version
+            self.builds += 1
+        return self._matcher

@@ -1,0 +1,257 @@
+"""Cell heads' configuration: create, read, replace, delete and list, scope-checked and audited.
+
+Each kind of object says where it is stored, which scope it belongs to and which audit
+partition records its changes (:class:`Kind`). Optimistic concurrency: a change names the
+version it was based on (If-Match); the store refuses it when that is no longer current.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.domain.access import Principal, Scope, Verb, authorize, visible
+from chalicelib.domain.keywords import keyword_query_from_dict
+from chalicelib.domain.org import team_from_dict
+from chalicelib.domain.routing import parse_route_config
+from chalicelib.errors import ConflictError, FieldProblem, InvalidInputError, NotFoundError
+from chalicelib.services.ports import ConfigRecord, ConfigStore, IndexItem
+
+TEAM_INDEX = "TEAMIDX"  # ("TEAMIDX", team id) -> {"pk": "TEAMS#<state>"}: find a team by id
+ROUTES_KEY = ("ROUTES", "TREE")
+
+
+def _state_scope(data: dict[str, Any]) -> Scope:
+    return Scope(state=data["state"], district=data.get("district", ""))
+
+
+def _query_scope(data: dict[str, Any]) -> Scope:
+    return Scope(state="" if data["scope"] == "national" else data["scope"])
+
+
+def _team_scope(data: dict[str, Any]) -> Scope:
+    return Scope(state=data["state"], district=data.get("district", ""), team=data["id"])
+
+
+def _check_team(data: dict[str, Any]) -> None:
+    # Members carry their team's id (domain.org.Member); the wire form leaves it implicit.
+    data["members"] = [{**m, "team_id": data["id"]} for m in data.get("members", [])]
+    team_from_dict(data)
+
+
+def _check_query(data: dict[str, Any]) -> None:
+    keyword_query_from_dict(data)
+
+
+def _no_check(data: dict[str, Any]) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str  # the permissions kind and the audit entity
+    partition: Callable[[dict[str, Any]], str]
+    scope: Callable[[dict[str, Any]], Scope]
+    audit_scope: Callable[[dict[str, Any]], str]
+    check: Callable[[dict[str, Any]], None] = _no_check
+    fixed_partition: str = ""  # every object in one partition (leaders, queries)
+
+
+LEADERS = Kind(
+    "leader", lambda d: "LEADER", _state_scope, lambda d: d["state"], fixed_partition="LEADER"
+)
+QUERIES = Kind(
+    "keyword_query",
+    lambda d: "QUERY",
+    _query_scope,
+    lambda d: d["scope"],
+    check=_check_query,
+    fixed_partition="QUERY",
+)
+TEAMS = Kind(
+    "team", lambda d: f"TEAMS#{d['state']}", _team_scope, lambda d: d["state"], check=_check_team
+)
+
+
+class ConfigAdmin:
+    """Use cases over a :class:`ConfigStore`; every method checks the caller's scope first."""
+
+    def __init__(self, store: ConfigStore) -> None:
+        self.store = store
+
+    def _locate(self, kind: Kind, object_id: str) -> ConfigRecord | None:
+        if kind.fixed_partition:
+            return self.store.get_item(kind.fixed_partition, object_id)
+        pointer = self.store.get_item(TEAM_INDEX, object_id)
+        if pointer is None:
+            return None
+        return self.store.get_item(str(pointer.data["pk"]), object_id)
+
+    def _index(self, kind: Kind, data: dict[str, Any] | None, object_id: str) -> list[IndexItem]:
+        if kind.fixed_partition:
+            return []
+        return [(TEAM_INDEX, object_id, None if data is None else {"pk": kind.partition(data)})]
+
+    def get(self, kind: Kind, p: Principal, object_id: str) -> ConfigRecord:
+        record = self._locate(kind, object_id)
+        if record is None:
+            raise NotFoundError(f"no such {kind.name}")
+        authorize(p, kind.name, Verb.READ, kind.scope(record.data))
+        return record
+
+    def list(self, kind: Kind, p: Principal, state: str | None = None) -> list[ConfigRecord]:
+        authorize(p, kind.name, Verb.READ, Scope(state=p.state, district=p.district, team=p.team))
+        if kind.fixed_partition:
+            records = self.store.list_items(kind.fixed_partition)
+        else:
+            wanted = state or p.state
+            if not wanted and p.team:
+                return [self.get(kind, p, p.team)]
+            if not wanted:
+                raise InvalidInputError(
+                    "say which state's teams", [FieldProblem("state", "required")]
+                )
+            records = self.store.list_items(kind.partition({"state": wanted}))
+        return [
+            r
+            for r in records
+            if visible(p, kind.scope(r.data))
+            and (state is None or kind.scope(r.data).state in ("", state))
+        ]
+
+    def create(self, kind: Kind, p: Principal, data: dict[str, Any]) -> ConfigRecord:
+        authorize(p, kind.name, Verb.WRITE, kind.scope(data), creating=True)
+        kind.check(data)
+        if not kind.fixed_partition and self.store.get_item(TEAM_INDEX, data["id"]) is not None:
+            raise ConflictError(
+                f"{kind.name} {data['id']} exists already", [FieldProblem("id", "taken")]
+            )
+        record = self.store.write_item(
+            kind.partition(data),
+            data["id"],
+            kind.name,
+            data,
+            kind.audit_scope(data),
+            p.sub,
+            None,
+            self._index(kind, data, data["id"]),
+        )
+        assert record is not None
+        return record
+
+    def replace(
+        self, kind: Kind, p: Principal, object_id: str, data: dict[str, Any], if_match: int | None
+    ) -> ConfigRecord:
+        current = self.get(kind, p, object_id)
+        authorize(p, kind.name, Verb.WRITE, kind.scope(current.data))
+        if data["id"] != object_id:
+            raise InvalidInputError(
+                "the id cannot change", [FieldProblem("id", "must match the URL")]
+            )
+        if kind.partition(data) != kind.partition(current.data):
+            raise InvalidInputError(
+                f"a {kind.name} cannot move to another state; create a new one",
+                [FieldProblem("state", "cannot change")],
+            )
+        authorize(p, kind.name, Verb.WRITE, kind.scope(data), creating=True)
+        kind.check(data)
+        record = self.store.write_item(
+            kind.partition(data),
+            object_id,
+            kind.name,
+            data,
+            kind.audit_scope(data),
+            p.sub,
+            current.version if if_match is None else if_match,
+        )
+        assert record is not None
+        return record
+
+    def delete(self, kind: Kind, p: Principal, object_id: str, if_match: int | None) -> None:
+        current = self.get(kind, p, object_id)
+        authorize(p, kind.name, Verb.WRITE, kind.scope(current.data))
+        self.store.write_item(
+            kind.partition(current.data),
+            object_id,
+            kind.name,
+            None,
+            kind.audit_scope(current.data),
+            p.sub,
+            current.version if if_match is None else if_match,
+            self._index(kind, None, object_id),
+        )
+
+    # Members live inside their team: a member change is a change of the team.
+    def put_member(
+        self, p: Principal, team_id: str, member: dict[str, Any], creating: bool
+    ) -> ConfigRecord:
+        team = self.get(TEAMS, p, team_id)
+        authorize(p, "member", Verb.WRITE, TEAMS.scope(team.data))
+        members: list[dict[str, Any]] = list(team.data.get("members", []))
+        exists = any(m["id"] == member["id"] for m in members)
+        if creating and exists:
+            raise ConflictError(
+                f"member {member['id']} exists already", [FieldProblem("id", "taken")]
+            )
+        if not creating and not exists:
+            raise NotFoundError("no such member")
+        members = [m for m in members if m["id"] != member["id"]] + [{**member, "team_id": team_id}]
+        data = {**team.data, "members": members}
+        record = self.store.write_item(
+            TEAMS.partition(data),
+            team_id,
+            "team",
+            data,
+            TEAMS.audit_scope(data),
+            p.sub,
+            team.version,
+        )
+        assert record is not None
+        return record
+
+    def remove_member(self, p: Principal, team_id: str, member_id: str) -> ConfigRecord:
+        team = self.get(TEAMS, p, team_id)
+        authorize(p, "member", Verb.WRITE, TEAMS.scope(team.data))
+        members = [m for m in team.data.get("members", []) if m["id"] != member_id]
+        if len(members) == len(team.data.get("members", [])):
+            raise NotFoundError("no such member")
+        data = {**team.data, "members": members}
+        record = self.store.write_item(
+            TEAMS.partition(data),
+            team_id,
+            "team",
+            data,
+            TEAMS.audit_scope(data),
+            p.sub,
+            team.version,
+        )
+        assert record is not None
+        return record
+
+    # The route tree: one national object.
+    def get_routes(self, p: Principal) -> ConfigRecord | None:
+        authorize(p, "routes", Verb.READ, Scope())
+        return self.store.get_item(*ROUTES_KEY)
+
+    def put_routes(
+        self, p: Principal, config: dict[str, Any], if_match: int | None
+    ) -> ConfigRecord:
+        authorize(p, "routes", Verb.WRITE, Scope())
+        parse_route_config(config)  # every problem, with its path, before anything is stored
+        current = self.store.get_item(*ROUTES_KEY)
+        expected = None if current is None else (current.version if if_match is None else if_match)
+        record = self.store.write_item(*ROUTES_KEY, "routes", config, "national", p.sub, expected)
+        assert record is not None
+        return record
+
+
+def audit_scope_of(p: Principal, scope: str | None) -> str:
+    """The audit partition a caller asks for (default: their own), checked against their scope."""
+    wanted = scope or p.state or "national"
+    authorize(p, "audit", Verb.READ, Scope(state="" if wanted == "national" else wanted))
+    return wanted
+
+
+def member_records(team: ConfigRecord) -> Sequence[dict[str, Any]]:
+    return list(team.data.get("members", []))

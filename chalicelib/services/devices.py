@@ -1,0 +1,96 @@
+"""A warrior's devices: registering a push token subscribes it to their state's topic.
+
+The filter policy comes from the member and team as stored now; a later change of team or
+languages needs the device registered again (the app does so at start).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.domain.access import Principal, Scope, Verb, authorize
+from chalicelib.domain.org import team_from_dict
+from chalicelib.domain.subscriptions import filter_policy
+from chalicelib.errors import ForbiddenError, NotFoundError
+from chalicelib.services.config_admin import TEAM_INDEX
+from chalicelib.services.ports import ConfigRecord, ConfigStore, DeviceRegistry
+
+DEVICES = "DEVICES#"
+
+
+def device_id_for(platform: str, token: str) -> str:
+    return "d_" + hashlib.sha256(f"{platform}\x1f{token}".encode()).hexdigest()[:20]
+
+
+def _my_team(store: ConfigStore, p: Principal) -> ConfigRecord:
+    if not p.team:
+        raise ForbiddenError("devices belong to team members; your token names no team")
+    pointer = store.get_item(TEAM_INDEX, p.team)
+    team = store.get_item(str(pointer.data["pk"]), p.team) if pointer else None
+    if team is None:
+        raise NotFoundError("the team your token names does not exist")
+    return team
+
+
+def register_device(
+    store: ConfigStore,
+    registry: DeviceRegistry,
+    topic_arn_for: Callable[[str], str],
+    p: Principal,
+    platform: str,
+    token: str,
+) -> tuple[ConfigRecord, bool]:
+    """The stored device and whether it is new."""
+    record = _my_team(store, p)
+    team = team_from_dict(record.data)
+    scope = Scope(team.state, team.district, team.id, member=p.sub)
+    authorize(p, "device", Verb.WRITE, scope, creating=True)
+    member = next((m for m in team.members if m.id == p.sub), None)
+    if member is None:
+        raise NotFoundError(f"you are not a member of team {team.id}")
+    policy = filter_policy(member, team)
+    endpoint, subscription = registry.register(
+        platform, token, topic_arn_for(team.state), policy, p.sub
+    )
+    device_id = device_id_for(platform, token)
+    before = store.get_item(f"{DEVICES}{p.sub}", device_id)
+    data: dict[str, Any] = {
+        "id": device_id,
+        "platform": platform,
+        "team_id": team.id,
+        "state": team.state,
+        "endpoint_arn": endpoint,
+        "subscription_arn": subscription,
+        "filter_policy": policy,
+    }
+    saved = store.write_item(
+        f"{DEVICES}{p.sub}",
+        device_id,
+        "device",
+        data,
+        team.state,
+        p.sub,
+        None if before is None else before.version,
+    )
+    assert saved is not None
+    return saved, before is None
+
+
+def my_devices(store: ConfigStore, p: Principal) -> list[ConfigRecord]:
+    authorize(p, "device", Verb.READ, Scope(team=p.team, member=p.sub))
+    return store.list_items(f"{DEVICES}{p.sub}")
+
+
+def remove_device(
+    store: ConfigStore, registry: DeviceRegistry, p: Principal, device_id: str
+) -> None:
+    record = store.get_item(f"{DEVICES}{p.sub}", device_id)
+    if record is None:
+        raise NotFoundError("no such device")
+    authorize(p, "device", Verb.WRITE, Scope(team=p.team, member=p.sub))
+    registry.unregister(record.data["endpoint_arn"], record.data["subscription_arn"])
+    store.write_item(
+        f"{DEVICES}{p.sub}", device_id, "device", None, record.data["state"], p.sub, record.version
+    )

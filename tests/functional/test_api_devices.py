@@ -1,0 +1,64 @@
+"""A warrior registers their phone: one endpoint, one filtered subscription on the state topic."""
+
+from __future__ import annotations
+
+import json
+
+from chalice.test import Client
+
+from chalicelib.domain.subscriptions import filter_policy
+from tests.factories import make_team
+from tests.functional.conftest import SETTINGS, World, auth
+
+BODY = {"platform": "fcm", "token": "fcm-token-0123456789"}
+
+
+def test_register_list_and_remove_a_device(client: Client, world: World) -> None:
+    created = client.http.post("/me/devices", headers=auth("warrior"), body=json.dumps(BODY))
+    assert created.status_code == 201
+    team = make_team("DL-CENTRAL-01", "DL")
+    expected_policy = filter_policy(team.members[0], team)
+    assert created.json_body["filter_policy"] == expected_policy
+    [(sub_arn, sub)] = world.devices.subscriptions.items()
+    assert sub_arn.startswith(SETTINGS.state_topic_arn("DL"))
+    assert sub["policy"] == expected_policy
+    again = client.http.post("/me/devices", headers=auth("warrior"), body=json.dumps(BODY))
+    assert again.status_code == 200 and again.json_body["id"] == created.json_body["id"]
+    listed = client.http.get("/me/devices", headers=auth("warrior")).json_body["items"]
+    assert [d["id"] for d in listed] == [created.json_body["id"]]
+    gone = client.http.delete(f"/me/devices/{created.json_body['id']}", headers=auth("warrior"))
+    assert gone.status_code == 204
+    assert client.http.get("/me/devices", headers=auth("warrior")).json_body["items"] == []
+    # the other registration's subscription is still there; the endpoint is gone
+    assert world.devices.endpoints == {}
+
+
+def test_a_token_sns_refuses_is_422(client: Client, world: World) -> None:
+    world.devices.refuse = True
+    response = client.http.post("/me/devices", headers=auth("warrior"), body=json.dumps(BODY))
+    assert response.status_code == 422
+    assert response.json_body["errors"] == [{"loc": "token", "msg": "refused by SNS"}]
+
+
+def test_members_created_with_their_team_get_a_device_and_route(
+    client: Client, world: World
+) -> None:
+    team = {
+        "id": "RJ-JAIPUR-01",
+        "name": "Jaipur",
+        "state": "RJ",
+        "district": "JAIPUR",
+        "members": [{"id": "w-rj-1", "name": "Meena", "languages": ["hi"]}],
+    }
+    head = {"sub": "h", "custom:role": "state_head", "custom:state": "RJ"}
+    assert client.http.post("/teams", headers=auth(head), body=json.dumps(team)).status_code == 201
+    [stored] = world.config.teams_in_state("RJ")  # the analyze stage reads teams like this
+    assert stored.members[0].team_id == "RJ-JAIPUR-01"
+    warrior = {"sub": "w-rj-1", "custom:role": "warrior", "custom:team": "RJ-JAIPUR-01"}
+    response = client.http.post("/me/devices", headers=auth(warrior), body=json.dumps(BODY))
+    assert response.status_code == 201
+    assert response.json_body["filter_policy"]["team_ids"] == [
+        "RJ-JAIPUR-01",
+        "@district:RJ/JAIPUR",
+        "@state:RJ",
+    ]

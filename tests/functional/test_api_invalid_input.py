@@ -1,0 +1,449 @@
+"""Invalid input to every write route: the exact problem+json body, every problem at once."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from tests.functional.conftest import World, auth
+
+TITLES = {
+    400: ("malformed-input", "Malformed input"),
+    404: ("not-found", "Not found"),
+    409: ("conflict", "Conflict"),
+    412: ("precondition-failed", "Precondition failed"),
+    413: ("payload-too-large", "Payload too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    422: ("invalid-input", "Invalid input"),
+    428: ("precondition-required", "Precondition required"),
+}
+PATTERN_ID = "String should match pattern '^[A-Za-z0-9][A-Za-z0-9._-]*$'"
+PATTERN_HOURS = (
+    "String should match pattern '^$|^([01]\\d|2[0-3]):[0-5]\\d-([01]\\d|2[0-3]):[0-5]\\d$'"
+)
+L = "/leaders/{object_id}"
+M = "/teams/{team_id}/members"
+IF1 = {"If-Match": '"1"'}
+LEADER = {"id": "arvind-kejriwal", "name": "L", "state": "DL"}
+
+
+def e(loc: str, msg: str) -> dict[str, str]:
+    return {"loc": loc, "msg": msg}
+
+
+# (method, path, extra headers, body, status, detail, instance, errors)
+CASES: list[tuple[str, str, dict[str, str], Any, int, str, str, list[dict[str, str]]]] = [
+    (
+        "POST",
+        "/leaders",
+        {},
+        {"id": "bad id", "name": "", "state": "XX"},
+        422,
+        "3 invalid field(s)",
+        "/leaders",
+        [
+            e("id", PATTERN_ID),
+            e("name", "String should have at least 1 character"),
+            e("state", "Value error, not a state or union territory code"),
+        ],
+    ),
+    (
+        "POST",
+        "/leaders",
+        {},
+        {
+            "id": "l1",
+            "name": "L",
+            "state": "DL",
+            "accounts": [{"platform": "myspace", "handle": ""}],
+            "reach": -1,
+        },
+        422,
+        "3 invalid field(s)",
+        "/leaders",
+        [
+            e(
+                "accounts[0].platform",
+                "Input should be 'x', 'youtube', 'facebook', 'telegram', "
+                "'bluesky', 'mastodon', 'rss' or 'webhook'",
+            ),
+            e("accounts[0].handle", "String should have at least 1 character"),
+            e("reach", "Input should be greater than or equal to 0"),
+        ],
+    ),
+    (
+        "POST",
+        "/leaders",
+        {},
+        {"id": "l1", "name": "L", "state": "DL", "colour": "red"},
+        422,
+        "1 invalid field(s)",
+        "/leaders",
+        [e("colour", "Extra inputs are not permitted")],
+    ),
+    (
+        "POST",
+        "/leaders",
+        {},
+        {"id": 5, "name": "L", "state": "DL"},
+        422,
+        "1 invalid field(s)",
+        "/leaders",
+        [e("id", "Input should be a valid string")],
+    ),
+    (
+        "POST",
+        "/leaders",
+        {},
+        "[1, 2]",
+        400,
+        "the body must be a JSON object",
+        "/leaders",
+        [e("body", "not an object")],
+    ),
+    (
+        "POST",
+        "/leaders",
+        {},
+        "{not json",
+        400,
+        "the body is not JSON",
+        "/leaders",
+        [e("body", "not JSON")],
+    ),
+    (
+        "POST",
+        "/leaders",
+        {},
+        "x" * 70_000,
+        413,
+        "the body is larger than 65536 bytes",
+        "/leaders",
+        [],
+    ),
+    (
+        "POST",
+        "/leaders",
+        {"Content-Type": "text/plain"},
+        "hello",
+        415,
+        "Unsupported media type: text/plain",
+        "/leaders",
+        [],
+    ),
+    (
+        "POST",
+        "/leaders",
+        {"Idempotency-Key": ""},
+        {**LEADER, "id": "l1"},
+        422,
+        "Idempotency-Key must be 1..128 characters",
+        "/leaders",
+        [e("header:Idempotency-Key", "1..128 characters")],
+    ),
+    (
+        "POST",
+        "/leaders",
+        {},
+        LEADER,
+        409,
+        "leader arvind-kejriwal exists already",
+        "/leaders",
+        [e("id", "taken")],
+    ),
+    (
+        "PUT",
+        "/leaders/arvind-kejriwal",
+        IF1,
+        {**LEADER, "id": "someone-else"},
+        422,
+        "the id cannot change",
+        L,
+        [e("id", "must match the URL")],
+    ),
+    (
+        "PUT",
+        "/leaders/arvind-kejriwal",
+        {},
+        LEADER,
+        428,
+        "send If-Match with the ETag you read",
+        L,
+        [e("header:If-Match", "required")],
+    ),
+    (
+        "PUT",
+        "/leaders/arvind-kejriwal",
+        {"If-Match": "yesterday"},
+        LEADER,
+        400,
+        "If-Match must be an ETag of this API",
+        L,
+        [e("header:If-Match", "not an ETag")],
+    ),
+    (
+        "PUT",
+        "/leaders/arvind-kejriwal",
+        {"If-Match": '"7"'},
+        LEADER,
+        412,
+        "leader arvind-kejriwal is at version 1, not 7",
+        L,
+        [],
+    ),
+    (
+        "DELETE",
+        "/leaders/arvind-kejriwal",
+        {},
+        None,
+        428,
+        "send If-Match with the ETag you read",
+        L,
+        [e("header:If-Match", "required")],
+    ),
+    ("DELETE", "/leaders/nobody", IF1, None, 404, "no such leader", L, []),
+    (
+        "POST",
+        "/keyword-queries",
+        {},
+        {"id": "q1", "query": "", "severity": 9, "scope": "Delhi"},
+        422,
+        "3 invalid field(s)",
+        "/keyword-queries",
+        [
+            e("query", "String should have at least 1 character"),
+            e("severity", "Input should be less than or equal to 5"),
+            e("scope", "Value error, not a state or union territory code"),
+        ],
+    ),
+    (
+        "POST",
+        "/keyword-queries",
+        {},
+        {"id": "q1", "query": "x", "severity": "5", "enabled": "yes"},
+        422,
+        "2 invalid field(s)",
+        "/keyword-queries",
+        [
+            e("severity", "Input should be a valid integer"),
+            e("enabled", "Input should be a valid boolean"),
+        ],
+    ),
+    (
+        "POST",
+        "/keyword-queries",
+        {},
+        {"id": "q-demonetisation", "query": "x"},
+        409,
+        "keyword_query q-demonetisation exists already",
+        "/keyword-queries",
+        [e("id", "taken")],
+    ),
+    (
+        "PUT",
+        "/keyword-queries/q-demonetisation",
+        IF1,
+        {"id": "q-demonetisation", "query": " "},
+        422,
+        "1 invalid field(s)",
+        "/keyword-queries/{object_id}",
+        [e("query", "String should have at least 1 character")],
+    ),
+    (
+        "POST",
+        "/teams",
+        {},
+        {
+            "id": "T1",
+            "name": "T",
+            "state": "DL",
+            "quiet_hours": "10pm-7am",
+            "members": [
+                {"id": "m1", "name": "M", "role": "king", "channels": ["pigeon"], "min_severity": 0}
+            ],
+        },
+        422,
+        "4 invalid field(s)",
+        "/teams",
+        [
+            e("quiet_hours", PATTERN_HOURS),
+            e(
+                "members[0].role",
+                "Input should be 'warrior', 'lead', 'district_head' or 'state_head'",
+            ),
+            e("members[0].channels[0]", "Input should be 'push', 'sms' or 'email'"),
+            e("members[0].min_severity", "Input should be greater than or equal to 1"),
+        ],
+    ),
+    (
+        "POST",
+        "/teams",
+        {},
+        {"id": "DL-CENTRAL-01", "name": "T", "state": "DL"},
+        409,
+        "team DL-CENTRAL-01 exists already",
+        "/teams",
+        [e("id", "taken")],
+    ),
+    (
+        "PUT",
+        "/teams/DL-CENTRAL-01",
+        IF1,
+        {"id": "DL-CENTRAL-01", "name": "T", "state": "UP"},
+        422,
+        "a team cannot move to another state; create a new one",
+        "/teams/{object_id}",
+        [e("state", "cannot change")],
+    ),
+    (
+        "POST",
+        "/teams/DL-CENTRAL-01/members",
+        {},
+        {"id": "DL-CENTRAL-01-w1", "name": "W"},
+        409,
+        "member DL-CENTRAL-01-w1 exists already",
+        M,
+        [e("id", "taken")],
+    ),
+    (
+        "POST",
+        "/teams/DL-CENTRAL-01/members",
+        {},
+        {"id": "m2", "name": "W", "languages": ["h"]},
+        422,
+        "1 invalid field(s)",
+        M,
+        [e("languages[0]", "String should have at least 2 characters")],
+    ),
+    (
+        "PUT",
+        "/teams/DL-CENTRAL-01/members/m9",
+        {},
+        {"id": "m9", "name": "W"},
+        404,
+        "no such member",
+        f"{M}/{{member_id}}",
+        [],
+    ),
+    (
+        "PUT",
+        "/teams/DL-CENTRAL-01/members/m9",
+        {},
+        {"id": "m8", "name": "W"},
+        422,
+        "the id cannot change",
+        f"{M}/{{member_id}}",
+        [e("id", "must match the URL")],
+    ),
+    (
+        "PUT",
+        "/routes",
+        {},
+        {"route": {"receivers": [{"teams_of": "galaxy"}]}},
+        422,
+        "invalid route config: 1 problem(s), first at route.receivers[0].teams_of",
+        "/routes",
+        [e("route.receivers[0].teams_of", "one of all, district, state")],
+    ),
+    (
+        "PUT",
+        "/routes",
+        {},
+        {"routes": []},
+        422,
+        "a route config is an object with a 'route' key",
+        "/routes",
+        [e("route", "required")],
+    ),
+    (
+        "POST",
+        "/me/devices",
+        {},
+        {"platform": "nokia", "token": "short"},
+        422,
+        "2 invalid field(s)",
+        "/me/devices",
+        [
+            e("platform", "Input should be 'fcm' or 'apns'"),
+            e("token", "String should have at least 8 characters"),
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "body", "status", "detail", "instance", "errors"),
+    CASES,
+    ids=[f"{c[0]} {c[1]} {c[4]} {i}" for i, c in enumerate(CASES)],
+)
+def test_invalid_input_gets_the_exact_problem(
+    client: Client,
+    world: World,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: Any,
+    status: int,
+    detail: str,
+    instance: str,
+    errors: list[dict[str, str]],
+) -> None:
+    who = "warrior" if path.startswith("/me/") else "national_admin"
+    raw = body if isinstance(body, str) else ("" if body is None else json.dumps(body))
+    response = client.http.request(method, path, headers=auth(who, **headers), body=raw)
+    slug, title = TITLES[status]
+    expected: dict[str, Any] = {
+        "type": f"/problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+    }
+    if errors:
+        expected["errors"] = errors
+    assert response.status_code == status
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.json_body == expected
+
+
+def test_nothing_invalid_was_stored_or_audited(client: Client, world: World) -> None:
+    before = len(world.config.audit)
+    client.http.post(
+        "/leaders", headers=auth("national_admin"), body=json.dumps({"id": "x y", "state": "DL"})
+    )
+    assert len(world.config.audit) == before
+
+
+def test_idempotency_key_replays_the_first_answer(client: Client, world: World) -> None:
+    body = json.dumps({"id": "new-leader", "name": "N", "state": "DL"})
+    headers = auth("state_head", **{"Idempotency-Key": "k-1"})
+    first = client.http.post("/leaders", headers=headers, body=body)
+    again = client.http.post("/leaders", headers=headers, body=body)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json_body == first.json_body
+    assert again.headers["Idempotent-Replayed"] == "true"
+    other = client.http.post("/leaders", headers=headers, body=body.replace("N", "M"))
+    assert other.status_code == 422
+    assert other.json_body["errors"] == [
+        e("header:Idempotency-Key", "reused with a different body")
+    ]
+
+
+def test_if_match_guards_against_lost_updates(client: Client, world: World) -> None:
+    read = client.http.get("/leaders/arvind-kejriwal", headers=auth("state_head"))
+    tag = read.headers["ETag"]
+    body = json.dumps({**LEADER, "name": "First"})
+    first = client.http.put(
+        "/leaders/arvind-kejriwal", headers=auth("state_head", **{"If-Match": tag}), body=body
+    )
+    assert first.status_code == 200 and first.headers["ETag"] == '"2"'
+    second = client.http.put(
+        "/leaders/arvind-kejriwal", headers=auth("state_head", **{"If-Match": tag}), body=body
+    )
+    assert second.status_code == 412
+    audit = client.http.get("/audit?scope=DL", headers=auth("state_head")).json_body["items"]
+    assert audit[0]["action"] == "update" and audit[0]["actor"] == "shead-dl"
+    assert audit[0]["before"]["name"] == "Arvind Kejriwal" and audit[0]["after"]["name"] == "First"

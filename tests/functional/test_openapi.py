@@ -1,0 +1,38 @@
+"""The OpenAPI document matches the routes the app registers, and is valid OpenAPI 3.1."""
+
+from __future__ import annotations
+
+from chalice.test import Client
+
+from chalicelib.api.openapi import OPERATIONS, document
+
+
+def test_every_registered_route_is_documented_and_nothing_else(client: Client) -> None:
+    from app import app
+
+    registered = {
+        (path, method.lower()) for path, methods in app.routes.items() for method in methods
+    }
+    documented = {(path, method) for path, ops in document()["paths"].items() for method in ops}
+    assert documented == registered
+
+
+def test_operation_ids_are_unique() -> None:
+    ids = [op.op_id for op in OPERATIONS]
+    assert len(ids) == len(set(ids))
+
+
+def test_the_document_is_served_and_valid(client: Client) -> None:
+    from openapi_spec_validator import validate
+
+    response = client.http.get("/openapi.json")
+    assert response.status_code == 200
+    assert response.json_body["openapi"] == "3.1.0"
+    validate(response.json_body)
+
+
+def test_the_routes_without_a_bearer_token_are_exactly_those_documented_public() -> None:
+    from chalicelib.api.auth import PUBLIC_ROUTES
+    from chalicelib.api.openapi import OPERATIONS
+
+    assert {op.path for op in OPERATIONS if op.public} == PUBLIC_ROUTES

@@ -1,0 +1,121 @@
+"""Roles and scope as a table: who may do what to objects where."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from chalicelib.domain.access import Principal, Role, Scope, Verb, authorize, principal_from_claims
+from chalicelib.errors import AuthenticationError, ForbiddenError, NotFoundError
+
+NA = Principal("a", Role.NATIONAL_ADMIN)
+RJ = Principal("s", Role.STATE_HEAD, state="RJ")
+RJ_JP = Principal("d", Role.DISTRICT_HEAD, state="RJ", district="JAIPUR")
+LEAD = Principal("l", Role.TEAM_LEAD, team="RJ-JP-1")
+WARRIOR = Principal("w", Role.WARRIOR, team="RJ-JP-1")
+
+RJ_LEADER = Scope(state="RJ")
+UP_LEADER = Scope(state="UP")
+RJ_JP_TEAM = Scope(state="RJ", district="JAIPUR", team="RJ-JP-1")
+RJ_KOTA_TEAM = Scope(state="RJ", district="KOTA", team="RJ-KOTA-1")
+NATIONAL = Scope()
+
+OK, E403, E404 = None, ForbiddenError, NotFoundError
+
+
+@pytest.mark.parametrize(
+    ("who", "kind", "verb", "obj", "expected"),
+    [
+        (NA, "leader", Verb.WRITE, UP_LEADER, OK),
+        (RJ, "leader", Verb.READ, RJ_LEADER, OK),
+        (RJ, "leader", Verb.WRITE, RJ_LEADER, OK),
+        (RJ, "leader", Verb.READ, UP_LEADER, E404),  # a Rajasthan head cannot see UP's watchlist
+        (RJ, "leader", Verb.WRITE, UP_LEADER, E404),
+        (RJ, "keyword_query", Verb.READ, NATIONAL, OK),  # national queries are visible...
+        (RJ, "keyword_query", Verb.WRITE, NATIONAL, E403),  # ...but not theirs to change
+        (RJ_JP, "leader", Verb.READ, RJ_LEADER, OK),  # a state-level leader of their state
+        (RJ_JP, "team", Verb.WRITE, RJ_JP_TEAM, OK),
+        (RJ_JP, "team", Verb.READ, RJ_KOTA_TEAM, E404),
+        (RJ_JP, "keyword_query", Verb.WRITE, RJ_LEADER, E403),
+        (LEAD, "team", Verb.READ, RJ_JP_TEAM, OK),
+        (LEAD, "team", Verb.WRITE, RJ_JP_TEAM, E403),
+        (LEAD, "member", Verb.WRITE, RJ_JP_TEAM, OK),
+        (LEAD, "member", Verb.WRITE, RJ_KOTA_TEAM, E404),
+        (LEAD, "leader", Verb.READ, RJ_LEADER, E403),
+        (WARRIOR, "task", Verb.ACT, RJ_JP_TEAM, OK),
+        (WARRIOR, "task", Verb.READ, RJ_KOTA_TEAM, E404),  # only their own team's tasks
+        (WARRIOR, "leader", Verb.READ, RJ_LEADER, E403),
+        (WARRIOR, "device", Verb.WRITE, Scope("RJ", "JAIPUR", "RJ-JP-1", member="w"), OK),
+        (WARRIOR, "device", Verb.WRITE, Scope("RJ", "JAIPUR", "RJ-JP-1", member="x"), E404),
+        (RJ, "task", Verb.ACT, RJ_JP_TEAM, E403),  # heads read tasks; warriors work them
+        (RJ, "task", Verb.READ, RJ_JP_TEAM, OK),
+        (NA, "nonexistent-kind", Verb.READ, NATIONAL, E403),
+    ],
+)
+def test_authorize(
+    who: Principal, kind: str, verb: Verb, obj: Scope, expected: type[Exception] | None
+) -> None:
+    if expected is None:
+        authorize(who, kind, verb, obj)
+    else:
+        with pytest.raises(expected):
+            authorize(who, kind, verb, obj)
+
+
+@pytest.mark.parametrize(
+    ("who", "obj", "expected"),
+    [
+        (RJ, RJ_LEADER, OK),
+        (RJ, UP_LEADER, E403),  # creating into another state: forbidden, not "not found"
+        (RJ_JP, RJ_LEADER, E403),  # a district head creates within their district only
+        (RJ_JP, Scope("RJ", "JAIPUR"), OK),
+        (NA, UP_LEADER, OK),
+    ],
+)
+def test_creating_checks_the_new_objects_scope(
+    who: Principal, obj: Scope, expected: type[Exception] | None
+) -> None:
+    if expected is None:
+        authorize(who, "leader", Verb.WRITE, obj, creating=True)
+    else:
+        with pytest.raises(expected):
+            authorize(who, "leader", Verb.WRITE, obj, creating=True)
+
+
+@pytest.mark.parametrize(
+    ("claims", "expected"),
+    [
+        ({"sub": "u", "custom:role": "national_admin"}, Principal("u", Role.NATIONAL_ADMIN)),
+        (
+            {"sub": "u", "custom:role": "state_head", "custom:state": "rj"},
+            Principal("u", Role.STATE_HEAD, state="RJ"),
+        ),
+        (
+            {"sub": "u", "custom:role": "warrior", "custom:team": "T1", "custom:state": "RJ"},
+            Principal("u", Role.WARRIOR, state="RJ", team="T1"),
+        ),
+    ],
+)
+def test_principal_from_claims(claims: dict[str, Any], expected: Principal) -> None:
+    assert principal_from_claims(claims) == expected
+
+
+@pytest.mark.parametrize(
+    ("claims", "loc"),
+    [
+        ({"sub": "u"}, "custom:role"),
+        ({"sub": "u", "custom:role": "emperor"}, "custom:role"),
+        ({"sub": "u", "custom:role": 7}, "custom:role"),
+        ({"custom:role": "national_admin"}, "sub"),
+        ({"sub": "u", "custom:role": "state_head"}, "custom:state"),
+        ({"sub": "u", "custom:role": "state_head", "custom:state": "XX"}, "custom:state"),
+        ({"sub": "u", "custom:role": "district_head", "custom:state": "RJ"}, "custom:district"),
+        ({"sub": "u", "custom:role": "team_lead"}, "custom:team"),
+        ({"sub": "u", "custom:role": "warrior"}, "custom:team"),
+    ],
+)
+def test_claims_that_do_not_fit_their_role_are_refused(claims: dict[str, Any], loc: str) -> None:
+    with pytest.raises(AuthenticationError) as info:
+        principal_from_claims(claims)
+    assert loc in [p.loc for p in info.value.problems]
