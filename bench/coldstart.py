@@ -43,7 +43,11 @@ import json, sys, time
 t0 = time.perf_counter()
 sys.path.insert(0, sys.argv[1])
 mode = sys.argv[2]
-import app
+# What Lambda imports: the API's handler is app.app, the event functions' the entry module.
+if mode == "analyze":
+    import chalicelib.lambda_entry as entry
+else:
+    import app
 t1 = time.perf_counter()
 
 class Context:
@@ -70,8 +74,7 @@ def _timed_send(self, request):
         aws[1] += 1
 _endpoint.Endpoint._send = _timed_send
 if mode == "analyze":
-    from chalicelib.events import analyze_mentions
-    result = analyze_mentions(event, Context())
+    result = entry.analyze_mentions(event, Context())
     failures = len(result["batchItemFailures"])
 else:
     result = app.app(event, Context())

@@ -57,7 +57,7 @@ def write_merge_template(stage: str, out: Path) -> Path:
 
     out.mkdir(parents=True, exist_ok=True)
     path = out / "merge.json"
-    path.write_text(json.dumps(merge_template(stage, app.app.event_sources), indent=1) + "\n")
+    path.write_text(json.dumps(merge_template(stage, app.app), indent=1) + "\n")
     return path
 
 

@@ -974,7 +974,21 @@ def sqs_trigger_patches(event_sources: Iterable[Any]) -> dict[str, Json]:
     return patches
 
 
-def merge_template(stage: str, event_sources: Iterable[Any]) -> Json:
+ENTRY_MODULE = "chalicelib.lambda_entry"
+
+
+def entry_handlers(chalice_app: Any) -> dict[str, str]:
+    """Function name -> Handler through the entry module, for every event function.
+
+    Chalice's own handler strings skip app.py, and with it the middleware (aws/chalice#1566).
+    """
+    sources = [*chalice_app.event_sources, *chalice_app.pure_lambda_functions]
+    return {s.name: f"{ENTRY_MODULE}.{s.handler_string.rsplit('.', 1)[1]}" for s in sources}
+
+
+def merge_template(stage: str, chalice_app: Any = None) -> Json:
+    event_sources: list[Any] = list(chalice_app.event_sources) if chalice_app else []
+    handlers = entry_handlers(chalice_app) if chalice_app else {}
     resources: dict[str, Json] = {}
     for model in ALL_MODELS:
         resources[table_logical_id(model)] = table_resource(model, stage)
@@ -990,6 +1004,8 @@ def merge_template(stage: str, event_sources: Iterable[Any]) -> Json:
             "Properties": {"LogGroupName": fn.log_group, "RetentionInDays": retention},
         }
         resources[fn.logical_id] = function_patch(fn, stage)
+        if fn.chalice_name in handlers:
+            resources[fn.logical_id]["Properties"]["Handler"] = handlers[fn.chalice_name]
     for logical_id, patch in sqs_trigger_patches(event_sources).items():
         resources[logical_id]["Properties"].update(patch)
     for trigger in STREAM_TRIGGERS:

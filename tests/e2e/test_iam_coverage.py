@@ -84,7 +84,7 @@ def needs(service: str, operation: str, params: dict[str, Any]) -> list[Need]:
 def physical_names() -> dict[str, str]:
     """Logical id -> IAM resource name, from the rendered template."""
     names: dict[str, str] = {}
-    for logical, resource in merge_template("prod", []).get("Resources", {}).items():
+    for logical, resource in merge_template("prod").get("Resources", {}).items():
         props = resource.get("Properties", {})
         if resource.get("Type") == "AWS::DynamoDB::Table":
             names[logical] = f"table/{props['TableName']}"
