@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed
 export PYTHONHASHSEED := 0
 
 .PHONY: run test lint typecheck test-unit test-functional test-integration test-e2e venv clean \
-        bench-langid train-langid bench-dispatch bench-incidents fake-platforms bench-parse
+        bench-langid train-langid bench-dispatch bench-incidents fake-platforms bench-parse \
+        wheelhouse package policies bench-coldstart
 
 venv: $(STAMP)
 
@@ -71,3 +72,33 @@ bench-langid: venv
 # Rebuild chalicelib/domain/language/hinglish.json.gz from ../shared/data/langid (deterministic).
 train-langid: venv
 	$(PY) local/train_langid.py
+
+# --- Deployment (issue 8): docs/deploy.md ---------------------------------------------------
+STAGE ?= prod
+WHEELHOUSE := .wheelhouse
+LAMBDA_PIP := --only-binary=:all: --platform manylinux2014_x86_64 --python-version 3.11 \
+              --implementation cp --abi cp311
+
+# The wheel cache that makes `make package` offline: Lambda's (manylinux, CPython 3.11) wheels
+# of requirements.txt. Needs the package index once. `pip wheel` first turns sdist-only packages
+# (langdetect, sgmllib3k) into pure-Python wheels; `pip download` then adds Lambda's platform
+# wheels of the compiled ones (regex, pyahocorasick, wrapt) whatever this machine is.
+wheelhouse: $(WHEELHOUSE)/.filled
+$(WHEELHOUSE)/.filled: requirements.txt | venv
+	mkdir -p $(WHEELHOUSE)
+	$(PY) -m pip wheel --quiet -r requirements.txt -w $(WHEELHOUSE)
+	$(PY) -m pip download --quiet -r requirements.txt -d $(WHEELHOUSE) --find-links $(WHEELHOUSE) $(LAMBDA_PIP)
+	@touch $@
+
+# build/$(STAGE)/{sam.json,deployment.zip}: chalice package + infra/ merge template + bytecode.
+package: venv wheelhouse
+	$(PY) -m infra.build package --stage $(STAGE) --out build/$(STAGE)
+	$(VENV)/bin/cfn-lint build/$(STAGE)/sam.json
+
+# Rewrite .chalice/policy-*.json after changing the grants in infra/stack.py.
+policies: venv
+	$(PY) -m infra.build policies
+
+# Cold start of app.py and the first analyze/API invocation, with and without bytecode.
+bench-coldstart: venv
+	$(PY) bench/coldstart.py

@@ -163,6 +163,12 @@ def dispatch_tasks(event: dict[str, Any], context: Any) -> dict[str, Any]:
             extra={"correlation_id": task.mention_key, "task_id": task.task_id},
         )
     metrics.add_metric(name="TasksDispatched", unit="Count", value=len(report.dispatched_task_ids))
+    sent = [t for t in new_tasks if t.task_id in report.dispatched_task_ids]
+    if sent:
+        # Dispatch lag: from the task's write (the outbox) to its publish; the worst of the batch.
+        now = c.clock()
+        lag = max((now - t.created_at).total_seconds() for t in sent)
+        metrics.add_metric(name="DispatchLag", unit="Milliseconds", value=max(lag, 0.0) * 1e3)
     if report.held_task_ids:
         metrics.add_metric(name="TasksHeldForDigest", unit="Count", value=len(report.held_task_ids))
     if report.failed_task_ids:

@@ -2,6 +2,10 @@
 
 The correlation id of a post's journey is its mention key: ingest, analyze and dispatch log it,
 and the task carries it (``mention_key``), so one key finds every line about one post.
+
+X-Ray tracing (powertools Tracer) is built on the first invocation, and only where Lambda runs
+the function with active tracing: importing and patching the X-Ray SDK costs over 100 ms, which
+a cold start elsewhere (tests, the local stack, tracing off) should not pay.
 """
 
 from __future__ import annotations
@@ -17,6 +21,24 @@ NAMESPACE = "Tvarit"
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
+_tracer: Any = None  # None: not decided yet; False: tracing is off in this container
+
+
+def tracer() -> Any | None:
+    """The powertools Tracer of this container, or ``None`` where tracing is off."""
+    global _tracer
+    if _tracer is None:
+        from chalicelib.wiring import container
+
+        if not container().settings.tracing:
+            _tracer = False
+        else:
+            from aws_lambda_powertools import Tracer
+
+            # botocore only: the AWS calls are what a trace of this service is for.
+            _tracer = Tracer(service=SERVICE, patch_modules=("botocore",))
+    return _tracer or None
+
 
 def observe(event: Any, get_response: Callable[[Any], Any]) -> Any:
     """Middleware for every handler: request ids in every log line, metrics flushed once."""
@@ -27,7 +49,12 @@ def observe(event: Any, get_response: Callable[[Any], Any]) -> Any:
     if request_id:
         logger.thread_safe_append_keys(request_id=request_id)
     try:
-        return get_response(event)
+        active = tracer()
+        if active is None:
+            return get_response(event)
+        name = getattr(context, "function_name", None) or "handler"
+        with active.provider.in_subsegment(f"## {name}"):
+            return get_response(event)
     finally:
         logger.thread_safe_clear_keys()
         if metrics.metric_set:  # flushing nothing only makes powertools warn

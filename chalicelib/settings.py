@@ -14,6 +14,11 @@ ENV_TABLE_PREFIX = "TVARIT_TABLE_PREFIX"
 ENV_MENTIONS_QUEUE_URL = "TVARIT_MENTIONS_QUEUE_URL"
 ENV_TOPIC_ARN_PREFIX = "TVARIT_STATE_TOPIC_ARN_PREFIX"
 ENV_WEBHOOK_SECRET = "TVARIT_WEBHOOK_SECRET"  # noqa: S105 (a variable name)
+# In AWS the secret lives in SSM Parameter Store (SecureString); this names the parameter.
+ENV_WEBHOOK_SECRET_PARAMETER = "TVARIT_WEBHOOK_SECRET_PARAMETER"  # noqa: S105 (a variable name)
+# Set by Lambda when the function has active X-Ray tracing.
+ENV_XRAY_DAEMON = "AWS_XRAY_DAEMON_ADDRESS"
+ENV_TRACE_DISABLED = "POWERTOOLS_TRACE_DISABLED"
 ENV_MENTION_TTL_DAYS = "TVARIT_MENTION_TTL_DAYS"
 ENV_MATCHED_TTL_DAYS = "TVARIT_MATCHED_TTL_DAYS"
 ENV_CONFIG_CACHE_SECONDS = "TVARIT_CONFIG_CACHE_SECONDS"
@@ -60,6 +65,8 @@ class Settings:
     mention_ttl_days: int = 30
     matched_ttl_days: int = 365
     config_cache_seconds: float = 30.0
+    webhook_secret_parameter: str = ""
+    tracing: bool = False
     polls_queue_url: str = ""
     x_bearer_token: str = field(default="", repr=False)
     youtube_api_key: str = field(default="", repr=False)
@@ -113,6 +120,9 @@ class Settings:
             mention_ttl_days=int(env.get(ENV_MENTION_TTL_DAYS, "30")),
             matched_ttl_days=int(env.get(ENV_MATCHED_TTL_DAYS, "365")),
             config_cache_seconds=float(env.get(ENV_CONFIG_CACHE_SECONDS, "30")),
+            webhook_secret_parameter=env.get(ENV_WEBHOOK_SECRET_PARAMETER, ""),
+            tracing=bool(env.get(ENV_XRAY_DAEMON))
+            and env.get(ENV_TRACE_DISABLED, "").lower() not in ("1", "true"),
             polls_queue_url=env.get(ENV_POLLS_QUEUE_URL, ""),
             x_bearer_token=env.get(ENV_X_BEARER_TOKEN, ""),
             youtube_api_key=env.get(ENV_YOUTUBE_API_KEY, ""),

@@ -65,15 +65,29 @@ class Container:
 
     def _client(self, service: str) -> Any:
         import botocore.config
-        import botocore.session
+
+        from chalicelib.adapters.botocore_sessions import new_session
 
         # Standard retry mode backs off on throttling; clients are reused across invocations.
-        return botocore.session.get_session().create_client(
+        return new_session().create_client(
             service,
             region_name=self.settings.region,
             endpoint_url=self.settings.endpoint_url,
             config=botocore.config.Config(retries={"mode": "standard", "max_attempts": 5}),
         )
+
+    @cached_property
+    def webhook_secret(self) -> str:
+        """The webhook's shared secret: the env var locally, SSM Parameter Store in AWS.
+
+        Read once per container (cached), on the first webhook call, not at import.
+        """
+        settings = self.settings
+        if settings.webhook_secret or not settings.webhook_secret_parameter:
+            return settings.webhook_secret
+        from chalicelib.adapters.secrets import read_parameter
+
+        return read_parameter(self._client("ssm"), settings.webhook_secret_parameter)
 
     @cached_property
     def _dynamo_bound(self) -> bool:

@@ -26,7 +26,7 @@ def ingest_webhook() -> Response:
     keys = accept_webhook(
         body.encode() if isinstance(body, str) else body,
         request.headers,
-        c.settings.webhook_secret,
+        c.webhook_secret,
         c.wall_time(),
         c.mention_queue,
     )

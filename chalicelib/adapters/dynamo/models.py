@@ -230,6 +230,9 @@ _TABLE_SUFFIX: dict[type[Model], str] = {
 
 def bind(settings: Settings) -> None:
     """Point every model at the configured tables, region and endpoint (moto locally)."""
+    from chalicelib.adapters.botocore_sessions import share_with_pynamodb
+
+    share_with_pynamodb()
     for model in ALL_MODELS:
         meta: Any = model.Meta
         meta.table_name = f"{settings.table_prefix}{_TABLE_SUFFIX[model]}"

@@ -1,0 +1,985 @@
+"""What Tvarit deploys besides Chalice's functions, declared once in tables and rendered here.
+
+``chalice package`` generates the functions, the REST API and the SQS trigger; this module
+renders the merge template that adds everything else (tables, queues, topics, alarms, the
+dashboard) and patches what Chalice gets wrong (``ReportBatchItemFailures``, the queue
+dependency, the stream trigger), and the least-privilege IAM policy of every function
+(``.chalice/policy-<function>.json``).
+
+To add a function: a row in :data:`FUNCTIONS` (its grants name the resources it touches) and
+``iam_policy_file`` in ``.chalice/config.json``. To add a queue: a row in :data:`QUEUES`; an SQS
+trigger on a queue that is not declared here fails the build. Tables come from the PynamoDB
+models themselves.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pynamodb.attributes import Attribute, TTLAttribute
+from pynamodb.indexes import GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib import settings as cfg
+from chalicelib.adapters.dynamo.models import _TABLE_SUFFIX, ALL_MODELS
+from chalicelib.domain.states import STATE_CODES
+from chalicelib.observability import NAMESPACE, SERVICE
+
+Json = dict[str, Any]
+
+APP = "tvarit"
+TABLE_PREFIX = "tvarit-"
+TOPIC_PREFIX = "tvarit-state-"
+WEBHOOK_SECRET_PARAMETER = "/tvarit/webhook-secret"  # noqa: S105 (a parameter name)
+ALARM_TOPIC = "tvarit-ops-alarms"
+DASHBOARD = "tvarit"
+PROD_STAGES = frozenset({"prod"})
+API_RATE_LIMIT = 100  # requests/s per method; a listening tool's webhook bursts, it is not a DoS
+
+
+def sub(text: str) -> Json:
+    return {"Fn::Sub": text}
+
+
+def arn(service: str, resource: str) -> Json:
+    """An ARN in this stack's partition, region and account."""
+    return sub(f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}")
+
+
+def get_att(logical_id: str, attribute: str) -> Json:
+    return {"Fn::GetAtt": [logical_id, attribute]}
+
+
+def ref(logical_id: str) -> Json:
+    return {"Ref": logical_id}
+
+
+def cfn_name(name: str) -> str:
+    """``mentions-dlq`` -> ``MentionsDlq`` (CloudFormation logical ids are alphanumeric)."""
+    return "".join(part[:1].upper() + part[1:] for part in name.replace("_", "-").split("-"))
+
+
+# --------------------------------------------------------------------------------------------
+# Tables: rendered from the PynamoDB models, so the schema is declared once.
+
+_ATTRIBUTE_TYPES = {"S": "S", "N": "N", "B": "B"}
+
+
+def table_logical_id(model: type[Model]) -> str:
+    return cfn_name(_TABLE_SUFFIX[model]) + "Table"
+
+
+def table_name(model: type[Model]) -> str:
+    return f"{TABLE_PREFIX}{_TABLE_SUFFIX[model]}"
+
+
+def _key_schema(attributes: Iterable[Attribute[Any]]) -> tuple[list[Json], list[Attribute[Any]]]:
+    hash_keys = [a for a in attributes if a.is_hash_key]
+    range_keys = [a for a in attributes if a.is_range_key]
+    schema = [{"AttributeName": a.attr_name, "KeyType": "HASH"} for a in hash_keys]
+    schema += [{"AttributeName": a.attr_name, "KeyType": "RANGE"} for a in range_keys]
+    return schema, hash_keys + range_keys
+
+
+def table_resource(model: type[Model], stage: str) -> Json:
+    """On-demand table with PITR; TTL and stream as the model declares; protected in prod."""
+    prod = stage in PROD_STAGES
+    schema, keys = _key_schema(model.get_attributes().values())
+    key_attrs: dict[str, str] = {a.attr_name: _ATTRIBUTE_TYPES[a.attr_type] for a in keys}
+    indexes: list[Json] = []
+    for name, value in vars(model).items():
+        if isinstance(value, GlobalSecondaryIndex):
+            index_schema, index_keys = _key_schema(value.Meta.attributes.values())
+            key_attrs.update({a.attr_name: _ATTRIBUTE_TYPES[a.attr_type] for a in index_keys})
+            projection = value.Meta.projection.projection_type
+            indexes.append(
+                {
+                    "IndexName": value.Meta.index_name or name,
+                    "KeySchema": index_schema,
+                    "Projection": {"ProjectionType": projection},
+                }
+            )
+    props: Json = {
+        "TableName": table_name(model),
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": n, "AttributeType": t} for n, t in sorted(key_attrs.items())
+        ],
+        "KeySchema": schema,
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        "SSESpecification": {"SSEEnabled": True},
+        "DeletionProtectionEnabled": prod,
+    }
+    if indexes:
+        props["GlobalSecondaryIndexes"] = indexes
+    stream_view = getattr(model.Meta, "stream_view_type", None)
+    if stream_view:
+        props["StreamSpecification"] = {"StreamViewType": stream_view}
+    ttl = [a.attr_name for a in model.get_attributes().values() if isinstance(a, TTLAttribute)]
+    if ttl:
+        props["TimeToLiveSpecification"] = {"AttributeName": ttl[0], "Enabled": True}
+    policy = "Retain" if prod else "Delete"
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": policy,
+        "UpdateReplacePolicy": policy,
+        "Properties": props,
+    }
+
+
+def table_arn(model: type[Model]) -> Json:
+    return get_att(table_logical_id(model), "Arn")
+
+
+def table_by_suffix(suffix: str) -> type[Model]:
+    return next(m for m in ALL_MODELS if _TABLE_SUFFIX[m] == suffix)
+
+
+# --------------------------------------------------------------------------------------------
+# Queues: every queue has a dead-letter queue; SQS triggers report batch item failures.
+
+
+@dataclass(frozen=True)
+class Queue:
+    name: str  # the SQS queue name (the code knows it: chalicelib.settings)
+    visibility_timeout: int  # at least 6x the consumer's timeout, as Lambda's docs advise
+    max_receive_count: int = 3
+    retention_seconds: int = 4 * 24 * 3600
+    max_concurrency: int | None = None  # SQS trigger's ScalingConfig
+    oldest_message_alarm_seconds: int = 300
+
+    @property
+    def logical_id(self) -> str:
+        return cfn_name(self.name.removeprefix("tvarit-")) + "Queue"
+
+    @property
+    def dlq_name(self) -> str:
+        return f"{self.name}-dlq"
+
+    @property
+    def dlq_logical_id(self) -> str:
+        return cfn_name(self.name.removeprefix("tvarit-")) + "Dlq"
+
+
+@dataclass(frozen=True)
+class FailureQueue:
+    """Where a stream trigger's records go after their last retry (an on-failure destination)."""
+
+    name: str
+
+    @property
+    def logical_id(self) -> str:
+        return cfn_name(self.name.removeprefix("tvarit-")) + "Queue"
+
+
+MENTIONS = Queue(cfg.MENTIONS_QUEUE_NAME, visibility_timeout=180, max_concurrency=10)
+# Pollers: few at a time, so the platforms' quotas hold (the account budget is per container).
+POLLS = Queue(cfg.POLLS_QUEUE_NAME, visibility_timeout=360, max_concurrency=2)
+DISPATCH_FAILURES = FailureQueue("tvarit-dispatch-failures")
+QUEUES: tuple[Queue, ...] = (MENTIONS, POLLS)
+FAILURE_QUEUES: tuple[FailureQueue, ...] = (DISPATCH_FAILURES,)
+DLQ_RETENTION = 14 * 24 * 3600  # the maximum: time to read, fix and redrive
+
+
+def queue_resources(queue: Queue) -> dict[str, Json]:
+    return {
+        queue.dlq_logical_id: {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": queue.dlq_name,
+                "MessageRetentionPeriod": DLQ_RETENTION,
+                "SqsManagedSseEnabled": True,
+                # Only its own source may dead-letter into it.
+                "RedriveAllowPolicy": {
+                    "redrivePermission": "byQueue",
+                    "sourceQueueArn": [arn("sqs", queue.name)],
+                },
+            },
+        },
+        queue.logical_id: {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": queue.name,
+                "VisibilityTimeout": queue.visibility_timeout,
+                "MessageRetentionPeriod": queue.retention_seconds,
+                "SqsManagedSseEnabled": True,
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": get_att(queue.dlq_logical_id, "Arn"),
+                    "maxReceiveCount": queue.max_receive_count,
+                },
+            },
+        },
+    }
+
+
+def failure_queue_resource(queue: FailureQueue) -> Json:
+    return {
+        "Type": "AWS::SQS::Queue",
+        "Properties": {
+            "QueueName": queue.name,
+            "MessageRetentionPeriod": DLQ_RETENTION,
+            "SqsManagedSseEnabled": True,
+        },
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Functions and their least-privilege grants.
+
+
+@dataclass(frozen=True)
+class Grant:
+    actions: tuple[str, ...]
+    resources: tuple[Any, ...]
+    sid: str = ""
+
+    def statement(self) -> Json:
+        out: Json = {"Effect": "Allow", "Action": list(self.actions)}
+        out["Resource"] = list(self.resources)
+        if self.sid:
+            out["Sid"] = self.sid
+        return out
+
+
+def table_grant(suffix: str, *actions: str, indexes: tuple[str, ...] = ()) -> Grant:
+    model = table_by_suffix(suffix)
+    resources: list[Any] = [table_arn(model)]
+    resources += [sub(f"${{{table_logical_id(model)}.Arn}}/index/{i}") for i in indexes]
+    return Grant(tuple(f"dynamodb:{a}" for a in actions), tuple(resources), cfn_name(suffix))
+
+
+def stream_read_grant(suffix: str) -> Grant:
+    """What Lambda's DynamoDB event source mapping needs, on this table's stream only."""
+    model = table_by_suffix(suffix)
+    actions = ("DescribeStream", "GetRecords", "GetShardIterator", "ListStreams")
+    return Grant(
+        tuple(f"dynamodb:{a}" for a in actions),
+        (get_att(table_logical_id(model), "StreamArn"),),
+        cfn_name(suffix) + "Stream",
+    )
+
+
+def consume_grant(queue: Queue) -> Grant:
+    """What Lambda's SQS event source mapping needs."""
+    return Grant(
+        ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"),
+        (get_att(queue.logical_id, "Arn"),),
+        "Consume" + cfn_name(queue.name.removeprefix("tvarit-")),
+    )
+
+
+def send_grant(logical_id: str, sid: str) -> Grant:
+    return Grant(("sqs:SendMessage",), (get_att(logical_id, "Arn"),), sid)
+
+
+def state_topic_logical_id(code: str) -> str:
+    return f"StateTopic{code}"
+
+
+STATE_TOPICS_PUBLISH = Grant(
+    ("sns:Publish",),
+    tuple(ref(state_topic_logical_id(c)) for c in STATE_CODES),
+    "PublishToStateTopics",
+)
+WEBHOOK_SECRET_READ = Grant(
+    ("ssm:GetParameter",),
+    (arn("ssm", f"parameter{WEBHOOK_SECRET_PARAMETER}"),),
+    "ReadWebhookSecret",
+)
+# X-Ray's write actions have no resource-level permissions: "*" is the only valid resource.
+XRAY_WRITE = Grant(("xray:PutTraceSegments", "xray:PutTelemetryRecords"), ("*",), "XRay")
+
+
+@dataclass(frozen=True)
+class Function:
+    chalice_name: str  # the name in .chalice/config.json (``api_handler`` for the REST API)
+    logical_id: str  # the resource name ``chalice package`` gives it
+    timeout: int
+    memory: int
+    grants: tuple[Grant, ...]
+    reserved_concurrency: int | None = None
+    duration_alarm_ms: int | None = None
+    extra: Json = field(default_factory=dict)
+
+    @property
+    def function_name(self) -> str:
+        return f"{APP}-{self.chalice_name.removesuffix('_handler').replace('_', '-')}"
+
+    @property
+    def log_group(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_group_logical_id(self) -> str:
+        return self.logical_id + "LogGroup"
+
+    def logs_grant(self) -> Grant:
+        return Grant(
+            ("logs:CreateLogStream", "logs:PutLogEvents"),
+            (arn("logs", f"log-group:{self.log_group}:*"),),
+            "Logs",
+        )
+
+    def policy(self) -> Json:
+        grants = (self.logs_grant(), XRAY_WRITE, *self.grants)
+        return {"Version": "2012-10-17", "Statement": [g.statement() for g in grants]}
+
+
+CONFIG_READ = ("GetItem", "Query")  # CachedConfig: the version item, then the partitions
+
+FUNCTIONS: tuple[Function, ...] = (
+    Function(
+        "api_handler",
+        "APIHandler",
+        timeout=10,  # API Gateway gives up at 29 s anyway
+        memory=512,
+        grants=(
+            send_grant(MENTIONS.logical_id, "EnqueueMentions"),
+            WEBHOOK_SECRET_READ,
+            table_grant("config", *CONFIG_READ),  # WebSub verification: the watched channels
+        ),
+    ),
+    Function(
+        "analyze",
+        "Analyze",
+        timeout=30,
+        memory=1024,  # CPU scales with memory: language detection and matching are CPU-bound
+        # Caps the write rate on DynamoDB and leaves the account's pool to the API and dispatch.
+        reserved_concurrency=20,
+        grants=(
+            consume_grant(MENTIONS),
+            table_grant("mentions", "GetItem", "PutItem", "UpdateItem", "DeleteItem"),
+            table_grant("tasks", "PutItem", "UpdateItem"),  # create; note a repost; redact
+            table_grant("config", *CONFIG_READ),
+            table_grant(
+                "incidents", "GetItem", "Query", "PutItem", "BatchGetItem", "BatchWriteItem"
+            ),
+        ),
+    ),
+    Function(
+        "dispatch",
+        "Dispatch",
+        timeout=30,
+        memory=512,
+        grants=(
+            stream_read_grant("tasks"),
+            table_grant("tasks", "GetItem", "PutItem"),
+            table_grant("task-events", "PutItem"),
+            table_grant("config", *CONFIG_READ),
+            table_grant("throttle", "GetItem", "PutItem"),
+            STATE_TOPICS_PUBLISH,
+            # The stream trigger's on-failure destination is sent with the function's role.
+            send_grant(DISPATCH_FAILURES.logical_id, "DispatchFailures"),
+        ),
+    ),
+    Function(
+        "schedule-polls",
+        "SchedulePolls",
+        timeout=30,
+        memory=256,
+        reserved_concurrency=1,  # a schedule: never two at once
+        grants=(table_grant("config", *CONFIG_READ), send_grant(POLLS.logical_id, "EnqueuePolls")),
+    ),
+    Function(
+        "poll",
+        "Poll",
+        timeout=60,
+        memory=256,
+        reserved_concurrency=4,  # the platforms' rate limits, not Lambda, set the pace
+        grants=(
+            consume_grant(POLLS),
+            table_grant("config", "GetItem", "Query", "PutItem"),  # watch config; cursors
+            send_grant(MENTIONS.logical_id, "EnqueueMentions"),
+        ),
+    ),
+    Function(
+        "escalate",
+        "Escalate",
+        timeout=60,
+        memory=256,
+        reserved_concurrency=1,
+        grants=(
+            table_grant("tasks", "GetItem", "UpdateItem", "Query", indexes=("open-by-due",)),
+            table_grant("config", *CONFIG_READ),
+            STATE_TOPICS_PUBLISH,
+        ),
+    ),
+    Function(
+        "flush_digests",
+        "FlushDigests",
+        timeout=60,
+        memory=256,
+        reserved_concurrency=1,
+        grants=(
+            table_grant("throttle", "GetItem", "PutItem", "Query", indexes=("digest-by-due",)),
+            table_grant("tasks", "GetItem"),
+            table_grant("config", *CONFIG_READ),
+            STATE_TOPICS_PUBLISH,
+        ),
+    ),
+)
+
+
+def function_named(chalice_name: str) -> Function:
+    for fn in FUNCTIONS:
+        if fn.chalice_name == chalice_name:
+            return fn
+    raise ValueError(
+        f"function {chalice_name!r} is not in infra/stack.py FUNCTIONS: declare it with its grants"
+    )
+
+
+def chalice_function_names(app: Any) -> set[str]:
+    """Every Lambda function ``chalice package`` makes of the app."""
+    names = {"api_handler"} if app.routes else set()
+    names |= {source.name for source in app.event_sources}
+    names |= {fn.name for fn in app.pure_lambda_functions}
+    return names
+
+
+@dataclass(frozen=True)
+class StreamTrigger:
+    function: str  # logical id
+    table_suffix: str
+    on_failure: FailureQueue
+    batch_size: int = 100
+    batching_window_seconds: int = 1
+    retries: int = 5
+    max_record_age_seconds: int = 6 * 3600
+    iterator_age_alarm_ms: int = 60_000  # dispatch lag: a task waits over a minute to be sent
+
+    @property
+    def event_name(self) -> str:
+        return cfn_name(self.table_suffix) + "Stream"
+
+
+STREAM_TRIGGERS: tuple[StreamTrigger, ...] = (
+    StreamTrigger("Dispatch", "tasks", DISPATCH_FAILURES),
+)
+
+
+def stream_event(trigger: StreamTrigger) -> Json:
+    model = table_by_suffix(trigger.table_suffix)
+    return {
+        "Type": "DynamoDB",
+        "Properties": {
+            "Stream": get_att(table_logical_id(model), "StreamArn"),
+            "StartingPosition": "TRIM_HORIZON",
+            "BatchSize": trigger.batch_size,
+            "MaximumBatchingWindowInSeconds": trigger.batching_window_seconds,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            # Split a failing batch to isolate the bad record, retry a bounded number of times,
+            # then park the records on the failure queue instead of blocking the shard.
+            "BisectBatchOnFunctionError": True,
+            "MaximumRetryAttempts": trigger.retries,
+            "MaximumRecordAgeInSeconds": trigger.max_record_age_seconds,
+            "DestinationConfig": {
+                "OnFailure": {
+                    "Type": "SQS",
+                    "Destination": get_att(trigger.on_failure.logical_id, "Arn"),
+                }
+            },
+        },
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Environment: every variable the code reads (chalicelib/settings.py), wired to the resources.
+
+
+def environment() -> dict[str, Any]:
+    return {
+        cfg.ENV_TABLE_PREFIX: TABLE_PREFIX,
+        cfg.ENV_MENTIONS_QUEUE_URL: ref(MENTIONS.logical_id),
+        cfg.ENV_POLLS_QUEUE_URL: ref(POLLS.logical_id),
+        cfg.ENV_TOPIC_ARN_PREFIX: arn("sns", TOPIC_PREFIX),
+        cfg.ENV_WEBHOOK_SECRET_PARAMETER: WEBHOOK_SECRET_PARAMETER,
+        "POWERTOOLS_SERVICE_NAME": SERVICE,
+        "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# SNS: a topic per state/UT, delivery-status logging, account SMS settings.
+
+DELIVERY_STATUS_ROLE = "SnsDeliveryStatusRole"
+SMS_SETTINGS_FUNCTION = "SmsSettingsFunction"
+SMS_SETTINGS_ROLE = "SmsSettingsRole"
+
+# Inline (ZipFile) code: SNS SMS settings are account attributes that CloudFormation has no
+# resource for. cfnresponse is provided by CloudFormation for inline Python functions.
+SMS_SETTINGS_CODE = """\
+import boto3, cfnresponse
+KEYS = ("MonthlySpendLimit", "DefaultSenderID", "DefaultSMSType", "DeliveryStatusIAMRole",
+        "DeliveryStatusSuccessSamplingRate")
+def handler(event, context):
+    try:
+        if event["RequestType"] != "Delete":
+            props = event["ResourceProperties"]
+            boto3.client("sns").set_sms_attributes(
+                attributes={k: str(props[k]) for k in KEYS if props.get(k)})
+        cfnresponse.send(event, context, cfnresponse.SUCCESS, {}, "sms-settings")
+    except Exception as err:
+        cfnresponse.send(event, context, cfnresponse.FAILED, {"Error": str(err)}, "sms-settings")
+"""
+
+
+def sns_resources() -> dict[str, Json]:
+    role_arn = get_att(DELIVERY_STATUS_ROLE, "Arn")
+    out: dict[str, Json] = {
+        DELIVERY_STATUS_ROLE: {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "sns.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                            "Condition": {
+                                "StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")}
+                            },
+                        }
+                    ],
+                },
+                "Policies": [
+                    {
+                        "PolicyName": "DeliveryStatusLogs",
+                        "PolicyDocument": {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {
+                                    "Effect": "Allow",
+                                    "Action": [
+                                        "logs:CreateLogGroup",
+                                        "logs:CreateLogStream",
+                                        "logs:PutLogEvents",
+                                        "logs:PutMetricFilter",
+                                        "logs:PutRetentionPolicy",
+                                    ],
+                                    # SNS names its delivery logs sns/<region>/<account>/...
+                                    "Resource": [
+                                        arn(
+                                            "logs",
+                                            "log-group:sns/${AWS::Region}/${AWS::AccountId}/*",
+                                        )
+                                    ],
+                                }
+                            ],
+                        },
+                    }
+                ],
+            },
+        },
+    }
+    for code in STATE_CODES:
+        out[state_topic_logical_id(code)] = {
+            "Type": "AWS::SNS::Topic",
+            "Properties": {
+                "TopicName": f"{TOPIC_PREFIX}{code}",
+                # Push (FCM/APNs) delivery status: failures always, a sample of successes.
+                "DeliveryStatusLogging": [
+                    {
+                        "Protocol": "application",
+                        "SuccessFeedbackRoleArn": role_arn,
+                        "FailureFeedbackRoleArn": role_arn,
+                        "SuccessFeedbackSampleRate": "10",
+                    }
+                ],
+            },
+        }
+    out[SMS_SETTINGS_ROLE] = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            },
+            "Policies": [
+                {
+                    "PolicyName": "SmsSettings",
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            # An account-level setting: SetSMSAttributes has no resource ARN.
+                            {
+                                "Effect": "Allow",
+                                "Action": ["sns:SetSMSAttributes"],
+                                "Resource": "*",
+                            },
+                            {"Effect": "Allow", "Action": ["iam:PassRole"], "Resource": [role_arn]},
+                            {
+                                "Effect": "Allow",
+                                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                                "Resource": [
+                                    arn("logs", "log-group:/aws/lambda/tvarit-sms-settings:*")
+                                ],
+                            },
+                        ],
+                    },
+                }
+            ],
+        },
+    }
+    out["SmsSettingsLogGroup"] = {
+        "Type": "AWS::Logs::LogGroup",
+        "Properties": {"LogGroupName": "/aws/lambda/tvarit-sms-settings", "RetentionInDays": 30},
+    }
+    out[SMS_SETTINGS_FUNCTION] = {
+        "Type": "AWS::Lambda::Function",
+        "DependsOn": ["SmsSettingsLogGroup"],
+        "Properties": {
+            "FunctionName": "tvarit-sms-settings",
+            "Runtime": "python3.11",
+            "Handler": "index.handler",
+            "Timeout": 30,
+            "Role": get_att(SMS_SETTINGS_ROLE, "Arn"),
+            "Code": {"ZipFile": SMS_SETTINGS_CODE},
+        },
+    }
+    out["SmsSettings"] = {
+        "Type": "AWS::CloudFormation::CustomResource",
+        "Properties": {
+            "ServiceToken": get_att(SMS_SETTINGS_FUNCTION, "Arn"),
+            "MonthlySpendLimit": ref("SmsMonthlySpendLimit"),
+            "DefaultSenderID": ref("SmsSenderId"),
+            "DefaultSMSType": "Transactional",
+            "DeliveryStatusIAMRole": role_arn,
+            "DeliveryStatusSuccessSamplingRate": "10",
+        },
+    }
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Alarms and the dashboard.
+
+
+def _alarm(description: str, namespace: str, metric: str, dimensions: Json, **kw: Any) -> Json:
+    props: Json = {
+        "AlarmDescription": description,
+        "Namespace": namespace,
+        "MetricName": metric,
+        "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
+        "Statistic": kw.pop("statistic", "Maximum"),
+        "Period": kw.pop("period", 60),
+        "EvaluationPeriods": kw.pop("evaluation_periods", 1),
+        "Threshold": kw.pop("threshold"),
+        "ComparisonOperator": kw.pop("comparison", "GreaterThanThreshold"),
+        "TreatMissingData": "notBreaching",
+        "AlarmActions": [ref("OpsAlarmsTopic")],
+        "OKActions": [ref("OpsAlarmsTopic")],
+    }
+    assert not kw, kw
+    return {"Type": "AWS::CloudWatch::Alarm", "Properties": props}
+
+
+def alarm_resources() -> dict[str, Json]:
+    out: dict[str, Json] = {
+        "OpsAlarmsTopic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": ALARM_TOPIC}},
+        "OpsAlarmsEmail": {
+            "Type": "AWS::SNS::Subscription",
+            "Condition": "HasAlarmEmail",
+            "Properties": {
+                "TopicArn": ref("OpsAlarmsTopic"),
+                "Protocol": "email",
+                "Endpoint": ref("AlarmEmail"),
+            },
+        },
+    }
+    dead_letters = [(q.dlq_logical_id, q.dlq_name) for q in QUEUES]
+    dead_letters += [(q.logical_id, q.name) for q in FAILURE_QUEUES]
+    for logical_id, name in dead_letters:
+        out[f"{logical_id}DepthAlarm"] = _alarm(
+            f"{name} holds messages that failed every retry: read, fix, redrive",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": get_att(logical_id, "QueueName")},
+            threshold=0,
+            period=300,
+        )
+    for queue in QUEUES:
+        out[f"{queue.logical_id}AgeAlarm"] = _alarm(
+            f"{queue.name}: the oldest post has waited over {queue.oldest_message_alarm_seconds} s",
+            "AWS/SQS",
+            "ApproximateAgeOfOldestMessage",
+            {"QueueName": get_att(queue.logical_id, "QueueName")},
+            threshold=queue.oldest_message_alarm_seconds,
+            period=60,
+            evaluation_periods=3,
+        )
+    for fn in FUNCTIONS:
+        out[f"{fn.logical_id}ErrorsAlarm"] = _alarm(
+            f"{fn.function_name}: invocations failed",
+            "AWS/Lambda",
+            "Errors",
+            {"FunctionName": ref(fn.logical_id)},
+            statistic="Sum",
+            threshold=0,
+            period=300,
+        )
+        out[f"{fn.logical_id}ThrottlesAlarm"] = _alarm(
+            f"{fn.function_name}: invocations throttled",
+            "AWS/Lambda",
+            "Throttles",
+            {"FunctionName": ref(fn.logical_id)},
+            statistic="Sum",
+            threshold=0,
+            period=300,
+            evaluation_periods=2,
+        )
+    out["RestApi5xxAlarm"] = _alarm(
+        "API: 5xx responses (503 when a dependency is down)",
+        "AWS/ApiGateway",
+        "5XXError",
+        {"ApiName": APP, "Stage": "api"},
+        statistic="Sum",
+        threshold=0,
+        period=300,
+    )
+    for trigger in STREAM_TRIGGERS:
+        out[f"{trigger.function}IteratorAgeAlarm"] = _alarm(
+            f"dispatch lag: stream records wait over {trigger.iterator_age_alarm_ms} ms",
+            "AWS/Lambda",
+            "IteratorAge",
+            {"FunctionName": ref(trigger.function)},
+            threshold=trigger.iterator_age_alarm_ms,
+            period=60,
+            evaluation_periods=3,
+        )
+    out["DispatchFailuresAlarm"] = _alarm(
+        "dispatch: tasks could not be published to their state topic (they are retried)",
+        NAMESPACE,
+        "DispatchFailures",
+        {"service": SERVICE},
+        statistic="Sum",
+        threshold=0,
+        period=300,
+    )
+    out["Dashboard"] = {
+        "Type": "AWS::CloudWatch::Dashboard",
+        "Properties": {"DashboardName": DASHBOARD, "DashboardBody": dashboard_body()},
+    }
+    return out
+
+
+def dashboard_body() -> Json:
+    """The dashboard as a Fn::Sub string: ${Logical} names resolve to the stack's resources."""
+
+    def widget(
+        title: str, metrics: list[list[Any]], stat: str = "Sum", x: int = 0, y: int = 0
+    ) -> Json:
+        return {
+            "type": "metric",
+            "x": x,
+            "y": y,
+            "width": 12,
+            "height": 6,
+            "properties": {
+                "title": title,
+                "region": "${AWS::Region}",
+                "stat": stat,
+                "period": 60,
+                "view": "timeSeries",
+                "metrics": metrics,
+            },
+        }
+
+    fns = [f"${{{fn.logical_id}}}" for fn in FUNCTIONS]
+    custom = [
+        "MentionsIngested",
+        "MentionsAnalyzed",
+        "MentionsMatched",
+        "TasksCreated",
+        "TasksDispatched",
+        "DispatchFailures",
+    ]
+    widgets = [
+        widget(
+            "Post journey (Tvarit metrics)", [[NAMESPACE, m, "service", SERVICE] for m in custom]
+        ),
+        widget("Errors", [["AWS/Lambda", "Errors", "FunctionName", f] for f in fns], x=12),
+        widget(
+            "Duration p95 (ms)",
+            [["AWS/Lambda", "Duration", "FunctionName", f] for f in fns],
+            stat="p95",
+            y=6,
+        ),
+        widget(
+            "Dispatch lag (ms): stream iterator age, task written to published",
+            [
+                ["AWS/Lambda", "IteratorAge", "FunctionName", f"${{{t.function}}}"]
+                for t in STREAM_TRIGGERS
+            ]
+            + [[NAMESPACE, "DispatchLag", "service", SERVICE]],
+            stat="Maximum",
+            x=12,
+            y=6,
+        ),
+        widget(
+            "Queues: waiting and dead-lettered",
+            [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", q.name] for q in QUEUES]
+            + [
+                ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", q.dlq_name]
+                for q in QUEUES
+            ]
+            + [
+                ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", q.name]
+                for q in FAILURE_QUEUES
+            ],
+            stat="Maximum",
+            y=12,
+        ),
+        widget(
+            "SNS, all state topics: published and failed deliveries",
+            [
+                [
+                    {
+                        "expression": f'SEARCH(\'{{AWS/SNS,TopicName}} MetricName="{m}" '
+                        f"{TOPIC_PREFIX}', 'Sum', 60)",
+                        "id": f"e{i}",
+                        "label": m,
+                    }
+                ]
+                for i, m in enumerate(("NumberOfMessagesPublished", "NumberOfNotificationsFailed"))
+            ],
+            x=12,
+            y=12,
+        ),
+    ]
+    return sub(json.dumps({"widgets": widgets}, separators=(",", ":")))
+
+
+# --------------------------------------------------------------------------------------------
+# The merge template.
+
+
+def function_patch(fn: Function, stage: str) -> Json:
+    """Properties merged over Chalice's definition of the function."""
+    props: Json = {
+        "FunctionName": fn.function_name,
+        "Timeout": fn.timeout,
+        "MemorySize": fn.memory,
+        "Environment": {"Variables": environment()},
+    }
+    if fn.reserved_concurrency is not None:
+        props["ReservedConcurrentExecutions"] = fn.reserved_concurrency
+    props.update(fn.extra)
+    return {"DependsOn": [fn.log_group_logical_id], "Properties": props}
+
+
+def sqs_trigger_patches(event_sources: Iterable[Any]) -> dict[str, Json]:
+    """For every ``@on_sqs_message``: report batch item failures, depend on the declared queue."""
+    from chalice.utils import to_cfn_resource_name
+
+    by_name = {q.name: q for q in QUEUES}
+    patches: dict[str, Json] = {}
+    for source in event_sources:
+        if type(source).__name__ != "SQSEventConfig":
+            continue
+        if source.queue not in by_name:
+            raise ValueError(
+                f"SQS trigger {source.name!r}: queue {source.queue!r} is not in infra QUEUES"
+            )
+        queue = by_name[source.queue]
+        fn = function_named(source.name)
+        event_name = to_cfn_resource_name(f"{source.name}-sqs-event-source")
+        props: Json = {
+            # Same ARN as Chalice's, but through the queue's attribute: CloudFormation then
+            # creates the queue before the trigger.
+            "Queue": sub(
+                "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:"
+                f"${{{queue.logical_id}.QueueName}}"
+            ),
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        }
+        if queue.max_concurrency is not None:
+            props["ScalingConfig"] = {"MaximumConcurrency": queue.max_concurrency}
+        patches[fn.logical_id] = {"Events": {event_name: {"Properties": props}}}
+    return patches
+
+
+def merge_template(stage: str, event_sources: Iterable[Any]) -> Json:
+    resources: dict[str, Json] = {}
+    for model in ALL_MODELS:
+        resources[table_logical_id(model)] = table_resource(model, stage)
+    for queue in QUEUES:
+        resources.update(queue_resources(queue))
+    for failure_queue in FAILURE_QUEUES:
+        resources[failure_queue.logical_id] = failure_queue_resource(failure_queue)
+    resources.update(sns_resources())
+    retention = 90 if stage in PROD_STAGES else 14
+    for fn in FUNCTIONS:
+        resources[fn.log_group_logical_id] = {
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {"LogGroupName": fn.log_group, "RetentionInDays": retention},
+        }
+        resources[fn.logical_id] = function_patch(fn, stage)
+    for logical_id, patch in sqs_trigger_patches(event_sources).items():
+        resources[logical_id]["Properties"].update(patch)
+    for trigger in STREAM_TRIGGERS:
+        events = resources[trigger.function]["Properties"].setdefault("Events", {})
+        events[trigger.event_name] = stream_event(trigger)
+    # The REST API: X-Ray on its stage, and a ceiling on request rates per method.
+    resources["RestAPI"] = {
+        "Properties": {
+            "TracingEnabled": True,
+            "MethodSettings": [
+                {
+                    "ResourcePath": "/*",
+                    "HttpMethod": "*",
+                    "MetricsEnabled": True,
+                    "ThrottlingRateLimit": API_RATE_LIMIT,
+                    "ThrottlingBurstLimit": 2 * API_RATE_LIMIT,
+                }
+            ],
+        }
+    }
+    resources.update(alarm_resources())
+    outputs: Json = {
+        "MentionsQueueUrl": {"Value": ref(MENTIONS.logical_id)},
+        "StateTopicArnPrefix": {"Value": arn("sns", TOPIC_PREFIX)},
+        "TablePrefix": {"Value": TABLE_PREFIX},
+        "OpsAlarmsTopicArn": {"Value": ref("OpsAlarmsTopic")},
+        "DashboardName": {"Value": ref("Dashboard")},
+    }
+    return {
+        "Description": f"Tvarit social listening and rapid response ({stage})",
+        "Parameters": {
+            "SmsMonthlySpendLimit": {
+                "Type": "Number",
+                "Default": 1,
+                "MinValue": 1,
+                "Description": "USD per month for SMS; above 1 needs an AWS Support case first",
+            },
+            "SmsSenderId": {
+                "Type": "String",
+                "Default": "TVARIT",
+                "AllowedPattern": "^[A-Za-z0-9]{3,11}$",
+                "Description": "Sender id (India: the 6-character DLT header registered for it)",
+            },
+            "AlarmEmail": {
+                "Type": "String",
+                "Default": "",
+                "Description": "E-mail subscribed to alarms (empty: none)",
+            },
+        },
+        "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [ref("AlarmEmail"), ""]}]}},
+        "Resources": resources,
+        "Outputs": outputs,
+    }
+
+
+def policies() -> dict[str, Json]:
+    """``.chalice`` file name -> policy document, for every function."""
+    return {f"policy-{fn.chalice_name}.json": fn.policy() for fn in FUNCTIONS}
