@@ -197,18 +197,7 @@ class ConfigAdmin:
         if not creating and not exists:
             raise NotFoundError("no such member")
         members = [m for m in members if m["id"] != member["id"]] + [{**member, "team_id": team_id}]
-        data = {**team.data, "members": members}
-        record = self.store.write_item(
-            TEAMS.partition(data),
-            team_id,
-            "team",
-            data,
-            TEAMS.audit_scope(data),
-            p.sub,
-            team.version,
-        )
-        assert record is not None
-        return record
+        return self._save_members(p, team, members)
 
     def remove_member(self, p: Principal, team_id: str, member_id: str) -> ConfigRecord:
         team = self.get(TEAMS, p, team_id)
@@ -216,10 +205,16 @@ class ConfigAdmin:
         members = [m for m in team.data.get("members", []) if m["id"] != member_id]
         if len(members) == len(team.data.get("members", [])):
             raise NotFoundError("no such member")
+        return self._save_members(p, team, members)
+
+    def _save_members(
+        self, p: Principal, team: ConfigRecord, members: Sequence[dict[str, Any]]
+    ) -> ConfigRecord:
+        """Write a team whose members changed, conditional on the version that was read."""
         data = {**team.data, "members": members}
         record = self.store.write_item(
             TEAMS.partition(data),
-            team_id,
+            team.id,
             "team",
             data,
             TEAMS.audit_scope(data),
