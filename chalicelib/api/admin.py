@@ -23,7 +23,14 @@ from chalicelib.errors import (
     PreconditionRequiredError,
 )
 from chalicelib.services import config_admin
-from chalicelib.services.config_admin import LEADERS, QUERIES, TEAMS, ConfigAdmin, Kind
+from chalicelib.services.config_admin import (
+    CHAINS,
+    LEADERS,
+    QUERIES,
+    TEAMS,
+    ConfigAdmin,
+    Kind,
+)
 from chalicelib.services.ports import ConfigRecord
 from chalicelib.wiring import container
 
@@ -46,6 +53,8 @@ def _caller() -> Principal:
 
 
 def _body(model_name: str) -> dict[str, Any]:
+    if not model_name:  # validated by the domain (escalation chains: parse_chain)
+        return dict(read_json_object(admin_api.current_request))
     from chalicelib.api import schemas  # pydantic: off the cold-start path
 
     return schemas.validate(schemas.MODELS[model_name], read_json_object(admin_api.current_request))
@@ -183,6 +192,7 @@ def preview_keyword_query() -> dict[str, Any]:
 _crud(LEADERS, "Leader", "/leaders", "/leaders/{object_id}")
 _crud(QUERIES, "KeywordQuery", "/keyword-queries", "/keyword-queries/{object_id}")
 _crud(TEAMS, "Team", "/teams", "/teams/{object_id}")
+_crud(CHAINS, "", "/escalation-chains", "/escalation-chains/{object_id}")
 
 
 @admin_api.route("/teams/{team_id}/members", methods=["POST"], content_types=JSON)

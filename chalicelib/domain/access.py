@@ -71,6 +71,10 @@ PERMISSIONS: dict[str, dict[Role, frozenset[Verb]]] = {
         Role.STATE_HEAD: frozenset({_R}),
         Role.DISTRICT_HEAD: frozenset({_R}),
     },
+    "escalation_chain": {
+        **{r: frozenset({_R, _W}) for r in _HEADS},
+        Role.TEAM_LEAD: frozenset({_R}),
+    },
     "audit": {r: frozenset({_R}) for r in _HEADS},
     "stats": {r: frozenset({_R}) for r in _HEADS},
     "task": {
