@@ -18,6 +18,7 @@ from typing import Any
 import jwt
 
 from chalicelib.errors import AuthenticationError, FieldProblem
+from chalicelib.observability import logger
 
 ALGORITHM = "RS256"  # what Cognito signs with; anything else (and "none") is refused
 LEEWAY_SECONDS = 30  # clock skew between the issuer and Lambda
@@ -41,7 +42,14 @@ class JwtVerifier:
         self._clock = clock
         self._keys: dict[str, Any] = {}
         if jwks_json:
-            for key in jwt.PyJWKSet.from_dict(json.loads(jwks_json)).keys:
+            try:
+                keys = jwt.PyJWKSet.from_dict(json.loads(jwks_json)).keys
+            except (ValueError, TypeError, jwt.PyJWTError):
+                # A broken JWKS setting refuses every token (401) rather than failing each
+                # request with a 500; the log says why.
+                logger.error("the JWKS setting is not a valid key set; refusing all tokens")
+                keys = []
+            for key in keys:
                 if key.key_id:
                     self._keys[key.key_id] = key
 

@@ -67,6 +67,15 @@ OPERATIONS: tuple[Op, ...] = (
     ),
     Op(
         "get",
+        "/teams/{team_id}/tasks",
+        "teamTasks",
+        "A team's tasks, newest first (its heads and lead)",
+        response="TaskList",
+        query=(*_PAGE, "status"),
+        errors=_READ,
+    ),
+    Op(
+        "get",
         "/tasks/{task_id}",
         "getTask",
         "A task and its events",

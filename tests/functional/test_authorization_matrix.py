@@ -64,6 +64,14 @@ MATRIX: list[tuple[str, str, Any, Any, str, str]] = [
             ("decline", None),
         )
     ),
+    (
+        "GET",
+        "/teams/{obj}/tasks",
+        None,
+        None,
+        "200 200 200 200 403 404 403",
+        "200 404 404 404 403 200 403",
+    ),
     ("GET", "/leaders", None, None, "200 200 200 403 403 200 403", "-"),
     (
         "POST",

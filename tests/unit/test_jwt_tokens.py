@@ -123,3 +123,10 @@ def test_the_key_file_round_trips(tmp_path: Any) -> None:
     assert loaded.kid == ISSUER.kid and loaded.issuer == ISSUER.issuer
     assert verifier().verify(loaded.mint(CLAIMS, NOW))["sub"] == "u-1"
     assert jwt.get_unverified_header(loaded.mint(CLAIMS, NOW))["kid"] == ISSUER.kid
+
+
+@pytest.mark.parametrize("jwks", ["not json", '{"keys": [{"kty": "nope"}]}', '{"keys": 5}'])
+def test_a_broken_key_set_refuses_every_token(jwks: str) -> None:
+    verifier = JwtVerifier(ISSUER.issuer, DEV_AUDIENCE, jwks, lambda: NOW)
+    with pytest.raises(AuthenticationError):
+        verifier.verify(ISSUER.mint(CLAIMS, NOW))
