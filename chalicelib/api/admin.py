@@ -73,7 +73,7 @@ def _if_match(required: bool = True) -> int | None:
     value = raw.strip().removeprefix("W/").strip('"')
     if value == "*":
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise MalformedInputError(
             "If-Match must be an ETag of this API", [FieldProblem("header:If-Match", "not an ETag")]
         )
@@ -251,7 +251,7 @@ def audit_log() -> dict[str, Any]:
         "items": [
             {
                 "scope": r.scope,
-                "at": r.at,
+                "at": r.at.replace("+00:00", "Z"),
                 "actor": r.actor,
                 "action": r.action,
                 "entity": r.entity,
