@@ -37,6 +37,7 @@ OK, E403, E404 = None, ForbiddenError, NotFoundError
         (RJ_JP, "leader", Verb.READ, RJ_LEADER, OK),  # a state-level leader of their state
         (RJ_JP, "team", Verb.WRITE, RJ_JP_TEAM, OK),
         (RJ_JP, "team", Verb.READ, RJ_KOTA_TEAM, E404),
+        (RJ_JP, "team", Verb.WRITE, Scope("RJ", "jaipur", "RJ-JP-2"), OK),  # case of the name
         (RJ_JP, "keyword_query", Verb.WRITE, RJ_LEADER, E403),
         (LEAD, "team", Verb.READ, RJ_JP_TEAM, OK),
         (LEAD, "team", Verb.WRITE, RJ_JP_TEAM, E403),
