@@ -1,5 +1,6 @@
-"""Cell heads' configuration API: watchlist (leaders), keyword queries, teams and members,
-routes, the audit log and stats. Views stay thin: parse, call a use case, shape the answer.
+"""Cell heads' configuration API: watchlist (leaders), keyword queries (and their preview),
+teams and members, escalation chains, routes, warriors' devices, the audit log and stats.
+Views stay thin: parse, call a use case (``services/``), shape the answer.
 """
 
 from __future__ import annotations

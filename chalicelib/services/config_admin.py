@@ -7,16 +7,22 @@ version it was based on (If-Match); the store refuses it when that is no longer 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.domain.access import Principal, Scope, Verb, authorize, visible
+from chalicelib.domain.access import Principal, Scope, Verb, authorize, may, visible
 from chalicelib.domain.escalation import parse_chain
 from chalicelib.domain.keywords import keyword_query_from_dict
 from chalicelib.domain.org import team_from_dict
 from chalicelib.domain.routing import parse_route_config
-from chalicelib.errors import ConflictError, FieldProblem, InvalidInputError, NotFoundError
+from chalicelib.errors import (
+    ConflictError,
+    FieldProblem,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+)
 from chalicelib.services.ports import ConfigRecord, ConfigStore, IndexItem
 
 TEAM_INDEX = "TEAMIDX"  # ("TEAMIDX", team id) -> {"pk": "TEAMS#<state>"}: find a team by id
@@ -149,7 +155,8 @@ class ConfigAdmin:
         return record
 
     def list(self, kind: Kind, p: Principal, state: str | None = None) -> list[ConfigRecord]:
-        authorize(p, kind.name, Verb.READ, Scope(state=p.state, district=p.district, team=p.team))
+        if not may(p, kind.name, Verb.READ):
+            raise ForbiddenError(f"a {p.role.value} may not read {kind.name} objects")
         if kind.fixed_partition:
             records = self.store.list_items(kind.fixed_partition)
         else:
@@ -299,7 +306,3 @@ def audit_scope_of(p: Principal, scope: str | None) -> str:
     wanted = scope or p.state or "national"
     authorize(p, "audit", Verb.READ, Scope(state="" if wanted == "national" else wanted))
     return wanted
-
-
-def member_records(team: ConfigRecord) -> Sequence[dict[str, Any]]:
-    return list(team.data.get("members", []))
