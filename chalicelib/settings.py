@@ -50,7 +50,7 @@ class Settings:
     config_cache_seconds: float = 30.0
     jwt_issuer: str = ""
     jwt_audience: str = ""
-    jwks: str = ""  # JWKS JSON; empty refuses every token
+    jwks: str = ""  # JWKS JSON; empty: fetched from the issuer (https) on first use
     fcm_app_arn: str = ""
     apns_app_arn: str = ""
 
