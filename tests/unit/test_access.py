@@ -5,8 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from chalicelib.domain.access import Principal, Role, Scope, Verb, authorize, principal_from_claims
+from chalicelib.domain.access import (
+    PERMISSIONS,
+    Principal,
+    Role,
+    Scope,
+    Verb,
+    authorize,
+    principal_from_claims,
+)
 from chalicelib.errors import AuthenticationError, ForbiddenError, NotFoundError
 
 NA = Principal("a", Role.NATIONAL_ADMIN)
@@ -120,3 +130,43 @@ def test_claims_that_do_not_fit_their_role_are_refused(claims: dict[str, Any], l
     with pytest.raises(AuthenticationError) as info:
         principal_from_claims(claims)
     assert loc in [p.loc for p in info.value.problems]
+
+
+STATES = st.sampled_from(["", "RJ", "UP", "DL"])
+DISTRICTS = st.sampled_from(["", "JAIPUR", "jaipur", "KOTA"])
+TEAMS = st.sampled_from(["", "T1", "T2"])
+PRINCIPALS = st.builds(
+    Principal,
+    sub=st.sampled_from(["u1", "u2"]),
+    role=st.sampled_from(list(Role)),
+    state=STATES,
+    district=DISTRICTS,
+    team=TEAMS,
+)
+SCOPES = st.builds(
+    Scope, state=STATES, district=DISTRICTS, team=TEAMS, member=st.sampled_from(["", "u1"])
+)
+KINDS = st.sampled_from(sorted(PERMISSIONS))
+
+
+@given(PRINCIPALS, KINDS, st.sampled_from(list(Verb)), SCOPES, st.booleans())
+def test_nobody_changes_anything_outside_their_scope(
+    p: Principal, kind: str, verb: Verb, obj: Scope, creating: bool
+) -> None:
+    try:
+        authorize(p, kind, verb, obj, creating=creating)
+    except (ForbiddenError, NotFoundError):
+        return
+    if p.role is Role.NATIONAL_ADMIN:
+        return
+    if verb is Verb.READ and not creating:
+        assert obj.state in ("", p.state) or obj.team == p.team or obj.member == p.sub
+        return
+    if p.role is Role.STATE_HEAD:
+        assert obj.state == p.state
+    elif p.role is Role.DISTRICT_HEAD:
+        assert obj.state == p.state and obj.district.casefold() == p.district.casefold()
+    elif p.role is Role.TEAM_LEAD:
+        assert obj.team == p.team
+    else:
+        assert (obj.member == p.sub) if obj.member else (obj.team == p.team)
