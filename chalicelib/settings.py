@@ -96,7 +96,7 @@ class Settings:
     websub_secret: str = field(default="", repr=False)
     jwt_issuer: str = ""
     jwt_audience: str = ""
-    jwks: str = ""  # JWKS JSON; empty refuses every token
+    jwks: str = ""  # JWKS JSON; empty: fetched from the issuer (https) on first use
     fcm_app_arn: str = ""
     apns_app_arn: str = ""
 

@@ -218,10 +218,12 @@ class Container:
 
     @cached_property
     def token_verifier(self) -> TokenVerifier:
-        from chalicelib.adapters.jwt_tokens import JwtVerifier
+        from chalicelib.adapters.jwt_tokens import JwtVerifier, jwks_url_for
 
         s = self.settings
-        return JwtVerifier(s.jwt_issuer, s.jwt_audience, s.jwks, self.clock)
+        return JwtVerifier(
+            s.jwt_issuer, s.jwt_audience, s.jwks, self.clock, jwks_url_for(s.jwt_issuer)
+        )
 
     @cached_property
     def analyzer(self) -> AnalyzeService:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -18,12 +19,28 @@ from typing import Any
 import jwt
 
 from chalicelib.errors import AuthenticationError, FieldProblem
+from chalicelib.observability import logger
 
 ALGORITHM = "RS256"  # what Cognito signs with; anything else (and "none") is refused
 LEEWAY_SECONDS = 30  # clock skew between the issuer and Lambda
+REFETCH_SECONDS = 60.0
 TOKEN_USES = ("id", "access")
 DEV_ISSUER = "https://tvarit.local/dev-issuer"
 DEV_AUDIENCE = "tvarit-local"
+
+
+def _fetch_url(url: str) -> str:
+    import urllib.request
+
+    if not url.startswith("https://"):
+        raise OSError("the JWKS URL must be https")
+    with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 (https only)
+        return str(response.read().decode())
+
+
+def jwks_url_for(issuer: str) -> str:
+    """Where an OpenID issuer (a Cognito user pool) publishes its keys."""
+    return f"{issuer.rstrip('/')}/.well-known/jwks.json" if issuer.startswith("https://") else ""
 
 
 def _refuse(detail: str, loc: str = "authorization", msg: str = "") -> AuthenticationError:
@@ -34,20 +51,52 @@ class JwtVerifier:
     """Verifies signature (JWKS), ``exp``/``nbf``, ``iss``, ``aud``/``client_id``, ``token_use``."""
 
     def __init__(
-        self, issuer: str, audience: str, jwks_json: str, clock: Callable[[], datetime]
+        self,
+        issuer: str,
+        audience: str,
+        jwks_json: str,
+        clock: Callable[[], datetime],
+        jwks_url: str = "",
+        fetch: Callable[[str], str] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._issuer = issuer
         self._audience = audience
         self._clock = clock
-        self._keys: dict[str, Any] = {}
-        if jwks_json:
-            for key in jwt.PyJWKSet.from_dict(json.loads(jwks_json)).keys:
-                if key.key_id:
-                    self._keys[key.key_id] = key
+        self._keys: dict[str, Any] = self._parse(jwks_json) if jwks_json else {}
+        # Without inline keys, fetch the issuer's JWKS (Cognito publishes it) once per
+        # container, and again when a token names a key we do not know (key rotation), at
+        # most once per REFETCH_SECONDS so forged kids cannot make us hammer the issuer.
+        self._jwks_url = "" if jwks_json else jwks_url
+        self._fetch = fetch or _fetch_url
+        self._monotonic = monotonic
+        self._fetched_at: float | None = None
+
+    @staticmethod
+    def _parse(jwks_json: str) -> dict[str, Any]:
+        try:
+            keys = jwt.PyJWKSet.from_dict(json.loads(jwks_json)).keys
+        except (ValueError, TypeError, jwt.PyJWTError):
+            # A broken key set refuses every token (401) rather than failing each request
+            # with a 500; the log says why.
+            logger.error("the JWKS is not a valid key set; refusing all tokens")
+            return {}
+        return {k.key_id: k for k in keys if k.key_id}
+
+    def _key(self, kid: str) -> Any:
+        if kid not in self._keys and self._jwks_url:
+            now = self._monotonic()
+            if self._fetched_at is None or now - self._fetched_at >= REFETCH_SECONDS:
+                self._fetched_at = now
+                try:
+                    self._keys = self._parse(self._fetch(self._jwks_url)) or self._keys
+                except OSError:
+                    logger.error("fetching the JWKS failed", extra={"url": self._jwks_url})
+        return self._keys.get(kid)
 
     def verify(self, token: str) -> dict[str, Any]:
         """The token's claims; AuthenticationError for anything not exactly right."""
-        if not self._keys or not self._issuer or not self._audience:
+        if not (self._keys or self._jwks_url) or not self._issuer or not self._audience:
             raise _refuse("token verification is not configured")
         try:
             header = jwt.get_unverified_header(token)
@@ -55,7 +104,7 @@ class JwtVerifier:
             raise _refuse("the bearer token is not a JWT") from None
         if header.get("alg") != ALGORITHM:
             raise _refuse(f"tokens must be signed with {ALGORITHM}", "alg", "algorithm refused")
-        key = self._keys.get(str(header.get("kid", "")))
+        key = self._key(str(header.get("kid", "")))
         if key is None:
             raise _refuse("the token was signed with an unknown key", "kid", "unknown key")
         try:

@@ -1,5 +1,6 @@
-"""Cell heads' configuration API: watchlist (leaders), keyword queries, teams and members,
-routes, the audit log and stats. Views stay thin: parse, call a use case, shape the answer.
+"""Cell heads' configuration API: watchlist (leaders), keyword queries (and their preview),
+teams and members, escalation chains, routes, warriors' devices, the audit log and stats.
+Views stay thin: parse, call a use case (``services/``), shape the answer.
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ from chalicelib.errors import (
     PreconditionRequiredError,
 )
 from chalicelib.services import config_admin
-from chalicelib.services.config_admin import LEADERS, QUERIES, TEAMS, ConfigAdmin, Kind
+from chalicelib.services.config_admin import (
+    CHAINS,
+    LEADERS,
+    QUERIES,
+    TEAMS,
+    ConfigAdmin,
+    Kind,
+)
 from chalicelib.services.ports import ConfigRecord
 from chalicelib.wiring import container
 
@@ -46,6 +54,8 @@ def _caller() -> Principal:
 
 
 def _body(model_name: str) -> dict[str, Any]:
+    if not model_name:  # validated by the domain (escalation chains: parse_chain)
+        return dict(read_json_object(admin_api.current_request))
     from chalicelib.api import schemas  # pydantic: off the cold-start path
 
     return schemas.validate(schemas.MODELS[model_name], read_json_object(admin_api.current_request))
@@ -64,7 +74,7 @@ def _if_match(required: bool = True) -> int | None:
     value = raw.strip().removeprefix("W/").strip('"')
     if value == "*":
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise MalformedInputError(
             "If-Match must be an ETag of this API", [FieldProblem("header:If-Match", "not an ETag")]
         )
@@ -183,6 +193,7 @@ def preview_keyword_query() -> dict[str, Any]:
 _crud(LEADERS, "Leader", "/leaders", "/leaders/{object_id}")
 _crud(QUERIES, "KeywordQuery", "/keyword-queries", "/keyword-queries/{object_id}")
 _crud(TEAMS, "Team", "/teams", "/teams/{object_id}")
+_crud(CHAINS, "", "/escalation-chains", "/escalation-chains/{object_id}")
 
 
 @admin_api.route("/teams/{team_id}/members", methods=["POST"], content_types=JSON)
@@ -241,7 +252,7 @@ def audit_log() -> dict[str, Any]:
         "items": [
             {
                 "scope": r.scope,
-                "at": r.at,
+                "at": r.at.replace("+00:00", "Z"),
                 "actor": r.actor,
                 "action": r.action,
                 "entity": r.entity,

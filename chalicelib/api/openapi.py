@@ -104,6 +104,15 @@ OPERATIONS: tuple[Op, ...] = (
     ),
     Op(
         "get",
+        "/teams/{team_id}/tasks",
+        "teamTasks",
+        "A team's tasks, newest first (its heads and lead)",
+        response="TaskList",
+        query=(*_PAGE, "status"),
+        errors=_READ,
+    ),
+    Op(
+        "get",
         "/tasks/{task_id}",
         "getTask",
         "A task and its events",
@@ -128,6 +137,7 @@ OPERATIONS: tuple[Op, ...] = (
             ("Leader", "/leaders", "Leader"),
             ("KeywordQuery", "/keyword-queries", "KeywordQuery"),
             ("Team", "/teams", "Team"),
+            ("EscalationChain", "/escalation-chains", "EscalationChain"),
         )
         for op in (
             Op(
@@ -397,6 +407,43 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "properties": {"id": _STR, "platform": _STR, "filter_policy": _OBJ, "version": _INT},
     },
     "DeviceList": _list_of("DeviceOut"),
+    "EscalationChain": {
+        "type": "object",
+        "required": ["id", "steps"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": ID_PATTERN},
+            "scope": {"type": "string", "enum": ["team", "state", "default"]},
+            "owner": {"type": "string", "maxLength": 64},
+            "repeat": {"type": "integer", "minimum": 0, "maximum": 5},
+            "steps": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 20,
+                "items": {
+                    "oneOf": [
+                        {
+                            "type": "object",
+                            "required": ["wait"],
+                            "additionalProperties": False,
+                            "properties": {"wait": {"type": ["string", "integer"]}},
+                        },
+                        {
+                            "type": "object",
+                            "required": ["notify"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "notify": {
+                                    "type": "string",
+                                    "enum": ["team", "team_lead", "district_head", "state_head"],
+                                }
+                            },
+                        },
+                    ]
+                },
+            },
+        },
+    },
     "Preview": {
         "type": "object",
         "required": ["scanned", "matched", "items"],

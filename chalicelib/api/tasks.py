@@ -25,21 +25,42 @@ def _path() -> str:
     return str(request.path) if request is not None else ""
 
 
-@tasks_api.route("/me/tasks", methods=["GET"])
-@problems(_path)
-def my_tasks() -> dict[str, Any]:
-    request = tasks_api.current_request
+def _status(request: Any) -> str | None:
     status = query_param(request, "status")
     if status is not None and status not in _STATUSES:
         raise InvalidInputError(
             "unknown status", [FieldProblem("status", f"one of {sorted(_STATUSES)}")]
         )
+    return status
+
+
+@tasks_api.route("/me/tasks", methods=["GET"])
+@problems(_path)
+def my_tasks() -> dict[str, Any]:
+    request = tasks_api.current_request
     tasks, cursor = task_flow.my_tasks(
         container().tasks,
         principal_of(request),
         parse_limit(query_param(request, "limit")),
         query_param(request, "cursor") or None,
-        status,
+        _status(request),
+    )
+    return {"items": [task_json(t) for t in tasks], "next_cursor": cursor}
+
+
+@tasks_api.route("/teams/{team_id}/tasks", methods=["GET"])
+@problems(_path)
+def team_tasks(team_id: str) -> dict[str, Any]:
+    request = tasks_api.current_request
+    c = container()
+    tasks, cursor = task_flow.team_tasks(
+        c.tasks,
+        c.config_repo,
+        principal_of(request),
+        team_id,
+        parse_limit(query_param(request, "limit")),
+        query_param(request, "cursor") or None,
+        _status(request),
     )
     return {"items": [task_json(t) for t in tasks], "next_cursor": cursor}
 

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     }
     for name, value in (
         (CLAIM_STATE, args.state.upper()),
-        (CLAIM_DISTRICT, args.district.upper()),
+        (CLAIM_DISTRICT, args.district),
         (CLAIM_TEAM, args.team),
     ):
         if value:

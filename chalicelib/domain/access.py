@@ -71,6 +71,10 @@ PERMISSIONS: dict[str, dict[Role, frozenset[Verb]]] = {
         Role.STATE_HEAD: frozenset({_R}),
         Role.DISTRICT_HEAD: frozenset({_R}),
     },
+    "escalation_chain": {
+        **{r: frozenset({_R, _W}) for r in _HEADS},
+        Role.TEAM_LEAD: frozenset({_R}),
+    },
     "audit": {r: frozenset({_R}) for r in _HEADS},
     "stats": {r: frozenset({_R}) for r in _HEADS},
     "task": {
@@ -121,7 +125,7 @@ def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
         sub=sub,
         role=role,
         state=_claim(claims, CLAIM_STATE).upper(),
-        district=_claim(claims, CLAIM_DISTRICT).upper(),
+        district=_claim(claims, CLAIM_DISTRICT),
         team=_claim(claims, CLAIM_TEAM),
     )
     problems: list[FieldProblem] = []
@@ -138,6 +142,11 @@ def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
     return p
 
 
+def _district(x: Principal | Scope) -> str:
+    # District names are free text in team and leader records ("jaipur", "Jaipur", "JAIPUR").
+    return x.district.casefold()
+
+
 def visible(p: Principal, obj: Scope) -> bool:
     """Whether the object lies within what the caller may see."""
     if p.role is Role.NATIONAL_ADMIN:
@@ -145,7 +154,7 @@ def visible(p: Principal, obj: Scope) -> bool:
     if p.role is Role.STATE_HEAD:
         return obj.state in ("", p.state)
     if p.role is Role.DISTRICT_HEAD:
-        return obj.state == "" or (obj.state == p.state and obj.district in ("", p.district))
+        return obj.state == "" or (obj.state == p.state and _district(obj) in ("", _district(p)))
     if p.role is Role.TEAM_LEAD:
         return obj.team == p.team
     return obj.team == p.team if not obj.member else obj.member == p.sub
@@ -158,7 +167,7 @@ def owns(p: Principal, obj: Scope) -> bool:
     if p.role is Role.STATE_HEAD:
         return obj.state == p.state
     if p.role is Role.DISTRICT_HEAD:
-        return obj.state == p.state and obj.district == p.district
+        return obj.state == p.state and _district(obj) == _district(p)
     if p.role is Role.TEAM_LEAD:
         return obj.team == p.team
     return obj.team == p.team if not obj.member else obj.member == p.sub

@@ -41,7 +41,7 @@ def decode_cursor(cursor: str, fields: tuple[str, ...]) -> dict[str, str]:
 def parse_limit(value: str | None) -> int:
     if value is None or value == "":
         return DEFAULT_LIMIT
-    if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_LIMIT:
         raise InvalidInputError(
             f"limit must be an integer from 1 to {MAX_LIMIT}",
             [FieldProblem("limit", f"1..{MAX_LIMIT}")],

@@ -11,11 +11,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.domain.access import Principal, Scope, Verb, authorize, visible
+from chalicelib.domain.access import Principal, Scope, Verb, authorize, may, visible
+from chalicelib.domain.escalation import parse_chain
 from chalicelib.domain.keywords import keyword_query_from_dict
 from chalicelib.domain.org import team_from_dict
 from chalicelib.domain.routing import parse_route_config
-from chalicelib.errors import ConflictError, FieldProblem, InvalidInputError, NotFoundError
+from chalicelib.errors import (
+    ConflictError,
+    FieldProblem,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+)
 from chalicelib.services.ports import ConfigRecord, ConfigStore, IndexItem
 
 TEAM_INDEX = "TEAMIDX"  # ("TEAMIDX", team id) -> {"pk": "TEAMS#<state>"}: find a team by id
@@ -69,6 +76,26 @@ QUERIES = Kind(
     check=_check_query,
     fixed_partition="QUERY",
 )
+
+
+def _chain_scope(data: dict[str, Any]) -> Scope:
+    if data.get("scope") == "state":
+        return Scope(state=str(data.get("owner", "")))
+    return Scope()  # default chain: national; team chains are resolved through their team
+
+
+def _check_chain(data: dict[str, Any]) -> None:
+    parse_chain(data)
+
+
+CHAINS = Kind(
+    "escalation_chain",
+    lambda d: "ESCALATION",
+    _chain_scope,
+    lambda d: str(d.get("owner") or "national") if d.get("scope") == "state" else "national",
+    check=_check_chain,
+    fixed_partition="ESCALATION",
+)
 TEAMS = Kind(
     "team", lambda d: f"TEAMS#{d['state']}", _team_scope, lambda d: d["state"], check=_check_team
 )
@@ -79,6 +106,33 @@ class ConfigAdmin:
 
     def __init__(self, store: ConfigStore) -> None:
         self.store = store
+
+    def _team_of_chain(self, data: dict[str, Any]) -> dict[str, Any] | None:
+        if data.get("scope") != "team":
+            return None
+        pointer = self.store.get_item(TEAM_INDEX, str(data.get("owner", "")))
+        team = self.store.get_item(str(pointer.data["pk"]), pointer.id) if pointer else None
+        return team.data if team else None
+
+    def _scope(self, kind: Kind, data: dict[str, Any]) -> Scope:
+        if kind is CHAINS and data.get("scope") == "team":
+            team = self._team_of_chain(data)
+            if team is None:  # its team was deleted: only national admins see it
+                return Scope(state="-", team=str(data.get("owner", "")))
+            return _team_scope(team)
+        return kind.scope(data)
+
+    def _check(self, kind: Kind, data: dict[str, Any]) -> None:
+        kind.check(data)
+        if kind is CHAINS and data.get("scope") == "team" and not self._team_of_chain(data):
+            raise InvalidInputError(
+                "the chain's team does not exist", [FieldProblem("owner", "no such team")]
+            )
+
+    def _audit_scope(self, kind: Kind, data: dict[str, Any]) -> str:
+        if kind is CHAINS and data.get("scope") == "team":
+            return self._scope(kind, data).state
+        return kind.audit_scope(data)
 
     def _locate(self, kind: Kind, object_id: str) -> ConfigRecord | None:
         if kind.fixed_partition:
@@ -97,11 +151,12 @@ class ConfigAdmin:
         record = self._locate(kind, object_id)
         if record is None:
             raise NotFoundError(f"no such {kind.name}")
-        authorize(p, kind.name, Verb.READ, kind.scope(record.data))
+        authorize(p, kind.name, Verb.READ, self._scope(kind, record.data))
         return record
 
     def list(self, kind: Kind, p: Principal, state: str | None = None) -> list[ConfigRecord]:
-        authorize(p, kind.name, Verb.READ, Scope(state=p.state, district=p.district, team=p.team))
+        if not may(p, kind.name, Verb.READ):
+            raise ForbiddenError(f"a {p.role.value} may not read {kind.name} objects")
         if kind.fixed_partition:
             records = self.store.list_items(kind.fixed_partition)
         else:
@@ -116,13 +171,13 @@ class ConfigAdmin:
         return [
             r
             for r in records
-            if visible(p, kind.scope(r.data))
-            and (state is None or kind.scope(r.data).state in ("", state))
+            if visible(p, self._scope(kind, r.data))
+            and (state is None or self._scope(kind, r.data).state in ("", state))
         ]
 
     def create(self, kind: Kind, p: Principal, data: dict[str, Any]) -> ConfigRecord:
-        authorize(p, kind.name, Verb.WRITE, kind.scope(data), creating=True)
-        kind.check(data)
+        authorize(p, kind.name, Verb.WRITE, self._scope(kind, data), creating=True)
+        self._check(kind, data)
         if not kind.fixed_partition and self.store.get_item(TEAM_INDEX, data["id"]) is not None:
             raise ConflictError(
                 f"{kind.name} {data['id']} exists already", [FieldProblem("id", "taken")]
@@ -132,7 +187,7 @@ class ConfigAdmin:
             data["id"],
             kind.name,
             data,
-            kind.audit_scope(data),
+            self._audit_scope(kind, data),
             p.sub,
             None,
             self._index(kind, data, data["id"]),
@@ -144,8 +199,8 @@ class ConfigAdmin:
         self, kind: Kind, p: Principal, object_id: str, data: dict[str, Any], if_match: int | None
     ) -> ConfigRecord:
         current = self.get(kind, p, object_id)
-        authorize(p, kind.name, Verb.WRITE, kind.scope(current.data))
-        if data["id"] != object_id:
+        authorize(p, kind.name, Verb.WRITE, self._scope(kind, current.data))
+        if data.get("id") != object_id:
             raise InvalidInputError(
                 "the id cannot change", [FieldProblem("id", "must match the URL")]
             )
@@ -154,14 +209,14 @@ class ConfigAdmin:
                 f"a {kind.name} cannot move to another state; create a new one",
                 [FieldProblem("state", "cannot change")],
             )
-        authorize(p, kind.name, Verb.WRITE, kind.scope(data), creating=True)
-        kind.check(data)
+        authorize(p, kind.name, Verb.WRITE, self._scope(kind, data), creating=True)
+        self._check(kind, data)
         record = self.store.write_item(
             kind.partition(data),
             object_id,
             kind.name,
             data,
-            kind.audit_scope(data),
+            self._audit_scope(kind, data),
             p.sub,
             current.version if if_match is None else if_match,
         )
@@ -170,13 +225,13 @@ class ConfigAdmin:
 
     def delete(self, kind: Kind, p: Principal, object_id: str, if_match: int | None) -> None:
         current = self.get(kind, p, object_id)
-        authorize(p, kind.name, Verb.WRITE, kind.scope(current.data))
+        authorize(p, kind.name, Verb.WRITE, self._scope(kind, current.data))
         self.store.write_item(
             kind.partition(current.data),
             object_id,
             kind.name,
             None,
-            kind.audit_scope(current.data),
+            self._audit_scope(kind, current.data),
             p.sub,
             current.version if if_match is None else if_match,
             self._index(kind, None, object_id),
@@ -197,18 +252,7 @@ class ConfigAdmin:
         if not creating and not exists:
             raise NotFoundError("no such member")
         members = [m for m in members if m["id"] != member["id"]] + [{**member, "team_id": team_id}]
-        data = {**team.data, "members": members}
-        record = self.store.write_item(
-            TEAMS.partition(data),
-            team_id,
-            "team",
-            data,
-            TEAMS.audit_scope(data),
-            p.sub,
-            team.version,
-        )
-        assert record is not None
-        return record
+        return self._save_members(p, team, members)
 
     def remove_member(self, p: Principal, team_id: str, member_id: str) -> ConfigRecord:
         team = self.get(TEAMS, p, team_id)
@@ -216,10 +260,16 @@ class ConfigAdmin:
         members = [m for m in team.data.get("members", []) if m["id"] != member_id]
         if len(members) == len(team.data.get("members", [])):
             raise NotFoundError("no such member")
+        return self._save_members(p, team, members)
+
+    def _save_members(
+        self, p: Principal, team: ConfigRecord, members: Sequence[dict[str, Any]]
+    ) -> ConfigRecord:
+        """Write a team whose members changed, conditional on the version that was read."""
         data = {**team.data, "members": members}
         record = self.store.write_item(
             TEAMS.partition(data),
-            team_id,
+            team.id,
             "team",
             data,
             TEAMS.audit_scope(data),
@@ -251,7 +301,3 @@ def audit_scope_of(p: Principal, scope: str | None) -> str:
     wanted = scope or p.state or "national"
     authorize(p, "audit", Verb.READ, Scope(state="" if wanted == "national" else wanted))
     return wanted
-
-
-def member_records(team: ConfigRecord) -> Sequence[dict[str, Any]]:
-    return list(team.data.get("members", []))

@@ -7,7 +7,8 @@ from datetime import datetime
 from chalicelib.domain.access import Principal, Scope, Verb, authorize
 from chalicelib.domain.tasks import Task, TaskAction, TaskEvent, transition
 from chalicelib.errors import ConflictError, ForbiddenError, NotFoundError
-from chalicelib.services.ports import TaskRepository
+from chalicelib.services.config_admin import TEAM_INDEX
+from chalicelib.services.ports import ConfigStore, TaskRepository
 
 ATTEMPTS = 3  # a concurrent change makes us re-read and decide again, a few times at most
 
@@ -27,6 +28,25 @@ def my_tasks(
     if not p.team:
         raise ForbiddenError("only team members have tasks of their own; your token names no team")
     return repo.list_by_team(p.team, limit, cursor, status)
+
+
+def team_tasks(
+    repo: TaskRepository,
+    teams: ConfigStore,
+    p: Principal,
+    team_id: str,
+    limit: int,
+    cursor: str | None = None,
+    status: str | None = None,
+) -> tuple[list[Task], str | None]:
+    """A team's tasks, for its heads and its lead: 404 for a team outside their scope."""
+    pointer = teams.get_item(TEAM_INDEX, team_id)
+    team = teams.get_item(str(pointer.data["pk"]), team_id) if pointer else None
+    if team is None:
+        raise NotFoundError("no such team")
+    scope = Scope(state=team.data["state"], district=team.data.get("district", ""), team=team_id)
+    authorize(p, "team", Verb.READ, scope)
+    return repo.list_by_team(team_id, limit, cursor, status)
 
 
 def read_task(repo: TaskRepository, p: Principal, task_id: str) -> tuple[Task, list[TaskEvent]]:

@@ -252,3 +252,43 @@ def test_a_warrior_works_a_task_with_a_token_from_the_dev_issuer(
     assert status == 200 and stats["total"]["completed"] >= 1
     status, problem = _call(stack, "GET", "/me/tasks", warrior[:-4] + "AAAA")
     assert (status, problem["status"]) == (401, 401)
+
+
+def test_a_cell_heads_first_day_over_http(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    head = _mint(capsys, "--role", "state_head", "--state", "RJ", "--sub", "head-rj")
+    leader = {
+        "id": "ashok-gehlot",
+        "name": "Ashok Gehlot",
+        "state": "RJ",
+        "accounts": [{"platform": "x", "handle": "ashokgehlot51"}],
+    }
+    assert _call(stack, "POST", "/leaders", head, leader)[0] == 201
+    query = {"id": "q-paper-leak", "query": 'पेपर लीक OR "paper leak"', "scope": "RJ"}
+    assert _call(stack, "POST", "/keyword-queries", head, query)[0] == 201
+    team = {"id": "RJ-JAIPUR-09", "name": "Jaipur 1", "state": "RJ", "district": "JAIPUR"}
+    assert _call(stack, "POST", "/teams", head, team)[0] == 201
+    member = {"id": "w-rj-9", "name": "Meena", "languages": ["hi"]}
+    assert _call(stack, "POST", "/teams/RJ-JAIPUR-09/members", head, member)[0] == 201
+    warrior = _mint(capsys, "--role", "warrior", "--team", "RJ-JAIPUR-09", "--sub", "w-rj-9")
+    device = {"platform": "fcm", "token": "fcm-registration-token-e2e"}
+    status, body = _call(stack, "POST", "/me/devices", warrior, device)
+    assert status == 201
+    sns = stack.clients["sns"]
+    topic = wiring.container().settings.state_topic_arn("RJ")
+    [subscription] = [
+        s
+        for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+        if s["Protocol"] == "application"
+    ]
+    attrs = sns.get_subscription_attributes(SubscriptionArn=subscription["SubscriptionArn"])
+    assert json.loads(attrs["Attributes"]["FilterPolicy"]) == body["filter_policy"]
+    assert body["filter_policy"]["team_ids"] == ["RJ-JAIPUR-09", "@district:RJ/JAIPUR", "@state:RJ"]
+    up_head = _mint(capsys, "--role", "state_head", "--state", "UP")
+    assert _call(stack, "GET", "/leaders/ashok-gehlot", up_head)[0] == 404
+    status, audit = _call(stack, "GET", "/audit?scope=RJ", head)
+    assert [(r["action"], r["entity"]) for r in audit["items"]][:2] == [
+        ("create", "device"),
+        ("update", "team"),
+    ]

@@ -371,6 +371,41 @@ CASES: list[tuple[str, str, dict[str, str], Any, int, str, str, list[dict[str, s
             e("token", "String should have at least 8 characters"),
         ],
     ),
+    (
+        "POST",
+        "/escalation-chains",
+        {},
+        {"id": "c1", "scope": "weekly", "repeat": 9, "steps": []},
+        422,
+        "invalid escalation chain at chain.scope",
+        "/escalation-chains",
+        [
+            e("chain.scope", "team, state or default"),
+            e("chain.owner", "the team id or state code"),
+            e("chain.repeat", "an integer from 0 to 5"),
+            e("chain.steps", "a non-empty list"),
+        ],
+    ),
+    (
+        "POST",
+        "/escalation-chains",
+        {},
+        {"id": "c2", "scope": "team", "owner": "NOPE", "steps": [{"notify": "team"}]},
+        422,
+        "the chain's team does not exist",
+        "/escalation-chains",
+        [e("owner", "no such team")],
+    ),
+    (
+        "PUT",
+        "/escalation-chains/c9",
+        IF1,
+        {"scope": "default", "steps": [{"notify": "team"}]},
+        404,
+        "no such escalation_chain",
+        "/escalation-chains/{object_id}",
+        [],
+    ),
 ]
 
 
@@ -447,3 +482,22 @@ def test_if_match_guards_against_lost_updates(client: Client, world: World) -> N
     audit = client.http.get("/audit?scope=DL", headers=auth("state_head")).json_body["items"]
     assert audit[0]["action"] == "update" and audit[0]["actor"] == "shead-dl"
     assert audit[0]["before"]["name"] == "Arvind Kejriwal" and audit[0]["after"]["name"] == "First"
+
+
+def test_a_team_chain_belongs_to_its_teams_scope(client: Client, world: World) -> None:
+    chain = {
+        "id": "c3",
+        "scope": "team",
+        "owner": "DL-CENTRAL-01",
+        "steps": [{"wait": "5m"}, {"notify": "team_lead"}],
+    }
+    created = client.http.post(
+        "/escalation-chains", headers=auth("state_head"), body=json.dumps(chain)
+    )
+    assert created.status_code == 201
+    assert client.http.get("/escalation-chains/c3", headers=auth("team_lead")).status_code == 200
+    assert (
+        client.http.get("/escalation-chains/c3", headers=auth("state_head_up")).status_code == 404
+    )
+    audit = client.http.get("/audit?scope=DL", headers=auth("state_head")).json_body["items"]
+    assert (audit[0]["entity"], audit[0]["entity_id"]) == ("escalation_chain", "c3")

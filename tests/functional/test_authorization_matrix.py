@@ -34,6 +34,7 @@ CALLERS = (
 LEADER = {"name": "Changed", "accounts": [{"platform": "x", "handle": "h"}]}
 MEMBER = {"name": "New Warrior", "languages": ["hi"]}
 DEVICE = {"platform": "fcm", "token": "fcm-token-0123456789"}
+CHAIN = {"scope": "state", "steps": [{"wait": "10m"}, {"notify": "team_lead"}]}
 ROUTES = {"route": {"receivers": [{"teams_of": "state"}]}}
 
 # (method, path template, body for "in", body for "out", expected "in", expected "out")
@@ -62,6 +63,14 @@ MATRIX: list[tuple[str, str, Any, Any, str, str]] = [
             ("complete", {"response_url": "https://x.com/r/1"}),
             ("decline", None),
         )
+    ),
+    (
+        "GET",
+        "/teams/{obj}/tasks",
+        None,
+        None,
+        "200 200 200 200 403 404 403",
+        "200 404 404 404 403 200 403",
     ),
     ("GET", "/leaders", None, None, "200 200 200 403 403 200 403", "-"),
     (
@@ -187,6 +196,39 @@ MATRIX: list[tuple[str, str, Any, Any, str, str]] = [
         "200 200 200 200 403 404 403",
         "200 404 404 404 403 200 403",
     ),
+    ("GET", "/escalation-chains", None, None, "200 200 200 200 403 200 403", "-"),
+    (
+        "POST",
+        "/escalation-chains",
+        {**CHAIN, "id": "ch-new", "owner": "DL"},
+        {**CHAIN, "id": "ch-new", "owner": "UP"},
+        "201 201 403 403 403 403 403",
+        "201 403 403 403 403 201 403",
+    ),
+    (
+        "GET",
+        "/escalation-chains/{obj}",
+        None,
+        None,
+        "200 200 200 404 403 404 403",
+        "200 404 404 404 403 200 403",
+    ),
+    (
+        "PUT",
+        "/escalation-chains/{obj}",
+        {**CHAIN, "id": "ch-dl", "owner": "DL"},
+        {**CHAIN, "id": "ch-up", "owner": "UP"},
+        "200 200 403 404 403 404 403",
+        "200 404 404 404 403 200 403",
+    ),
+    (
+        "DELETE",
+        "/escalation-chains/{obj}",
+        None,
+        None,
+        "204 204 403 404 403 404 403",
+        "204 404 404 404 403 204 403",
+    ),
     ("GET", "/routes", None, None, "200 200 200 403 403 200 403", "-"),
     ("POST", "/me/devices", DEVICE, None, "403 403 403 404 201 403 201", "-"),
     ("GET", "/me/devices", None, None, "200 200 200 200 200 200 200", "-"),
@@ -223,6 +265,7 @@ OBJECTS = {
     "/keyword-queries": ("q-dl", "q-up"),
     "/teams": ("DL-CENTRAL-01", "UP-VARANASI-01"),
     "/audit": ("DL", "UP"),
+    "/escalation-chains": ("ch-dl", "ch-up"),
     "/me": ("d_dl", "d_up"),
     "/stats": ("DL", "UP"),
 }
@@ -249,6 +292,11 @@ def scoped_world(world: World) -> World:
     world.config.put_leader(make_leader(id="narendra-modi", state="UP", accounts=()), "test")
     world.config.put_query(make_query(id="q-dl", scope="DL"), "test")
     world.config.put_query(make_query(id="q-up", scope="UP"), "test")
+    for state in ("DL", "UP"):
+        chain = {**CHAIN, "id": f"ch-{state.lower()}", "owner": state}
+        world.config.write_item(
+            "ESCALATION", chain["id"], "escalation_chain", chain, state, "t", None
+        )
     world.tasks.create(_task("t_dl", "DL-CENTRAL-01", "DL", "CENTRAL"))
     device = {
         "id": "d_dl",

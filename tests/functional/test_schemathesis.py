@@ -58,7 +58,7 @@ def server() -> Iterator[str]:
 
 @schema.parametrize()
 @settings(
-    max_examples=8,
+    max_examples=5,
     deadline=None,
     suppress_health_check=list(HealthCheck),
     derandomize=True,
@@ -72,4 +72,15 @@ def test_api_conforms_to_its_schema(case: Any, server: str, world: World) -> Non
         base_url=server,
         headers={"Authorization": f"Bearer {token('national_admin')}"},
         checks=CHECKS,
+    )
+
+
+@schema.include(path_regex="^/(me|tasks)/").parametrize()
+@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_warrior_routes_conform_to_the_schema(case: Any, server: str, world: World) -> None:
+    # As a warrior: the task and device routes then run their handlers through to the end.
+    if case.method.lower() not in DOCUMENTED[case.path]:
+        return
+    case.call_and_validate(
+        base_url=server, headers={"Authorization": f"Bearer {token('warrior')}"}, checks=CHECKS
     )

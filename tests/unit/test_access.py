@@ -5,8 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from chalicelib.domain.access import Principal, Role, Scope, Verb, authorize, principal_from_claims
+from chalicelib.domain.access import (
+    PERMISSIONS,
+    Principal,
+    Role,
+    Scope,
+    Verb,
+    authorize,
+    principal_from_claims,
+)
 from chalicelib.errors import AuthenticationError, ForbiddenError, NotFoundError
 
 NA = Principal("a", Role.NATIONAL_ADMIN)
@@ -37,6 +47,7 @@ OK, E403, E404 = None, ForbiddenError, NotFoundError
         (RJ_JP, "leader", Verb.READ, RJ_LEADER, OK),  # a state-level leader of their state
         (RJ_JP, "team", Verb.WRITE, RJ_JP_TEAM, OK),
         (RJ_JP, "team", Verb.READ, RJ_KOTA_TEAM, E404),
+        (RJ_JP, "team", Verb.WRITE, Scope("RJ", "jaipur", "RJ-JP-2"), OK),  # case of the name
         (RJ_JP, "keyword_query", Verb.WRITE, RJ_LEADER, E403),
         (LEAD, "team", Verb.READ, RJ_JP_TEAM, OK),
         (LEAD, "team", Verb.WRITE, RJ_JP_TEAM, E403),
@@ -119,3 +130,43 @@ def test_claims_that_do_not_fit_their_role_are_refused(claims: dict[str, Any], l
     with pytest.raises(AuthenticationError) as info:
         principal_from_claims(claims)
     assert loc in [p.loc for p in info.value.problems]
+
+
+STATES = st.sampled_from(["", "RJ", "UP", "DL"])
+DISTRICTS = st.sampled_from(["", "JAIPUR", "jaipur", "KOTA"])
+TEAMS = st.sampled_from(["", "T1", "T2"])
+PRINCIPALS = st.builds(
+    Principal,
+    sub=st.sampled_from(["u1", "u2"]),
+    role=st.sampled_from(list(Role)),
+    state=STATES,
+    district=DISTRICTS,
+    team=TEAMS,
+)
+SCOPES = st.builds(
+    Scope, state=STATES, district=DISTRICTS, team=TEAMS, member=st.sampled_from(["", "u1"])
+)
+KINDS = st.sampled_from(sorted(PERMISSIONS))
+
+
+@given(PRINCIPALS, KINDS, st.sampled_from(list(Verb)), SCOPES, st.booleans())
+def test_nobody_changes_anything_outside_their_scope(
+    p: Principal, kind: str, verb: Verb, obj: Scope, creating: bool
+) -> None:
+    try:
+        authorize(p, kind, verb, obj, creating=creating)
+    except (ForbiddenError, NotFoundError):
+        return
+    if p.role is Role.NATIONAL_ADMIN:
+        return
+    if verb is Verb.READ and not creating:
+        assert obj.state in ("", p.state) or obj.team == p.team or obj.member == p.sub
+        return
+    if p.role is Role.STATE_HEAD:
+        assert obj.state == p.state
+    elif p.role is Role.DISTRICT_HEAD:
+        assert obj.state == p.state and obj.district.casefold() == p.district.casefold()
+    elif p.role is Role.TEAM_LEAD:
+        assert obj.team == p.team
+    else:
+        assert (obj.member == p.sub) if obj.member else (obj.team == p.team)

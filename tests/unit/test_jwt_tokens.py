@@ -123,3 +123,54 @@ def test_the_key_file_round_trips(tmp_path: Any) -> None:
     assert loaded.kid == ISSUER.kid and loaded.issuer == ISSUER.issuer
     assert verifier().verify(loaded.mint(CLAIMS, NOW))["sub"] == "u-1"
     assert jwt.get_unverified_header(loaded.mint(CLAIMS, NOW))["kid"] == ISSUER.kid
+
+
+@pytest.mark.parametrize("jwks", ["not json", '{"keys": [{"kty": "nope"}]}', '{"keys": 5}'])
+def test_a_broken_key_set_refuses_every_token(jwks: str) -> None:
+    verifier = JwtVerifier(ISSUER.issuer, DEV_AUDIENCE, jwks, lambda: NOW)
+    with pytest.raises(AuthenticationError):
+        verifier.verify(ISSUER.mint(CLAIMS, NOW))
+
+
+class FakeIssuerSite:
+    """The issuer's JWKS endpoint, counting fetches; serves whatever key set it holds."""
+
+    def __init__(self, jwks: dict[str, Any]) -> None:
+        self.jwks = jwks
+        self.fetches = 0
+        self.down = False
+
+    def __call__(self, url: str) -> str:
+        assert url == "https://issuer.example/pool/.well-known/jwks.json"
+        self.fetches += 1
+        if self.down:
+            raise OSError("connection refused")
+        return json.dumps(self.jwks)
+
+
+def test_keys_are_fetched_from_the_issuer_once_and_again_on_rotation() -> None:
+    from chalicelib.adapters.jwt_tokens import jwks_url_for
+
+    issuer = "https://issuer.example/pool"
+    first = DevIssuer(ISSUER.private_pem, "k1", issuer)
+    site = FakeIssuerSite(first.jwks())
+    clock = {"t": 0.0}
+    v = JwtVerifier(
+        issuer, DEV_AUDIENCE, "", lambda: NOW, jwks_url_for(issuer), site, lambda: clock["t"]
+    )
+    v.verify(first.mint(CLAIMS, NOW))
+    v.verify(first.mint(CLAIMS, NOW))
+    assert site.fetches == 1
+    rotated = DevIssuer(DevIssuer.generate().private_pem, "k2", issuer)
+    site.jwks = rotated.jwks()
+    with pytest.raises(AuthenticationError):  # within a minute of the last fetch: no refetch
+        v.verify(rotated.mint(CLAIMS, NOW))
+    assert site.fetches == 1
+    clock["t"] = 61.0
+    assert v.verify(rotated.mint(CLAIMS, NOW))["sub"] == "u-1"
+    assert site.fetches == 2
+    site.down = True
+    clock["t"] = 200.0
+    with pytest.raises(AuthenticationError):  # an unknown kid while the site is down: refused
+        v.verify(DevIssuer(ISSUER.private_pem, "k3", issuer).mint(CLAIMS, NOW))
+    assert v.verify(rotated.mint(CLAIMS, NOW))["sub"] == "u-1"  # known keys keep working

@@ -55,6 +55,20 @@ def _conditional_failed(err: PynamoDBException) -> bool:
     return err.cause_response_code == CONDITIONAL_FAILED
 
 
+def _conditional_write(write: Callable[[], object], failure: str) -> bool:
+    """Run a conditional put or update: False when its condition failed, else True.
+
+    Any other failure becomes an UpstreamError saying ``failure``.
+    """
+    try:
+        write()
+    except (PutError, UpdateError) as err:
+        if _conditional_failed(err):
+            return False
+        raise UpstreamError(failure) from err
+    return True
+
+
 class DynamoMentionRepository:
     def status_of(self, key: str) -> str | None:
         try:
@@ -88,13 +102,10 @@ class DynamoMentionRepository:
             correlation_id=correlation_id,
             expires_at=analyzed.expires_at,
         )
-        try:
-            item.save(condition=MentionModel.key.does_not_exist())
-        except PutError as err:
-            if _conditional_failed(err):
-                return False
-            raise UpstreamError(f"storing mention {m.key} failed") from err
-        return True
+        return _conditional_write(
+            lambda: item.save(condition=MentionModel.key.does_not_exist()),
+            f"storing mention {m.key} failed",
+        )
 
     def delete(self, key: str) -> list[str]:
         try:
@@ -206,13 +217,10 @@ def task_from_stream_image(image: dict[str, Any]) -> Task:
 
 class DynamoTaskRepository:
     def create(self, task: Task) -> bool:
-        try:
-            _task_to_model(task).save(condition=TaskModel.task_id.does_not_exist())
-        except PutError as err:
-            if _conditional_failed(err):
-                return False
-            raise UpstreamError(f"creating task {task.task_id} failed") from err
-        return True
+        return _conditional_write(
+            lambda: _task_to_model(task).save(condition=TaskModel.task_id.does_not_exist()),
+            f"creating task {task.task_id} failed",
+        )
 
     def get(self, task_id: str) -> Task | None:
         try:
@@ -245,30 +253,27 @@ class DynamoTaskRepository:
             raise UpstreamError(f"saving task {task.task_id} failed") from err
 
     def redact(self, task_id: str, mention_key: str) -> None:
-        try:
-            TaskModel(task_id=task_id).update(
+        # A task opened by another mention of the incident keeps its text (condition fails).
+        _conditional_write(
+            lambda: TaskModel(task_id=task_id).update(
                 actions=[TaskModel.excerpt.set(REDACTED)],
                 condition=TaskModel.task_id.exists() & (TaskModel.mention_key == mention_key),
-            )
-        except UpdateError as err:
-            if _conditional_failed(err):
-                return  # the task was opened by another mention of the incident: keep it
-            raise UpstreamError(f"redacting task {task_id} failed") from err
+            ),
+            f"redacting task {task_id} failed",
+        )
 
     def note_mention(self, task_id: str, mention_key: str) -> None:
-        try:
-            TaskModel(task_id=task_id).update(
+        # Once per mention: a redelivered mention does not count twice (condition fails).
+        _conditional_write(
+            lambda: TaskModel(task_id=task_id).update(
                 actions=[
                     TaskModel.mention_count.add(1),
                     TaskModel.last_mention_key.set(mention_key),
                 ],
-                # Once per mention: a redelivered mention does not count twice.
                 condition=TaskModel.task_id.exists() & (TaskModel.last_mention_key != mention_key),
-            )
-        except UpdateError as err:
-            if _conditional_failed(err):
-                return
-            raise UpstreamError(f"updating task {task_id} failed") from err
+            ),
+            f"updating task {task_id} failed",
+        )
 
     def due_for_escalation(self, state: str, now: datetime) -> list[Task]:
         try:
@@ -291,16 +296,13 @@ class DynamoTaskRepository:
                 TaskModel.escalate_at.set(next_at),
                 TaskModel.open_bucket.set(open_bucket(task.state)),
             ]
-        try:
-            TaskModel(task_id=task.task_id).update(
+        return _conditional_write(
+            lambda: TaskModel(task_id=task.task_id).update(
                 actions=actions,
                 condition=(TaskModel.escalation_step == done) & (TaskModel.version == task.version),
-            )
-        except UpdateError as err:
-            if _conditional_failed(err):
-                return False
-            raise UpstreamError(f"recording escalation of {task.task_id} failed") from err
-        return True
+            ),
+            f"recording escalation of {task.task_id} failed",
+        )
 
     def events(self, task_id: str) -> list[TaskEvent]:
         try:
@@ -537,11 +539,11 @@ class DynamoConfigRepository:
 
     def remember(self, pk: str, sk: str, data: dict[str, Any]) -> None:
         item = ConfigItemModel(pk=pk, sk=sk, kind="bookkeeping", data=data, version=1)
-        try:
-            item.save(condition=ConfigItemModel.pk.does_not_exist())
-        except PutError as err:
-            if not _conditional_failed(err):
-                raise UpstreamError(f"saving {pk}/{sk} failed") from err
+        # The first answer stays: a second remember of the same key is a no-op.
+        _conditional_write(
+            lambda: item.save(condition=ConfigItemModel.pk.does_not_exist()),
+            f"saving {pk}/{sk} failed",
+        )
 
     def audit_log(
         self, scope: str, limit: int, cursor: str | None = None
