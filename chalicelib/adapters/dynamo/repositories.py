@@ -30,6 +30,7 @@ from chalicelib.domain.escalation import parse_chain
 from chalicelib.domain.keywords import (
     KeywordQuery,
     MatcherCache,
+    QueryMatch,
     keyword_query_from_dict,
     query_set_version,
 )
@@ -45,7 +46,13 @@ from chalicelib.errors import (
     PreconditionFailedError,
     UpstreamError,
 )
-from chalicelib.services.ports import AuditRecord, ConfigRecord, IndexItem, StoredMention
+from chalicelib.services.ports import (
+    AuditRecord,
+    ConfigRecord,
+    IndexItem,
+    MentionRecord,
+    StoredMention,
+)
 
 CONDITIONAL_FAILED = "ConditionalCheckFailedException"
 REDACTED = "(deleted on the platform)"
@@ -142,6 +149,82 @@ class DynamoMentionRepository:
             ]
         except PynamoDBException as err:
             raise UpstreamError("reading stored mentions failed") from err
+
+    def get(self, key: str) -> MentionRecord | None:
+        try:
+            return _mention_from_model(MentionModel.get(key))
+        except DoesNotExist:
+            return None
+        except PynamoDBException as err:
+            raise UpstreamError(f"reading mention {key} failed") from err
+
+    def get_many(self, keys: Sequence[str]) -> list[MentionRecord]:
+        try:  # BatchGetItem, 100 keys a call; PynamoDB retries unprocessed keys
+            return [
+                _mention_from_model(m) for m in MentionModel.batch_get(list(dict.fromkeys(keys)))
+            ]
+        except PynamoDBException as err:
+            raise UpstreamError("reading stored mentions failed") from err
+
+    def list_by_state(
+        self, state: str, limit: int, cursor: str | None = None, matched: bool | None = None
+    ) -> tuple[list[MentionRecord], str | None]:
+        start: dict[str, dict[str, Any]] | None = None
+        if cursor:
+            pos = decode_cursor(cursor, ("i", "k"))
+            # The partition comes from the caller, never from the cursor.
+            start = {
+                "key": {"S": pos["k"]},
+                "state": {"S": state},
+                "ingested_at": {"S": pos["i"]},
+            }
+        condition = None
+        if matched is not None:
+            condition = (
+                MentionModel.matches.exists() if matched else MentionModel.matches.does_not_exist()
+            )
+        try:
+            result = MentionModel.by_state.query(
+                state,
+                scan_index_forward=False,
+                limit=limit,
+                last_evaluated_key=start,
+                filter_condition=condition,
+            )
+            mentions = [_mention_from_model(item) for item in result]
+            last = result.last_evaluated_key
+        except PynamoDBException as err:
+            raise UpstreamError(f"listing mentions of {state} failed") from err
+        if not last:
+            return mentions, None
+        return mentions, encode_cursor({"i": last["ingested_at"]["S"], "k": last["key"]["S"]})
+
+
+def _mention_from_model(m: MentionModel) -> MentionRecord:
+    return MentionRecord(
+        key=m.key,
+        platform=m.platform,
+        author_handle=m.author_handle,
+        leader_id=m.leader_id or "",
+        state=m.state or "",
+        created_at=m.created_at,
+        ingested_at=m.ingested_at,
+        text=m.text,
+        url=str((m.payload or {}).get("url") or ""),
+        lang=m.lang,
+        script=m.script,
+        mixed=bool(m.mixed),
+        matches=tuple(
+            QueryMatch(
+                str(q["query_id"]),
+                tuple(str(t) for t in q["terms"]),
+                tuple((int(a), int(b)) for a, b in q["spans"]),
+            )
+            for q in m.matches or ()
+        ),
+        status=m.status,
+        task_ids=tuple(str(t) for t in m.task_ids or ()),
+    )
 
 
 def open_bucket(state: str) -> str:
