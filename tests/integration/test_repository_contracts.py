@@ -376,3 +376,15 @@ def test_mentions_are_listed_per_state_newest_first_and_read_by_key(
 def test_a_forged_mention_cursor_is_invalid_input(repos: dict[str, Any], cursor: str) -> None:
     with pytest.raises(InvalidInputError):
         repos["mentions"].list_by_state("DL", 5, cursor)
+
+
+def test_a_filtered_mention_page_reads_a_bounded_number_of_index_pages(tables: Settings) -> None:
+    from chalicelib.adapters.dynamo.repositories import DynamoMentionRepository
+
+    mentions = DynamoMentionRepository(max_filtered_pages=1)
+    oldest = stored(mentions, "1", 0)
+    for n in range(2, 8):
+        stored(mentions, str(n), n, text="बस यूं ही एक पोस्ट")
+    first, cursor = mentions.list_by_state("DL", 1, None, matched=True)
+    assert (first, cursor is not None) == ([], True)  # 4 read, none matched: stop, say where
+    assert [m.key for m in walk(mentions, "DL", 1, matched=True)] == [oldest]

@@ -76,7 +76,18 @@ def _conditional_write(write: Callable[[], object], failure: str) -> bool:
     return True
 
 
+MAX_FILTERED_PAGES = 5
+
+
+def _mention_cursor(item: dict[str, Any]) -> str:
+    """The position of a by-state index item (raw DynamoDB JSON) as an opaque cursor."""
+    return encode_cursor({"i": item["ingested_at"]["S"], "k": item["key"]["S"]})
+
+
 class DynamoMentionRepository:
+    def __init__(self, max_filtered_pages: int = MAX_FILTERED_PAGES) -> None:
+        self.max_filtered_pages = max_filtered_pages
+
     def status_of(self, key: str) -> str | None:
         try:
             item = MentionModel.get(key, attributes_to_get=["status"])
@@ -180,24 +191,38 @@ class DynamoMentionRepository:
             }
         condition = None
         if matched is not None:
-            condition = (
-                MentionModel.matches.exists() if matched else MentionModel.matches.does_not_exist()
-            )
+            has = MentionModel.matches
+            condition = has.exists() if matched else has.does_not_exist()
+        # A filter is applied after the read: a rare kind of post could make one request read
+        # a whole month of a state. Read at most ``max_filtered_pages`` index pages, then hand
+        # back a short page with a cursor where the reading stopped.
+        page_size = limit if condition is None else min(limit * 4, 400)
+        budget = 1 if condition is None else self.max_filtered_pages
+        out: list[MentionRecord] = []
         try:
-            result = MentionModel.by_state.query(
+            pages = MentionModel.by_state.query(
                 state,
                 scan_index_forward=False,
-                limit=limit,
                 last_evaluated_key=start,
                 filter_condition=condition,
-            )
-            mentions = [_mention_from_model(item) for item in result]
-            last = result.last_evaluated_key
+                page_size=page_size,
+            ).page_iter
+            for _ in range(budget):
+                page = next(pages, None)
+                if page is None:
+                    return out, None
+                items = page.get("Items", [])
+                for i, raw in enumerate(items):
+                    out.append(_mention_from_model(MentionModel.from_raw_data(raw)))
+                    if len(out) == limit:
+                        more = i + 1 < len(items) or pages.last_evaluated_key is not None
+                        return out, _mention_cursor(raw) if more else None
+                if pages.last_evaluated_key is None:
+                    return out, None
+            last = pages.last_evaluated_key
         except PynamoDBException as err:
             raise UpstreamError(f"listing mentions of {state} failed") from err
-        if not last:
-            return mentions, None
-        return mentions, encode_cursor({"i": last["ingested_at"]["S"], "k": last["key"]["S"]})
+        return out, _mention_cursor(last) if last else None
 
 
 def _mention_from_model(m: MentionModel) -> MentionRecord:
