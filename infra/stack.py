@@ -378,7 +378,11 @@ FUNCTIONS: tuple[Function, ...] = (
             # Warriors' tasks: their team's list, and ack/complete/decline with its event.
             table_grant("tasks", "GetItem", "PutItem", "Query", indexes=("by-team",)),
             table_grant("task-events", "PutItem", "Query"),
-            table_grant("mentions", "Scan"),  # keyword query preview over a bounded sample
+            # Keyword query preview (a bounded Scan); mention and incident reads for heads.
+            table_grant(
+                "mentions", "Scan", "GetItem", "BatchGetItem", "Query", indexes=("by-state",)
+            ),
+            table_grant("incidents", "GetItem"),
             Grant(("sns:Subscribe",), STATE_TOPICS_PUBLISH.resources, "SubscribeDevices"),
             DEVICE_ENDPOINTS,
         ),

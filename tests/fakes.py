@@ -12,7 +12,12 @@ from typing import Any
 
 from chalicelib.domain.analysis import AnalyzedMention, WatchConfig
 from chalicelib.domain.escalation import parse_chain
-from chalicelib.domain.incidents import IncidentDecision, IncidentIndex, IncidentProbe
+from chalicelib.domain.incidents import (
+    IncidentDecision,
+    IncidentIndex,
+    IncidentProbe,
+    IncidentRecord,
+)
 from chalicelib.domain.keywords import KeywordQuery, compile_queries, keyword_query_from_dict
 from chalicelib.domain.notify import Publish
 from chalicelib.domain.org import Leader, Team, leader_from_dict, leader_to_dict, team_from_dict
@@ -28,7 +33,13 @@ from chalicelib.errors import (
     PreconditionFailedError,
     UpstreamError,
 )
-from chalicelib.services.ports import AuditRecord, ConfigRecord, IndexItem, StoredMention
+from chalicelib.services.ports import (
+    AuditRecord,
+    ConfigRecord,
+    IndexItem,
+    MentionRecord,
+    StoredMention,
+)
 from tests.factories import T0
 
 
@@ -70,6 +81,56 @@ class InMemoryMentionRepository:
                 )
             )
         return out
+
+    def _record(self, key: str) -> MentionRecord:
+        item = self.items[key]
+        a: AnalyzedMention = item["analyzed"]
+        m = a.mention
+        return MentionRecord(
+            key=key,
+            platform=m.platform,
+            author_handle=m.author.handle,
+            leader_id=a.leader.id if a.leader else "",
+            state=a.leader.state if a.leader else "",
+            created_at=m.created_at,
+            ingested_at=a.ingested_at,
+            text=m.text,
+            url=m.url,
+            lang=a.language.lang,
+            script=a.language.script,
+            mixed=a.language.mixed,
+            matches=a.matches,
+            status=str(item["status"]),
+            task_ids=tuple(item["task_ids"]),
+        )
+
+    def get(self, key: str) -> MentionRecord | None:
+        return self._record(key) if key in self.items else None
+
+    def get_many(self, keys: Sequence[str]) -> list[MentionRecord]:
+        return [self._record(k) for k in dict.fromkeys(keys) if k in self.items]
+
+    def list_by_state(
+        self, state: str, limit: int, cursor: str | None = None, matched: bool | None = None
+    ) -> tuple[list[MentionRecord], str | None]:
+        # The index's order: newest ingested first; ties by key (any order DynamoDB keeps).
+        def position(r: MentionRecord) -> tuple[str, str]:
+            return (r.ingested_at.strftime("%Y-%m-%dT%H:%M:%S.%f%z"), r.key)
+
+        ordered = sorted(
+            (r for r in map(self._record, self.items) if r.state and r.state == state),
+            key=position,
+            reverse=True,
+        )
+        if cursor:
+            pos = decode_cursor(cursor, ("i", "k"))
+            ordered = [r for r in ordered if position(r) < (pos["i"], pos["k"])]
+        wanted = [r for r in ordered if matched is None or bool(r.matches) == matched]
+        page = wanted[:limit]
+        if len(wanted) <= limit:
+            return page, None
+        i, k = position(page[-1])
+        return page, encode_cursor({"i": i, "k": k})
 
 
 @dataclass
@@ -315,6 +376,9 @@ class InMemoryIncidentIndex:
 
     def assign(self, probe: IncidentProbe) -> IncidentDecision:
         return self.index.assign(probe)
+
+    def get(self, incident_key: str) -> IncidentRecord | None:
+        return self.index.records.get(incident_key)
 
 
 @dataclass

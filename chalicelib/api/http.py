@@ -8,6 +8,7 @@ from typing import Any
 
 from chalicelib.domain.tasks import Task, TaskEvent
 from chalicelib.errors import FieldProblem, MalformedInputError, PayloadTooLargeError
+from chalicelib.services.ports import MentionRecord
 
 MAX_BODY_BYTES = 64 * 1024  # configuration objects are small; a bigger body is a mistake
 
@@ -85,3 +86,23 @@ def event_json(event: TaskEvent) -> dict[str, Any]:
 
 def etag(version: int) -> str:
     return f'"{version}"'
+
+
+def mention_json(m: MentionRecord) -> dict[str, Any]:
+    return {
+        "key": m.key,
+        "platform": m.platform,
+        "author_handle": m.author_handle,
+        "leader_id": m.leader_id or None,
+        "state": m.state or None,
+        "created_at": iso(m.created_at),
+        "ingested_at": iso(m.ingested_at),
+        "text": m.text,
+        "url": m.url,
+        "lang": m.lang,
+        "script": m.script,
+        "mixed": m.mixed,
+        "matches": [q.as_dict() for q in m.matches],
+        "status": m.status,
+        "task_ids": list(m.task_ids),
+    }

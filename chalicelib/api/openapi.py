@@ -266,6 +266,31 @@ OPERATIONS: tuple[Op, ...] = (
     ),
     Op(
         "get",
+        "/mentions",
+        "listMentions",
+        "Stored mentions of a state's watched leaders, newest ingested first (heads)",
+        response="MentionList",
+        query=(*_PAGE, "state", "matched"),
+        errors=_READ,
+    ),
+    Op(
+        "get",
+        "/mentions/{key}",
+        "getMention",
+        "One stored mention; the key is platform#native_id with # sent as %23",
+        response="Mention",
+        errors=_READ,
+    ),
+    Op(
+        "get",
+        "/incidents/{incident_key}",
+        "getIncident",
+        "An incident: its leader, queries, span, mentions and the tasks made from them",
+        response="Incident",
+        errors=_READ,
+    ),
+    Op(
+        "get",
         "/stats",
         "stats",
         "Response times and completion per team of a state",
@@ -285,6 +310,7 @@ _PARAMS: dict[str, dict[str, Any]] = {
         }
     },
     "state": {"schema": {"type": "string", "enum": list(STATE_CODES)}},
+    "matched": {"schema": {"type": "string", "enum": ["true", "false"]}},
     "scope": {"schema": {"type": "string", "enum": ["national", *STATE_CODES]}},
     "If-Match": {
         "required": True,
@@ -337,6 +363,63 @@ _TASK = {
     },
 }
 
+# Path parameters that are not ids of ours: a mention key holds its platform's id as it is.
+_PATH_SCHEMAS: dict[str, dict[str, Any]] = {
+    "key": {"type": "string", "pattern": r"^[a-z]{1,16}(#|%23).{1,400}$", "maxLength": 500},
+}
+
+_MENTION = {
+    "type": "object",
+    "required": [
+        "key",
+        "platform",
+        "author_handle",
+        "leader_id",
+        "state",
+        "created_at",
+        "ingested_at",
+        "text",
+        "url",
+        "lang",
+        "script",
+        "mixed",
+        "matches",
+        "status",
+        "task_ids",
+    ],
+    "properties": {
+        "key": _STR,
+        "platform": _STR,
+        "author_handle": _STR,
+        "leader_id": _NSTR,
+        "state": _NSTR,
+        "created_at": _STR,
+        "ingested_at": _STR,
+        "text": _STR,
+        "url": _STR,
+        "lang": _STR,
+        "script": _STR,
+        "mixed": {"type": "boolean"},
+        "matches": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["query_id", "terms", "spans"],
+                "properties": {
+                    "query_id": _STR,
+                    "terms": {"type": "array", "items": _STR},
+                    "spans": {
+                        "type": "array",
+                        "items": {"type": "array", "items": _INT, "minItems": 2, "maxItems": 2},
+                    },
+                },
+            },
+        },
+        "status": {"type": "string", "enum": ["analyzed", "routed"]},
+        "task_ids": {"type": "array", "items": _STR},
+    },
+}
+
 SCHEMAS: dict[str, dict[str, Any]] = {
     "Object": _OBJ,
     "Text": _STR,
@@ -366,6 +449,31 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         },
     },
     "Task": _TASK,
+    "Mention": _MENTION,
+    "MentionList": _list_of("Mention"),
+    "Incident": {
+        "type": "object",
+        "required": [
+            "incident_key",
+            "leader_id",
+            "state",
+            "query_ids",
+            "first_seen",
+            "last_seen",
+            "mention_keys",
+            "tasks",
+        ],
+        "properties": {
+            "incident_key": _STR,
+            "leader_id": _STR,
+            "state": _NSTR,
+            "query_ids": {"type": "array", "items": _STR},
+            "first_seen": _STR,
+            "last_seen": _STR,
+            "mention_keys": {"type": "array", "items": _STR},
+            "tasks": {"type": "array", "items": {"$ref": "#/components/schemas/Task"}},
+        },
+    },
     "TaskList": _list_of("Task"),
     "TaskDetail": {
         "allOf": [
@@ -526,7 +634,7 @@ def _operation(op: Op) -> dict[str, Any]:
             "name": n.strip("{}"),
             "in": "path",
             "required": True,
-            "schema": {"type": "string", "pattern": ID_PATTERN},
+            "schema": _PATH_SCHEMAS.get(n.strip("{}"), {"type": "string", "pattern": ID_PATTERN}),
         }
         for n in op.path.split("/")
         if n.startswith("{")

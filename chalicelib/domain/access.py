@@ -77,6 +77,9 @@ PERMISSIONS: dict[str, dict[Role, frozenset[Verb]]] = {
     },
     "audit": {r: frozenset({_R}) for r in _HEADS},
     "stats": {r: frozenset({_R}) for r in _HEADS},
+    # Ingested posts and their grouping, per leader state: heads read, nobody writes.
+    "mention": {r: frozenset({_R}) for r in _HEADS},
+    "incident": {r: frozenset({_R}) for r in _HEADS},
     "task": {
         **{r: frozenset({_R}) for r in _HEADS},
         Role.TEAM_LEAD: frozenset({_R, _A}),

@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from chalicelib.domain.analysis import AnalyzedMention, WatchConfig
-from chalicelib.domain.incidents import IncidentDecision, IncidentProbe
-from chalicelib.domain.keywords import KeywordQuery
+from chalicelib.domain.incidents import IncidentDecision, IncidentProbe, IncidentRecord
+from chalicelib.domain.keywords import KeywordQuery, QueryMatch
 from chalicelib.domain.notify import Publish
 from chalicelib.domain.org import Leader, Team
 from chalicelib.domain.tasks import Task, TaskEvent
@@ -24,6 +24,27 @@ class StoredMention:
     text: str
     lang: str
     state: str  # the leader's state; "" when no watched leader wrote it
+
+
+@dataclass(frozen=True)
+class MentionRecord:
+    """A stored mention as heads read it through the API."""
+
+    key: str
+    platform: str
+    author_handle: str
+    leader_id: str  # "" when no watched leader wrote it
+    state: str  # the leader's state at ingest; "" when no watched leader wrote it
+    created_at: datetime
+    ingested_at: datetime
+    text: str
+    url: str
+    lang: str
+    script: str
+    mixed: bool
+    matches: tuple[QueryMatch, ...]
+    status: str
+    task_ids: tuple[str, ...]
 
 
 class MentionRepository(Protocol):
@@ -41,6 +62,22 @@ class MentionRepository(Protocol):
 
     def sample(self, limit: int) -> list[StoredMention]:
         """Up to ``limit`` stored mentions (the table keeps only recent ones: TTL)."""
+        ...
+
+    def get(self, key: str) -> MentionRecord | None: ...
+
+    def get_many(self, keys: Sequence[str]) -> list[MentionRecord]:
+        """The stored mentions among ``keys`` (missing ones are left out), in no set order."""
+        ...
+
+    def list_by_state(
+        self, state: str, limit: int, cursor: str | None = None, matched: bool | None = None
+    ) -> tuple[list[MentionRecord], str | None]:
+        """Mentions of a state's watched leaders, newest ingested first; the next page's cursor.
+
+        ``matched`` keeps only mentions with (True) or without (False) keyword matches.
+        ``cursor`` is opaque (``domain.pagination``); InvalidInputError if it is not one.
+        """
         ...
 
 
@@ -105,6 +142,10 @@ class IncidentIndex(Protocol):
 
     def assign(self, probe: IncidentProbe) -> IncidentDecision:
         """Decide the incident of a new matched mention and record it there."""
+        ...
+
+    def get(self, incident_key: str) -> IncidentRecord | None:
+        """The incident's record; None if unknown or expired (TTL: the grouping window)."""
         ...
 
 

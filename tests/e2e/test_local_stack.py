@@ -292,3 +292,40 @@ def test_a_cell_heads_first_day_over_http(
         ("create", "device"),
         ("update", "team"),
     ]
+
+
+def test_a_head_traces_a_task_back_to_its_mention_and_incident(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Through the DynamoDB adapters on the moto server: the by-state index and the incidents.
+    post = make_post(11, "CBI का दुरुपयोग फिर से, दिल्ली के अफ़सरों पर छापे", day=11)
+    send(stack, post)
+    eventually(stack, lambda: len(tasks_for(stack, "1860000000000000011")) == 2)
+    task_ids = tasks_for(stack, "1860000000000000011")
+    dl_head = _mint(capsys, "--role", "district_head", "--state", "DL", "--district", "CENTRAL")
+    up_head = _mint(capsys, "--role", "state_head", "--state", "UP")
+    status, mention = _call(stack, "GET", "/mentions/x%231860000000000000011", dl_head)
+    assert (status, mention["state"], mention["status"]) == (200, "DL", "routed")
+    assert set(mention["task_ids"]) == task_ids and mention["matches"]
+    assert _call(stack, "GET", "/mentions/x%231860000000000000011", up_head)[0] == 404
+    listed: list[str] = []
+    cursor = ""
+    for _ in range(50):
+        status, page = _call(stack, "GET", f"/mentions?matched=true&limit=100{cursor}", dl_head)
+        assert status == 200
+        listed += [m["key"] for m in page["items"]]
+        if page["next_cursor"] is None:
+            break
+        cursor = f"&cursor={page['next_cursor']}"
+    assert "x#1860000000000000011" in listed
+    state_head = _mint(capsys, "--role", "state_head", "--state", "DL")
+    status, task = _call(stack, "GET", f"/tasks/{sorted(task_ids)[0]}", state_head)
+    assert status == 200
+    status, everything = _call(stack, "GET", f"/incidents/{task['incident_key']}", state_head)
+    assert {t["task_id"] for t in everything["tasks"]} >= task_ids
+    status, incident = _call(stack, "GET", f"/incidents/{task['incident_key']}", dl_head)
+    assert (status, incident["state"]) == (200, "DL")
+    assert "x#1860000000000000011" in incident["mention_keys"]
+    # A district head sees the incident, and only their district's teams' tasks in it.
+    assert {t["district"] for t in incident["tasks"]} <= {"CENTRAL"}
+    assert _call(stack, "GET", f"/incidents/{task['incident_key']}", up_head)[0] == 404

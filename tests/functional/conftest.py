@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,9 +13,12 @@ from chalice.test import Client
 
 from chalicelib import wiring
 from chalicelib.adapters.jwt_tokens import DEV_AUDIENCE, DevIssuer
+from chalicelib.domain.analysis import WatchConfig, analyze
+from chalicelib.domain.keywords import compile_queries
+from chalicelib.domain.language import detect
 from chalicelib.services.config_cache import CachedConfig
 from chalicelib.settings import Settings
-from tests.factories import make_leader, make_query, make_team
+from tests.factories import T0, make_leader, make_mention, make_query, make_team
 from tests.fakes import (
     FakeMentionQueue,
     InMemoryConfigRepository,
@@ -127,6 +131,37 @@ def world() -> Iterator[World]:
     )
     yield w
     wiring.use(None)
+
+
+def store_mention(
+    world: World,
+    native_id: str,
+    leader: str | None = "arvind-kejriwal",
+    state: str = "DL",
+    minutes: int = 0,
+    task_ids: tuple[str, ...] = (),
+    **overrides: Any,
+) -> str:
+    """Store an analyzed mention of ``leader`` (None: no watched author) as the analyze stage
+    would; its key."""
+    watched = make_leader(id=leader, state=state) if leader else None
+    mention = make_mention(native_id=native_id, **overrides)
+    query = make_query()
+    config = WatchConfig.build("1", [watched] if watched else [], [query], compile_queries([query]))
+    analyzed = analyze(
+        mention,
+        detect(mention.text),
+        config,
+        T0 + timedelta(minutes=minutes),
+        timedelta(days=30),
+        timedelta(days=365),
+    )
+    # The leader as the caller says, whatever account the post came from.
+    analyzed = dataclasses.replace(analyzed, leader=watched)
+    world.mentions.put_new(analyzed, "c")
+    if task_ids:
+        world.mentions.mark_routed(mention.key, task_ids)
+    return mention.key
 
 
 @pytest.fixture

@@ -17,9 +17,10 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.api.openapi import OPERATIONS
+from chalicelib.domain.incidents import IncidentRecord
 from chalicelib.domain.tasks import Task, TaskStatus
 from tests.factories import T0, make_leader, make_query, make_team
-from tests.functional.conftest import World, auth
+from tests.functional.conftest import World, auth, store_mention
 
 CALLERS = (
     "national_admin",
@@ -249,6 +250,17 @@ MATRIX: list[tuple[str, str, Any, Any, str, str]] = [
         "200 404 404 403 403 200 403",
     ),
     ("PUT", "/routes", ROUTES, None, "200 403 403 403 403 403 403", "-"),
+    *(
+        (
+            "GET",
+            template,
+            None,
+            None,
+            "200 200 200 403 403 404 403",
+            "200 404 404 403 403 200 403",
+        )
+        for template in ("/mentions?state={state}", "/mentions/{obj}", "/incidents/{obj}")
+    ),
     (
         "GET",
         "/audit?scope={state}",
@@ -268,6 +280,8 @@ OBJECTS = {
     "/escalation-chains": ("ch-dl", "ch-up"),
     "/me": ("d_dl", "d_up"),
     "/stats": ("DL", "UP"),
+    "/mentions": ("x%23dl", "x%23up"),
+    "/incidents": ("inc_dl", "inc_up"),
 }
 
 
@@ -309,6 +323,12 @@ def scoped_world(world: World) -> World:
     }
     world.config.write_item("DEVICES#DL-CENTRAL-01-w1", "d_dl", "device", device, "DL", "w", None)
     world.tasks.create(_task("t_up", "UP-VARANASI-01", "UP", "VARANASI"))
+    for state, leader in (("DL", "arvind-kejriwal"), ("UP", "narendra-modi")):
+        low = state.lower()
+        store_mention(world, native_id=low, leader=leader, state=state)
+        world.incidents.index.records[f"inc_{low}"] = IncidentRecord(
+            f"inc_{low}", leader, (f"q-{low}",), (), T0, T0, (f"x#{low}",)
+        )
     return world
 
 
@@ -336,7 +356,7 @@ def test_authorization_matrix(
 ) -> None:
     base = "/" + template.split("/")[1].split("?")[0]
     obj = OBJECTS.get(base, ("", ""))[0 if where == "in" else 1]
-    path = template.replace("{obj}", obj).replace("{state}", obj)
+    path = template.replace("{obj}", obj).replace("{state}", "DL" if where == "in" else "UP")
     raw = json.dumps(body).replace("{obj}", obj) if body is not None else ""
     headers = auth(caller, **{"If-Match": "*"})
     response = client.http.request(method, path, headers=headers, body=raw)
@@ -353,7 +373,9 @@ def test_the_matrix_covers_every_protected_route() -> None:
             op.path.replace("{task_id}", "{obj}")
             .replace("{object_id}", "{obj}")
             .replace("{team_id}", "{obj}")
-            .replace("{device_id}", "{obj}"),
+            .replace("{device_id}", "{obj}")
+            .replace("{key}", "{obj}")
+            .replace("{incident_key}", "{obj}"),
         )
         for op in OPERATIONS
         if not op.public

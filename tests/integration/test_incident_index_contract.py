@@ -57,3 +57,15 @@ def test_incident_decisions(index: Any) -> None:
     assert other.reason == "new"
     assert other.incident_key != first.incident_key
     assert index.incident_of("x#missing") is None
+
+
+def test_an_incident_reads_back_with_its_mentions(index: Any) -> None:
+    first = index.assign(probe("x#1", TEXT))
+    index.assign(probe("x#2", "RT @AamAadmiParty: " + TEXT, hours=1, query_ids=("q-other",)))
+    record = index.get(first.incident_key)
+    assert record is not None
+    assert (record.incident_key, record.leader_id) == (first.incident_key, "kejriwal")
+    assert record.query_ids == ("q-demonetisation", "q-other")
+    assert (record.first_seen, record.last_seen) == (T0, T0 + timedelta(hours=1))
+    assert record.mention_keys == ("x#1", "x#2")
+    assert index.get("inc_missing") is None

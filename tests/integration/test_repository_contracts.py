@@ -11,8 +11,9 @@ import pytest
 from chalicelib.domain.analysis import WatchConfig, analyze
 from chalicelib.domain.keywords import compile_queries
 from chalicelib.domain.language import detect
+from chalicelib.domain.mention import Author
 from chalicelib.domain.tasks import Task, TaskAction, TaskStatus, task_id_for, transition
-from chalicelib.errors import ConflictError
+from chalicelib.errors import ConflictError, InvalidInputError
 from chalicelib.settings import Settings
 from tests.factories import T0, make_leader, make_mention, make_query, make_team
 from tests.fakes import InMemoryConfigRepository, InMemoryMentionRepository, InMemoryTaskRepository
@@ -304,3 +305,97 @@ def test_a_tasks_priority_only_rises(repos: dict[str, Any]) -> None:
     tasks.note_mention(task.task_id, "x#3", priority=40.25)
     assert tasks.get(task.task_id).priority == 40.25
     assert tasks.get(task.task_id).mention_count == 3
+
+
+def stored(mentions: Any, native_id: str, minutes: int, **overrides: Any) -> str:
+    """Store an analyzed mention ingested ``minutes`` after T0; its key."""
+    query = make_query()
+    config = WatchConfig.build("1", [make_leader()], [query], compile_queries([query]))
+    mention = make_mention(native_id=native_id, url=f"https://x.com/s/{native_id}", **overrides)
+    record = analyze(
+        mention,
+        detect(mention.text),
+        config,
+        T0 + timedelta(minutes=minutes),
+        timedelta(days=30),
+        timedelta(days=365),
+    )
+    assert mentions.put_new(record, "c")
+    return record.mention.key
+
+
+def walk(mentions: Any, state: str, limit: int, matched: bool | None = None) -> list[Any]:
+    """Every page of a state's mentions, in order; each page within ``limit``."""
+    out: list[Any] = []
+    cursor = None
+    for _ in range(20):
+        page, cursor = mentions.list_by_state(state, limit, cursor, matched)
+        assert len(page) <= limit
+        out += page
+        if cursor is None:
+            return out
+    raise AssertionError("the cursor never ends")
+
+
+def test_mentions_are_listed_per_state_newest_first_and_read_by_key(
+    repos: dict[str, Any],
+) -> None:
+    mentions = repos["mentions"]
+    unmatched = "बस यूं ही एक पोस्ट, कोई मुद्दा नहीं"
+    keys = {
+        "old": stored(mentions, "1", 1),
+        "tie-a": stored(mentions, "2", 5),
+        "tie-b": stored(mentions, "3", 5),  # the same instant: one analyze batch
+        "plain": stored(mentions, "4", 7, text=unmatched),
+        "new": stored(mentions, "5", 9),
+    }
+    stored(mentions, "6", 8, author=Author(id="9", handle="someone"))  # no watched leader
+    mentions.mark_routed(keys["new"], ["t_1", "t_2"])
+
+    listed = walk(mentions, "DL", 2)
+    assert [m.key for m in listed][:1] == [keys["new"]]
+    assert sorted(m.key for m in listed) == sorted(keys.values())
+    times = [m.ingested_at for m in listed]
+    assert times == sorted(times, reverse=True)
+    assert [m.key for m in walk(mentions, "DL", 100, matched=False)] == [keys["plain"]]
+    assert keys["plain"] not in [m.key for m in walk(mentions, "DL", 1, matched=True)]
+    assert len(walk(mentions, "DL", 1, matched=True)) == 4
+    assert walk(mentions, "UP", 5) == []
+
+    new = mentions.get(keys["new"])
+    assert new == next(m for m in listed if m.key == keys["new"])
+    assert (new.platform, new.author_handle, new.leader_id, new.state) == (
+        "x",
+        "ArvindKejriwal",
+        "arvind-kejriwal",
+        "DL",
+    )
+    assert (new.url, new.status, new.task_ids) == ("https://x.com/s/5", "routed", ("t_1", "t_2"))
+    assert new.ingested_at == T0 + timedelta(minutes=9) and new.created_at == T0
+    assert [q.query_id for q in new.matches] == ["q-demonetisation"]
+    assert new.matches[0].spans and new.lang == "hi" and new.script
+    assert mentions.get(keys["plain"]).matches == ()
+    unwatched = mentions.get("x#6")
+    assert (unwatched.state, unwatched.leader_id) == ("", "")
+    assert mentions.get("x#missing") is None
+    assert sorted(m.key for m in mentions.get_many([keys["old"], "x#missing", keys["old"]])) == [
+        keys["old"]
+    ]
+
+
+@pytest.mark.parametrize("cursor", ["not-a-cursor", "eyJhIjoiMSJ9"])
+def test_a_forged_mention_cursor_is_invalid_input(repos: dict[str, Any], cursor: str) -> None:
+    with pytest.raises(InvalidInputError):
+        repos["mentions"].list_by_state("DL", 5, cursor)
+
+
+def test_a_filtered_mention_page_reads_a_bounded_number_of_index_pages(tables: Settings) -> None:
+    from chalicelib.adapters.dynamo.repositories import DynamoMentionRepository
+
+    mentions = DynamoMentionRepository(max_filtered_pages=1)
+    oldest = stored(mentions, "1", 0)
+    for n in range(2, 8):
+        stored(mentions, str(n), n, text="बस यूं ही एक पोस्ट")
+    first, cursor = mentions.list_by_state("DL", 1, None, matched=True)
+    assert (first, cursor is not None) == ([], True)  # 4 read, none matched: stop, say where
+    assert [m.key for m in walk(mentions, "DL", 1, matched=True)] == [oldest]

@@ -51,6 +51,14 @@ class DynamoIncidentIndex:
         except PynamoDBException as err:
             raise UpstreamError("reading the incident index failed") from err
 
+    def get(self, incident_key: str) -> IncidentRecord | None:
+        try:
+            return _record_from(IncidentItemModel.get(f"INC#{incident_key}", META))
+        except DoesNotExist:
+            return None
+        except PynamoDBException as err:
+            raise UpstreamError("reading the incident failed") from err
+
     def _candidates(self, probe: IncidentProbe) -> list[IncidentRecord]:
         lookups = [f"BAND#{b}" for b in band_keys(probe.simhash)] if probe.simhash else []
         lookups += [f"LQ#{probe.leader_id}#{q}" for q in probe.query_ids]

@@ -25,6 +25,17 @@ from pynamodb.models import Model
 from chalicelib.settings import Settings
 
 
+class MentionsByStateIndex(GlobalSecondaryIndex["MentionModel"]):
+    """Sparse: only mentions of watched leaders carry ``state`` (``GET /mentions?state=``)."""
+
+    class Meta:
+        index_name = "by-state"
+        projection = AllProjection()
+
+    state = UnicodeAttribute(hash_key=True)
+    ingested_at = UTCDateTimeAttribute(range_key=True)
+
+
 class MentionModel(Model):
     """One stored post; ``expires_at`` is the TTL (longer for matched posts, kept as evidence)."""
 
@@ -51,6 +62,7 @@ class MentionModel(Model):
     payload = JSONAttribute()
     correlation_id = UnicodeAttribute(null=True)
     expires_at = TTLAttribute()
+    by_state = MentionsByStateIndex()
 
 
 class TasksByTeamIndex(GlobalSecondaryIndex["TaskModel"]):

@@ -30,6 +30,7 @@ from chalicelib.domain.escalation import parse_chain
 from chalicelib.domain.keywords import (
     KeywordQuery,
     MatcherCache,
+    QueryMatch,
     keyword_query_from_dict,
     query_set_version,
 )
@@ -45,7 +46,13 @@ from chalicelib.errors import (
     PreconditionFailedError,
     UpstreamError,
 )
-from chalicelib.services.ports import AuditRecord, ConfigRecord, IndexItem, StoredMention
+from chalicelib.services.ports import (
+    AuditRecord,
+    ConfigRecord,
+    IndexItem,
+    MentionRecord,
+    StoredMention,
+)
 
 CONDITIONAL_FAILED = "ConditionalCheckFailedException"
 REDACTED = "(deleted on the platform)"
@@ -69,7 +76,18 @@ def _conditional_write(write: Callable[[], object], failure: str) -> bool:
     return True
 
 
+MAX_FILTERED_PAGES = 5
+
+
+def _mention_cursor(item: dict[str, Any]) -> str:
+    """The position of a by-state index item (raw DynamoDB JSON) as an opaque cursor."""
+    return encode_cursor({"i": item["ingested_at"]["S"], "k": item["key"]["S"]})
+
+
 class DynamoMentionRepository:
+    def __init__(self, max_filtered_pages: int = MAX_FILTERED_PAGES) -> None:
+        self.max_filtered_pages = max_filtered_pages
+
     def status_of(self, key: str) -> str | None:
         try:
             item = MentionModel.get(key, attributes_to_get=["status"])
@@ -142,6 +160,96 @@ class DynamoMentionRepository:
             ]
         except PynamoDBException as err:
             raise UpstreamError("reading stored mentions failed") from err
+
+    def get(self, key: str) -> MentionRecord | None:
+        try:
+            return _mention_from_model(MentionModel.get(key))
+        except DoesNotExist:
+            return None
+        except PynamoDBException as err:
+            raise UpstreamError(f"reading mention {key} failed") from err
+
+    def get_many(self, keys: Sequence[str]) -> list[MentionRecord]:
+        try:  # BatchGetItem, 100 keys a call; PynamoDB retries unprocessed keys
+            return [
+                _mention_from_model(m) for m in MentionModel.batch_get(list(dict.fromkeys(keys)))
+            ]
+        except PynamoDBException as err:
+            raise UpstreamError("reading stored mentions failed") from err
+
+    def list_by_state(
+        self, state: str, limit: int, cursor: str | None = None, matched: bool | None = None
+    ) -> tuple[list[MentionRecord], str | None]:
+        start: dict[str, dict[str, Any]] | None = None
+        if cursor:
+            pos = decode_cursor(cursor, ("i", "k"))
+            # The partition comes from the caller, never from the cursor.
+            start = {
+                "key": {"S": pos["k"]},
+                "state": {"S": state},
+                "ingested_at": {"S": pos["i"]},
+            }
+        condition = None
+        if matched is not None:
+            has = MentionModel.matches
+            condition = has.exists() if matched else has.does_not_exist()
+        # A filter is applied after the read: a rare kind of post could make one request read
+        # a whole month of a state. Read at most ``max_filtered_pages`` index pages, then hand
+        # back a short page with a cursor where the reading stopped.
+        page_size = limit if condition is None else min(limit * 4, 400)
+        budget = 1 if condition is None else self.max_filtered_pages
+        out: list[MentionRecord] = []
+        try:
+            pages = MentionModel.by_state.query(
+                state,
+                scan_index_forward=False,
+                last_evaluated_key=start,
+                filter_condition=condition,
+                page_size=page_size,
+            ).page_iter
+            for _ in range(budget):
+                page = next(pages, None)
+                if page is None:
+                    return out, None
+                items = page.get("Items", [])
+                for i, raw in enumerate(items):
+                    out.append(_mention_from_model(MentionModel.from_raw_data(raw)))
+                    if len(out) == limit:
+                        more = i + 1 < len(items) or pages.last_evaluated_key is not None
+                        return out, _mention_cursor(raw) if more else None
+                if pages.last_evaluated_key is None:
+                    return out, None
+            last = pages.last_evaluated_key
+        except PynamoDBException as err:
+            raise UpstreamError(f"listing mentions of {state} failed") from err
+        return out, _mention_cursor(last) if last else None
+
+
+def _mention_from_model(m: MentionModel) -> MentionRecord:
+    return MentionRecord(
+        key=m.key,
+        platform=m.platform,
+        author_handle=m.author_handle,
+        leader_id=m.leader_id or "",
+        state=m.state or "",
+        created_at=m.created_at,
+        ingested_at=m.ingested_at,
+        text=m.text,
+        url=str((m.payload or {}).get("url") or ""),
+        lang=m.lang,
+        script=m.script,
+        mixed=bool(m.mixed),
+        matches=tuple(
+            QueryMatch(
+                str(q["query_id"]),
+                tuple(str(t) for t in q["terms"]),
+                tuple((int(a), int(b)) for a, b in q["spans"]),
+            )
+            for q in m.matches or ()
+        ),
+        status=m.status,
+        task_ids=tuple(str(t) for t in m.task_ids or ()),
+    )
 
 
 def open_bucket(state: str) -> str:
