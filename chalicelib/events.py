@@ -205,3 +205,23 @@ def flush_digests(event: Any) -> dict[str, int]:
         metrics.add_metric(name="DigestsSent", unit="Count", value=len(teams))
         logger.info("digests sent", extra={"team_ids": teams})
     return {"digests": len(teams)}
+
+
+PUSH_EVENTS_TOPIC = "tvarit-push-events"
+
+
+@events.on_sns_message(topic=PUSH_EVENTS_TOPIC, name="push_events")
+def retire_dead_endpoints(event: Any) -> dict[str, int]:
+    """SNS push delivery failures: endpoints FCM/APNs disabled are unsubscribed and deleted."""
+    from chalicelib.domain.push_events import endpoint_to_retire
+    from chalicelib.services.devices import retire_endpoint
+
+    arn = endpoint_to_retire(event.message)
+    if arn is None:
+        return {"retired": 0}
+    c = container()
+    retired = retire_endpoint(c.config_repo, c.devices, arn)
+    if retired:
+        metrics.add_metric(name="EndpointsRetired", unit="Count", value=1)
+        logger.info("push endpoint retired", extra={"endpoint_arn": arn})
+    return {"retired": int(retired)}

@@ -302,6 +302,9 @@ PLATFORM_TOKENS = secrets_grant(
 )
 # Platform endpoints and subscriptions have no resource-level permissions in SNS (only topics
 # do): a device's endpoint and subscription ARNs are made at registration and cannot be named.
+PUSH_EVENTS_TOPIC = "tvarit-push-events"
+PUSH_EVENTS_TOPIC_ID = "PushEventsTopic"
+
 DEVICE_ENDPOINTS = Grant(
     ("sns:CreatePlatformEndpoint", "sns:DeleteEndpoint", "sns:Unsubscribe"),
     ("*",),
@@ -462,6 +465,20 @@ FUNCTIONS: tuple[Function, ...] = (
             table_grant("tasks", "GetItem"),
             table_grant("config", *CONFIG_READ),
             STATE_TOPICS_PUBLISH,
+        ),
+    ),
+    Function(
+        "push_events",
+        "PushEvents",
+        timeout=30,
+        memory=256,
+        reserved_concurrency=2,
+        grants=(
+            # Retire a dead endpoint: its pointer and device record go, audited, in one
+            # transaction with the config version bump.
+            table_grant("config", "GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem"),
+            table_grant("audit", "PutItem"),
+            Grant(("sns:DeleteEndpoint", "sns:Unsubscribe"), ("*",), "RetireEndpoints"),
         ),
     ),
 )
@@ -636,6 +653,12 @@ def sns_resources() -> dict[str, Json]:
                 ],
             },
         }
+    # FCM/APNs delivery failures (the platform applications' EventDeliveryFailure topic,
+    # docs/deploy.md): the push_events function retires endpoints they report dead.
+    out[PUSH_EVENTS_TOPIC_ID] = {
+        "Type": "AWS::SNS::Topic",
+        "Properties": {"TopicName": PUSH_EVENTS_TOPIC},
+    }
     out[SMS_SETTINGS_ROLE] = {
         "Type": "AWS::IAM::Role",
         "Properties": {
@@ -861,7 +884,7 @@ def dashboard_body() -> Json:
         "DigestsSent",
         "TasksEscalated",
     ]
-    trouble = [*FAILURE_METRICS, "PollsRateLimited"]
+    trouble = [*FAILURE_METRICS, "PollsRateLimited", "EndpointsRetired"]
     widgets = [
         widget(
             "Post journey (Tvarit metrics)", [[NAMESPACE, m, "service", SERVICE] for m in journey]

@@ -103,8 +103,11 @@ class InMemoryTaskRepository:
         if current is not None and current.mention_key == mention_key:
             self.tasks[task_id] = dataclasses.replace(current, excerpt="(deleted on the platform)")
 
-    def note_mention(self, task_id: str, mention_key: str) -> None:
+    def note_mention(self, task_id: str, mention_key: str, priority: float = 0.0) -> None:
         current = self.tasks[task_id]
+        if priority > current.priority:
+            current = dataclasses.replace(current, priority=priority)
+            self.tasks[task_id] = current
         if self.last_mention.get(task_id) != mention_key:
             self.last_mention[task_id] = mention_key
             self.tasks[task_id] = dataclasses.replace(

@@ -67,6 +67,7 @@ def task_json(task: Task) -> dict[str, Any]:
         "excerpt": task.excerpt,
         "url": task.url,
         "response_url": task.response_url,
+        "priority": task.priority,
     }
 
 

@@ -333,6 +333,7 @@ _TASK = {
         "severity": _INT,
         "query_ids": {"type": "array", "items": _STR},
         "response_url": _STR,
+        "priority": {"type": "number"},
     },
 }
 

@@ -7,7 +7,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from chalicelib.domain.escalation import EscalationChain, chain_for, next_step
-from chalicelib.domain.incidents import IncidentProbe
+from chalicelib.domain.incidents import (
+    IncidentProbe,
+    engagement,
+    engagement_velocity,
+    priority,
+)
 from chalicelib.domain.keywords import KeywordQuery, Matcher, QueryMatch
 from chalicelib.domain.language import LanguageResult
 from chalicelib.domain.mention import Mention, mention_key
@@ -172,6 +177,13 @@ def plan_tasks(
         for team_id in target.team_ids
         if team_id in by_id
     ]
+    mention = analyzed.mention
+    # Reach: the author's followers when the platform says, else the leader's known reach.
+    score = priority(
+        top.severity if top else 3,
+        mention.author.followers if mention.author.followers is not None else leader.reach,
+        engagement_velocity(mention.created_at, [(now, engagement(mention.metrics))]),
+    ).score
     text = analyzed.mention.text
     excerpt = text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
     tasks = [
@@ -192,6 +204,7 @@ def plan_tasks(
             excerpt=excerpt,
             url=analyzed.mention.url,
             route={**snapshot, "escalation": chain_for(team, config.chains).as_dict()},
+            priority=score,
         )
         for team in chosen
     ]

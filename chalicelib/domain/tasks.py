@@ -92,6 +92,8 @@ class Task:
     escalate_at: datetime | None = None
     # Later mentions of the same incident update the task instead of paging again.
     mention_count: int = 1
+    # severity x reach x engagement velocity (domain.incidents.priority); only ever raised.
+    priority: float = 0.0
 
     @property
     def is_open(self) -> bool:

@@ -83,7 +83,7 @@ class AnalyzeService:
                 created.append(task.task_id)
             else:
                 # One open task per (team, incident): a new mention updates it, pages nobody.
-                self.tasks.note_mention(task.task_id, mention.key)
+                self.tasks.note_mention(task.task_id, mention.key, task.priority)
         task_ids = tuple(t.task_id for t in planned)
         self.mentions.mark_routed(mention.key, task_ids)
         return AnalyzeOutcome(

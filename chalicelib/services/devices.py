@@ -18,6 +18,9 @@ from chalicelib.services.config_admin import TEAM_INDEX
 from chalicelib.services.ports import ConfigRecord, ConfigStore, DeviceRegistry
 
 DEVICES = "DEVICES#"
+# A pointer from an SNS endpoint ARN to its device, for the push events that retire it.
+ENDPOINTS = "ENDPOINT"
+EVENTS_ACTOR = "system:sns-events"
 
 
 def device_id_for(platform: str, token: str) -> str:
@@ -73,6 +76,7 @@ def register_device(
         team.state,
         p.sub,
         None if before is None else before.version,
+        [(ENDPOINTS, endpoint, {"pk": f"{DEVICES}{p.sub}", "sk": device_id})],
     )
     assert saved is not None
     return saved, before is None
@@ -92,5 +96,38 @@ def remove_device(
     authorize(p, "device", Verb.WRITE, Scope(team=p.team, member=p.sub))
     registry.unregister(record.data["endpoint_arn"], record.data["subscription_arn"])
     store.write_item(
-        f"{DEVICES}{p.sub}", device_id, "device", None, record.data["state"], p.sub, record.version
+        f"{DEVICES}{p.sub}",
+        device_id,
+        "device",
+        None,
+        record.data["state"],
+        p.sub,
+        record.version,
+        [(ENDPOINTS, record.data["endpoint_arn"], None)],
     )
+
+
+def retire_endpoint(store: ConfigStore, registry: DeviceRegistry, endpoint_arn: str) -> bool:
+    """A push endpoint SNS reports dead: unsubscribe and delete it, forget the device (audited).
+
+    Idempotent: a second event for the same endpoint finds nothing and does nothing.
+    """
+    pointer = store.get_item(ENDPOINTS, endpoint_arn)
+    if pointer is None:
+        return False
+    pk, sk = str(pointer.data["pk"]), str(pointer.data["sk"])
+    record = store.get_item(pk, sk)
+    if record is None:
+        return False  # removed meanwhile; its pointer is harmless
+    registry.unregister(endpoint_arn, str(record.data.get("subscription_arn", "")))
+    store.write_item(
+        pk,
+        sk,
+        "device",
+        None,
+        str(record.data.get("state", "national")),
+        EVENTS_ACTOR,
+        record.version,
+        [(ENDPOINTS, endpoint_arn, None)],
+    )
+    return True

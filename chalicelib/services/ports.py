@@ -61,8 +61,9 @@ class TaskRepository(Protocol):
         """The post behind a task was deleted on its platform: drop our copy of its text."""
         ...
 
-    def note_mention(self, task_id: str, mention_key: str) -> None:
-        """Another mention of the task's incident arrived: count it (once per mention)."""
+    def note_mention(self, task_id: str, mention_key: str, priority: float = 0.0) -> None:
+        """Another mention of the task's incident arrived: count it (once per mention) and
+        raise the task's priority to ``priority`` if that is higher."""
         ...
 
     def due_for_escalation(self, state: str, now: datetime) -> list[Task]:

@@ -62,3 +62,48 @@ def test_members_created_with_their_team_get_a_device_and_route(
         "@district:RJ/JAIPUR",
         "@state:RJ",
     ]
+
+
+def sns_event(client: Client, message: dict[str, object]) -> dict[str, object]:
+    event: dict[str, object] = client.events.generate_sns_event(
+        message=json.dumps(message), subject=None
+    )
+    return event
+
+
+def test_a_device_fcm_disabled_is_unsubscribed_deleted_and_audited(
+    client: Client, world: World
+) -> None:
+    client.http.post("/me/devices", headers=auth("warrior"), body=json.dumps(BODY))
+    [endpoint] = world.devices.endpoints.values()
+    assert world.devices.subscriptions
+    failure = {
+        "EventType": "DeliveryFailure",
+        "FailureType": "EndpointDisabled",
+        "EndpointArn": endpoint,
+    }
+    result = client.lambda_.invoke("push_events", sns_event(client, failure)).payload
+    assert result == {"retired": 1}
+    assert world.devices.endpoints == {}
+    assert world.devices.subscriptions == {}
+    assert client.http.get("/me/devices", headers=auth("warrior")).json_body["items"] == []
+    last = world.config.audit[-1]
+    assert (last.actor, last.entity, last.after) == ("system:sns-events", "device", None)
+    # The same event again, or one for an endpoint we never had: nothing to do.
+    assert client.lambda_.invoke("push_events", sns_event(client, failure)).payload == {
+        "retired": 0
+    }
+    other = {**failure, "EndpointArn": "arn:aws:sns:ap-south-1:1:endpoint/GCM/x/unknown"}
+    assert client.lambda_.invoke("push_events", sns_event(client, other)).payload == {"retired": 0}
+
+
+def test_other_push_events_leave_the_device_alone(client: Client, world: World) -> None:
+    client.http.post("/me/devices", headers=auth("warrior"), body=json.dumps(BODY))
+    [endpoint] = world.devices.endpoints.values()
+    event = {
+        "EventType": "DeliveryFailure",
+        "FailureType": "DeliveryFailedPerm",
+        "EndpointArn": endpoint,
+    }
+    assert client.lambda_.invoke("push_events", sns_event(client, event)).payload == {"retired": 0}
+    assert world.devices.endpoints

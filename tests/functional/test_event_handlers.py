@@ -213,3 +213,19 @@ def test_authors_named_by_platform_id_link_to_their_leader(client: Client, world
     )
     analyze(client, [json.dumps(video)])
     assert sorted(t.team_id for t in world.tasks.tasks.values()) == ["DL-CENTRAL-01", "DL-EAST-01"]
+
+
+def test_a_viral_repost_raises_the_open_tasks_priority(client: Client, world: World) -> None:
+    original = make_message()
+    analyze(client, [json.dumps(original)])
+    before = {t.task_id: t.priority for t in world.tasks.tasks.values()}
+    assert all(p > 0 for p in before.values())
+    viral = make_message(
+        native_id="21",
+        text="RT @AamAadmiParty: " + original["text"],
+        metrics={"retweet_count": 40_000, "like_count": 90_000},
+    )
+    analyze(client, [json.dumps(viral)])
+    after = {t.task_id: t.priority for t in world.tasks.tasks.values()}
+    assert after.keys() == before.keys()  # the same tasks, no new page
+    assert all(after[k] > before[k] for k in before)

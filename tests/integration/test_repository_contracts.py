@@ -293,3 +293,14 @@ def test_a_sample_of_stored_mentions_carries_text_language_and_state(
     assert sample["x#2"].text == "Good morning" and sample["x#2"].state == "DL"
     assert sample["x#1849000000000000001"].lang == "hi"
     assert len(mentions.sample(1)) == 1
+
+
+def test_a_tasks_priority_only_rises(repos: dict[str, Any]) -> None:
+    tasks = repos["tasks"]
+    task = replace(make_task(), priority=12.5)
+    tasks.create(task)
+    tasks.note_mention(task.task_id, "x#2", priority=8.0)
+    assert tasks.get(task.task_id).priority == 12.5
+    tasks.note_mention(task.task_id, "x#3", priority=40.25)
+    assert tasks.get(task.task_id).priority == 40.25
+    assert tasks.get(task.task_id).mention_count == 3

@@ -104,6 +104,7 @@ class TaskModel(Model):
     sns_message_id = UnicodeAttribute(default="")
     escalation_step = NumberAttribute(default=0)
     mention_count = NumberAttribute(default=1)
+    priority = NumberAttribute(default=0)
     last_mention_key = UnicodeAttribute(null=True)
     escalate_at = UTCDateTimeAttribute(null=True)
     open_bucket = UnicodeAttribute(null=True)

@@ -175,6 +175,7 @@ def _task_to_model(task: Task) -> TaskModel:
         sns_message_id=task.sns_message_id,
         escalation_step=task.escalation_step,
         mention_count=task.mention_count,
+        priority=task.priority,
         last_mention_key=task.mention_key,
         escalate_at=due,
         open_bucket=open_bucket(task.state) if due is not None else None,
@@ -206,6 +207,7 @@ def task_from_model(item: TaskModel) -> Task:
         sns_message_id=item.sns_message_id or "",
         escalation_step=int(item.escalation_step or 0),
         mention_count=int(item.mention_count or 1),
+        priority=float(item.priority or 0),
         escalate_at=item.escalate_at,
     )
 
@@ -262,7 +264,15 @@ class DynamoTaskRepository:
             f"redacting task {task_id} failed",
         )
 
-    def note_mention(self, task_id: str, mention_key: str) -> None:
+    def note_mention(self, task_id: str, mention_key: str, priority: float = 0.0) -> None:
+        # Priority only rises: a repost wave with more engagement makes the task more urgent.
+        _conditional_write(
+            lambda: TaskModel(task_id=task_id).update(
+                actions=[TaskModel.priority.set(priority)],
+                condition=TaskModel.task_id.exists() & (TaskModel.priority < priority),
+            ),
+            f"raising the priority of task {task_id} failed",
+        )
         # Once per mention: a redelivered mention does not count twice (condition fails).
         _conditional_write(
             lambda: TaskModel(task_id=task_id).update(
