@@ -136,6 +136,29 @@ def analyze(
     return AnalyzedMention(mention, language, matches, leader, now, now + ttl)
 
 
+def _top_query(analyzed: AnalyzedMention, config: WatchConfig) -> KeywordQuery | None:
+    queries = [config.queries[m.query_id] for m in analyzed.matches if m.query_id in config.queries]
+    return max(queries, key=lambda q: q.severity, default=None)
+
+
+def route_labels(analyzed: AnalyzedMention, config: WatchConfig) -> dict[str, str]:
+    """The labels routing matches on; empty when the mention routes nowhere."""
+    leader = analyzed.leader
+    if leader is None or not analyzed.matches:
+        return {}
+    top = _top_query(analyzed, config)
+    return {
+        "state": leader.state,
+        "district": leader.district,
+        "party": leader.party,
+        "leader": leader.id,
+        "platform": analyzed.mention.platform,
+        "lang": analyzed.language.lang,
+        "category": top.category if top else "",
+        "severity": str(top.severity if top else 3),
+    }
+
+
 def plan_tasks(
     analyzed: AnalyzedMention,
     config: WatchConfig,
@@ -152,18 +175,8 @@ def plan_tasks(
     if leader is None or not analyzed.matches:
         return []
     incident_key = incident_key or analyzed.mention.key
-    queries = [config.queries[m.query_id] for m in analyzed.matches if m.query_id in config.queries]
-    top = max(queries, key=lambda q: q.severity, default=None)
-    labels = {
-        "state": leader.state,
-        "district": leader.district,
-        "party": leader.party,
-        "leader": leader.id,
-        "platform": analyzed.mention.platform,
-        "lang": analyzed.language.lang,
-        "category": top.category if top else "",
-        "severity": str(top.severity if top else 3),
-    }
+    labels = route_labels(analyzed, config)
+    top = _top_query(analyzed, config)
     routes = config.routes.match(labels)
     snapshot = {
         **config.routes.route_snapshot(routes),

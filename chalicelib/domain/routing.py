@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -486,3 +486,25 @@ def route(labels: Mapping[str, str], teams: Sequence[Team]) -> list[Team]:
     directory = TeamDirectory.build(teams)
     by_id = {t.id: t for t in teams}
     return [by_id[i] for tg in tree.resolve(labels, directory) for i in tg.team_ids]
+
+
+def states_needed(
+    routes: Sequence[Route],
+    leader_state: str,
+    state_of_team: Callable[[str], str | None],
+    all_states: Iterable[str],
+) -> set[str]:
+    """The states whose teams the matched ``routes`` may choose, so the caller loads only those.
+
+    ``teams_of: all`` needs every state; explicit team ids need the states they belong to.
+    """
+    states = {leader_state} if leader_state else set()
+    for rt in routes:
+        for rcv in rt.receivers:
+            if rcv.select == "all":
+                states.update(all_states)
+            for team_id in rcv.teams:
+                state = state_of_team(team_id)
+                if state:
+                    states.add(state)
+    return states

@@ -7,10 +7,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from chalicelib.domain.analysis import analyze, plan_tasks
+from chalicelib.domain.analysis import (
+    AnalyzedMention,
+    WatchConfig,
+    analyze,
+    plan_tasks,
+    route_labels,
+)
 from chalicelib.domain.incidents import simhash
 from chalicelib.domain.language import LanguageResult
 from chalicelib.domain.mention import mention_from_dict
+from chalicelib.domain.org import Team
+from chalicelib.domain.routing import states_needed
+from chalicelib.domain.states import STATE_CODES
 from chalicelib.errors import FieldProblem, MalformedInputError
 from chalicelib.services.config_cache import CachedConfig
 from chalicelib.services.ports import Clock, IncidentIndex, MentionRepository, TaskRepository
@@ -75,7 +84,7 @@ class AnalyzeService:
             if not incident_key:
                 decision = self.incidents.assign(analyzed.incident_probe(simhash))
                 incident_key, reason = decision.incident_key, decision.reason
-        teams = self.config.teams_in_state(analyzed.leader.state) if analyzed.leader else []
+        teams = self._candidate_teams(analyzed, config)
         planned = plan_tasks(analyzed, config, teams, now, incident_key)
         created: list[str] = []
         for task in planned:
@@ -95,3 +104,13 @@ class AnalyzeService:
             task_ids=task_ids,
             new_task_ids=tuple(created),
         )
+
+    def _candidate_teams(self, analyzed: AnalyzedMention, config: WatchConfig) -> list[Team]:
+        """The teams of every state the matched routes may choose (usually the leader's)."""
+        labels = route_labels(analyzed, config)
+        if not labels:
+            return []
+        states = states_needed(
+            config.routes.match(labels), labels["state"], self.config.state_of_team, STATE_CODES
+        )
+        return [team for state in sorted(states) for team in self.config.teams_in_state(state)]

@@ -23,9 +23,9 @@ from chalicelib.errors import (
     InvalidInputError,
     NotFoundError,
 )
+from chalicelib.services.config_cache import TEAM_INDEX
 from chalicelib.services.ports import ConfigRecord, ConfigStore, IndexItem
 
-TEAM_INDEX = "TEAMIDX"  # ("TEAMIDX", team id) -> {"pk": "TEAMS#<state>"}: find a team by id
 ROUTES_KEY = ("ROUTES", "TREE")
 
 

@@ -13,6 +13,8 @@ from chalicelib.domain.analysis import WatchConfig
 from chalicelib.domain.org import Team
 from chalicelib.services.ports import ConfigRepository
 
+TEAM_INDEX = "TEAMIDX"  # ("TEAMIDX", team id) -> {"pk": "TEAMS#<state>"}, written with the team
+
 
 @dataclass
 class CachedConfig:
@@ -21,6 +23,7 @@ class CachedConfig:
     monotonic: Callable[[], float]
     _watch: tuple[float, WatchConfig] | None = None
     _teams: dict[str, tuple[float, list[Team]]] = field(default_factory=dict)
+    _team_states: dict[str, tuple[float, str | None]] = field(default_factory=dict)
 
     def watch_config(self) -> WatchConfig:
         now = self.monotonic()
@@ -36,6 +39,18 @@ class CachedConfig:
             self._teams[state] = cached
         return cached[1]
 
+    def state_of_team(self, team_id: str) -> str | None:
+        """The state a team belongs to, from its ("TEAMIDX", id) pointer; None if unknown."""
+        now = self.monotonic()
+        cached = self._team_states.get(team_id)
+        if cached is None or now - cached[0] > self.ttl:
+            pointer = self.repo.get_item(TEAM_INDEX, team_id)
+            pk = str(pointer.data.get("pk", "")) if pointer else ""
+            cached = (now, pk.removeprefix("TEAMS#") if pk.startswith("TEAMS#") else None)
+            self._team_states[team_id] = cached
+        return cached[1]
+
     def invalidate(self) -> None:
         self._watch = None
         self._teams.clear()
+        self._team_states.clear()

@@ -14,7 +14,7 @@ from chalicelib.domain.access import Principal, Scope, Verb, authorize
 from chalicelib.domain.org import team_from_dict
 from chalicelib.domain.subscriptions import filter_policy
 from chalicelib.errors import ForbiddenError, NotFoundError
-from chalicelib.services.config_admin import TEAM_INDEX
+from chalicelib.services.config_cache import TEAM_INDEX
 from chalicelib.services.ports import ConfigRecord, ConfigStore, DeviceRegistry
 
 DEVICES = "DEVICES#"

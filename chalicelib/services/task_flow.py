@@ -7,7 +7,7 @@ from datetime import datetime
 from chalicelib.domain.access import Principal, Scope, Verb, authorize
 from chalicelib.domain.tasks import Task, TaskAction, TaskEvent, transition
 from chalicelib.errors import ConflictError, ForbiddenError, NotFoundError
-from chalicelib.services.config_admin import TEAM_INDEX
+from chalicelib.services.config_cache import TEAM_INDEX
 from chalicelib.services.ports import ConfigStore, TaskRepository
 
 ATTEMPTS = 3  # a concurrent change makes us re-read and decide again, a few times at most

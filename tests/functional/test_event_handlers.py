@@ -229,3 +229,32 @@ def test_a_viral_repost_raises_the_open_tasks_priority(client: Client, world: Wo
     after = {t.task_id: t.priority for t in world.tasks.tasks.values()}
     assert after.keys() == before.keys()  # the same tasks, no new page
     assert all(after[k] > before[k] for k in before)
+
+
+def test_routes_may_choose_teams_outside_the_leaders_state(client: Client, world: World) -> None:
+    national = {
+        "route": {
+            "receivers": [{"teams_of": "state"}],
+            "routes": [{"matchers": ["category=economy"], "receivers": [{"teams_of": "all"}]}],
+        }
+    }
+    world.config.write_item("ROUTES", "TREE", "routes", national, "national", "test", None)
+    analyze(client, [json.dumps(make_message())])
+    assert sorted(t.team_id for t in world.tasks.tasks.values()) == [
+        "DL-CENTRAL-01",
+        "DL-EAST-01",
+        "UP-VARANASI-01",
+    ]
+    assert {t.state for t in world.tasks.tasks.values()} == {"DL", "UP"}
+
+
+def test_a_route_may_name_a_team_of_another_state(client: Client, world: World) -> None:
+    desk = {
+        "route": {
+            "receivers": [{"teams_of": "state"}],
+            "routes": [{"matchers": ["category=economy"], "receivers": ["UP-VARANASI-01"]}],
+        }
+    }
+    world.config.write_item("ROUTES", "TREE", "routes", desk, "national", "test", None)
+    analyze(client, [json.dumps(make_message())])
+    assert [t.team_id for t in world.tasks.tasks.values()] == ["UP-VARANASI-01"]

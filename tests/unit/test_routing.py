@@ -481,3 +481,46 @@ def test_any_json_either_parses_or_fails_with_located_problems(config: Any) -> N
     else:
         assert tree.match({"state": "UP"})
         tree.resolve({"state": "UP"}, DIRECTORY)
+
+
+@pytest.mark.parametrize(
+    ("config", "labels", "expected"),
+    [
+        ({"route": {"receivers": [{"teams_of": "state"}]}}, {"state": "DL"}, {"DL"}),
+        (
+            {
+                "route": {
+                    "receivers": [{"teams_of": "state"}],
+                    "routes": [{"matchers": ["severity=5"], "receivers": [{"teams_of": "all"}]}],
+                }
+            },
+            {"state": "DL", "severity": "5"},
+            {"DL", "UP", "RJ"},
+        ),
+        (
+            {
+                "route": {
+                    "receivers": [{"teams_of": "state"}],
+                    "routes": [{"matchers": ["severity=5"], "receivers": [{"teams_of": "all"}]}],
+                }
+            },
+            {"state": "DL", "severity": "3"},
+            {"DL"},
+        ),
+        (
+            {"route": {"receivers": ["UP-1", "NOWHERE-9"]}},
+            {"state": "DL"},
+            {"DL", "UP"},  # an unknown team id adds nothing
+        ),
+    ],
+)
+def test_states_needed_by_the_matched_routes(
+    config: dict[str, object], labels: dict[str, str], expected: set[str]
+) -> None:
+    from chalicelib.domain.routing import parse_route_config, states_needed
+
+    tree = parse_route_config(config)
+    state_of = {"UP-1": "UP"}.get
+    assert (
+        states_needed(tree.match(labels), labels["state"], state_of, ["DL", "UP", "RJ"]) == expected
+    )
