@@ -62,6 +62,22 @@ def _conditional_failed(err: PynamoDBException) -> bool:
     return err.cause_response_code == CONDITIONAL_FAILED
 
 
+def _resume_key(
+    cursor: str | None, partition: tuple[str, str], fields: dict[str, str]
+) -> dict[str, dict[str, Any]] | None:
+    """The index key to resume a listing from (``fields``: cursor name -> attribute).
+
+    The partition always comes from the caller, never from the cursor, so a forged cursor
+    cannot reach another team's or state's items.
+    """
+    if not cursor:
+        return None
+    pos = decode_cursor(cursor, tuple(fields))
+    key = {attribute: {"S": pos[name]} for name, attribute in fields.items()}
+    key[partition[0]] = {"S": partition[1]}
+    return key
+
+
 def _conditional_write(write: Callable[[], object], failure: str) -> bool:
     """Run a conditional put or update: False when its condition failed, else True.
 
@@ -180,15 +196,7 @@ class DynamoMentionRepository:
     def list_by_state(
         self, state: str, limit: int, cursor: str | None = None, matched: bool | None = None
     ) -> tuple[list[MentionRecord], str | None]:
-        start: dict[str, dict[str, Any]] | None = None
-        if cursor:
-            pos = decode_cursor(cursor, ("i", "k"))
-            # The partition comes from the caller, never from the cursor.
-            start = {
-                "key": {"S": pos["k"]},
-                "state": {"S": state},
-                "ingested_at": {"S": pos["i"]},
-            }
+        start = _resume_key(cursor, ("state", state), {"i": "ingested_at", "k": "key"})
         condition = None
         if matched is not None:
             has = MentionModel.matches
@@ -443,15 +451,7 @@ class DynamoTaskRepository:
     def list_by_team(
         self, team_id: str, limit: int, cursor: str | None = None, status: str | None = None
     ) -> tuple[list[Task], str | None]:
-        start: dict[str, dict[str, Any]] | None = None
-        if cursor:
-            pos = decode_cursor(cursor, ("c", "t"))
-            # The partition comes from the caller, never from the cursor.
-            start = {
-                "task_id": {"S": pos["t"]},
-                "team_id": {"S": team_id},
-                "created_at": {"S": pos["c"]},
-            }
+        start = _resume_key(cursor, ("team_id", team_id), {"c": "created_at", "t": "task_id"})
         try:
             result = TaskModel.by_team.query(
                 team_id,
