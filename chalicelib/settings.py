@@ -42,6 +42,9 @@ ENV_JWKS = "TVARIT_JWKS"
 # SNS platform applications that device tokens are registered with (FCM for Android, APNs).
 ENV_FCM_APP_ARN = "TVARIT_FCM_PLATFORM_APP_ARN"
 ENV_APNS_APP_ARN = "TVARIT_APNS_PLATFORM_APP_ARN"
+# Where warriors open their tasks: absolute base URL of the pages (https://..., no trailing
+# slash). Every notification links to ``{base}/t/{task_id}``; empty: payloads carry no link.
+ENV_PUBLIC_BASE_URL = "TVARIT_PUBLIC_BASE_URL"
 # Only for `tvarit token` against the local stack: path of the dev issuer's private key (PEM).
 ENV_DEV_SIGNING_KEY = "TVARIT_DEV_SIGNING_KEY"
 
@@ -99,6 +102,7 @@ class Settings:
     jwks: str = ""  # JWKS JSON; empty: fetched from the issuer (https) on first use
     fcm_app_arn: str = ""
     apns_app_arn: str = ""
+    public_base_url: str = ""
 
     @property
     def mentions_table(self) -> str:
@@ -155,4 +159,5 @@ class Settings:
             jwks=env.get(ENV_JWKS, ""),
             fcm_app_arn=env.get(ENV_FCM_APP_ARN, ""),
             apns_app_arn=env.get(ENV_APNS_APP_ARN, ""),
+            public_base_url=env.get(ENV_PUBLIC_BASE_URL, "").rstrip("/"),
         )
