@@ -12,7 +12,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from chalicelib.domain.access import Principal, Scope, Verb, authorize, may, visible
+from chalicelib.domain.access import (
+    Principal,
+    Scope,
+    Verb,
+    authorize,
+    check_member_changes,
+    may,
+    visible,
+)
 from chalicelib.domain.escalation import parse_chain
 from chalicelib.domain.keywords import keyword_query_from_dict
 from chalicelib.domain.org import team_from_dict
@@ -144,6 +152,18 @@ class ConfigAdmin:
                 "the chain's team does not exist", [FieldProblem("owner", "no such team")]
             )
 
+    @staticmethod
+    def _check_roles(
+        kind: Kind, p: Principal, before: dict[str, Any] | None, after: dict[str, Any] | None
+    ) -> None:
+        """Members are handed roles through their team: only roles below the caller's own."""
+        if kind is TEAMS:
+            check_member_changes(
+                p,
+                None if before is None else team_from_dict(before),
+                None if after is None else team_from_dict(after),
+            )
+
     def _audit_scope(self, kind: Kind, data: dict[str, Any]) -> str:
         if kind is CHAINS and data.get("scope") == "team":
             return self._scope(kind, data).state
@@ -193,6 +213,7 @@ class ConfigAdmin:
     def create(self, kind: Kind, p: Principal, data: dict[str, Any]) -> ConfigRecord:
         authorize(p, kind.name, Verb.WRITE, self._scope(kind, data), creating=True)
         self._check(kind, data)
+        self._check_roles(kind, p, None, data)
         if not kind.fixed_partition and self.store.get_item(TEAM_INDEX, data["id"]) is not None:
             raise ConflictError(
                 f"{kind.name} {data['id']} exists already", [FieldProblem("id", "taken")]
@@ -231,6 +252,7 @@ class ConfigAdmin:
             )
         authorize(p, kind.name, Verb.WRITE, self._scope(kind, data), creating=True)
         self._check(kind, data)
+        self._check_roles(kind, p, current.data, data)
         record = self.store.write_item(
             kind.partition(data),
             object_id,
@@ -246,6 +268,7 @@ class ConfigAdmin:
     def delete(self, kind: Kind, p: Principal, object_id: str, if_match: IfMatch | None) -> None:
         current = self.get(kind, p, object_id)
         authorize(p, kind.name, Verb.WRITE, self._scope(kind, current.data))
+        self._check_roles(kind, p, current.data, None)
         self.store.write_item(
             kind.partition(current.data),
             object_id,
@@ -297,6 +320,7 @@ class ConfigAdmin:
     ) -> ConfigRecord:
         """Write a team whose members changed, conditional on ``expected``."""
         data = {**team.data, "members": members}
+        self._check_roles(TEAMS, p, team.data, data)
         record = self.store.write_item(
             TEAMS.partition(data),
             team.id,
