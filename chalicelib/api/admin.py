@@ -243,9 +243,12 @@ def put_routes() -> Response:
 @problems(_path)
 def audit_log() -> dict[str, Any]:
     request = admin_api.current_request
-    wanted = config_admin.audit_scope_of(_caller(), _state_param("scope", national=True))
-    records, cursor = container().config_repo.audit_log(
-        wanted, parse_limit(query_param(request, "limit")), query_param(request, "cursor") or None
+    records, cursor = config_admin.read_audit(
+        container().config_repo,
+        _caller(),
+        _state_param("scope", national=True),
+        parse_limit(query_param(request, "limit")),
+        query_param(request, "cursor") or None,
     )
     return {
         "items": [

@@ -19,7 +19,7 @@ to their own level or above.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -200,6 +200,22 @@ def authorize(p: Principal, kind: str, verb: Verb, obj: Scope, *, creating: bool
         raise NotFoundError(f"no such {kind}")
     if verb is not Verb.READ and not owns(p, obj):
         raise ForbiddenError(f"this {kind} is outside the scope you may change")
+
+
+def may_read_audit(p: Principal, partition: str, objects: Sequence[Scope] | None) -> bool:
+    """Whether the caller may read an audit record of ``partition`` (a state or ``national``).
+
+    The record shows only if every place its object lived (before and after the change) is
+    visible to the caller: a district head reads their district's teams' history, not their
+    neighbours'. A record that does not say where its object lived (written before this was
+    kept) shows only to those who see the whole partition.
+    """
+    state = "" if partition == "national" else partition
+    if not visible(p, Scope(state=state)):
+        return False
+    if objects is None:
+        return state == "" or p.role in (Role.NATIONAL_ADMIN, Role.STATE_HEAD)
+    return all(visible(p, o) for o in objects)
 
 
 # Who outranks whom. Members' roles (org.Member.role) name the escalation level they answer to

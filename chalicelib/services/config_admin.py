@@ -19,6 +19,7 @@ from chalicelib.domain.access import (
     authorize,
     check_member_changes,
     may,
+    may_read_audit,
     visible,
 )
 from chalicelib.domain.escalation import parse_chain
@@ -35,7 +36,7 @@ from chalicelib.errors import (
     PreconditionRequiredError,
 )
 from chalicelib.services.config_cache import TEAM_INDEX
-from chalicelib.services.ports import ConfigRecord, ConfigStore, IndexItem
+from chalicelib.services.ports import AuditRecord, ConfigRecord, ConfigStore, IndexItem
 
 ROUTES_KEY = ("ROUTES", "TREE")
 
@@ -227,6 +228,7 @@ class ConfigAdmin:
             p.sub,
             None,
             self._index(kind, data, data["id"]),
+            objects=[self._scope(kind, data)],
         )
         assert record is not None
         return record
@@ -261,6 +263,7 @@ class ConfigAdmin:
             self._audit_scope(kind, data),
             p.sub,
             expected_version(current, if_match),
+            objects=_distinct(self._scope(kind, current.data), self._scope(kind, data)),
         )
         assert record is not None
         return record
@@ -278,6 +281,7 @@ class ConfigAdmin:
             p.sub,
             expected_version(current, if_match),
             self._index(kind, None, object_id),
+            objects=[self._scope(kind, current.data)],
         )
 
     # Members live inside their team: a member change is a change of the team, and If-Match
@@ -329,6 +333,7 @@ class ConfigAdmin:
             TEAMS.audit_scope(data),
             p.sub,
             expected,
+            objects=[TEAMS.scope(data)],
         )
         assert record is not None
         return record
@@ -349,9 +354,15 @@ class ConfigAdmin:
             # RFC 9110: If-Match (even "*") fails when there is no current representation.
             raise PreconditionFailedError("there is no route tree yet; create it without If-Match")
         expected = None if current is None else expected_version(current, if_match)
-        record = self.store.write_item(*ROUTES_KEY, "routes", config, "national", p.sub, expected)
+        record = self.store.write_item(
+            *ROUTES_KEY, "routes", config, "national", p.sub, expected, objects=[Scope()]
+        )
         assert record is not None
         return record
+
+
+def _distinct(*scopes: Scope) -> list[Scope]:
+    return list(dict.fromkeys(scopes))
 
 
 def audit_scope_of(p: Principal, scope: str | None) -> str:
@@ -359,3 +370,24 @@ def audit_scope_of(p: Principal, scope: str | None) -> str:
     wanted = scope or p.state or "national"
     authorize(p, "audit", Verb.READ, Scope(state="" if wanted == "national" else wanted))
     return wanted
+
+
+AUDIT_PAGES = 5  # partition pages one request reads at most while leaving out unreadable records
+
+
+def read_audit(
+    store: ConfigStore, p: Principal, scope: str | None, limit: int, cursor: str | None
+) -> tuple[list[AuditRecord], str | None]:
+    """The records of a scope that the caller may read, newest first, and where to go on.
+
+    A district head's page may hold fewer than ``limit`` records (even none) with a cursor:
+    a busy state cannot make one request read its whole history.
+    """
+    wanted = audit_scope_of(p, scope)
+    kept: list[AuditRecord] = []
+    for _ in range(AUDIT_PAGES):
+        page, cursor = store.audit_log(wanted, limit - len(kept), cursor)
+        kept += [r for r in page if may_read_audit(p, wanted, r.objects)]
+        if cursor is None or len(kept) >= limit:
+            break
+    return kept, cursor

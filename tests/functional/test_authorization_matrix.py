@@ -500,3 +500,76 @@ def test_naming_a_new_member_as_the_teams_lead_is_a_promotion(client: Client, wo
         "/teams/DL-CENTRAL-01/members", headers=auth("district_head"), body=body
     )
     assert added.status_code == 201
+
+
+# Audit reads are scoped like the objects: each record shows only to callers who may read
+# where its object lived, before and after the change. Changes made through the API by a
+# national admin; the world's own seeds were written without a scope (older records): only
+# whole-state readers see those.
+AUDITED = [
+    ("POST", "/teams", {"id": "DL-CENTRAL-02", "name": "C2", "state": "DL", "district": "CENTRAL"}),
+    ("POST", "/teams", {"id": "DL-EAST-02", "name": "E2", "state": "DL", "district": "EAST"}),
+    ("POST", "/leaders", {"id": "l-dl", "name": "L", "state": "DL"}),
+    ("POST", "/leaders", {"id": "l-dl-east", "name": "L", "state": "DL", "district": "EAST"}),
+    ("POST", "/keyword-queries", {"id": "q-nat", "query": "x", "scope": "national"}),
+    ("POST", "/teams", {"id": "UP-NEW", "name": "U", "state": "UP", "district": "AGRA"}),
+    (
+        "POST",
+        "/teams/DL-EAST-02/members",
+        {"id": "east-w", "name": "Neighbour's warrior"},
+    ),
+    ("PUT", "/teams/DL-EAST-02/members/east-w", {"id": "east-w", "name": "Renamed"}),
+    # moved from EAST to CENTRAL: the record holds EAST's team as it was
+    (
+        "PUT",
+        "/teams/DL-EAST-02",
+        {"id": "DL-EAST-02", "name": "E2", "state": "DL", "district": "CENTRAL"},
+    ),
+]
+SEEDED_DL = ["create arvind-kejriwal", "create DL-CENTRAL-01", "create DL-EAST-01"]
+MADE_DL = [
+    "create DL-CENTRAL-02",
+    "create DL-EAST-02",
+    "create l-dl",
+    "create l-dl-east",
+    *["update DL-EAST-02"] * 3,  # member added, member renamed, team moved
+]
+AUDIT_ROWS = [
+    ("national_admin", "DL", 200, SEEDED_DL + MADE_DL),
+    ("state_head", "DL", 200, SEEDED_DL + MADE_DL),
+    ("district_head", "DL", 200, ["create DL-CENTRAL-02", "create l-dl"]),
+    ("district_head", "national", 200, ["create q-demonetisation", "create q-nat"]),
+    ("district_head", "UP", 404, []),
+    ("state_head_up", "DL", 404, []),
+    (
+        "state_head_up",
+        "UP",
+        200,
+        ["create narendra-modi", "create UP-VARANASI-01", "create UP-NEW"],
+    ),
+    ("team_lead", "DL", 403, []),
+]
+
+
+@pytest.mark.parametrize(("caller", "scope", "status", "expected"), AUDIT_ROWS)
+def test_audit_reads_are_scoped_to_what_the_caller_may_read(
+    client: Client, world: World, caller: str, scope: str, status: int, expected: list[str]
+) -> None:
+    for method, path, body in AUDITED:
+        headers = auth("national_admin", **({"If-Match": "*"} if method == "PUT" else {}))
+        made = client.http.request(method, path, headers=headers, body=json.dumps(body))
+        assert made.status_code in (200, 201), made.body
+    items: list[dict[str, Any]] = []
+    cursor = ""
+    for _ in range(20):  # page by page, 2 at a time: leaving records out must not lose any
+        url = f"/audit?scope={scope}&limit=2" + (f"&cursor={cursor}" if cursor else "")
+        response = client.http.get(url, headers=auth(caller))
+        assert response.status_code == status, response.body
+        if status != 200:
+            return
+        assert len(response.json_body["items"]) <= 2
+        items += response.json_body["items"]
+        cursor = response.json_body["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(f"{i['action']} {i['entity_id']}" for i in items) == sorted(expected)

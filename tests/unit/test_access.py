@@ -17,6 +17,7 @@ from chalicelib.domain.access import (
     Verb,
     authorize,
     check_member_changes,
+    may_read_audit,
     principal_from_claims,
 )
 from chalicelib.domain.org import Member, Team
@@ -231,3 +232,32 @@ def test_a_caller_edits_their_own_record_but_not_its_rank() -> None:
     before = dataclasses.replace(_team(), members=(me,))
     after = dataclasses.replace(before, members=(dataclasses.replace(me, languages=("en",)),))
     check_member_changes(LEAD_L, before, after)
+
+
+JP_TEAM = Scope("RJ", "JAIPUR", "RJ-JP-1")
+KOTA_TEAM = Scope("RJ", "KOTA", "RJ-KOTA-1")
+
+
+@pytest.mark.parametrize(
+    ("who", "partition", "objects", "expected"),
+    [
+        (RJ_JP, "RJ", (JP_TEAM,), True),
+        (RJ_JP, "RJ", (Scope("RJ", "jaipur", "RJ-JP-2"),), True),  # district names fold case
+        (RJ_JP, "RJ", (KOTA_TEAM,), False),  # the neighbouring district's team
+        (RJ_JP, "RJ", (RJ_LEADER,), True),  # a state-level leader: readable
+        (RJ_JP, "RJ", (KOTA_TEAM, JP_TEAM), False),  # moved between districts: both must be
+        (RJ_JP, "RJ", None, False),  # an older record that does not say where: whole state only
+        (RJ_JP, "national", None, True),  # the national partition holds only national objects
+        (RJ_JP, "national", (NATIONAL,), True),
+        (RJ_JP, "UP", (UP_LEADER,), False),
+        (RJ, "RJ", None, True),
+        (RJ, "RJ", (KOTA_TEAM, JP_TEAM), True),
+        (RJ, "UP", None, False),
+        (NA, "UP", None, True),
+        (NA, "RJ", (KOTA_TEAM,), True),
+    ],
+)
+def test_audit_records_show_where_their_object_is_readable(
+    who: Principal, partition: str, objects: tuple[Scope, ...] | None, expected: bool
+) -> None:
+    assert may_read_audit(who, partition, objects) is expected
