@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from chalicelib.domain.access import Scope
 from chalicelib.domain.analysis import AnalyzedMention, WatchConfig
 from chalicelib.domain.escalation import parse_chain
 from chalicelib.domain.incidents import (
@@ -285,6 +286,7 @@ class InMemoryConfigRepository:
         actor: str,
         expected_version: int | None,
         index: Sequence[IndexItem] = (),
+        objects: Sequence[Scope] = (),
     ) -> ConfigRecord | None:
         before = self.items.get((pk, sk))
         if expected_version is None and before is not None:
@@ -308,6 +310,7 @@ class InMemoryConfigRepository:
                 sk,
                 None if before is None else before.data,
                 data,
+                tuple(objects) or None,
             )
         )
         self.version += 1

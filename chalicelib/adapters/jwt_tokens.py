@@ -9,6 +9,7 @@ are turned off and done here). :class:`DevIssuer` is the local stack's stand-in 
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -41,6 +42,22 @@ def _fetch_url(url: str) -> str:
 def jwks_url_for(issuer: str) -> str:
     """Where an OpenID issuer (a Cognito user pool) publishes its keys."""
     return f"{issuer.rstrip('/')}/.well-known/jwks.json" if issuer.startswith("https://") else ""
+
+
+def _numeric_date(claims: Mapping[str, Any], name: str) -> int | float | None:
+    """A time claim as RFC 7519 defines it (seconds, a JSON number), or None when absent.
+
+    Anything else is refused rather than skipped: a string ``nbf`` would otherwise never be
+    compared, and a NaN or infinite ``exp`` never expires (JSON parsers accept both literals).
+    """
+    if name not in claims:
+        return None
+    value = claims[name]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    raise _refuse(f"the token's {name} is not a finite number", name, "not a finite number")
 
 
 def _refuse(detail: str, loc: str = "authorization", msg: str = "") -> AuthenticationError:
@@ -135,12 +152,14 @@ class JwtVerifier:
 
     def _check_times(self, claims: Mapping[str, Any]) -> None:
         now = self._clock().timestamp()
-        exp, nbf = claims.get("exp"), claims.get("nbf", 0)
-        if not isinstance(exp, int | float) or isinstance(exp, bool):
-            raise _refuse("the token's expiry is not a number", "exp", "not a number")
+        exp = _numeric_date(claims, "exp")
+        nbf = _numeric_date(claims, "nbf")
+        _numeric_date(claims, "iat")  # not compared (Cognito's clock), but typed all the same
+        if exp is None:
+            raise _refuse("the token lacks exp", "exp", "required")
         if now > exp + LEEWAY_SECONDS:
             raise _refuse("the token has expired", "exp", "expired")
-        if isinstance(nbf, int | float) and now + LEEWAY_SECONDS < nbf:
+        if nbf is not None and now + LEEWAY_SECONDS < nbf:
             raise _refuse("the token is not valid yet", "nbf", "in the future")
 
     def _check_client(self, claims: Mapping[str, Any]) -> None:

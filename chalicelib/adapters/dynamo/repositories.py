@@ -25,6 +25,7 @@ from chalicelib.adapters.dynamo.models import (
     TaskEventModel,
     TaskModel,
 )
+from chalicelib.domain.access import Scope
 from chalicelib.domain.analysis import AnalyzedMention, WatchConfig
 from chalicelib.domain.escalation import parse_chain
 from chalicelib.domain.keywords import (
@@ -586,6 +587,7 @@ class DynamoConfigRepository:
         actor: str,
         expected_version: int | None,
         index: Sequence[IndexItem] = (),
+        objects: Sequence[Scope] = (),
     ) -> ConfigRecord | None:
         before = self.get_item(pk, sk)
         if expected_version is None and before is not None:
@@ -608,6 +610,7 @@ class DynamoConfigRepository:
             entity_id=sk,
             before=None if before is None else before.data,
             after=data,
+            objects=[dataclasses.asdict(o) for o in objects] if objects else None,
         )
         condition = (
             ConfigItemModel.pk.does_not_exist()
@@ -684,6 +687,7 @@ class DynamoConfigRepository:
                     entity_id=r.entity_id,
                     before=r.before,
                     after=r.after,
+                    objects=None if r.objects is None else tuple(Scope(**o) for o in r.objects),
                 )
                 for r in result
             ]
