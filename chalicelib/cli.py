@@ -45,7 +45,8 @@ class _Version(argparse.Action):
             found = version("tvarit")
         except PackageNotFoundError:  # run from a checkout that was never installed
             found = "(not installed)"
-        parser.exit(message=f"tvarit {found}\n")
+        print(f"tvarit {found}")
+        parser.exit()
 
 
 def _load(name: str) -> object:
@@ -53,6 +54,11 @@ def _load(name: str) -> object:
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every command; only ``only``'s options are loaded (None: all)."""
+    return _build(only)[0]
+
+
+def _build(only: str | None) -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     parser = argparse.ArgumentParser(
         prog="tvarit",
         description=(__doc__ or "").splitlines()[0],
@@ -61,6 +67,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    subparsers: dict[str, argparse.ArgumentParser] = {}
     for name, help_text in COMMANDS.items():
         p = sub.add_parser(
             name,
@@ -69,19 +76,22 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             epilog=EXIT_STATUS_HELP,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
+        subparsers[name] = p
         if only is None or only == name:
             module = _load(name)
             module.add_arguments(p)  # type: ignore[attr-defined]
-    return parser
+    return parser, subparsers
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; the exit status, also for usage errors and ``--help``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     chosen = next((a for a in argv if not a.startswith("-")), None)
-    parser = build_parser(only=chosen if chosen in COMMANDS else "")
+    parser, subparsers = _build(only=chosen if chosen in COMMANDS else "")
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # reported by the command's own parser, so as `tvarit <cmd>: error: ...`
+            subparsers[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as done:  # argparse: usage errors (2), --help and --version (0)
         return done.code if isinstance(done.code, int) else EXIT_OK
     module = _load(args.command)
