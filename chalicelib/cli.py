@@ -53,12 +53,10 @@ def _load(name: str) -> object:
     return importlib.import_module(f"chalicelib.commands.{name}")
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The parser with every command; only ``only``'s options are loaded (None: all)."""
-    return _build(only)[0]
-
-
-def _build(only: str | None) -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+def build_parser(
+    only: str | None = None,
+) -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The parser and each command's own; only ``only``'s options are loaded (None: all)."""
     parser = argparse.ArgumentParser(
         prog="tvarit",
         description=(__doc__ or "").splitlines()[0],
@@ -87,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; the exit status, also for usage errors and ``--help``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     chosen = next((a for a in argv if not a.startswith("-")), None)
-    parser, subparsers = _build(only=chosen if chosen in COMMANDS else "")
+    parser, subparsers = build_parser(only=chosen if chosen in COMMANDS else "")
     try:
         args, extra = parser.parse_known_args(argv)
         if extra:  # reported by the command's own parser, so as `tvarit <cmd>: error: ...`

@@ -9,6 +9,7 @@ network failures are in tests/integration/test_replay_command.py).
 from __future__ import annotations
 
 import base64
+import io
 import json
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from chalicelib.adapters.jwt_tokens import DevIssuer
-from chalicelib.cli import COMMANDS, main
+from chalicelib.cli import COMMANDS, ENV_DEBUG, main
 from chalicelib.commands import EXIT_FAILED, EXIT_OK, EXIT_STATUS_HELP, EXIT_USAGE
 from chalicelib.commands.parse import PARSERS
 from chalicelib.settings import ENV_DEV_SIGNING_KEY, ENV_WEBHOOK_SECRET
@@ -54,6 +55,7 @@ def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys: dict[str, str])
     """Named input files, good and bad; the environment holds no key or secret."""
     monkeypatch.delenv(ENV_DEV_SIGNING_KEY, raising=False)
     monkeypatch.delenv(ENV_WEBHOOK_SECRET, raising=False)
+    monkeypatch.delenv(ENV_DEBUG, raising=False)
     contents: dict[str, bytes] = {
         "empty": b"",
         "binary": b"\x00\x01\xff\xfe\x80",
@@ -409,6 +411,9 @@ def test_an_unexpected_error_is_one_line_not_a_traceback(
     err = capsys.readouterr().err
     assert err.startswith("tvarit parse: unexpected error (RuntimeError: boom)")
     assert "Traceback" not in err
+    monkeypatch.setenv(ENV_DEBUG, "1")  # ...unless asked to show where
+    with pytest.raises(RuntimeError, match="boom"):
+        main(["parse", "x", files["posts"]])
 
 
 def _crash(_: bytes) -> list[object]:
@@ -440,3 +445,17 @@ def test_as_a_process(files: dict[str, str], argv: list[str], status: int, messa
         assert done.stderr.startswith(f"tvarit {argv[0]}: ")
     else:
         assert done.stdout.startswith("tvarit ")
+
+
+def test_langid_reads_bytes_that_are_not_utf8_whatever_the_locale(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A strict stdin, as Python opens it under an en_US.UTF-8 locale.
+    stdin = io.TextIOWrapper(io.BytesIO(b"hello world\n\xff\xfe bad\n"), encoding="utf-8")
+    monkeypatch.setattr("sys.stdin", stdin)
+    assert main(["langid"]) == EXIT_OK
+    out, err = capsys.readouterr()
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [o["lang"] for o in lines] == ["en", "en"]
+    assert lines[1]["tokens"] == [["bad", 3, 6, "en"]]
+    assert err == ""
