@@ -19,7 +19,7 @@ from typing import Any
 
 import jwt
 
-from chalicelib.errors import AuthenticationError, FieldProblem
+from chalicelib.errors import AuthenticationError, FieldProblem, MalformedInputError
 from chalicelib.observability import logger
 
 ALGORITHM = "RS256"  # what Cognito signs with; anything else (and "none") is refused
@@ -199,11 +199,29 @@ class DevIssuer:
 
     @classmethod
     def load(cls, path: Path) -> DevIssuer:
-        """Read a key file written by :meth:`save` (the kid and issuer ride in its header)."""
-        text = path.read_text()
+        """Read a key file written by :meth:`save` (the kid and issuer ride in its header).
+
+        MalformedInputError when the file cannot be read or is not such a key file.
+        """
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+            raise MalformedInputError(f"{path}: cannot read: {reason}") from None
+        from cryptography.exceptions import UnsupportedAlgorithm
+        from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
         meta, _, pem = text.partition("\n")
-        info = json.loads(meta.removeprefix("# "))
-        return cls(pem.encode(), info["kid"], info["issuer"])
+        try:
+            info = json.loads(meta.removeprefix("# "))
+            issuer = cls(pem.encode(), str(info["kid"]), str(info["issuer"]))
+        except (ValueError, TypeError, KeyError, UnsupportedAlgorithm):  # not what save wrote
+            issuer = None
+        if issuer is None or not isinstance(issuer._key, RSAPrivateKey):
+            raise MalformedInputError(
+                f"{path}: not a development issuer key (the file the local stack writes)"
+            )
+        return issuer
 
     def save(self, path: Path) -> None:
         meta = json.dumps({"kid": self.kid, "issuer": self.issuer})
