@@ -277,6 +277,7 @@ class LocalStack:
         if self.signing_key_path is not None:
             self.signing_key_path.unlink(missing_ok=True)
             self.signing_key_path.parent.rmdir()
+            self.signing_key_path = None  # stop() may run twice (a failed start, then the user)
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
