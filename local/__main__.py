@@ -28,14 +28,14 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--api-workers",
         type=_workers,
-        default=_workers(os.environ.get("TVARIT_API_WORKERS", "1")),
+        default=os.environ.get("TVARIT_API_WORKERS", "1"),  # argparse applies type= to it
         help="API processes behind a round-robin front on --api-port, like concurrent Lambda "
         "containers (1: a thread of this process)",
     )
     p.add_argument(
         "--pump-workers",
         type=_workers,
-        default=_workers(os.environ.get("TVARIT_PUMP_WORKERS", "1")),
+        default=os.environ.get("TVARIT_PUMP_WORKERS", "1"),
         help="event pump processes sharing the queues and the stream's shards (1: a thread)",
     )
     p.add_argument("--quiet-phones", action="store_true", help="do not print each delivery")

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from local.children import Child
 
 # A parent that starts the local AWS as its child, prints the child's pid, then waits forever.
@@ -58,3 +60,18 @@ def test_stop_ends_a_child_that_ignores_its_pipe() -> None:
     began = time.monotonic()
     stubborn.stop(grace=0.5)
     assert not stubborn.alive() and time.monotonic() - began < 5
+
+
+def test_worker_counts_are_checked_before_anything_starts(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from local.__main__ import _parse
+
+    assert (_parse([]).api_workers, _parse([]).pump_workers) == (1, 1)  # make run as before
+    args = _parse(["--api-workers", "3", "--pump-workers", "2"])
+    assert (args.api_workers, args.pump_workers) == (3, 2)
+    for bad, why in (("0", "0 is not between 1 and 16"), ("two", "'two' is not a whole number")):
+        with pytest.raises(SystemExit) as exited:
+            _parse(["--api-workers", bad])
+        assert exited.value.code == 2
+        assert f"--api-workers: {why}" in capsys.readouterr().err
