@@ -18,6 +18,10 @@ import threading
 
 from local.children import exit_with_parent, say_ready
 
+# ``module:function`` called with the worker's kind before it takes work: the e2e tests use it
+# to record each function's AWS calls in the workers too (tests/e2e/iam.py).
+PLUGIN_ENV = "TVARIT_WORKER_PLUGIN"
+
 
 def _container() -> None:
     """The worker's composition root and app, imported as Lambda would on a cold start."""
@@ -32,10 +36,18 @@ def _container() -> None:
     logger.setLevel(os.environ.get("TVARIT_LOG_LEVEL", "WARNING"))
 
 
+def _plugin(kind: str) -> None:
+    spec = os.environ.get(PLUGIN_ENV, "")
+    if spec:
+        module, _, function = spec.partition(":")
+        getattr(importlib.import_module(module), function)(kind)
+
+
 def serve_api() -> None:
     from local.stack import api_server
 
     _container()
+    _plugin("api")
     app = importlib.import_module("app").app
     server = api_server(app, 0, threading.Lock())
     host, port = server.server.server_address[:2]
@@ -52,6 +64,7 @@ def run_pump(index: int, workers: int, resources_json: str, escalate_every: floa
     from local.stack import add_mappings, make_clients
 
     _container()
+    _plugin("pump")
     events = importlib.import_module("chalicelib.events")
     settings = cfg.Settings.from_env()
     assert settings.endpoint_url, "a pump worker runs against the local AWS endpoint"
