@@ -371,9 +371,11 @@ FUNCTIONS: tuple[Function, ...] = (
         grants=(
             send_grant(MENTIONS.logical_id, "EnqueueMentions"),
             PUSH_SECRETS,
-            # Configuration: items, the team index, devices, idempotency keys, written in one
-            # transaction with the audit record and the version bump.
+            # Configuration: items, the team index, devices, written in one transaction with
+            # the audit record and the version bump.
             table_grant("config", "GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem"),
+            # Idempotency-Key records: claim (conditional put), answer, release.
+            table_grant("idempotency", "GetItem", "PutItem", "UpdateItem", "DeleteItem"),
             table_grant("audit", "PutItem", "Query"),
             # Warriors' tasks: their team's list, and ack/complete/decline with its event.
             table_grant("tasks", "GetItem", "PutItem", "Query", indexes=("by-team",)),

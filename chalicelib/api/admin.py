@@ -5,14 +5,13 @@ Views stay thin: parse, call a use case (``services/``), shape the answer.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import Any
 
 from chalice import Blueprint, Response
 
 from chalicelib.api.auth import principal_of
-from chalicelib.api.http import etag, iso, query_param, read_json_object
+from chalicelib.api.http import etag, iso, query_param, read_json_object, request_path
 from chalicelib.api.problems import problems
 from chalicelib.domain.access import Principal
 from chalicelib.domain.pagination import parse_limit
@@ -32,11 +31,10 @@ from chalicelib.services.config_admin import (
     IfMatch,
     Kind,
 )
-from chalicelib.services.ports import ConfigRecord
+from chalicelib.services.ports import ConfigRecord, StoredAnswer
 from chalicelib.wiring import container
 
 admin_api = Blueprint(__name__)
-IDEMPOTENCY = "IDEMPOTENCY#"
 JSON = ["application/json"]
 
 
@@ -101,48 +99,47 @@ def _record(record: ConfigRecord, status: int = 200) -> Response:
 
 
 def _idempotent(create: Callable[[], Response]) -> Response:
-    """Replay the first answer to a repeated Idempotency-Key; refuse the key for another body."""
+    """Run ``create`` once per Idempotency-Key; a repeat gets the first answer replayed.
+
+    Keyed by caller, method and full path (``services.idempotency``): the same key sent to
+    another URL is another request.
+    """
     request = admin_api.current_request
     key = request.headers.get("idempotency-key")
     if key is None:
         return create()
-    if not 1 <= len(key) <= 128:
-        raise InvalidInputError(
-            "Idempotency-Key must be 1..128 characters",
-            [FieldProblem("header:Idempotency-Key", "1..128 characters")],
-        )
+    from chalicelib.services import idempotency
+
     raw = request.raw_body or b""
-    digest = hashlib.sha256(
-        f"{request.method} {request.path}\n".encode()
-        + (raw if isinstance(raw, bytes) else raw.encode())
-    ).hexdigest()
-    store = container().config_repo
-    partition = f"{IDEMPOTENCY}{_caller().sub}"
-    seen = store.get_item(partition, key)
-    if seen is not None:
-        if seen.data["digest"] != digest:
-            raise InvalidInputError(
-                "this Idempotency-Key was used for another request",
-                [FieldProblem("header:Idempotency-Key", "reused with a different body")],
-            )
-        return Response(
-            body=seen.data["body"],
-            status_code=int(seen.data["status"]),
-            headers={**seen.data["headers"], "Idempotent-Replayed": "true"},
-        )
-    response = create()
-    if response.status_code < 300:
-        store.remember(
-            partition,
+    first: list[Response] = []
+
+    def execute() -> StoredAnswer:
+        response = create()
+        first.append(response)
+        headers = {k: str(v) for k, v in response.headers.items() if k == "ETag"}
+        return StoredAnswer(response.status_code, response.body, headers)
+
+    c = container()
+    answer, replayed = idempotency.run_once(
+        c.idempotency,
+        idempotency.Request(
+            _caller().sub,
+            request.method,
+            request_path(request),
             key,
-            {
-                "digest": digest,
-                "status": response.status_code,
-                "body": response.body,
-                "headers": {k: v for k, v in response.headers.items() if k == "ETag"},
-            },
-        )
-    return response
+            raw if isinstance(raw, bytes) else raw.encode(),
+        ),
+        execute,
+        c.clock,
+        c.new_id,
+    )
+    if not replayed:
+        return first[0]
+    return Response(
+        body=answer.body,
+        status_code=answer.status,
+        headers={**answer.headers, "Idempotent-Replayed": "true"},
+    )
 
 
 def _crud(kind: Kind, model: str, collection: str, item: str) -> None:

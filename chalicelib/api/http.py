@@ -43,6 +43,18 @@ def query_param(request: Any, name: str) -> str | None:
     return None if value is None else str(value)
 
 
+def request_path(request: Any) -> str:
+    """The path the client asked for (``/teams/DL-1/members``), not the route's template.
+
+    Built from the template and the path parameters, so it is the same behind any stage
+    prefix or custom domain.
+    """
+    path = str(request.path)
+    for name, value in (request.uri_params or {}).items():
+        path = path.replace("{" + name + "}", str(value))
+    return path
+
+
 def iso(dt: datetime | None) -> str | None:
     return None if dt is None else dt.isoformat().replace("+00:00", "Z")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -218,8 +218,52 @@ class ConfigStore(Protocol):
         """Audit records of one scope (a state code or ``national``), newest first."""
         ...
 
-    def remember(self, pk: str, sk: str, data: dict[str, Any]) -> None:
-        """Store an unaudited bookkeeping item (idempotency keys); the first write wins."""
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """An HTTP answer kept for replay: status, JSON body, the headers worth repeating."""
+
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    fingerprint: str
+    answer: StoredAnswer | None  # None: claimed, its request still running
+
+
+class IdempotencyStore(Protocol):
+    """Claims and answers of Idempotency-Key requests (``services.idempotency``)."""
+
+    def claim(
+        self,
+        key: str,
+        fingerprint: str,
+        token: str,
+        now: datetime,
+        expires_at: datetime,
+        stale_before: datetime,
+    ) -> bool:
+        """Claim ``key`` for a request about to run: True unless a live record holds it.
+
+        A record is free when absent, expired (``expires_at`` passed: TTL deletes lazily) or
+        claimed before ``stale_before`` and never answered. Atomic: of concurrent claims of
+        one key, one succeeds.
+        """
+        ...
+
+    def get(self, key: str, now: datetime) -> IdempotencyRecord | None:
+        """The live record of ``key`` (None if absent or expired), strongly consistent."""
+        ...
+
+    def complete(self, key: str, token: str, answer: StoredAnswer, expires_at: datetime) -> None:
+        """Store the answer of the claim ``token`` (a no-op if the claim was taken over)."""
+        ...
+
+    def release(self, key: str, token: str) -> None:
+        """Drop the claim ``token`` (its request failed; the key may be used again)."""
         ...
 
 

@@ -22,6 +22,7 @@ from tests.factories import T0, make_leader, make_mention, make_query, make_team
 from tests.fakes import (
     FakeMentionQueue,
     InMemoryConfigRepository,
+    InMemoryIdempotencyStore,
     InMemoryIncidentIndex,
     InMemoryMentionRepository,
     InMemoryTaskRepository,
@@ -91,6 +92,9 @@ class World:
     incidents: InMemoryIncidentIndex
     throttle: InMemoryThrottleStore
     devices: RecordingDeviceRegistry
+    idempotency: InMemoryIdempotencyStore = dataclasses.field(
+        default_factory=InMemoryIdempotencyStore
+    )
 
 
 @pytest.fixture
@@ -126,6 +130,7 @@ def world() -> Iterator[World]:
             incidents=w.incidents,
             throttle=w.throttle,
             devices=w.devices,
+            idempotency=w.idempotency,
             wall_time=lambda: NOW,
         )
     )

@@ -573,3 +573,26 @@ def test_audit_reads_are_scoped_to_what_the_caller_may_read(
         if not cursor:
             break
     assert sorted(f"{i['action']} {i['entity_id']}" for i in items) == sorted(expected)
+
+
+MEMBERS_ROW = next(row for row in MATRIX if row[:2] == ("POST", "/teams/{obj}/members"))
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_an_idempotency_key_does_not_carry_an_answer_to_another_url(
+    client: Client, scoped_world: World, caller: str
+) -> None:
+    """One Idempotency-Key and body, sent to the in team's members, then to the out team's.
+
+    The second answers what the matrix says for the out team (404 outside the caller's scope),
+    never the first team's 201 replayed (issue 12).
+    """
+    _, _, body, _, exp_in, exp_out = MEMBERS_ROW
+    expected = dict(zip(CALLERS, zip(exp_in.split(), exp_out.split(), strict=True), strict=True))
+    headers = auth(caller, **{"Idempotency-Key": "same-key-same-body"})
+    answers = [
+        client.http.post(f"/teams/{team}/members", headers=headers, body=json.dumps(body))
+        for team in OBJECTS["/teams"]
+    ]
+    assert tuple(str(a.status_code) for a in answers) == expected[caller]
+    assert "Idempotent-Replayed" not in answers[1].headers

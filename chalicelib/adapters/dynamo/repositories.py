@@ -646,25 +646,23 @@ class DynamoConfigRepository:
                     pointer = ConfigItemModel(pk=ipk, sk=isk, kind="index", data=idata or {})
                     if idata is None:
                         tx.delete(pointer)
+                    elif before is None:
+                        # A new item claims its pointer (a team id is unique across states):
+                        # of two creates racing for one id, only one transaction commits.
+                        tx.save(pointer, condition=ConfigItemModel.pk.does_not_exist())
                     else:
                         tx.save(pointer)
         except TransactWriteError as err:
             if err.cause_response_code == "TransactionCanceledException":
                 if before is None:
-                    raise ConflictError(f"{kind} {sk} changed concurrently; read it again") from err
+                    raise ConflictError(
+                        f"{kind} {sk} exists already", [FieldProblem("id", "taken")]
+                    ) from err
                 raise PreconditionFailedError(f"{kind} {sk} changed concurrently") from err
             raise UpstreamError(f"saving {kind} {sk} failed") from err
         if data is None:
             return None
         return ConfigRecord(kind, sk, data, version, now, actor)
-
-    def remember(self, pk: str, sk: str, data: dict[str, Any]) -> None:
-        item = ConfigItemModel(pk=pk, sk=sk, kind="bookkeeping", data=data, version=1)
-        # The first answer stays: a second remember of the same key is a no-op.
-        _conditional_write(
-            lambda: item.save(condition=ConfigItemModel.pk.does_not_exist()),
-            f"saving {pk}/{sk} failed",
-        )
 
     def audit_log(
         self, scope: str, limit: int, cursor: str | None = None
