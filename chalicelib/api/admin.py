@@ -13,7 +13,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.auth import principal_of
 from chalicelib.api.http import etag, iso, query_param, read_json_object
-from chalicelib.api.problems import problems
+from chalicelib.api.problems import problems, request_path
 from chalicelib.domain.access import Principal
 from chalicelib.domain.pagination import parse_limit
 from chalicelib.domain.states import is_state
@@ -41,8 +41,7 @@ JSON = ["application/json"]
 
 
 def _path() -> str:
-    request = admin_api.current_request
-    return str(request.path) if request is not None else ""
+    return request_path(admin_api.current_request)
 
 
 def _admin() -> ConfigAdmin:
@@ -74,7 +73,8 @@ def _if_match(required: bool = True) -> int | None:
     value = raw.strip().removeprefix("W/").strip('"')
     if value == "*":
         return None
-    if not (value.isascii() and value.isdigit()):
+    # Length first: int() refuses thousands of digits with a ValueError (a 500).
+    if not (value.isascii() and value.isdigit() and len(value) <= 12):
         raise MalformedInputError(
             "If-Match must be an ETag of this API", [FieldProblem("header:If-Match", "not an ETag")]
         )

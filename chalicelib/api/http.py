@@ -3,14 +3,47 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from chalice import Response
+from chalice.app import handle_extra_types
+
+from chalicelib.domain.json_limits import loads_bounded
 from chalicelib.domain.tasks import Task, TaskEvent
 from chalicelib.errors import FieldProblem, MalformedInputError, PayloadTooLargeError
 from chalicelib.services.ports import MentionRecord
 
 MAX_BODY_BYTES = 64 * 1024  # configuration objects are small; a bigger body is a mistake
+JSON_UTF8 = "application/json; charset=utf-8"
+_JSON_MEDIA = frozenset({"application/json", "application/problem+json"})
+
+
+def as_utf8_json(response: Response) -> Response:
+    """Serialise a JSON answer as UTF-8 text: Devanagari goes out as itself, not ``\\u0905``.
+
+    Chalice would ``json.dumps`` the body with ``ensure_ascii`` on: six bytes per Indic letter
+    instead of three, and unreadable in logs and curl.
+    """
+    if isinstance(response.body, (str, bytes)):
+        return response
+    name = next((k for k in response.headers if k.lower() == "content-type"), "Content-Type")
+    current = response.headers.get(name, "application/json")
+    media = str(current).split(";")[0].strip().lower()
+    if media not in _JSON_MEDIA:
+        return response
+    response.body = json.dumps(
+        response.body, ensure_ascii=False, separators=(",", ":"), default=handle_extra_types
+    )
+    if media == "application/json":
+        response.headers[name] = JSON_UTF8
+    return response
+
+
+def utf8_json(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """HTTP middleware: every JSON answer, errors included, as UTF-8 (see :func:`as_utf8_json`)."""
+    return as_utf8_json(get_response(event))
 
 
 def read_json_object(request: Any, max_bytes: int = MAX_BODY_BYTES, required: bool = True) -> Any:
@@ -25,7 +58,7 @@ def read_json_object(request: Any, max_bytes: int = MAX_BODY_BYTES, required: bo
             raise MalformedInputError("a JSON body is required", [FieldProblem("body", "empty")])
         return {}
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = loads_bounded(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise MalformedInputError(
             "the body is not JSON", [FieldProblem("body", "not JSON")]

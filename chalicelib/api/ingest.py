@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.problems import problems
+from chalicelib.api.problems import problems, request_path
 from chalicelib.observability import logger, metrics
 from chalicelib.services.ingest import accept_webhook
 from chalicelib.wiring import container
@@ -13,8 +13,7 @@ ingest_api = Blueprint(__name__)
 
 
 def _path() -> str:
-    request = ingest_api.current_request
-    return str(request.path) if request is not None else ""
+    return request_path(ingest_api.current_request)
 
 
 @ingest_api.route("/ingest/webhook", methods=["POST"], content_types=["application/json"])

@@ -31,6 +31,20 @@ STATUS_TABLE: tuple[tuple[type[errors.TvaritError], int, str, str], ...] = (
 )
 
 
+def request_path(request: Any) -> str:
+    """The path the client asked for (``/teams/DL-1``), for a problem's ``instance``.
+
+    Chalice's ``request.path`` is the route template (``/teams/{object_id}``). API Gateway's
+    proxy event has the requested path at ``path`` (``requestContext.path`` adds the stage);
+    ``chalice local`` and ``chalice.test`` set only ``requestContext.path``, without a stage.
+    """
+    if request is None:
+        return ""
+    event = request.to_original_event()
+    path = event.get("path") or event.get("requestContext", {}).get("path")
+    return str(path) if path else str(request.path)
+
+
 def problem(
     status: int, slug: str, title: str, detail: str, instance: str, problems: list[Any]
 ) -> Response:

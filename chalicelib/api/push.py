@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.problems import problems
+from chalicelib.api.problems import problems, request_path
 from chalicelib.observability import logger, metrics
 from chalicelib.wiring import container
 
@@ -12,8 +12,7 @@ push_api = Blueprint(__name__)
 
 
 def _path() -> str:
-    request = push_api.current_request
-    return str(request.path) if request is not None else ""
+    return request_path(push_api.current_request)
 
 
 def _body() -> bytes:

@@ -20,7 +20,7 @@ from chalicelib.api.http import (
     read_json_object,
     task_json,
 )
-from chalicelib.api.problems import problems
+from chalicelib.api.problems import problems, request_path
 from chalicelib.domain.pagination import parse_limit
 from chalicelib.domain.states import is_state
 from chalicelib.domain.tasks import TaskAction, TaskStatus
@@ -34,8 +34,7 @@ _TRANSITION_BODY_BYTES = 4 * 1024
 
 
 def _path() -> str:
-    request = tasks_api.current_request
-    return str(request.path) if request is not None else ""
+    return request_path(tasks_api.current_request)
 
 
 def _status(request: Any) -> str | None:

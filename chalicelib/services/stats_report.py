@@ -11,7 +11,7 @@ import dataclasses
 from typing import Any
 
 from chalicelib.domain.access import Principal, Scope, Verb, authorize, visible
-from chalicelib.domain.stats import response_stats
+from chalicelib.domain.stats import ResponseStats, response_stats
 from chalicelib.domain.tasks import Task, TaskEvent
 from chalicelib.services.ports import ConfigRepository, TaskRepository
 
@@ -46,10 +46,9 @@ def state_stats(
                 break
     by_team = response_stats(all_tasks, all_events, by="team")
     by_state = response_stats(all_tasks, all_events, by="state")
-    empty = response_stats([], [], by="state")
-    total = by_state.get(state) or empty.get(state)
+    total = by_state.get(state) or ResponseStats.empty(state)
     return {
         "state": state,
-        "total": dataclasses.asdict(total) if total else {"key": state, "tasks": 0, "open": 0},
+        "total": dataclasses.asdict(total),
         "teams": [dataclasses.asdict(by_team[t.id]) for t in teams if t.id in by_team],
     }
