@@ -219,11 +219,13 @@ class LocalStack:
 
     def _start_api(self) -> None:
         from chalice.config import Config
-        from chalice.local import ChaliceRequestHandler, LocalDevServer
+        from chalice.local import LocalDevServer
+
+        from local.gateway import ProblemRequestHandler
 
         invoke_lock = self._invoke_lock
 
-        class QuietHandler(ChaliceRequestHandler):  # type: ignore[misc]
+        class QuietHandler(ProblemRequestHandler):
             def log_message(self, format: str, *args: Any) -> None:
                 return  # one line per request would drown the phones' output
 

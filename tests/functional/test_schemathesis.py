@@ -45,9 +45,10 @@ def server() -> Iterator[str]:
     from chalice.local import LocalDevServer
 
     from app import app
+    from local.gateway import ProblemRequestHandler
 
     config = Config.create(chalice_stage="local", app_name="tvarit", chalice_app=app)
-    dev = LocalDevServer(app, config, "127.0.0.1", 0)
+    dev = LocalDevServer(app, config, "127.0.0.1", 0, handler_cls=ProblemRequestHandler)
     host, port = dev.server.server_address[:2]
     thread = threading.Thread(target=dev.server.serve_forever, daemon=True)
     thread.start()
