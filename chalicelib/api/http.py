@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 from chalice import Response
 from chalice.app import handle_extra_types
 
+from chalicelib.api import wire
 from chalicelib.domain.json_limits import loads_bounded
+from chalicelib.domain.stats import ResponseStats, StateStats
 from chalicelib.domain.tasks import Task, TaskEvent
 from chalicelib.errors import FieldProblem, MalformedInputError, PayloadTooLargeError
 from chalicelib.services.ports import MentionRecord
@@ -76,11 +78,15 @@ def query_param(request: Any, name: str) -> str | None:
     return None if value is None else str(value)
 
 
+@overload
+def iso(dt: datetime) -> str: ...
+@overload
+def iso(dt: datetime | None) -> str | None: ...
 def iso(dt: datetime | None) -> str | None:
     return None if dt is None else dt.isoformat().replace("+00:00", "Z")
 
 
-def task_json(task: Task) -> dict[str, Any]:
+def task_json(task: Task) -> wire.Task:
     return {
         "task_id": task.task_id,
         "team_id": task.team_id,
@@ -105,7 +111,7 @@ def task_json(task: Task) -> dict[str, Any]:
     }
 
 
-def event_json(event: TaskEvent) -> dict[str, Any]:
+def event_json(event: TaskEvent) -> wire.TaskEvent:
     return {
         "seq": event.seq,
         "action": event.action.value,
@@ -121,7 +127,7 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def mention_json(m: MentionRecord) -> dict[str, Any]:
+def mention_json(m: MentionRecord) -> wire.Mention:
     return {
         "key": m.key,
         "platform": m.platform,
@@ -135,7 +141,35 @@ def mention_json(m: MentionRecord) -> dict[str, Any]:
         "lang": m.lang,
         "script": m.script,
         "mixed": m.mixed,
-        "matches": [q.as_dict() for q in m.matches],
+        "matches": [
+            {"query_id": q.query_id, "terms": list(q.terms), "spans": [list(s) for s in q.spans]}
+            for q in m.matches
+        ],
         "status": m.status,
         "task_ids": list(m.task_ids),
+    }
+
+
+def response_stats_json(s: ResponseStats) -> wire.ResponseStats:
+    return {
+        "key": s.key,
+        "tasks": s.tasks,
+        "open": s.open,
+        "acknowledged": s.acknowledged,
+        "completed": s.completed,
+        "declined": s.declined,
+        "expired": s.expired,
+        "completion_rate": s.completion_rate,
+        "ack_p50_s": s.ack_p50_s,
+        "ack_p90_s": s.ack_p90_s,
+        "complete_p50_s": s.complete_p50_s,
+        "complete_p90_s": s.complete_p90_s,
+    }
+
+
+def stats_json(report: StateStats) -> wire.Stats:
+    return {
+        "state": report.state,
+        "total": response_stats_json(report.total),
+        "teams": [response_stats_json(t) for t in report.teams],
     }

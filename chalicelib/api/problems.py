@@ -9,6 +9,7 @@ from typing import Any
 from chalice import Response
 
 from chalicelib import errors
+from chalicelib.api import wire
 from chalicelib.observability import logger
 
 PROBLEM_JSON = "application/problem+json"
@@ -48,7 +49,7 @@ def request_path(request: Any) -> str:
 def problem(
     status: int, slug: str, title: str, detail: str, instance: str, problems: list[Any]
 ) -> Response:
-    body: dict[str, Any] = {
+    body: wire.Problem = {
         "type": f"/problems/{slug}",
         "title": title,
         "status": status,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.problems import problems, request_path
+from chalicelib.api.wire import Accepted
 from chalicelib.observability import logger, metrics
 from chalicelib.wiring import container
 
@@ -13,6 +14,10 @@ push_api = Blueprint(__name__)
 
 def _path() -> str:
     return request_path(push_api.current_request)
+
+
+def _accepted(keys: tuple[str, ...]) -> Accepted:
+    return {"accepted": len(keys), "keys": list(keys)}
 
 
 def _body() -> bytes:
@@ -37,7 +42,7 @@ def telegram_update() -> Response:
     for key in result.keys:
         logger.info("post accepted", extra={"correlation_id": key})
     metrics.add_metric(name="MentionsIngested", unit="Count", value=len(result.keys))
-    return Response(body={"accepted": len(result.keys), "keys": list(result.keys)}, status_code=200)
+    return Response(body=_accepted(result.keys), status_code=200)
 
 
 @push_api.route("/ingest/websub/youtube", methods=["GET"])
@@ -73,4 +78,4 @@ def websub_notification() -> Response:
     for key in result.keys:
         logger.info("post accepted", extra={"correlation_id": key})
     metrics.add_metric(name="MentionsIngested", unit="Count", value=len(result.keys))
-    return Response(body={"accepted": len(result.keys), "keys": list(result.keys)}, status_code=202)
+    return Response(body=_accepted(result.keys), status_code=202)

@@ -52,6 +52,15 @@ class ResponseStats:
         return cls(key, 0, 0, 0, 0, 0, 0, None, None, None, None, None)
 
 
+@dataclass(frozen=True)
+class StateStats:
+    """A state's stats: its total and each visible team's."""
+
+    state: str
+    total: ResponseStats
+    teams: tuple[ResponseStats, ...]
+
+
 @dataclass
 class _Acc:
     tasks: int = 0
