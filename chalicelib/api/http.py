@@ -14,7 +14,12 @@ from chalicelib.api import wire
 from chalicelib.domain.json_limits import loads_bounded
 from chalicelib.domain.stats import ResponseStats, StateStats
 from chalicelib.domain.tasks import Task, TaskEvent
-from chalicelib.errors import FieldProblem, MalformedInputError, PayloadTooLargeError
+from chalicelib.errors import (
+    FieldProblem,
+    InvalidInputError,
+    MalformedInputError,
+    PayloadTooLargeError,
+)
 from chalicelib.services.ports import MentionRecord
 
 MAX_BODY_BYTES = 64 * 1024  # configuration objects are small; a bigger body is a mistake
@@ -41,6 +46,39 @@ def as_utf8_json(response: Response) -> Response:
     if media == "application/json":
         response.headers[name] = JSON_UTF8
     return response
+
+
+def _allowed_query() -> dict[tuple[str, str], frozenset[str]]:
+    from chalicelib.api.openapi import OPERATIONS
+
+    return {(op.path, op.method.upper()): frozenset(op.query) for op in OPERATIONS}
+
+
+_ALLOWED_QUERY: dict[tuple[str, str], frozenset[str]] = {}
+
+
+def known_query(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """HTTP middleware: a query parameter the operation does not take is 422, not ignored.
+
+    A misspelt ``?stauts=open`` would otherwise answer every task as if it filtered them.
+    The parameters of each operation are those the OpenAPI document lists.
+    """
+    if not _ALLOWED_QUERY:
+        _ALLOWED_QUERY.update(_allowed_query())
+    allowed = _ALLOWED_QUERY.get((str(event.path), str(event.method).upper()))
+    unknown = sorted(set(event.query_params or {}) - allowed) if allowed is not None else []
+    if unknown:
+        from chalicelib.api.problems import problem_for, request_path
+
+        err = InvalidInputError(
+            f"unknown query parameter(s): {', '.join(repr(n) for n in unknown)}",
+            [
+                FieldProblem(f"query:{name}", "not a parameter of this operation")
+                for name in unknown
+            ],
+        )
+        return problem_for(err, request_path(event))
+    return get_response(event)
 
 
 def utf8_json(event: Any, get_response: Callable[[Any], Response]) -> Response:

@@ -300,6 +300,58 @@ OPERATIONS: tuple[Op, ...] = (
     ),
 )
 
+# Links between operations (OpenAPI 3.1 "links"): how a client goes from one answer to the
+# next call. schemathesis' stateful phase follows them: create a team, read, replace (with the
+# ETag it got as If-Match) and delete it; list tasks, then read and act on one...
+# operationId -> ((link name, target operationId, {parameter: runtime expression}), ...)
+_ID = "$response.body#/id"
+_ETAG = "$response.header.ETag"
+_FIRST_TASK = "$response.body#/items/0/task_id"
+
+
+def _links() -> dict[str, tuple[tuple[str, str, dict[str, str]], ...]]:
+    links: dict[str, tuple[tuple[str, str, dict[str, str]], ...]] = {}
+    for name in ("Leader", "KeywordQuery", "Team", "EscalationChain"):
+        to_object = (
+            ("read", f"get{name}", {"path.object_id": _ID}),
+            ("replace", f"replace{name}", {"path.object_id": _ID, "header.If-Match": _ETAG}),
+            ("delete", f"delete{name}", {"path.object_id": _ID, "header.If-Match": _ETAG}),
+        )
+        links[f"create{name}"] = to_object
+        links[f"get{name}"] = to_object[1:]
+        links[f"replace{name}"] = to_object
+    team = (
+        ("addMember", "addMember", {"path.team_id": _ID}),
+        ("teamTasks", "teamTasks", {"path.team_id": _ID}),
+    )
+    links["createTeam"] += team
+    links["getTeam"] += team
+    member = {"path.team_id": "$request.path.team_id", "path.member_id": "$request.body#/id"}
+    links["addMember"] = (
+        ("replaceMember", "replaceMember", member),
+        ("removeMember", "removeMember", member),
+    )
+    act = tuple(
+        (verb, f"{verb}Task", {"path.task_id": "$response.body#/task_id"})
+        for verb in ("ack", "complete", "decline")
+    )
+    for listing in ("myTasks", "teamTasks"):
+        links[listing] = (("getTask", "getTask", {"path.task_id": _FIRST_TASK}),)
+    links["getTask"] = (
+        *act,
+        ("incident", "getIncident", {"path.incident_key": "$response.body#/incident_key"}),
+        ("mention", "getMention", {"path.key": "$response.body#/mention_key"}),
+    )
+    links["listMentions"] = (
+        ("getMention", "getMention", {"path.key": "$response.body#/items/0/key"}),
+    )
+    links["registerDevice"] = (("remove", "removeDevice", {"path.device_id": _ID}),)
+    links["getRoutes"] = (("replace", "putRoutes", {"header.If-Match": _ETAG}),)
+    return links
+
+
+LINKS = _links()
+
 _PARAMS: dict[str, dict[str, Any]] = {
     "limit": {"schema": {"type": "integer", "minimum": 1, "maximum": 100}},
     "cursor": {"schema": {"type": "string", "maxLength": 300}},
@@ -440,6 +492,11 @@ def _operation(op: Op) -> dict[str, Any]:
     if op.response:
         ok["content"] = {
             op.response_media: {"schema": {"$ref": f"#/components/schemas/{op.response}"}}
+        }
+    if op.op_id in LINKS:
+        ok["links"] = {
+            name: {"operationId": target, "parameters": dict(params)}
+            for name, target, params in LINKS[op.op_id]
         }
     responses: dict[str, Any] = {str(op.ok): ok}
     for status in op.also_ok:

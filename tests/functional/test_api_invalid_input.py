@@ -205,6 +205,16 @@ CASES: list[tuple[str, str, dict[str, str], Any, int, str, str, list[dict[str, s
     ),
     ("DELETE", "/leaders/nobody", IF1, None, 404, "no such leader", "/leaders/nobody", []),
     (
+        "GET",
+        "/me/tasks?stauts=new&limit=2",  # a misspelt filter is refused, not ignored
+        {},
+        None,
+        422,
+        "unknown query parameter(s): 'stauts'",
+        "/me/tasks",
+        [e("query:stauts", "not a parameter of this operation")],
+    ),
+    (
         "POST",
         "/keyword-queries",
         {},
