@@ -51,7 +51,9 @@ def as_utf8_json(response: Response) -> Response:
 def _allowed_query() -> dict[tuple[str, str], frozenset[str]]:
     from chalicelib.api.openapi import OPERATIONS
 
-    return {(op.path, op.method.upper()): frozenset(op.query) for op in OPERATIONS}
+    return {
+        (op.path, op.method.upper()): frozenset(op.query) for op in OPERATIONS if op.strict_query
+    }
 
 
 _ALLOWED_QUERY: dict[tuple[str, str], frozenset[str]] = {}

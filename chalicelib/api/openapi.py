@@ -37,6 +37,9 @@ class Op:
     also_ok: tuple[int, ...] = ()  # other success statuses with the same body
     response_media: str = "application/json"
     body_media: str = "application/json"
+    # Unknown query parameters are 422 (api.http.known_query) unless the caller is a third
+    # party that may add its own (a WebSub hub may send hub.verify_token and others).
+    strict_query: bool = True
 
 
 _READ = (401, 403, 404, 422, 503)
@@ -79,6 +82,7 @@ OPERATIONS: tuple[Op, ...] = (
         errors=(400, 401, 503),
         public=True,
         response_media="text/plain",
+        strict_query=False,
     ),
     Op(
         "post",

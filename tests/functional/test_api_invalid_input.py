@@ -618,3 +618,12 @@ def test_hostile_json_and_numbers_get_a_problem_not_a_500(
         assert response.headers["Content-Type"] == "application/problem+json"
         assert response.json_body["errors"] == errors
         assert response.json_body["instance"] == path.split("?")[0]
+
+
+def test_a_websub_hub_may_add_its_own_parameters(client: Client, world: World) -> None:
+    # The hub, not our client, chooses the verification's parameters: extra ones are no 422.
+    response = client.http.get(
+        "/ingest/websub/youtube?hub.mode=subscribe&hub.topic=t&hub.challenge=c&hub.verify_token=v"
+    )
+    assert response.status_code != 422, response.body
+    assert response.json_body["type"] != "/problems/invalid-input"
