@@ -299,9 +299,11 @@ def api_server(app: Any, port: int, invoke_lock: threading.Lock) -> Any:
     set are per process: requests of one container must not overlap.
     """
     from chalice.config import Config
-    from chalice.local import ChaliceRequestHandler, LocalDevServer
+    from chalice.local import LocalDevServer
 
-    class OneAtATimeHandler(ChaliceRequestHandler):  # type: ignore[misc]
+    from local.gateway import ProblemRequestHandler
+
+    class OneAtATimeHandler(ProblemRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:
             return  # one line per request would drown the phones' output
 

@@ -10,9 +10,10 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib.api import wire
 from chalicelib.api.auth import principal_of
-from chalicelib.api.http import etag, iso, query_param, read_json_object, request_path
-from chalicelib.api.problems import problems
+from chalicelib.api.http import etag, iso, query_param, read_json_object, stats_json
+from chalicelib.api.problems import problems, request_path
 from chalicelib.domain.access import Principal
 from chalicelib.domain.pagination import parse_limit
 from chalicelib.domain.states import is_state
@@ -39,8 +40,7 @@ JSON = ["application/json"]
 
 
 def _path() -> str:
-    request = admin_api.current_request
-    return str(request.path) if request is not None else ""
+    return request_path(admin_api.current_request)
 
 
 def _admin() -> ConfigAdmin:
@@ -70,7 +70,8 @@ def _if_match() -> IfMatch | None:
     value = raw.strip().removeprefix("W/").strip('"')
     if value == "*":
         return "*"
-    if not (value.isascii() and value.isdigit()):
+    # Length first: int() refuses thousands of digits with a ValueError (a 500).
+    if not (value.isascii() and value.isdigit() and len(value) <= 12):
         raise MalformedInputError(
             "If-Match must be an ETag of this API", [FieldProblem("header:If-Match", "not an ETag")]
         )
@@ -222,8 +223,13 @@ def remove_member(team_id: str, member_id: str) -> Response:
 def get_routes() -> Response:
     record = _admin().get_routes(_caller())
     if record is None:
-        return Response(body={"config": None, "version": 0}, status_code=200)
-    body = {"config": record.data, "version": record.version, "updated_by": record.updated_by}
+        empty: wire.Routes = {"config": None, "version": 0}
+        return Response(body=empty, status_code=200)
+    body: wire.Routes = {
+        "config": record.data,
+        "version": record.version,
+        "updated_by": record.updated_by,
+    }
     return Response(body=body, status_code=200, headers={"ETag": etag(record.version)})
 
 
@@ -232,13 +238,17 @@ def get_routes() -> Response:
 def put_routes() -> Response:
     body = read_json_object(admin_api.current_request)
     record = _admin().put_routes(_caller(), body, _if_match())
-    out = {"config": record.data, "version": record.version, "updated_by": record.updated_by}
+    out: wire.Routes = {
+        "config": record.data,
+        "version": record.version,
+        "updated_by": record.updated_by,
+    }
     return Response(body=out, status_code=200, headers={"ETag": etag(record.version)})
 
 
 @admin_api.route("/audit", methods=["GET"])
 @problems(_path)
-def audit_log() -> dict[str, Any]:
+def audit_log() -> wire.AuditList:
     request = admin_api.current_request
     records, cursor = config_admin.read_audit(
         container().config_repo,
@@ -267,7 +277,7 @@ def audit_log() -> dict[str, Any]:
 
 @admin_api.route("/stats", methods=["GET"])
 @problems(_path)
-def stats() -> dict[str, Any]:
+def stats() -> wire.Stats:
     from chalicelib.services.stats_report import state_stats
 
     p = _caller()
@@ -275,13 +285,23 @@ def stats() -> dict[str, Any]:
     if not state:
         raise InvalidInputError("say which state", [FieldProblem("state", "required")])
     c = container()
-    return state_stats(c.config_repo, c.tasks, p, state)
+    return stats_json(state_stats(c.config_repo, c.tasks, p, state))
+
+
+def _device_json(record: ConfigRecord) -> wire.DeviceOut:
+    data = record.data
+    return {
+        "id": data["id"],
+        "platform": data["platform"],
+        "team_id": data["team_id"],
+        "state": data["state"],
+        "filter_policy": data["filter_policy"],
+        "version": record.version,
+    }
 
 
 def _device(record: ConfigRecord, status: int) -> Response:
-    data = record.data
-    body = {k: data[k] for k in ("id", "platform", "team_id", "state", "filter_policy")}
-    return Response(body={**body, "version": record.version}, status_code=status)
+    return Response(body=_device_json(record), status_code=status)
 
 
 @admin_api.route("/me/devices", methods=["POST"], content_types=JSON)
@@ -307,11 +327,11 @@ def register_device() -> Response:
 
 @admin_api.route("/me/devices", methods=["GET"])
 @problems(_path)
-def list_devices() -> dict[str, Any]:
+def list_devices() -> wire.DeviceList:
     from chalicelib.services import devices
 
     records = devices.my_devices(container().config_repo, _caller())
-    return {"items": [_device(r, 200).body for r in records], "next_cursor": None}
+    return {"items": [_device_json(r) for r in records], "next_cursor": None}
 
 
 @admin_api.route("/me/devices/{device_id}", methods=["DELETE"])
