@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from chalicelib.domain.links import task_page_url
 from chalicelib.domain.tasks import Task, TaskEvent
 from chalicelib.errors import FieldProblem, MalformedInputError, PayloadTooLargeError
 from chalicelib.services.ports import MentionRecord
@@ -47,6 +48,12 @@ def iso(dt: datetime | None) -> str | None:
     return None if dt is None else dt.isoformat().replace("+00:00", "Z")
 
 
+def _public_base_url() -> str:
+    from chalicelib.wiring import container
+
+    return container().settings.public_base_url
+
+
 def task_json(task: Task) -> dict[str, Any]:
     return {
         "task_id": task.task_id,
@@ -69,6 +76,7 @@ def task_json(task: Task) -> dict[str, Any]:
         "url": task.url,
         "response_url": task.response_url,
         "priority": task.priority,
+        "page_url": task_page_url(_public_base_url(), task.task_id),
     }
 
 

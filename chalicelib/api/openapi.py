@@ -360,6 +360,7 @@ _TASK = {
         "query_ids": {"type": "array", "items": _STR},
         "response_url": _STR,
         "priority": {"type": "number"},
+        "page_url": {"type": "string", "description": "the task page; empty without a base URL"},
     },
 }
 
@@ -496,7 +497,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "TaskAction": {
         "type": "object",
-        "properties": {"response_url": {"type": "string", "format": "uri", "maxLength": 2048}},
+        "properties": {
+            "response_url": {"type": "string", "format": "uri", "maxLength": 2048},
+            "reason": {"type": "string", "maxLength": 500},
+        },
     },
     "ConfigObject": {
         "type": "object",

@@ -63,6 +63,14 @@ class KeywordQueryIn(_Strict):
     enabled: bool = True
     variants: bool = True
     exact: bool = False
+    # The response brief per language: {"hi": "...", "en": "..."} (domain.keywords.model).
+    brief: Annotated[
+        dict[
+            Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Z][a-z]{3})?$")],
+            Annotated[str, Field(max_length=2000)],
+        ],
+        Field(max_length=10),
+    ] = {}
 
     @field_validator("scope")
     @classmethod
