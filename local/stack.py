@@ -133,6 +133,8 @@ class LocalStack:
     def start(self) -> LocalStack:
         self._start_moto()
         self._set_env(self._start_issuer())
+        # The API's port is chosen up front: the pages and every notification link to it.
+        self.api_port = self.api_port or _free_port()
         self._set_env(
             {
                 cfg.ENV_ENDPOINT_URL: self.aws_url,
@@ -144,6 +146,7 @@ class LocalStack:
                 "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
                 cfg.ENV_STAGE: "local",
                 cfg.ENV_WEBHOOK_SECRET: self.webhook_secret,
+                cfg.ENV_PUBLIC_BASE_URL: f"http://127.0.0.1:{self.api_port}",
                 "POWERTOOLS_METRICS_DISABLED": os.environ.get(
                     "POWERTOOLS_METRICS_DISABLED", "true"
                 ),
