@@ -9,6 +9,7 @@ middleware, which leaves :data:`chalicelib.web.paths.PAGE_ROUTES` alone.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from functools import wraps
@@ -326,7 +327,7 @@ def _field_error(m: Messages, field: str, key: str) -> Safe:
 def _actions(page: Page, task: Task, errors: dict[str, str], values: dict[str, str]) -> Safe:
     m = page.m
     if task.status in TERMINAL:
-        return Safe(f'<p class="hint">{m("finished_" + task.status.value)}</p>')
+        return Safe(f'<p class="hint" id="respond">{m("finished_" + task.status.value)}</p>')
     base = task_page_path(task.task_id)
     ack = (
         Safe("")
@@ -420,16 +421,31 @@ def render_task(
     return html(page, Safe(title), body, status)
 
 
-def _task_id(ref: str) -> str:
-    return ref if ref.startswith("t_") else ""
+_SHORT_REF = re.compile(r"[0-9a-f]{6,23}")
+
+
+def _resolve_short_ref(page: Page, ref: str) -> str:
+    """``/t/<the first hex digits of a task id>`` (short enough for an SMS): the caller's own
+    open task with that prefix, if exactly one; costs one listing of the team's tasks."""
+    from chalicelib.services.task_page import inbox
+
+    assert page.principal is not None
+    if not page.principal.team or not _SHORT_REF.fullmatch(ref):
+        return ""
+    found = [t.task_id for t in inbox(container().tasks, page.principal)]
+    found = [t for t in found if t.startswith("t_" + ref)]
+    return found[0] if len(found) == 1 else ""
 
 
 @web.route("/t/{task_id}", methods=["GET"])
 @page_view
 def task_view(page: Page, task_id: str) -> Response:
-    if not _task_id(task_id):
+    if task_id.startswith("t_"):
+        return render_task(page, task_id)
+    full = _resolve_short_ref(page, task_id)
+    if not full:
         raise NotFoundError("no such task")
-    return render_task(page, task_id)
+    return redirect(task_page_path(full))
 
 
 def _act(page: Page, task_id: str, verb: str) -> Response:
@@ -455,7 +471,7 @@ def _act(page: Page, task_id: str, verb: str) -> Response:
         field = err.problems[0].loc if err.problems else "response_url"
         return render_task(page, task_id, {field: "err_url_platform"}, form, 422)
     except ConflictError:
-        return render_task(page, task_id, {"conflict": "err_conflict"}, form, 409)
+        return render_task(page, task_id, {"respond": "err_conflict"}, form, 409)
     if str(page.headers.get(session.SCRIPT_HEADER) or "") == session.SCRIPT_VALUE:
         return Response(body="", status_code=204, headers=_security_headers())
     return redirect(task_page_path(task_id))

@@ -531,3 +531,18 @@ def test_api_routes_still_need_a_bearer_token_and_pages_do_not_take_one(
 def test_the_query_model_keeps_its_brief() -> None:
     q = KeywordQuery(id="q", query="x", brief={"hi": "क"})
     assert q.brief == {"hi": "क"}
+
+
+def test_a_short_reference_resolves_to_my_own_open_task(client: Client, pages: World) -> None:
+    tid = the_task(pages).task_id
+    r = get(client, f"/t/{tid[2:10]}", WARRIOR)
+    assert r.status_code == 303 and r.headers["Location"] == f"/t/{tid}"
+    assert get(client, f"/t/{tid[2:10]}", OTHER).status_code == 404  # not theirs
+    assert get(client, "/t/zz", WARRIOR).status_code == 404
+
+
+def test_a_conflicting_action_says_so_at_the_top(client: Client, pages: World) -> None:
+    tid = the_task(pages).task_id
+    form_post(client, f"/t/{tid}/decline", WARRIOR, {"reason": "busy"})
+    r = form_post(client, f"/t/{tid}/ack", WARRIOR, {})
+    assert r.status_code == 409 and 'href="#respond"' in text(r) and 'id="respond"' in text(r)
