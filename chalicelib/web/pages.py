@@ -329,17 +329,11 @@ def _actions(page: Page, task: Task, errors: dict[str, str], values: dict[str, s
     if task.status in TERMINAL:
         return Safe(f'<p class="hint" id="respond">{m("finished_" + task.status.value)}</p>')
     base = task_page_path(task.task_id)
-    ack = (
-        Safe("")
-        if task.status is TaskStatus.ACKNOWLEDGED
-        else render("ack.html", m, action=f"{base}/ack", csrf=page.csrf)
-    )
     done_err = errors.get("response_url")
     decline_err = errors.get("reason")
     return render(
         "actions.html",
         m,
-        ack=ack,
         csrf=page.csrf,
         done_action=f"{base}/done",
         done_error_class=" group-error" if done_err else "",
@@ -353,6 +347,14 @@ def _actions(page: Page, task: Task, errors: dict[str, str], values: dict[str, s
         decline_value=values.get("reason", ""),
         decline_describedby="reason-error" if decline_err else "",
     )
+
+
+def _ack(page: Page, task: Task) -> Safe:
+    """Acknowledge sits right under the post, above the fold on a phone: the second tap."""
+    if task.status in TERMINAL or task.status is TaskStatus.ACKNOWLEDGED:
+        return Safe("")
+    action = f"{task_page_path(task.task_id)}/ack"
+    return render("ack.html", page.m, action=action, csrf=page.csrf)
 
 
 def _error_summary(m: Messages, errors: dict[str, str]) -> Safe:
@@ -411,6 +413,7 @@ def render_task(
         status_text=m("status_" + task.status.value),
         post=_post(m, view),
         original=original,
+        ack=_ack(page, task),
         summary=Safe("".join(summary)),
         brief=_brief(m, page.lang, view.briefs),
         progress=_progress(m, view.events, view.team),

@@ -122,8 +122,10 @@ def sign_in_as(page: Any, name: str) -> None:
 
 
 def shot(page: Any, name: str) -> None:
+    """What the phone's screen shows (360×640), and the whole page for a reviewer."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+    page.screenshot(path=str(SHOTS / f"{name}-full.png"), full_page=True)
 
 
 def test_a_warrior_follows_the_link_signs_in_acknowledges_and_reports_done(
