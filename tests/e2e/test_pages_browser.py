@@ -230,6 +230,18 @@ def test_keyboard_only_tab_to_acknowledge_and_press_enter(task_urls: list[str], 
     playwright.expect(page.get_by_text("This task is done. Thank you.")).to_be_visible()
 
 
+def test_the_service_worker_installs_for_the_whole_site(task_urls: list[str], phone: Any) -> None:
+    """What "turn on notifications" starts with; a real push needs FCM (not offline)."""
+    page = phone
+    page.goto(task_urls[1])
+    sign_in_as(page, MEMBER_NAME)
+    scope = page.evaluate(
+        """() => navigator.serviceWorker.register('/sw.js', {scope: '/'})
+              .then(() => navigator.serviceWorker.ready).then(r => r.scope)"""
+    )
+    assert scope == task_urls[1].split("/t/", 1)[0] + "/"
+
+
 def test_screenshots_are_written_for_review() -> None:
     names = {p.stem for p in Path(SHOTS).glob("*.png")}
     assert {"task-hi", "inbox-hi", "task-en", "inbox-en"} <= names
