@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from chalice import Blueprint, Response
@@ -41,6 +41,10 @@ from chalicelib.observability import logger
 from chalicelib.web import assets, session
 from chalicelib.web.render import LANGUAGES, Messages, Safe, esc, render
 from chalicelib.wiring import container
+
+if TYPE_CHECKING:
+    from chalicelib.domain.org import Team
+    from chalicelib.services.task_page import TaskPage
 
 web = Blueprint(__name__)
 FORM = ["application/x-www-form-urlencoded"]
@@ -244,8 +248,8 @@ def platform_name(m: Messages, key: str) -> Safe:
     return m(f"platform_{platform}") if m.has(f"platform_{platform}") else esc(platform)
 
 
-def first_name(page_team: Any, actor: str) -> str:
-    for member in getattr(page_team, "members", ()):
+def first_name(team: Team | None, actor: str) -> str:
+    for member in team.members if team else ():
         if member.id == actor:
             return str(member.name.split()[0]) if member.name.strip() else actor
     return actor
@@ -258,7 +262,7 @@ def row(m: Messages, key: str, value: Any) -> Safe:
 # --- Task page ------------------------------------------------------------------------------
 
 
-def _post(m: Messages, view: Any) -> Safe:
+def _post(m: Messages, view: TaskPage) -> Safe:
     mention = view.mention
     task: Task = view.task
     if mention is None or not mention.text:
@@ -273,7 +277,7 @@ def _post(m: Messages, view: Any) -> Safe:
     return Safe(f'<blockquote class="post-text"{attr}>{pieces}</blockquote>')
 
 
-def _terms(view: Any) -> str:
+def _terms(view: TaskPage) -> str:
     mention = view.mention
     terms: list[str] = []
     for match in mention.matches if mention else ():
@@ -301,7 +305,7 @@ _EVENT_KEYS = {
 }
 
 
-def _progress(m: Messages, events: list[TaskEvent], team: Any) -> Safe:
+def _progress(m: Messages, events: list[TaskEvent], team: Team | None) -> Safe:
     items = []
     for event in events:
         key = _EVENT_KEYS.get(event.action)

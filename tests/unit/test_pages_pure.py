@@ -132,3 +132,17 @@ def test_ui_languages_are_hindi_first() -> None:
         json.loads((Path(HERE) / "messages" / "hi.json").read_text("utf-8"))["ack_button"]
         == "स्वीकार करें"
     )
+
+
+def test_a_pending_login_survives_its_cookie_and_a_tampered_one_does_not() -> None:
+    from chalicelib.web.oauth import PendingLogin, authorize_url, challenge_of
+
+    pending = PendingLogin.new("/t/t_abc?x=1")
+    assert PendingLogin.from_cookie(pending.cookie_value()) == pending
+    for bad in ("", "a.b", "..", "a.b.c.d"):
+        assert PendingLogin.from_cookie(bad) is None
+    assert PendingLogin.new("/t").state != PendingLogin.new("/t").state
+    url = authorize_url("https://auth.example", "client", "https://app/auth/callback", pending)
+    assert f"code_challenge={challenge_of(pending.verifier)}" in url
+    assert pending.verifier not in url  # only its hash leaves the browser's cookie
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", challenge_of(pending.verifier))
