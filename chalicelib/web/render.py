@@ -48,18 +48,23 @@ def catalogue(lang: str) -> dict[str, str]:
     return data
 
 
+@cache
+def escaped_catalogue(lang: str) -> dict[str, Safe]:
+    return {key: esc(text) for key, text in catalogue(lang).items()}
+
+
 class Messages:
     """The catalogue of one language: ``m("key", count=3)`` is an escaped, filled message."""
 
     def __init__(self, lang: str) -> None:
         self.lang = lang
-        self._texts = catalogue(lang)
+        self._texts = escaped_catalogue(lang)
 
     def __call__(self, key: str, **params: Any) -> Safe:
         text = self._texts[key]
         if not params:
-            return esc(text)
-        return Safe(esc(text).format(**{k: esc(v) for k, v in params.items()}))
+            return text
+        return Safe(text.format(**{k: esc(v) for k, v in params.items()}))
 
     def has(self, key: str) -> bool:
         return key in self._texts
