@@ -74,7 +74,7 @@ class LeaderIn(_Strict):
 
 class KeywordQueryIn(_Strict):
     id: Id
-    query: Annotated[str, _at_most(2000), Field(min_length=1, max_length=2000)]
+    query: Annotated[str, Field(min_length=1, max_length=2000), _at_most(2000)]
     name: Annotated[str, Field(max_length=200)] = ""
     category: Short = "general"
     severity: Severity = 3
@@ -86,7 +86,7 @@ class KeywordQueryIn(_Strict):
     brief: Annotated[
         dict[
             Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Z][a-z]{3})?$")],
-            Annotated[str, _at_most(2000), Field(max_length=2000)],
+            Annotated[str, Field(max_length=2000), _at_most(2000)],
         ],
         Field(max_length=10),
     ] = {}

@@ -285,6 +285,21 @@ def _terms(view: TaskPage) -> str:
     return ", ".join(terms)
 
 
+_URL = re.compile(r"https://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
+
+
+def _linked(text: str) -> Safe:
+    """Escaped text whose https links (a brief's "links to facts") can be followed."""
+    out, at = [], 0
+    for match in _URL.finditer(text):
+        url = match.group(0)
+        out.append(f"{esc(text[at : match.start()])}")
+        out.append(f'<a href="{esc(url)}" rel="noopener noreferrer">{esc(url)}</a>')
+        at = match.end()
+    out.append(str(esc(text[at:])))
+    return Safe("".join(out))
+
+
 def _brief(m: Messages, lang: str, briefs: dict[str, list[str]]) -> Safe:
     texts = briefs.get(lang) or next((briefs[k] for k in LANGUAGES if briefs.get(k)), None)
     texts = texts or next(iter(briefs.values()), None)
@@ -292,7 +307,7 @@ def _brief(m: Messages, lang: str, briefs: dict[str, list[str]]) -> Safe:
         return Safe(f'<p class="hint">{m("brief_none")}</p>')
     shown_lang = next(k for k, v in briefs.items() if v is texts)
     paragraphs = "".join(
-        f"<p>{esc(p)}</p>" for text in texts for p in text.split("\n") if p.strip()
+        f"<p>{_linked(p)}</p>" for text in texts for p in text.split("\n") if p.strip()
     )
     note = "" if shown_lang == lang else f'<p class="hint">{m("brief_other_lang")}</p>'
     return Safe(f'{note}<div class="brief" lang="{esc(shown_lang)}">{paragraphs}</div>')

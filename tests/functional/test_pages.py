@@ -33,7 +33,10 @@ WARRIOR = {
     "name": "Rohit Saini",
 }
 OTHER = {"sub": "w-dl-3", "custom:role": "warrior", "custom:team": "DL-EAST-01"}
-BRIEF = {"hi": "तथ्य: नोटबंदी के आँकड़े RBI की रिपोर्ट में हैं।", "en": "Facts: see the RBI report."}
+BRIEF = {
+    "hi": "तथ्य: नोटबंदी के आँकड़े RBI की रिपोर्ट में हैं।",
+    "en": "Facts: see the RBI report, https://rbi.org.in/annual-report?y=2018&l=en.",
+}
 
 
 def settings(**changes: Any) -> Settings:
@@ -165,7 +168,7 @@ def test_the_task_page_shows_the_post_highlighted_with_its_facts_brief_and_actio
     assert 'href="https://x.com/ArvindKejriwal/status/1849000000000000001"' in page
     assert "Arvind Kejriwal" in page and "5 में से 4" in page and "5.0" in page
     assert ">3<" in page  # mentions the incident grouped
-    assert BRIEF["hi"] in page and BRIEF["en"] not in page
+    assert BRIEF["hi"] in page and "Facts: see" not in page
     for button in ("स्वीकार करें", "हो गया", "मना करें"):
         assert f">{button}</button>" in page
 
@@ -197,7 +200,12 @@ def test_english_is_one_link_away_and_sticks(client: Client, pages: World) -> No
     assert any(c.startswith("tvarit_lang=en;") for c in set_cookies(r))
     english = text(get(client, f"/t/{tid}", WARRIOR, lang="en"))
     assert '<html lang="en">' in english and ">Acknowledge</button>" in english
-    assert BRIEF["en"] in english
+    assert "Facts: see the RBI report, " in english
+    # The brief's link to the facts can be followed (escaped, the sentence's full stop left out).
+    assert (
+        '<a href="https://rbi.org.in/annual-report?y=2018&amp;l=en" rel="noopener noreferrer">'
+        in english
+    )
     assert not re.search(r"[\u0900-\u097f]", english.split("<blockquote", 1)[0].split("हिन्दी")[0])
 
 
