@@ -8,7 +8,7 @@ export PYTHONHASHSEED := 0
 
 .PHONY: run test lint typecheck test-unit test-functional test-integration test-e2e venv clean \
         bench-langid train-langid bench-dispatch bench-incidents fake-platforms bench-parse \
-        wheelhouse package policies bench-coldstart
+        wheelhouse package policies bench-coldstart system bench-pages
 
 venv: $(STAMP)
 
@@ -31,8 +31,21 @@ lint: venv
 typecheck: venv
 	$(VENV)/bin/mypy
 
-test: lint typecheck
+test: system lint typecheck
 	$(PY) -m pytest -q
+
+# The browser tests (tests/e2e) drive Debian's chromium and need a Devanagari font (without it
+# screenshots show boxes). Installed once, as root on a fresh machine or CI; skipped when there.
+system:
+	@if command -v chromium >/dev/null && fc-list :lang=hi 2>/dev/null | grep -q .; then :; \
+	else \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium fonts-lohit-deva; \
+	fi
+
+# Task page and inbox: bytes, and render time against the JSON of the same task (issue 11).
+bench-pages: venv
+	$(PY) bench/pages.py
 
 # Keyword matcher vs one regex alternation, checked against the reference (issue 4; ~15 s).
 .PHONY: bench-keywords

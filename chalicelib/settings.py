@@ -45,8 +45,15 @@ ENV_APNS_APP_ARN = "TVARIT_APNS_PLATFORM_APP_ARN"
 # Where warriors open their tasks: absolute base URL of the pages (https://..., no trailing
 # slash). Every notification links to ``{base}/t/{task_id}``; empty: payloads carry no link.
 ENV_PUBLIC_BASE_URL = "TVARIT_PUBLIC_BASE_URL"
-# Only for `tvarit token` against the local stack: path of the dev issuer's private key (PEM).
+# Only for `tvarit token` and the pages' dev login on the local stack: path of the dev issuer's
+# private key (PEM). The dev login exists only when this is set and the issuer is the dev one.
 ENV_DEV_SIGNING_KEY = "TVARIT_DEV_SIGNING_KEY"
+# The pages' sign-in in production: the Cognito managed login domain (https://..., the user
+# pool's hosted UI); its app client is ``TVARIT_JWT_AUDIENCE`` (a public client, PKCE).
+ENV_COGNITO_DOMAIN = "TVARIT_COGNITO_DOMAIN"
+# The FCM project's web push certificate (VAPID public key, base64url): the pages offer "turn
+# on notifications" only when it is set.
+ENV_WEB_PUSH_KEY = "TVARIT_WEB_PUSH_KEY"
 
 DEFAULT_REGION = "ap-south-1"
 
@@ -103,6 +110,9 @@ class Settings:
     fcm_app_arn: str = ""
     apns_app_arn: str = ""
     public_base_url: str = ""
+    dev_signing_key: str = ""
+    cognito_domain: str = ""
+    web_push_key: str = ""
 
     @property
     def mentions_table(self) -> str:
@@ -160,4 +170,7 @@ class Settings:
             fcm_app_arn=env.get(ENV_FCM_APP_ARN, ""),
             apns_app_arn=env.get(ENV_APNS_APP_ARN, ""),
             public_base_url=env.get(ENV_PUBLIC_BASE_URL, "").rstrip("/"),
+            dev_signing_key=env.get(ENV_DEV_SIGNING_KEY, ""),
+            cognito_domain=env.get(ENV_COGNITO_DOMAIN, "").rstrip("/"),
+            web_push_key=env.get(ENV_WEB_PUSH_KEY, ""),
         )

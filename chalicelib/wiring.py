@@ -29,6 +29,7 @@ from chalicelib.services.ports import (
     DeviceRegistry,
     IdempotencyStore,
     IncidentIndex,
+    LoginCodeExchange,
     MentionQueue,
     MentionRepository,
     TaskPublisher,
@@ -239,6 +240,13 @@ class Container:
         return JwtVerifier(
             s.jwt_issuer, s.jwt_audience, s.jwks, self.clock, jwks_url_for(s.jwt_issuer)
         )
+
+    @cached_property
+    def login_exchange(self) -> LoginCodeExchange:
+        from chalicelib.adapters.cognito_login import CognitoCodeExchange
+
+        s = self.settings
+        return CognitoCodeExchange(s.cognito_domain, s.jwt_audience)
 
     @cached_property
     def analyzer(self) -> AnalyzeService:

@@ -163,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Sent in {sent_in:.1f} s; pipeline idle {drained_in:.1f} s after the first post")
     if first_task:
         print(f"Time from start to the first task on a phone: {first_task[0]:.1f} s")
+    _print_first_page(stack, task_deliveries())
 
     print("Replaying the same posts again: duplicates must create no new task…")
     again = replay(posts, stack.api_url, stack.webhook_secret, rate=0, progress=None)
@@ -221,6 +222,22 @@ def _start_polling(stack: Any, demo: Any, posts: list[dict[str, Any]]) -> Any:
         "these X posts (duplicates: no new task) and adds the older ones the first poll skipped"
     )
     return polling
+
+
+def _print_first_page(stack: Any, deliveries: list[Any]) -> None:
+    """The first task's page, and how to sign in to it locally (the dev login)."""
+    from chalicelib.domain.links import task_page_url
+    from chalicelib.wiring import container
+
+    if not deliveries:
+        return
+    first = deliveries[0]
+    url = task_page_url(container().settings.public_base_url, first.task_id)
+    print(f"Task page of the first task: {url}")
+    print(
+        f"  Sign in on the dev login page as a member of team {first.team_id} (e.g. "
+        f"{first.member_name}); a member of another team gets 404. Inbox: {stack.api_url}/t"
+    )
 
 
 def _port_busy(port: int) -> bool:

@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import secrets
+import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,6 +133,8 @@ class LocalStack:
     def _start(self) -> LocalStack:
         self._start_moto()
         self._set_env(self._start_issuer())
+        # The API's port is chosen up front: the pages and every notification link to it.
+        self.api_port = self.api_port or _free_port()
         self._set_env(
             {
                 cfg.ENV_ENDPOINT_URL: self.aws_url,
@@ -144,6 +147,7 @@ class LocalStack:
                 cfg.ENV_STAGE: "local",
                 LOG_LEVEL_ENV: self.log_level,  # for the worker processes
                 cfg.ENV_WEBHOOK_SECRET: self.webhook_secret,
+                cfg.ENV_PUBLIC_BASE_URL: f"http://127.0.0.1:{self.api_port}",
                 "POWERTOOLS_METRICS_DISABLED": os.environ.get(
                     "POWERTOOLS_METRICS_DISABLED", "true"
                 ),
@@ -290,6 +294,13 @@ class LocalStack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _free_port() -> int:
+    """A port free now on 127.0.0.1: the pages and every notification link need it up front."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def api_server(app: Any, port: int, invoke_lock: threading.Lock) -> Any:

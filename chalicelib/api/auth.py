@@ -16,6 +16,7 @@ from chalice import Response
 from chalicelib.api.problems import PROBLEM_JSON, problem, problem_for, request_path
 from chalicelib.domain.access import Principal, principal_from_claims
 from chalicelib.errors import AuthenticationError, FieldProblem, TvaritError
+from chalicelib.web.paths import PAGE_ROUTES
 from chalicelib.wiring import container
 
 # The webhook authenticates with its own HMAC signature.
@@ -69,7 +70,9 @@ def _as_problem(response: Response, instance: str) -> Response:
 
 def authenticate(event: Any, get_response: Callable[[Any], Response]) -> Response:
     """HTTP middleware: verify the token unless the route is public; the principal rides along."""
-    if str(getattr(event, "path", "")) not in PUBLIC_ROUTES:  # the route template
+    path = str(getattr(event, "path", ""))
+    # The pages (chalicelib/web) authenticate by their own session cookie.
+    if path not in PUBLIC_ROUTES and path not in PAGE_ROUTES:
         try:
             event.context[PRINCIPAL_KEY] = authenticate_request(event.headers)
         except TvaritError as err:

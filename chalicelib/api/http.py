@@ -12,6 +12,7 @@ from chalice.app import handle_extra_types
 
 from chalicelib.api import wire
 from chalicelib.domain.json_limits import loads_bounded
+from chalicelib.domain.links import task_page_url
 from chalicelib.domain.stats import ResponseStats, StateStats
 from chalicelib.domain.tasks import Task, TaskEvent
 from chalicelib.errors import (
@@ -126,6 +127,12 @@ def iso(dt: datetime | None) -> str | None:
     return None if dt is None else dt.isoformat().replace("+00:00", "Z")
 
 
+def _public_base_url() -> str:
+    from chalicelib.wiring import container
+
+    return container().settings.public_base_url
+
+
 def task_json(task: Task) -> wire.Task:
     return {
         "task_id": task.task_id,
@@ -148,6 +155,7 @@ def task_json(task: Task) -> wire.Task:
         "url": task.url,
         "response_url": task.response_url,
         "priority": task.priority,
+        "page_url": task_page_url(_public_base_url(), task.task_id),
     }
 
 

@@ -412,7 +412,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Text": _STR,
     "TaskAction": {
         "type": "object",
-        "properties": {"response_url": {"type": "string", "format": "uri", "maxLength": 2048}},
+        "properties": {
+            "response_url": {"type": "string", "format": "uri", "maxLength": 2048},
+            "reason": {"type": "string", "maxLength": 500},
+        },
     },
     "ConfigObject": {
         "type": "object",

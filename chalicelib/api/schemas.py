@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from chalicelib.domain.states import STATE_CODES, is_state
 from chalicelib.errors import FieldProblem, InvalidInputError, MalformedInputError
@@ -23,6 +30,18 @@ Severity = Annotated[int, Field(ge=1, le=5)]
 StateCode = Annotated[str, Field(json_schema_extra={"enum": list(STATE_CODES)})]
 QueryScope = Annotated[str, Field(json_schema_extra={"enum": ["national", *STATE_CODES]})]
 PLATFORMS = Literal["x", "youtube", "facebook", "telegram", "bluesky", "mastodon", "rss", "webhook"]
+
+
+def _at_most(limit: int) -> BeforeValidator:
+    """The length limit on the text as sent: whitespace stripping must not let 2,001 characters
+    through a documented ``maxLength`` of 2,000."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and len(value) > limit:
+            raise ValueError(f"String should have at most {limit} characters")
+        return value
+
+    return BeforeValidator(check)
 
 
 class _Strict(BaseModel):
@@ -55,7 +74,7 @@ class LeaderIn(_Strict):
 
 class KeywordQueryIn(_Strict):
     id: Id
-    query: Annotated[str, Field(min_length=1, max_length=2000)]
+    query: Annotated[str, Field(min_length=1, max_length=2000), _at_most(2000)]
     name: Annotated[str, Field(max_length=200)] = ""
     category: Short = "general"
     severity: Severity = 3
@@ -63,6 +82,14 @@ class KeywordQueryIn(_Strict):
     enabled: bool = True
     variants: bool = True
     exact: bool = False
+    # The response brief per language: {"hi": "...", "en": "..."} (domain.keywords.model).
+    brief: Annotated[
+        dict[
+            Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Z][a-z]{3})?$")],
+            Annotated[str, Field(max_length=2000), _at_most(2000)],
+        ],
+        Field(max_length=10),
+    ] = {}
 
     @field_validator("scope")
     @classmethod

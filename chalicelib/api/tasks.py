@@ -24,7 +24,7 @@ from chalicelib.api.http import (
 from chalicelib.api.problems import problems, request_path
 from chalicelib.domain.pagination import parse_limit
 from chalicelib.domain.states import is_state
-from chalicelib.domain.tasks import TaskAction, TaskStatus
+from chalicelib.domain.tasks import MAX_REASON, TaskAction, TaskStatus
 from chalicelib.errors import FieldProblem, InvalidInputError
 from chalicelib.services import monitoring, task_flow
 from chalicelib.wiring import container
@@ -95,9 +95,18 @@ def _act(task_id: str, action: TaskAction) -> Response:
         raise InvalidInputError(
             "response_url must be a URL", [FieldProblem("response_url", "a string URL")]
         )
+    reason = body.get("reason", "")
+    if not isinstance(reason, str) or len(reason) > MAX_REASON:
+        raise InvalidInputError(
+            "reason must be text", [FieldProblem("reason", f"a string of at most {MAX_REASON}")]
+        )
+    if reason and action is not TaskAction.DECLINE:
+        raise InvalidInputError(
+            "only a decline takes a reason", [FieldProblem("reason", "only with decline")]
+        )
     c = container()
     task = task_flow.act_on_task(
-        c.tasks, principal_of(request), task_id, action, c.clock(), response_url
+        c.tasks, principal_of(request), task_id, action, c.clock(), response_url, reason
     )
     return Response(body=task_json(task), status_code=200, headers={"ETag": etag(task.version)})
 

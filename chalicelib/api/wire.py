@@ -64,6 +64,7 @@ class Task(TypedDict):
     url: str
     response_url: str
     priority: float
+    page_url: str  # the task page; empty without a configured public base URL
 
 
 class TaskEvent(TypedDict):

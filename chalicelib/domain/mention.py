@@ -11,6 +11,34 @@ PLATFORMS = frozenset(
     {"x", "youtube", "facebook", "telegram", "bluesky", "mastodon", "rss", "webhook"}
 )
 
+# Where a warrior's response can live: the web hosts of the platforms we watch (a host and its
+# subdomains). RSS and webhooks are sources only; Mastodon is federated, so its big instances.
+PLATFORM_HOSTS: dict[str, tuple[str, ...]] = {
+    "x": ("x.com", "twitter.com"),
+    "youtube": ("youtube.com", "youtu.be"),
+    "facebook": ("facebook.com", "fb.com", "fb.watch"),
+    "telegram": ("t.me", "telegram.me"),
+    "bluesky": ("bsky.app",),
+    "mastodon": ("mastodon.social", "mastodon.online", "mstdn.social"),
+}
+
+
+def platform_of_url(url: str) -> str | None:
+    """The platform an https(s) URL points at, or None for any other site."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").casefold().rstrip(".")
+    except ValueError:
+        return None
+    if parts.scheme not in ("https", "http") or not host:
+        return None
+    for platform, hosts in PLATFORM_HOSTS.items():
+        if any(host == h or host.endswith("." + h) for h in hosts):
+            return platform
+    return None
+
 
 def mention_key(platform: str, native_id: str) -> str:
     """The stable key of a post: ``platform#native_id``; ids are strings, always."""

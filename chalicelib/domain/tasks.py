@@ -14,7 +14,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from chalicelib.domain.mention import PLATFORM_HOSTS, platform_of_url
 from chalicelib.errors import ConflictError, FieldProblem, InvalidInputError
+
+MAX_REASON = 500  # characters of a decline's reason kept in its event
 
 
 class TaskStatus(StrEnum):
@@ -120,8 +123,12 @@ def transition(
     actor: str,
     at: datetime,
     response_url: str = "",
+    reason: str = "",
 ) -> tuple[Task, TaskEvent | None]:
-    """Apply ``action``; returns the new task and its event (None when nothing changed)."""
+    """Apply ``action``; returns the new task and its event (None when nothing changed).
+
+    Completing needs the link to the response, on a platform we know; declining may say why.
+    """
     target = _TARGET[action]
     if task.status == target:
         return task, None
@@ -138,8 +145,16 @@ def transition(
                 "completing a task needs the link to the response",
                 [FieldProblem("response_url", "an http(s) URL is required")],
             )
+        if platform_of_url(response_url) is None:
+            known = ", ".join(h for hosts in PLATFORM_HOSTS.values() for h in hosts)
+            raise InvalidInputError(
+                "the response must be a post on a platform we know",
+                [FieldProblem("response_url", f"a link on one of: {known}")],
+            )
         changes["response_url"] = response_url
         detail["response_url"] = response_url
+    if action is TaskAction.DECLINE and reason.strip():
+        detail["reason"] = reason.strip()[:MAX_REASON]
     new = replace(task, **changes)
     event = TaskEvent(task.task_id, new.version, action, actor, at, task.status, target, detail)
     return new, event

@@ -302,6 +302,12 @@ class TokenVerifier(Protocol):
         ...
 
 
+class LoginCodeExchange(Protocol):
+    def exchange(self, code: str, verifier: str, redirect_uri: str) -> dict[str, Any]:
+        """Tokens (``id_token``, ...) for an OAuth authorization code and its PKCE verifier."""
+        ...
+
+
 class DeviceRegistry(Protocol):
     def register(
         self,

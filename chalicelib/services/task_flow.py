@@ -64,6 +64,7 @@ def act_on_task(
     action: TaskAction,
     at: datetime,
     response_url: str = "",
+    reason: str = "",
 ) -> Task:
     """Apply a warrior's action; repeating it changes nothing, a conflicting one is 409."""
     for _ in range(ATTEMPTS):
@@ -71,7 +72,7 @@ def act_on_task(
         if task is None:
             raise NotFoundError("no such task")
         authorize(p, "task", Verb.ACT, task_scope(task))
-        new, event = transition(task, action, p.sub, at, response_url)
+        new, event = transition(task, action, p.sub, at, response_url, reason)
         if event is None:
             return new
         try:

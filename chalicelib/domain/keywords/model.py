@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.errors import FieldProblem, InvalidInputError
@@ -25,6 +26,9 @@ class KeywordQuery:
     enabled: bool = True
     variants: bool = True
     exact: bool = False
+    # The response brief per language ("hi", "en"): what to do, talking points, links to facts.
+    # Shown on the task page in the warrior's language; set by the cell head per query.
+    brief: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +48,41 @@ class QueryMatch:
         }
 
 
+BRIEF_LANG = re.compile(r"^[a-z]{2,3}(-[A-Z][a-z]{3})?$")
+MAX_BRIEF_CHARS = 2000
+MAX_BRIEF_LANGS = 10
+
+
+def _brief(value: Any) -> dict[str, str]:
+    """A query's response brief: language code -> text (at most 2,000 characters each)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or len(value) > MAX_BRIEF_LANGS:
+        raise InvalidInputError(
+            "brief maps languages to text",
+            [
+                FieldProblem(
+                    "brief",
+                    f'an object like {{"hi": "...", "en": "..."}}, at most {MAX_BRIEF_LANGS}',
+                )
+            ],
+        )
+    out: dict[str, str] = {}
+    for lang, text in value.items():
+        if not isinstance(lang, str) or not BRIEF_LANG.match(lang):
+            raise InvalidInputError(
+                "brief keys are language codes", [FieldProblem(f"brief.{lang}", "a code like hi")]
+            )
+        if not isinstance(text, str) or len(text) > MAX_BRIEF_CHARS:
+            raise InvalidInputError(
+                "a brief is text",
+                [FieldProblem(f"brief.{lang}", f"a string of at most {MAX_BRIEF_CHARS}")],
+            )
+        if text.strip():
+            out[lang] = text.strip()
+    return out
+
+
 def keyword_query_from_dict(d: dict[str, Any]) -> KeywordQuery:
     """Build a query from its JSON form, applying the documented defaults."""
     try:
@@ -58,6 +97,7 @@ def keyword_query_from_dict(d: dict[str, Any]) -> KeywordQuery:
         if not isinstance(d.get(name), str) or not d[name].strip():
             raise InvalidInputError(f"{name} is required", [FieldProblem(name, "required")])
     return KeywordQuery(
+        brief=_brief(d.get("brief")),
         id=d["id"],
         query=d["query"],
         name=str(d.get("name", "")),

@@ -1,0 +1,234 @@
+"""``make bench-pages``: bytes of the task page and the inbox, and their server render time
+against the plain JSON of the same task (``GET /tasks/{id}``), measured in the same run.
+
+Runs the whole app in process (chalice.test.Client: middleware, token verification, handler)
+over the in-memory fakes the functional tests use, so the times are the pages' own cost, not
+storage latency; the storage reads each response makes are counted instead (in AWS each is a
+DynamoDB round trip of a few milliseconds, which outweighs rendering). Bytes: raw and gzip
+(what API Gateway or CloudFront send with compression on), and a first visit's total for the
+task page (HTML + CSS + JS; the post's media excluded, as the budget says). Ends with one JSON
+line of headline figures.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from chalice.test import Client  # noqa: E402
+
+from chalicelib import wiring  # noqa: E402
+from chalicelib.adapters.jwt_tokens import DEV_AUDIENCE, DevIssuer  # noqa: E402
+from chalicelib.domain.analysis import WatchConfig, analyze  # noqa: E402
+from chalicelib.domain.keywords import compile_queries  # noqa: E402
+from chalicelib.domain.language import detect  # noqa: E402
+from chalicelib.domain.org import Member  # noqa: E402
+from chalicelib.domain.tasks import Task, TaskStatus, task_id_for  # noqa: E402
+from chalicelib.services.config_cache import CachedConfig  # noqa: E402
+from chalicelib.settings import Settings  # noqa: E402
+from tests.factories import T0, make_leader, make_mention, make_query, make_team  # noqa: E402
+from tests.fakes import (  # noqa: E402
+    InMemoryConfigRepository,
+    InMemoryMentionRepository,
+    InMemoryTaskRepository,
+)
+
+READS = frozenset({"get", "get_item", "list_items", "events", "list_by_team", "get_many"})
+ROUNDS = 400
+
+
+class ReadOnlyConfig(InMemoryConfigRepository):
+    """The fake without its defensive deep copies (pages only read): a 50-member team's copy
+    would otherwise be most of what is measured, and DynamoDB costs a round trip instead."""
+
+    def get_item(self, pk: str, sk: str) -> Any:
+        return self.items.get((pk, sk))
+
+
+class Counted:
+    """Counts the storage reads a response makes (each one a DynamoDB round trip in AWS)."""
+
+    reads = 0
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if name not in READS:
+            return attr
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            Counted.reads += 1
+            return attr(*args, **kwargs)
+
+        return counted
+
+
+BUDGET = 60 * 1024
+TEXT = (
+    "मोदी जी तो कह रहे थे कि नोटबंदी के बाद काला धन ख़त्म हो गया। 50 दिन माँगे थे, "
+    "आज दो साल हो गए। black money कहाँ है? demonetisation ने छोटे व्यापारियों को तबाह किया। "
+) * 3  # a long post, near X's limit
+
+
+def world(issuer: DevIssuer) -> tuple[str, str]:
+    config = ReadOnlyConfig()
+    mentions = InMemoryMentionRepository()
+    tasks = InMemoryTaskRepository()
+    brief = {
+        "hi": "तथ्य रखें: RBI की 2018 की रिपोर्ट के अनुसार 99.3% नोट वापस आए।\nशालीन रहें।",
+        "en": "Stick to facts: the RBI's 2018 report says 99.3% of notes came back.\nStay civil.",
+    }
+    query = make_query(brief=brief)
+    config.put_query(query, "bench")
+    members = tuple(
+        Member(f"w-{n}", f"Warrior {n}", "DL-CENTRAL-01", languages=("hi",)) for n in range(50)
+    )
+    config.put_team(make_team("DL-CENTRAL-01", "DL", members=members), "bench")
+    leader = make_leader()
+    mention = make_mention(text=TEXT)
+    watch = WatchConfig.build("1", [leader], [query], compile_queries([query]))
+    analyzed = analyze(mention, detect(TEXT), watch, T0, timedelta(days=30), timedelta(days=365))
+    mentions.put_new(analyzed, "bench")
+    first = ""
+    for n in range(30):  # a busy inbox: 30 open tasks
+        task = Task(
+            task_id=task_id_for("DL-CENTRAL-01", f"x#{n}"),
+            team_id="DL-CENTRAL-01",
+            state="DL",
+            incident_key=f"x#{n}",
+            mention_key=mention.key,
+            created_at=T0 + timedelta(minutes=n),
+            status=TaskStatus.DISPATCHED,
+            version=2,
+            leader_id=leader.id,
+            leader_name=leader.name,
+            query_ids=(query.id,),
+            category="economy",
+            severity=4,
+            lang="hi",
+            excerpt=TEXT[:140],
+            url=mention.url,
+            mention_count=n + 1,
+            priority=float(n),
+        )
+        tasks.create(task)
+        first = first or task.task_id
+    settings = Settings(
+        stage="bench",
+        region="ap-south-1",
+        endpoint_url=None,
+        table_prefix="bench-",
+        mentions_queue_url="",
+        state_topic_arn_prefix="",
+        webhook_secret="",
+        jwt_issuer=issuer.issuer,
+        jwt_audience=DEV_AUDIENCE,
+        jwks=json.dumps(issuer.jwks()),
+        public_base_url="https://tvarit.example.in",
+    )
+    wiring.use(
+        wiring.Container(
+            settings,
+            mentions=Counted(mentions),
+            tasks=Counted(tasks),
+            config_repo=Counted(config),
+            config=CachedConfig(config, 30.0, time.monotonic),
+        )
+    )
+    claims = {"sub": "w-1", "custom:role": "warrior", "custom:team": "DL-CENTRAL-01"}
+    return first, issuer.mint(claims, datetime.now(UTC), ttl_seconds=3600)
+
+
+def timed(client: Client, path: str, headers: dict[str, str]) -> tuple[list[float], Any, int]:
+    Counted.reads = 0
+    response = client.http.get(path, headers=headers)  # warm: first render reads templates
+    assert response.status_code == 200, (path, response.status_code)
+    reads = Counted.reads
+    times = []
+    for _ in range(ROUNDS):
+        began = time.perf_counter()
+        response = client.http.get(path, headers=headers)
+        times.append((time.perf_counter() - began) * 1000)
+    return times, response, reads
+
+
+def body_bytes(response: Any) -> bytes:
+    body = response.body
+    return body if isinstance(body, bytes) else str(body).encode()
+
+
+def main() -> int:
+    issuer = DevIssuer.generate()
+    task_id, token = world(issuer)
+    from app import app
+
+    bearer = {"Authorization": f"Bearer {token}"}
+    cookie = {"Cookie": f"tvarit_session={token}"}
+    with Client(app) as client:
+        results: dict[str, tuple[list[float], bytes]] = {}
+        reads: dict[str, int] = {}
+        for name, path, headers in (
+            ("json", f"/tasks/{task_id}", bearer),
+            ("task_page", f"/t/{task_id}", cookie),
+            ("inbox", "/t", cookie),
+        ):
+            times, response, reads[name] = timed(client, path, headers)
+            results[name] = (times, body_bytes(response))
+        page = results["task_page"][1].decode()
+        statics = re.findall(r'(?:href|src)="(/static/[^"]+)"', page)
+        static_bytes = {p: body_bytes(client.http.get(p)) for p in statics}
+    print(f"{'response':<22}{'raw bytes':>10}{'gzip':>8}{'median ms':>11}{'p95 ms':>8}{'reads':>7}")
+    headline: dict[str, Any] = {}
+    for name, (times, body) in results.items():
+        med = statistics.median(times)
+        p95 = statistics.quantiles(times, n=20)[18]
+        zipped = len(gzip.compress(body))
+        print(f"{name:<22}{len(body):>10}{zipped:>8}{med:>11.2f}{p95:>8.2f}{reads[name]:>7}")
+        headline[f"{name}_reads"] = reads[name]
+        headline[f"{name}_ms"] = round(med, 2)
+        headline[f"{name}_bytes"] = len(body)
+        headline[f"{name}_gzip_bytes"] = zipped
+    for path, body in static_bytes.items():
+        print(f"{path.rsplit('/', 1)[1]:<22}{len(body):>10}{len(gzip.compress(body)):>8}")
+    first_visit_raw = len(results["task_page"][1]) + sum(len(b) for b in static_bytes.values())
+    first_visit_gzip = len(gzip.compress(results["task_page"][1])) + sum(
+        len(gzip.compress(b)) for b in static_bytes.values()
+    )
+    json_ms = statistics.median(results["json"][0])
+    headline.update(
+        {
+            "task_page_first_visit_raw_bytes": first_visit_raw,
+            "task_page_first_visit_gzip_bytes": first_visit_gzip,
+            "budget_bytes": BUDGET,
+            "within_budget_uncompressed": first_visit_raw <= BUDGET,
+            "task_page_vs_json": round(statistics.median(results["task_page"][0]) / json_ms, 2),
+            "inbox_vs_json": round(statistics.median(results["inbox"][0]) / json_ms, 2),
+            "rounds": ROUNDS,
+        }
+    )
+    print(
+        f"\ntask page, first visit (HTML + CSS + JS): {first_visit_raw} B raw, "
+        f"{first_visit_gzip} B gzip; budget {BUDGET} B"
+    )
+    print(
+        f"render vs the JSON of the same task: task page x{headline['task_page_vs_json']}, "
+        f"inbox (30 tasks) x{headline['inbox_vs_json']}"
+    )
+    print(json.dumps(headline))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

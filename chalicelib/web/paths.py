@@ -1,0 +1,23 @@
+"""Every route the pages serve. The API's bearer-token middleware leaves these to the pages,
+which authenticate by their own session cookie (chalicelib/web/session.py)."""
+
+from __future__ import annotations
+
+PAGE_ROUTES = frozenset(
+    {
+        "/t",
+        "/t/{task_id}",
+        "/t/{task_id}/ack",
+        "/t/{task_id}/done",
+        "/t/{task_id}/decline",
+        "/web/devices",
+        "/lang/{lang}",
+        "/auth/login",
+        "/auth/callback",
+        "/auth/logout",
+        "/dev/login",
+        "/static/{name}",
+        "/sw.js",
+        "/manifest.webmanifest",
+    }
+)
