@@ -27,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
     import json
     import sys
 
+    from chalicelib.domain.config_kinds import validate_query
     from chalicelib.domain.keywords import compile_queries, keyword_query_from_dict
     from chalicelib.errors import TvaritError
 
@@ -39,9 +40,16 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError, TvaritError) as err:
         print(f"tvarit match: {args.queries}: {err}", file=sys.stderr)
         return 2
-    matcher = compile_queries(queries)
-    for query_id, problem in matcher.rejected.items():
-        print(f"tvarit match: query {query_id!r} skipped: {problem.detail}", file=sys.stderr)
+    # The API's check: a query the API would refuse is skipped here, with the same reason.
+    rejected: set[str] = set()
+    for q, data in zip(queries, raw, strict=True):
+        try:
+            validate_query(data)
+        except TvaritError as err:
+            rejected.add(q.id)
+            where = "; ".join(p.msg for p in err.problems) or err.detail
+            print(f"tvarit match: query {q.id!r} skipped: {where}", file=sys.stderr)
+    matcher = compile_queries(q for q in queries if q.id not in rejected)
 
     posts_fh: TextIO = open(args.posts, encoding="utf-8") if args.posts else sys.stdin  # noqa: SIM115
     total = matched = 0
@@ -77,9 +85,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"{total} posts, {matched} matched")
         for q in queries:
-            if q.enabled and q.id not in matcher.rejected:
+            if q.enabled and q.id not in rejected:
                 print(f"    {q.id}: {per_query.get(q.id, 0)} posts")
-    return 2 if matcher.rejected else 0
+    return 2 if rejected else 0
 
 
 def _post(line: str, lineno: int) -> dict[str, Any] | None:

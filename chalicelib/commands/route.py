@@ -25,8 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0 with a JSON preview, 1 when the config is invalid, 2 on usage errors."""
+    from chalicelib.domain.config_kinds import validate_routes
     from chalicelib.domain.org import Team
-    from chalicelib.domain.routing import TeamDirectory, parse_route_config
+    from chalicelib.domain.routing import TeamDirectory
     from chalicelib.errors import InvalidInputError
 
     try:
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"tvarit route: cannot read {args.config}: {exc}", file=sys.stderr)
         return 2
     try:
-        tree = parse_route_config(config)
+        tree = validate_routes(config)  # the API's check: PUT /routes would refuse the same
     except InvalidInputError as err:
         for p in err.problems:
             print(f"{p.loc}: {p.msg}", file=sys.stderr)

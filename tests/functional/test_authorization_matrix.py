@@ -21,6 +21,7 @@ from chalicelib.domain.incidents import IncidentRecord
 from chalicelib.domain.tasks import Task, TaskStatus
 from tests.factories import T0, make_leader, make_query, make_team
 from tests.functional.conftest import World, auth, store_mention
+from tests.seeding import seed
 
 CALLERS = (
     "national_admin",
@@ -301,16 +302,15 @@ def _task(task_id: str, team: str, state: str, district: str) -> Task:
 
 @pytest.fixture
 def scoped_world(world: World) -> World:
-    world.config.put_team(make_team("DL-CENTRAL-01", "DL", district="CENTRAL"), "test")
-    world.config.put_team(make_team("UP-VARANASI-01", "UP", district="VARANASI"), "test")
-    world.config.put_leader(make_leader(id="narendra-modi", state="UP", accounts=()), "test")
-    world.config.put_query(make_query(id="q-dl", scope="DL"), "test")
-    world.config.put_query(make_query(id="q-up", scope="UP"), "test")
-    for state in ("DL", "UP"):
-        chain = {**CHAIN, "id": f"ch-{state.lower()}", "owner": state}
-        world.config.write_item(
-            "ESCALATION", chain["id"], "escalation_chain", chain, state, "t", None
-        )
+    seed(
+        world.config,
+        make_team("DL-CENTRAL-01", "DL", district="CENTRAL"),
+        make_team("UP-VARANASI-01", "UP", district="VARANASI"),
+        make_leader(id="narendra-modi", state="UP", accounts=()),
+        make_query(id="q-dl", scope="DL"),
+        make_query(id="q-up", scope="UP"),
+        *({**CHAIN, "id": f"ch-{state.lower()}", "owner": state} for state in ("DL", "UP")),
+    )
     world.tasks.create(_task("t_dl", "DL-CENTRAL-01", "DL", "CENTRAL"))
     device = {
         "id": "d_dl",
