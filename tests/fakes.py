@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.analysis import AnalyzedMention
+from chalicelib.domain.config_kinds import VERSION_KEY
 from chalicelib.domain.incidents import (
     IncidentDecision,
     IncidentIndex,
@@ -270,6 +271,8 @@ class InMemoryConfigRepository:
             )
         )
         self.version += 1
+        # As the table: ("META", "VERSION") counts changes; the loaders read the version there.
+        self.items[VERSION_KEY] = ConfigRecord("meta", VERSION_KEY[1], {}, self.version)
         for ipk, isk, idata in index:
             if idata is None:
                 self.items.pop((ipk, isk), None)

@@ -74,9 +74,11 @@ def validate_query(data: Mapping[str, Any]) -> KeywordQuery:
         parse_query(query)
     except QuerySyntaxError as err:
         reason = err.detail.removeprefix(f"query {query.id}: ")
-        where = f"column {err.column}: " if err.column else ""
+        # Column 0 means the whole query is at fault: point at its start.
+        where = f"column {err.column or 1}"
         raise InvalidInputError(
-            f"the query cannot be parsed: {reason}", [FieldProblem("query", f"{where}{reason}")]
+            f"the query cannot be parsed at {where}: {reason}",
+            [FieldProblem("query", f"{where}: {reason}")],
         ) from None
     return query
 
