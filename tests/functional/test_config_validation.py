@@ -186,3 +186,17 @@ def test_config_lists_page_with_limit_and_cursor(client: Client, world: World) -
 def test_a_bad_page_request_is_a_422(client: Client, query: str) -> None:
     response = client.http.get(f"/leaders?{query}", headers=auth("state_head"))
     assert problem(response)["errors"][0]["loc"] in ("limit", "cursor")
+
+
+def test_stored_objects_that_fail_their_validator_are_left_out_not_used(
+    client: Client, world: World
+) -> None:
+    # Written straight to the store, as data saved before validation existed would be.
+    legacy = {"id": "q-legacy", "query": "paper AND (leak", "scope": "national"}
+    world.config.write_item("QUERY", "q-legacy", "keyword_query", legacy, "national", "old", None)
+    chain = {"id": "bad", "scope": "state", "owner": "DL", "steps": []}
+    world.config.write_item("CHAIN", "bad", "escalation_chain", chain, "DL", "old", None)
+    analyze(client, [json.dumps(make_message(text="paper leak; नोटबंदी"))])
+    tasks = list(world.tasks.tasks.values())
+    assert {t.query_ids for t in tasks} == {("q-demonetisation",)}  # the others still match
+    assert {t.route["escalation"]["id"] for t in tasks} == {"default"}
