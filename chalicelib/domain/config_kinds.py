@@ -56,12 +56,96 @@ def _bad(detail: str, loc: str, msg: str) -> InvalidInputError:
     return InvalidInputError(detail, [FieldProblem(loc, msg)])
 
 
+_LIST = (list, tuple)  # stored JSON has lists; seeding from dataclasses gives tuples
+# A field typed (fields, required) is a list of such objects.
+_ACCOUNT = ({"platform": str, "handle": str, "platform_id": str}, ("platform", "handle"))
+_LEADER: dict[str, Any] = {
+    "id": str,
+    "name": str,
+    "state": str,
+    "party": str,
+    "accounts": _ACCOUNT,
+    "reach": int,
+    "district": str,
+}
+_MEMBER: tuple[dict[str, Any], tuple[str, ...]] = (
+    {
+        "id": str,
+        "name": str,
+        "team_id": str,
+        "role": str,
+        "languages": str,
+        "channels": str,
+        "quiet_hours": str,
+        "min_severity": int,
+    },
+    ("id", "name"),
+)
+_MEMBER_LISTS = frozenset({"languages", "channels"})
+_TYPE_NAMES = {str: "string", int: "integer", float: "number"}
+_TEAM: dict[str, Any] = {
+    "id": str,
+    "name": str,
+    "state": str,
+    "district": str,
+    "lead_id": str,
+    "members": _MEMBER,
+    "quiet_hours": str,
+    "rate_per_hour": float,
+    "burst": int,
+    "digest_minutes": int,
+}
+
+
+def _shape(
+    data: Any,
+    fields: Mapping[str, Any],
+    where: str,
+    required: tuple[str, ...],
+    lists: frozenset[str] = frozenset(),
+) -> list[FieldProblem]:
+    """Problems with a plain JSON object's fields: unknown, missing or of the wrong type.
+
+    A field typed ``(fields, required)`` is a list of such objects; one named in ``lists`` is
+    a list of the given scalar type.
+    """
+    at = f"{where}." if where else ""
+    if not isinstance(data, Mapping):
+        return [FieldProblem(where or "body", "must be an object")]
+    out = [FieldProblem(f"{at}{k}", "unknown field") for k in sorted(set(data) - set(fields))]
+    out += [FieldProblem(f"{at}{k}", "required") for k in required if k not in data]
+    for name, kind in fields.items():
+        if name not in data:
+            continue
+        value = data[name]
+        if isinstance(kind, tuple):
+            if not isinstance(value, _LIST):
+                out.append(FieldProblem(f"{at}{name}", "must be a list"))
+                continue
+            sub = _MEMBER_LISTS if kind is _MEMBER else frozenset()
+            for i, item in enumerate(value):
+                out += _shape(item, kind[0], f"{at}{name}[{i}]", kind[1], sub)
+            continue
+        items = value if name in lists and isinstance(value, _LIST) else [value]
+        if name in lists and not isinstance(value, _LIST):
+            out.append(FieldProblem(f"{at}{name}", "must be a list"))
+            continue
+        for item in items:
+            ok = isinstance(item, kind) and not isinstance(item, bool)
+            if kind is float:
+                ok = isinstance(item, int | float) and not isinstance(item, bool)
+            if not ok:
+                out.append(FieldProblem(f"{at}{name}", f"must be a {_TYPE_NAMES[kind]}"))
+                break
+    return out
+
+
 def validate_leader(data: Mapping[str, Any]) -> Leader:
     """A watched leader from its stored/wire form."""
-    try:
-        leader = leader_from_dict(dict(data))
-    except (TypeError, ValueError) as err:
-        raise _bad("a leader has the wrong shape", "body", str(err)) from None
+    problems = _shape(data, _LEADER, "", ("id", "name", "state"))
+    if problems:
+        raise InvalidInputError(f"invalid leader at {problems[0].loc}", problems)
+    leader = leader_from_dict(dict(data))
     if not is_state(leader.state):
         raise _bad("a leader belongs to a state", "state", "not a state or UT code")
     return leader
@@ -93,10 +177,10 @@ def _with_member_team(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def validate_team(data: Mapping[str, Any]) -> Team:
     """A team with its members; quiet hours must parse (dispatch reads them)."""
-    try:
-        team = team_from_dict(_with_member_team(data))
-    except (TypeError, ValueError) as err:
-        raise _bad("a team has the wrong shape", "body", str(err)) from None
+    problems = _shape(data, _TEAM, "", ("id", "name", "state"))
+    if problems:
+        raise InvalidInputError(f"invalid team at {problems[0].loc}", problems)
+    team = team_from_dict(_with_member_team(data))
     if not is_state(team.state):
         raise _bad("a team belongs to a state", "state", "not a state or UT code")
     QuietHours.parse(team.quiet_hours)
