@@ -22,8 +22,10 @@ from chalicelib.domain.config_kinds import (
     TEAM_INDEX,
     TEAMS,
     ConfigKind,
+    validate_routes,
 )
 from chalicelib.domain.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
+from chalicelib.domain.routing import Route
 from chalicelib.errors import (
     ConflictError,
     FieldProblem,
@@ -268,7 +270,20 @@ class ConfigAdmin:
         self, p: Principal, config: dict[str, Any], if_match: int | None
     ) -> ConfigRecord:
         authorize(p, ROUTES.name, Verb.WRITE, Scope())
-        ROUTES.validate(config)  # every problem, with its path, before anything is stored
+        tree = validate_routes(config)  # every problem, with its path, before anything is stored
+        # A route's escalation names a chain: one that does not exist would never take effect.
+        chains = {r.id for r in self.store.list_items(CHAINS.fixed_partition)}
+        missing = [
+            FieldProblem(f"{r.path}.escalation", f"no escalation chain {r.escalation!r}")
+            for r in _routes(tree.root)
+            if r.escalation
+            and r.escalation not in chains
+            and (r is tree.root or r.escalation != _parent_escalation(tree.root, r))
+        ]
+        if missing:
+            raise InvalidInputError(
+                "a route names an escalation chain that does not exist", missing
+            )
         current = self.store.get_item(*ROUTES.key({}))
         expected = None if current is None else (current.version if if_match is None else if_match)
         record = self.store.write_item(
@@ -281,6 +296,18 @@ class ConfigAdmin:
         )
         assert record is not None
         return record
+
+
+def _routes(route: Route) -> list[Route]:
+    return [route, *(r for child in route.routes for r in _routes(child))]
+
+
+def _parent_escalation(root: Route, node: Route) -> str:
+    """The escalation ``node`` would inherit (its parent's); "" for the root."""
+    for r in _routes(root):
+        if node in r.routes:
+            return r.escalation
+    return ""
 
 
 def audit_scope_of(p: Principal, scope: str | None) -> str:

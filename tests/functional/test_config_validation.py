@@ -116,6 +116,12 @@ def test_an_invalid_chain_is_refused_before_anything_is_looked_up(
         ({"repeat_interval": "4h"}, "route.repeat_interval"),
         ({"group_by": ["leader", "category"]}, "route.group_by"),
         ({"routes": [{"matchers": ["category=~(a|aa)+$"]}]}, "route.routes[0].matchers[0]"),
+        # A chain that is not there would never take effect; children inheriting it say nothing.
+        ({"escalation": "nope", "routes": [{"matchers": ["state=UP"]}]}, "route.escalation"),
+        (
+            {"routes": [{"routes": [{"escalation": "nope"}]}]},
+            "route.routes[0].routes[0].escalation",
+        ),
     ],
 )
 def test_route_options_that_would_not_take_effect_are_refused(
