@@ -109,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Replaying {len(posts)} recorded posts at {args.rate:g}/s through POST /ingest/webhook")
     began = time.monotonic()
     report = replay(posts, stack.api_url, stack.webhook_secret, rate=args.rate)
+    if report.stop is not None:
+        print(f"Replay stopped after {report.sent} posts: {report.stop.detail}")
     sent_in = time.monotonic() - began
     _wait_until_quiet(stack)
     drained_in = time.monotonic() - began

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from chalicelib.domain.access import Scope
 from chalicelib.domain.analysis import AnalyzedMention
 from chalicelib.domain.config_kinds import VERSION_KEY
 from chalicelib.domain.incidents import (
@@ -245,6 +246,7 @@ class InMemoryConfigRepository:
         actor: str,
         expected_version: int | None,
         index: Sequence[IndexItem] = (),
+        objects: Sequence[Scope] = (),
     ) -> ConfigRecord | None:
         before = self.items.get((pk, sk))
         if expected_version is None and before is not None:
@@ -268,6 +270,7 @@ class InMemoryConfigRepository:
                 sk,
                 None if before is None else before.data,
                 data,
+                tuple(objects) or None,
             )
         )
         self.version += 1

@@ -21,7 +21,6 @@ from chalicelib.errors import (
     FieldProblem,
     InvalidInputError,
     MalformedInputError,
-    PreconditionRequiredError,
 )
 from chalicelib.services import config_admin
 from chalicelib.services.config_admin import (
@@ -30,6 +29,7 @@ from chalicelib.services.config_admin import (
     QUERIES,
     TEAMS,
     ConfigAdmin,
+    IfMatch,
     Kind,
 )
 from chalicelib.services.ports import ConfigRecord
@@ -61,19 +61,17 @@ def _body(model_name: str) -> dict[str, Any]:
     return schemas.validate(schemas.MODELS[model_name], read_json_object(admin_api.current_request))
 
 
-def _if_match(required: bool = True) -> int | None:
-    """The version named by If-Match; 428 if a change comes without one."""
+def _if_match() -> IfMatch | None:
+    """The version named by If-Match (``*`` as such), None without one.
+
+    The use cases answer 428 for an update or delete without it (config_admin.expected_version).
+    """
     raw = admin_api.current_request.headers.get("if-match")
     if raw is None:
-        if required:
-            raise PreconditionRequiredError(
-                "send If-Match with the ETag you read",
-                [FieldProblem("header:If-Match", "required")],
-            )
         return None
     value = raw.strip().removeprefix("W/").strip('"')
     if value == "*":
-        return None
+        return "*"
     if not (value.isascii() and value.isdigit()):
         raise MalformedInputError(
             "If-Match must be an ETag of this API", [FieldProblem("header:If-Match", "not an ETag")]
@@ -216,16 +214,17 @@ def add_member(team_id: str) -> Response:
 @admin_api.route("/teams/{team_id}/members/{member_id}", methods=["PUT"], content_types=JSON)
 @problems(_path)
 def replace_member(team_id: str, member_id: str) -> Response:
+    version = _if_match()
     member = _body("Member")
     if member["id"] != member_id:
         raise InvalidInputError("the id cannot change", [FieldProblem("id", "must match the URL")])
-    return _record(_admin().put_member(_caller(), team_id, member, creating=False))
+    return _record(_admin().put_member(_caller(), team_id, member, False, version))
 
 
 @admin_api.route("/teams/{team_id}/members/{member_id}", methods=["DELETE"])
 @problems(_path)
 def remove_member(team_id: str, member_id: str) -> Response:
-    return _record(_admin().remove_member(_caller(), team_id, member_id))
+    return _record(_admin().remove_member(_caller(), team_id, member_id, _if_match()))
 
 
 @admin_api.route("/routes", methods=["GET"])
@@ -242,7 +241,7 @@ def get_routes() -> Response:
 @problems(_path)
 def put_routes() -> Response:
     body = read_json_object(admin_api.current_request)
-    record = _admin().put_routes(_caller(), body, _if_match(required=False))
+    record = _admin().put_routes(_caller(), body, _if_match())
     out = {"config": record.data, "version": record.version, "updated_by": record.updated_by}
     return Response(body=out, status_code=200, headers={"ETag": etag(record.version)})
 
@@ -251,9 +250,12 @@ def put_routes() -> Response:
 @problems(_path)
 def audit_log() -> dict[str, Any]:
     request = admin_api.current_request
-    wanted = config_admin.audit_scope_of(_caller(), _state_param("scope", national=True))
-    records, cursor = container().config_repo.audit_log(
-        wanted, parse_limit(query_param(request, "limit")), query_param(request, "cursor") or None
+    records, cursor = config_admin.read_audit(
+        container().config_repo,
+        _caller(),
+        _state_param("scope", national=True),
+        parse_limit(query_param(request, "limit")),
+        query_param(request, "cursor") or None,
     )
     return {
         "items": [

@@ -197,6 +197,7 @@ OPERATIONS: tuple[Op, ...] = (
         "replaceMember",
         "Replace a member",
         body="Member",
+        headers=("If-Match",),
         errors=_WRITE,
     ),
     Op(
@@ -204,6 +205,7 @@ OPERATIONS: tuple[Op, ...] = (
         "/teams/{team_id}/members/{member_id}",
         "removeMember",
         "Remove a member",
+        headers=("If-Match",),
         errors=_WRITE,
     ),
     Op("get", "/routes", "getRoutes", "The route tree in force", response="Routes", errors=_READ),

@@ -5,14 +5,25 @@ its validator. These use cases are the only writers of configuration: the API ca
 so do seeding (the demo, the local stack, tests) with a system principal, so what the pipeline
 reads was always written and checked the same way. Optimistic concurrency: a change names the
 version it was based on (If-Match); the store refuses it when that is no longer current.
+Every update and delete must name one (``*``: whatever is current); only creating needs none.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
-from chalicelib.domain.access import Principal, Role, Scope, Verb, authorize, may, visible
+from chalicelib.domain.access import (
+    Principal,
+    Role,
+    Scope,
+    Verb,
+    authorize,
+    check_member_changes,
+    may,
+    may_read_audit,
+    visible,
+)
 from chalicelib.domain.config_kinds import (
     CHAINS,
     LEADERS,
@@ -24,6 +35,7 @@ from chalicelib.domain.config_kinds import (
     ConfigKind,
     validate_routes,
 )
+from chalicelib.domain.org import team_from_dict
 from chalicelib.domain.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
 from chalicelib.domain.routing import Route
 from chalicelib.errors import (
@@ -32,15 +44,29 @@ from chalicelib.errors import (
     ForbiddenError,
     InvalidInputError,
     NotFoundError,
+    PreconditionFailedError,
+    PreconditionRequiredError,
 )
 from chalicelib.services.config_cache import team_record
-from chalicelib.services.ports import ConfigRecord, ConfigStore, IndexItem
+from chalicelib.services.ports import AuditRecord, ConfigRecord, ConfigStore, IndexItem
 
 # Kept under their old names for the views.
 Kind = ConfigKind
 __all__ = ["CHAINS", "LEADERS", "QUERIES", "TEAMS", "ConfigAdmin", "Kind", "system_principal"]
 
 MAX_LIST_READS = 5  # store pages read per list request; a filtered page may come back short
+
+# What a change is conditional on: a version the caller read, or "*" (whatever is current).
+IfMatch = int | Literal["*"]
+
+
+def expected_version(current: ConfigRecord, if_match: IfMatch | None) -> int:
+    """The version an update or delete of ``current`` is conditional on; 428 without If-Match."""
+    if if_match is None:
+        raise PreconditionRequiredError(
+            "send If-Match with the ETag you read", [FieldProblem("header:If-Match", "required")]
+        )
+    return current.version if if_match == "*" else if_match
 
 
 def system_principal(name: str) -> Principal:
@@ -75,6 +101,18 @@ class ConfigAdmin:
                 "the chain's team does not exist", [FieldProblem("owner", "no such team")]
             )
         return kind.prepare(data)
+
+    @staticmethod
+    def _check_roles(
+        kind: ConfigKind, p: Principal, before: dict[str, Any] | None, after: dict[str, Any] | None
+    ) -> None:
+        """Members are handed roles through their team: only roles below the caller's own."""
+        if kind is TEAMS:
+            check_member_changes(
+                p,
+                None if before is None else team_from_dict(before),
+                None if after is None else team_from_dict(after),
+            )
 
     def _locate(self, kind: ConfigKind, object_id: str) -> ConfigRecord | None:
         if kind.fixed_partition:
@@ -147,6 +185,7 @@ class ConfigAdmin:
         data = self._check(kind, p, data)
         scope = self._scope(kind, data)
         authorize(p, kind.name, Verb.WRITE, scope, creating=True)
+        self._check_roles(kind, p, None, data)
         if kind.indexed_by_team_id and self.store.get_item(TEAM_INDEX, data["id"]) is not None:
             raise ConflictError(
                 f"{kind.name} {data['id']} exists already", [FieldProblem("id", "taken")]
@@ -159,6 +198,7 @@ class ConfigAdmin:
             p.sub,
             None,
             self._index(kind, data, data["id"]),
+            objects=[scope],
         )
         assert record is not None
         return record
@@ -169,7 +209,7 @@ class ConfigAdmin:
         p: Principal,
         object_id: str,
         data: dict[str, Any],
-        if_match: int | None,
+        if_match: IfMatch | None,
     ) -> ConfigRecord:
         current = self.get(kind, p, object_id)
         authorize(p, kind.name, Verb.WRITE, self._scope(kind, current.data))
@@ -185,43 +225,57 @@ class ConfigAdmin:
             )
         scope = self._scope(kind, data)
         authorize(p, kind.name, Verb.WRITE, scope, creating=True)
+        self._check_roles(kind, p, current.data, data)
         record = self.store.write_item(
             *kind.key(data),
             kind.name,
             data,
             kind.audit_scope(scope),
             p.sub,
-            current.version if if_match is None else if_match,
+            expected_version(current, if_match),
+            objects=_distinct(self._scope(kind, current.data), scope),
         )
         assert record is not None
         return record
 
-    def delete(self, kind: ConfigKind, p: Principal, object_id: str, if_match: int | None) -> None:
+    def delete(
+        self, kind: ConfigKind, p: Principal, object_id: str, if_match: IfMatch | None
+    ) -> None:
         current = self.get(kind, p, object_id)
         scope = self._scope(kind, current.data)
         authorize(p, kind.name, Verb.WRITE, scope)
+        self._check_roles(kind, p, current.data, None)
         self.store.write_item(
             *kind.key(current.data),
             kind.name,
             None,
             kind.audit_scope(scope),
             p.sub,
-            current.version if if_match is None else if_match,
+            expected_version(current, if_match),
             self._index(kind, None, object_id),
+            objects=[scope],
         )
 
     def put(self, kind: ConfigKind, p: Principal, data: dict[str, Any]) -> ConfigRecord:
         """Create, or replace at its current version: what seeding does (demo, local stack,
         tests), through the same checks and audit as the API."""
         if kind is ROUTES:
-            return self.put_routes(p, data, None)
+            current = self.store.get_item(*ROUTES.key({}))
+            return self.put_routes(p, data, None if current is None else "*")
         if self._locate(kind, str(data.get("id", ""))) is None:
             return self.create(kind, p, data)
-        return self.replace(kind, p, str(data["id"]), data, None)
+        return self.replace(kind, p, str(data["id"]), data, "*")
 
-    # Members live inside their team: a member change is a change of the team.
+    # Members live inside their team: a member change is a change of the team, and If-Match
+    # names the team's version (the ETag every member answer carries). Adding a member is a
+    # create: it needs none.
     def put_member(
-        self, p: Principal, team_id: str, member: dict[str, Any], creating: bool
+        self,
+        p: Principal,
+        team_id: str,
+        member: dict[str, Any],
+        creating: bool,
+        if_match: IfMatch | None = None,
     ) -> ConfigRecord:
         team = self.get(TEAMS, p, team_id)
         authorize(p, MEMBERS.name, Verb.WRITE, TEAMS.scope(team.data))
@@ -233,30 +287,35 @@ class ConfigAdmin:
             )
         if not creating and not exists:
             raise NotFoundError("no such member")
+        expected = team.version if creating else expected_version(team, if_match)
         members = [m for m in members if m["id"] != member["id"]] + [{**member, "team_id": team_id}]
-        return self._save_members(p, team, members)
+        return self._save_members(p, team, members, expected)
 
-    def remove_member(self, p: Principal, team_id: str, member_id: str) -> ConfigRecord:
+    def remove_member(
+        self, p: Principal, team_id: str, member_id: str, if_match: IfMatch | None
+    ) -> ConfigRecord:
         team = self.get(TEAMS, p, team_id)
         authorize(p, MEMBERS.name, Verb.WRITE, TEAMS.scope(team.data))
         members = [m for m in team.data.get("members", []) if m["id"] != member_id]
         if len(members) == len(team.data.get("members", [])):
             raise NotFoundError("no such member")
-        return self._save_members(p, team, members)
+        return self._save_members(p, team, members, expected_version(team, if_match))
 
     def _save_members(
-        self, p: Principal, team: ConfigRecord, members: Sequence[dict[str, Any]]
+        self, p: Principal, team: ConfigRecord, members: Sequence[dict[str, Any]], expected: int
     ) -> ConfigRecord:
-        """Write a team whose members changed, conditional on the version that was read."""
+        """Write a team whose members changed, conditional on ``expected``."""
         data = MEMBERS.prepare({**team.data, "members": members})
         MEMBERS.validate(data)
+        self._check_roles(TEAMS, p, team.data, data)
         record = self.store.write_item(
             *TEAMS.key(data),
             TEAMS.name,
             data,
             TEAMS.audit_scope(TEAMS.scope(data)),
             p.sub,
-            team.version,
+            expected,
+            objects=[TEAMS.scope(data)],
         )
         assert record is not None
         return record
@@ -267,8 +326,9 @@ class ConfigAdmin:
         return self.store.get_item(*ROUTES.key({}))
 
     def put_routes(
-        self, p: Principal, config: dict[str, Any], if_match: int | None
+        self, p: Principal, config: dict[str, Any], if_match: IfMatch | None
     ) -> ConfigRecord:
+        """Create the route tree (no If-Match: there is nothing to match yet) or replace it."""
         authorize(p, ROUTES.name, Verb.WRITE, Scope())
         tree = validate_routes(config)  # every problem, with its path, before anything is stored
         # A route's escalation names a chain: one that does not exist would never take effect.
@@ -285,7 +345,10 @@ class ConfigAdmin:
                 "a route names an escalation chain that does not exist", missing
             )
         current = self.store.get_item(*ROUTES.key({}))
-        expected = None if current is None else (current.version if if_match is None else if_match)
+        if current is None and if_match is not None:
+            # RFC 9110: If-Match (even "*") fails when there is no current representation.
+            raise PreconditionFailedError("there is no route tree yet; create it without If-Match")
+        expected = None if current is None else expected_version(current, if_match)
         record = self.store.write_item(
             *ROUTES.key(config),
             ROUTES.name,
@@ -293,9 +356,14 @@ class ConfigAdmin:
             ROUTES.audit_scope(Scope()),
             p.sub,
             expected,
+            objects=[Scope()],
         )
         assert record is not None
         return record
+
+
+def _distinct(*scopes: Scope) -> list[Scope]:
+    return list(dict.fromkeys(scopes))
 
 
 def _routes(route: Route) -> list[Route]:
@@ -315,3 +383,24 @@ def audit_scope_of(p: Principal, scope: str | None) -> str:
     wanted = scope or p.state or "national"
     authorize(p, "audit", Verb.READ, Scope(state="" if wanted == "national" else wanted))
     return wanted
+
+
+AUDIT_PAGES = 5  # partition pages one request reads at most while leaving out unreadable records
+
+
+def read_audit(
+    store: ConfigStore, p: Principal, scope: str | None, limit: int, cursor: str | None
+) -> tuple[list[AuditRecord], str | None]:
+    """The records of a scope that the caller may read, newest first, and where to go on.
+
+    A district head's page may hold fewer than ``limit`` records (even none) with a cursor:
+    a busy state cannot make one request read its whole history.
+    """
+    wanted = audit_scope_of(p, scope)
+    kept: list[AuditRecord] = []
+    for _ in range(AUDIT_PAGES):
+        page, cursor = store.audit_log(wanted, limit - len(kept), cursor)
+        kept += [r for r in page if may_read_audit(p, wanted, r.objects)]
+        if cursor is None or len(kept) >= limit:
+            break
+    return kept, cursor

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from chalicelib.domain.access import Scope
 from chalicelib.domain.analysis import AnalyzedMention
 from chalicelib.domain.incidents import IncidentDecision, IncidentProbe, IncidentRecord
 from chalicelib.domain.keywords import QueryMatch
@@ -172,6 +173,9 @@ class AuditRecord:
     entity_id: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+    # Where the changed object lived before and after (its state, district, team): who may read
+    # the record. None for records written before this was kept; only whole-state readers see them.
+    objects: tuple[Scope, ...] | None = None
 
 
 # An item written alongside a change, unaudited (say, a lookup pointer); data None deletes it.
@@ -199,10 +203,13 @@ class ConfigStore(Protocol):
         actor: str,
         expected_version: int | None,
         index: Sequence[IndexItem] = (),
+        objects: Sequence[Scope] = (),
     ) -> ConfigRecord | None:
         """Create (``expected_version`` None), update or delete (``data`` None) one item.
 
         One transaction: the item, its audit record, the config version bump and ``index``.
+        ``objects``: the scopes of the object before and after, kept on the audit record so
+        reading the log can be scoped (none given: only whole-state readers see the record).
         ConflictError if creating an existing item, NotFoundError if changing a missing one,
         PreconditionFailedError if the stored version is not ``expected_version``.
         """

@@ -340,6 +340,46 @@ CASES: list[tuple[str, str, dict[str, str], Any, int, str, str, list[dict[str, s
     ),
     (
         "PUT",
+        "/teams/DL-CENTRAL-01/members/DL-CENTRAL-01-w1",
+        {},
+        {"id": "DL-CENTRAL-01-w1", "name": "W"},
+        428,
+        "send If-Match with the ETag you read",
+        f"{M}/{{member_id}}",
+        [e("header:If-Match", "required")],
+    ),
+    (
+        "PUT",
+        "/teams/DL-CENTRAL-01/members/DL-CENTRAL-01-w1",
+        {"If-Match": '"7"'},
+        {"id": "DL-CENTRAL-01-w1", "name": "W"},
+        412,
+        "team DL-CENTRAL-01 is at version 1, not 7",
+        f"{M}/{{member_id}}",
+        [],
+    ),
+    (
+        "DELETE",
+        "/teams/DL-CENTRAL-01/members/DL-CENTRAL-01-w1",
+        {},
+        None,
+        428,
+        "send If-Match with the ETag you read",
+        f"{M}/{{member_id}}",
+        [e("header:If-Match", "required")],
+    ),
+    (
+        "PUT",
+        "/routes",
+        {"If-Match": "*"},
+        {"route": {"receivers": [{"teams_of": "state"}]}},
+        412,
+        "there is no route tree yet; create it without If-Match",
+        "/routes",
+        [],
+    ),
+    (
+        "PUT",
         "/routes",
         {},
         {"route": {"receivers": [{"teams_of": "galaxy"}]}},
@@ -482,6 +522,40 @@ def test_if_match_guards_against_lost_updates(client: Client, world: World) -> N
     audit = client.http.get("/audit?scope=DL", headers=auth("state_head")).json_body["items"]
     assert audit[0]["action"] == "update" and audit[0]["actor"] == "shead-dl"
     assert audit[0]["before"]["name"] == "Arvind Kejriwal" and audit[0]["after"]["name"] == "First"
+
+
+def test_the_route_tree_is_created_without_if_match_and_changed_only_with_it(
+    client: Client, world: World
+) -> None:
+    tree = json.dumps({"route": {"receivers": [{"teams_of": "state"}]}})
+    admin = auth("national_admin")
+    created = client.http.put("/routes", headers=admin, body=tree)
+    assert created.status_code == 200 and created.headers["ETag"] == '"1"'
+    again = client.http.put("/routes", headers=admin, body=tree)
+    assert again.status_code == 428
+    assert again.json_body["errors"] == [e("header:If-Match", "required")]
+    changed = client.http.put("/routes", headers=auth("national_admin", **IF1), body=tree)
+    assert changed.status_code == 200 and changed.headers["ETag"] == '"2"'
+    stale = client.http.put("/routes", headers=auth("national_admin", **IF1), body=tree)
+    assert stale.status_code == 412
+    anyway = client.http.put(
+        "/routes", headers=auth("national_admin", **{"If-Match": "*"}), body=tree
+    )
+    assert anyway.status_code == 200 and anyway.headers["ETag"] == '"3"'
+
+
+def test_a_member_change_names_the_teams_etag(client: Client, world: World) -> None:
+    path = "/teams/DL-CENTRAL-01/members/DL-CENTRAL-01-w1"
+    tag = client.http.get("/teams/DL-CENTRAL-01", headers=auth("state_head")).headers["ETag"]
+    body = json.dumps({"id": "DL-CENTRAL-01-w1", "name": "Renamed"})
+    first = client.http.put(path, headers=auth("state_head", **{"If-Match": tag}), body=body)
+    assert first.status_code == 200 and first.headers["ETag"] != tag
+    lost = client.http.delete(path, headers=auth("state_head", **{"If-Match": tag}))
+    assert lost.status_code == 412
+    gone = client.http.delete(
+        path, headers=auth("state_head", **{"If-Match": first.headers["ETag"]})
+    )
+    assert gone.status_code == 200 and gone.json_body["members"] == []
 
 
 def test_a_team_chain_belongs_to_its_teams_scope(client: Client, world: World) -> None:

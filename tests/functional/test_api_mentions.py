@@ -215,7 +215,7 @@ def test_an_incident_with_its_tasks(
 def test_an_incident_of_a_leader_no_longer_watched(
     client: Client, incident: World, mentions_kept: bool, who: str, status: int
 ) -> None:
-    ConfigAdmin(incident.config).delete(LEADERS, SEEDER, "arvind-kejriwal", None)
+    ConfigAdmin(incident.config).delete(LEADERS, SEEDER, "arvind-kejriwal", "*")
     assert incident.config.get_item("LEADER", "arvind-kejriwal") is None
     if not mentions_kept:
         for key in ("x#0", "x#1"):

@@ -297,6 +297,18 @@ def test_config_items_are_versioned_audited_and_deletable(repos: dict[str, Any])
     assert config.audit_log("UP", 5) == ([], None)
 
 
+def test_audit_records_keep_where_their_object_lived(repos: dict[str, Any]) -> None:
+    from chalicelib.domain.access import Scope
+
+    config = repos["config"]
+    east, central = Scope("DL", "EAST", "t1"), Scope("DL", "CENTRAL", "t1")
+    config.write_item("TEAMS#DL", "t1", "team", {"n": 1}, "DL", "u1", None, objects=[east])
+    config.write_item("TEAMS#DL", "t1", "team", {"n": 2}, "DL", "u1", 1, objects=[east, central])
+    config.write_item("TEAMS#DL", "t2", "team", {"n": 1}, "DL", "u1", None)  # says nowhere
+    records, _ = config.audit_log("DL", 5)
+    assert [r.objects for r in records] == [None, (east, central), (east,)]
+
+
 def test_a_sample_of_stored_mentions_carries_text_language_and_state(
     repos: dict[str, Any],
 ) -> None:

@@ -61,9 +61,11 @@ def test_invalid_config_prints_every_problem_with_its_path(
     bad.write_text(
         json.dumps({"route": {"receivers": [], "routes": [{"matchers": ["x=1", "state~UP"]}]}})
     )
-    assert main(["route", str(bad)]) == 1
+    assert main(["route", str(bad)]) == 2
     err = capsys.readouterr().err.splitlines()
-    assert [line.split(":")[0] for line in err] == [
+    prefix = f"tvarit route: {bad}: "
+    assert all(line.startswith(prefix) for line in err)
+    assert [line.removeprefix(prefix).split(":")[0] for line in err] == [
         "route.routes[0].matchers[0]",
         "route.routes[0].matchers[1]",
     ]
@@ -85,7 +87,7 @@ def test_the_command_refuses_what_put_routes_refuses(
     route = {"receivers": ["DL-1"], "group_wait": "30s", "matchers": [], "routes": []}
     route["routes"] = [{"matchers": ["category=~(a|aa)+$"]}]
     bad.write_text(json.dumps({"route": route}))
-    assert main(["route", str(bad)]) == 1
+    assert main(["route", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "route.group_wait: not supported" in err
     assert "route.routes[0].matchers[0]: regex '(a|aa)+$' backtracks catastrophically" in err

@@ -218,6 +218,8 @@ class AuditModel(Model):
     entity_id = UnicodeAttribute()
     before = JSONAttribute(null=True)
     after = JSONAttribute(null=True)
+    # [{"state", "district", "team", "member"}]: where the object lived (who may read this).
+    objects = JSONAttribute(null=True)
 
 
 ALL_MODELS: tuple[type[Model], ...] = (

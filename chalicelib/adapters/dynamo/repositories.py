@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -24,6 +25,7 @@ from chalicelib.adapters.dynamo.models import (
     TaskEventModel,
     TaskModel,
 )
+from chalicelib.domain.access import Scope
 from chalicelib.domain.analysis import AnalyzedMention
 from chalicelib.domain.config_kinds import VERSION_KEY
 from chalicelib.domain.keywords import QueryMatch
@@ -501,6 +503,7 @@ class DynamoConfigRepository:
         actor: str,
         expected_version: int | None,
         index: Sequence[IndexItem] = (),
+        objects: Sequence[Scope] = (),
     ) -> ConfigRecord | None:
         before = self.get_item(pk, sk)
         if expected_version is None and before is not None:
@@ -523,6 +526,7 @@ class DynamoConfigRepository:
             entity_id=sk,
             before=None if before is None else before.data,
             after=data,
+            objects=[dataclasses.asdict(o) for o in objects] if objects else None,
         )
         condition = (
             ConfigItemModel.pk.does_not_exist()
@@ -599,6 +603,7 @@ class DynamoConfigRepository:
                     entity_id=r.entity_id,
                     before=r.before,
                     after=r.after,
+                    objects=None if r.objects is None else tuple(Scope(**o) for o in r.objects),
                 )
                 for r in result
             ]
