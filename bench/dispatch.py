@@ -36,7 +36,6 @@ CONFIG = {
     "route": {
         "name": "default: every team of the leader's state",
         "receivers": [{"teams_of": "state"}],
-        "group_wait": "30s",
         "routes": [
             {
                 "name": "national crisis",

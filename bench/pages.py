@@ -42,6 +42,7 @@ from tests.fakes import (  # noqa: E402
     InMemoryMentionRepository,
     InMemoryTaskRepository,
 )
+from tests.seeding import seed  # noqa: E402
 
 READS = frozenset({"get", "get_item", "list_items", "events", "list_by_team", "get_many"})
 ROUNDS = 400
@@ -91,11 +92,11 @@ def world(issuer: DevIssuer) -> tuple[str, str]:
         "en": "Stick to facts: the RBI's 2018 report says 99.3% of notes came back.\nStay civil.",
     }
     query = make_query(brief=brief)
-    config.put_query(query, "bench")
+    seed(config, query)
     members = tuple(
         Member(f"w-{n}", f"Warrior {n}", "DL-CENTRAL-01", languages=("hi",)) for n in range(50)
     )
-    config.put_team(make_team("DL-CENTRAL-01", "DL", members=members), "bench")
+    seed(config, make_team("DL-CENTRAL-01", "DL", members=members))
     leader = make_leader()
     mention = make_mention(text=TEXT)
     watch = WatchConfig.build("1", [leader], [query], compile_queries([query]))

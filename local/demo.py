@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chalicelib.domain.config_kinds import CHAINS, LEADERS, QUERIES, TEAMS
 from chalicelib.domain.keywords import KeywordQuery, keyword_query_from_dict
 from chalicelib.domain.org import Leader, Team, leader_from_dict, team_from_dict
-from chalicelib.services.ports import ConfigRepository
+from chalicelib.services.config_admin import ConfigAdmin, system_principal
+from chalicelib.services.ports import ConfigStore
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
 SEED_ACTOR = "local:seed"
@@ -33,16 +36,19 @@ def load_demo_config(path: Path = DEMO_DIR / "config.json") -> DemoConfig:
     )
 
 
-def seed(repo: ConfigRepository, demo: DemoConfig, actor: str = SEED_ACTOR) -> None:
-    """Write the demo configuration through the same repository the API uses (audited)."""
+def seed(store: ConfigStore, demo: DemoConfig, actor: str = SEED_ACTOR) -> None:
+    """Write the demo configuration through the use cases the API calls (checked, audited
+    as ``actor``); running it again replaces what it wrote."""
+    admin = ConfigAdmin(store)
+    seeder = system_principal(actor)
     for leader in demo.leaders:
-        repo.put_leader(leader, actor)
+        admin.put(LEADERS, seeder, dataclasses.asdict(leader))
     for query in demo.queries:
-        repo.put_query(query, actor)
+        admin.put(QUERIES, seeder, dataclasses.asdict(query))
     for team in demo.teams:
-        repo.put_team(team, actor)
+        admin.put(TEAMS, seeder, dataclasses.asdict(team))
     for chain in demo.chains:
-        repo.put_chain(chain, actor)
+        admin.put(CHAINS, seeder, dict(chain))
 
 
 def load_posts(path: Path = DEMO_DIR / "posts.jsonl") -> list[dict[str, Any]]:

@@ -18,7 +18,9 @@ from typing import Any, Protocol
 
 from chalicelib import settings as cfg
 from chalicelib import wiring
+from chalicelib.domain.config_kinds import LEADERS
 from chalicelib.domain.org import Account, Leader
+from chalicelib.services.config_admin import ConfigAdmin, system_principal
 from chalicelib.services.ports import ConfigRepository
 from chalicelib.settings import POLLS_QUEUE_NAME
 from local.fake_platforms import X_TOKEN, YOUTUBE_KEY, Dataset, FakePlatforms, recorded_dataset
@@ -135,8 +137,9 @@ def start_polling(
     # A container with the new settings; adapters are rebuilt lazily on first use.
     wiring.use(wiring.Container(cfg.Settings.from_env()))
     repo = config_repo or wiring.container().config_repo
+    admin, seeder = ConfigAdmin(repo), system_principal("local:polling-demo")
     for leader in pollable_leaders(leaders, f"{fake.url}/feeds/toi.xml"):
-        repo.put_leader(leader, "local:polling-demo")
+        admin.put(LEADERS, seeder, dataclasses.asdict(leader))
     from chalicelib import events
 
     pump = EventPump(stack.clients, stack.region, invoke_lock=getattr(stack, "_invoke_lock", None))

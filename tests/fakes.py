@@ -11,19 +11,16 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.access import Scope
-from chalicelib.domain.analysis import AnalyzedMention, WatchConfig
-from chalicelib.domain.escalation import parse_chain
+from chalicelib.domain.analysis import AnalyzedMention
+from chalicelib.domain.config_kinds import VERSION_KEY
 from chalicelib.domain.incidents import (
     IncidentDecision,
     IncidentIndex,
     IncidentProbe,
     IncidentRecord,
 )
-from chalicelib.domain.keywords import KeywordQuery, compile_queries, keyword_query_from_dict
 from chalicelib.domain.notify import Publish
-from chalicelib.domain.org import Leader, Team, leader_from_dict, leader_to_dict, team_from_dict
 from chalicelib.domain.pagination import decode_cursor, encode_cursor
-from chalicelib.domain.routing import parse_route_config
 from chalicelib.domain.tasks import Task, TaskEvent
 from chalicelib.domain.throttle import TeamThrottle
 from chalicelib.errors import (
@@ -227,56 +224,19 @@ class InMemoryConfigRepository:
     version: int = 0
     clock: Any = None
 
-    def load_watch_config(self) -> WatchConfig:
-        leaders = [leader_from_dict(r.data) for r in self.list_items("LEADER")]
-        queries = [keyword_query_from_dict(r.data) for r in self.list_items("QUERY")]
-        routes = self.get_item("ROUTES", "TREE")
-        chains = [parse_chain(r.data) for r in self.list_items("CHAIN")]
-        return WatchConfig.build(
-            str(self.version),
-            leaders,
-            queries,
-            compile_queries(queries),
-            parse_route_config(routes.data) if routes else None,
-            chains,
-        )
-
-    def teams_in_state(self, state: str) -> list[Team]:
-        return [team_from_dict(r.data) for r in self.list_items(f"TEAMS#{state}")]
-
-    def _put(
-        self, pk: str, sk: str, kind: str, data: dict[str, Any], scope: str, actor: str
-    ) -> None:
-        before = self.get_item(pk, sk)
-        self.write_item(
-            pk, sk, kind, data, scope, actor, None if before is None else before.version
-        )
-
-    def put_leader(self, leader: Leader, actor: str) -> None:
-        self._put("LEADER", leader.id, "leader", leader_to_dict(leader), leader.state, actor)
-
-    def put_query(self, query: KeywordQuery, actor: str) -> None:
-        self._put("QUERY", query.id, "keyword_query", dataclasses.asdict(query), query.scope, actor)
-
-    def put_chain(self, chain: dict[str, Any], actor: str) -> None:
-        parsed = parse_chain(chain)
-        scope = parsed.owner if parsed.scope == "state" else "national"
-        self._put("CHAIN", parsed.id, "escalation_chain", parsed.as_dict(), scope, actor)
-
-    def put_team(self, team: Team, actor: str) -> None:
-        pk = f"TEAMS#{team.state}"
-        data = dataclasses.asdict(team)
-        before = self.get_item(pk, team.id)
-        version = None if before is None else before.version
-        index: list[IndexItem] = [("TEAMIDX", team.id, {"pk": pk})]
-        self.write_item(pk, team.id, "team", data, team.state, actor, version, index)
-
     def get_item(self, pk: str, sk: str) -> ConfigRecord | None:
         found = self.items.get((pk, sk))
         return None if found is None else copy.deepcopy(found)
 
-    def list_items(self, pk: str) -> list[ConfigRecord]:
-        return [copy.deepcopy(r) for (p, s), r in sorted(self.items.items()) if p == pk]
+    def list_items(
+        self, pk: str, limit: int | None = None, after: str | None = None
+    ) -> list[ConfigRecord]:
+        found = [
+            copy.deepcopy(r)
+            for (p, s), r in sorted(self.items.items())
+            if p == pk and (after is None or s > after)
+        ]
+        return found if limit is None else found[:limit]
 
     def write_item(
         self,
@@ -320,6 +280,8 @@ class InMemoryConfigRepository:
             )
         )
         self.version += 1
+        # As the table: ("META", "VERSION") counts changes; the loaders read the version there.
+        self.items[VERSION_KEY] = ConfigRecord("meta", VERSION_KEY[1], {}, self.version)
         for ipk, isk, idata in index:
             if idata is None:
                 self.items.pop((ipk, isk), None)

@@ -149,10 +149,17 @@ def _crud(kind: Kind, model: str, collection: str, item: str) -> None:
     @admin_api.route(collection, methods=["GET"], name=f"list_{kind.name}")
     @problems(_path)
     def list_view() -> dict[str, Any]:
-        records = _admin().list(kind, _caller(), _state_param("state"))
+        request = admin_api.current_request
+        records, cursor = _admin().list(
+            kind,
+            _caller(),
+            _state_param("state"),
+            parse_limit(query_param(request, "limit")),
+            query_param(request, "cursor") or None,
+        )
         return {
             "items": [{**r.data, "version": r.version} for r in records],
-            "next_cursor": None,
+            "next_cursor": cursor,
         }
 
     @admin_api.route(collection, methods=["POST"], content_types=JSON, name=f"create_{kind.name}")

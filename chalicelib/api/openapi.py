@@ -150,7 +150,7 @@ OPERATIONS: tuple[Op, ...] = (
                 f"list{name}s",
                 f"List {name} objects in scope",
                 response="ObjectList",
-                query=("state",),
+                query=("state", *_PAGE),
                 errors=_READ,
             ),
             Op(

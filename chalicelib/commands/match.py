@@ -29,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from chalicelib.commands import EXIT_OK, EXIT_USAGE, json_lines, read_json
+    from chalicelib.domain.config_kinds import validate_query
     from chalicelib.domain.keywords import compile_queries, keyword_query_from_dict
     from chalicelib.errors import MalformedInputError, TvaritError
 
@@ -42,9 +43,16 @@ def run(args: argparse.Namespace) -> int:
             queries.append(keyword_query_from_dict(q))
         except TvaritError as err:
             raise MalformedInputError(f"{label}: query [{i}]: {err.detail}") from None
-    matcher = compile_queries(queries)
-    for query_id, problem in matcher.rejected.items():
-        print(f"tvarit match: query {query_id!r} skipped: {problem.detail}", file=sys.stderr)
+    # The API's check: a query the API would refuse is skipped here, with the same reason.
+    rejected: set[str] = set()
+    for q, data in zip(queries, raw, strict=True):
+        try:
+            validate_query(data)
+        except TvaritError as err:
+            rejected.add(q.id)
+            where = "; ".join(p.msg for p in err.problems) or err.detail
+            print(f"tvarit match: query {q.id!r} skipped: {where}", file=sys.stderr)
+    matcher = compile_queries(q for q in queries if q.id not in rejected)
 
     posts_label = f"--posts {args.posts}" if args.posts else "<stdin>"
     if args.posts:
@@ -83,9 +91,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"{total} posts, {matched} matched")
         for q in queries:
-            if q.enabled and q.id not in matcher.rejected:
+            if q.enabled and q.id not in rejected:
                 print(f"    {q.id}: {per_query.get(q.id, 0)} posts")
-    return EXIT_USAGE if matcher.rejected else EXIT_OK
+    return EXIT_USAGE if rejected else EXIT_OK
 
 
 def _lines(fh: BinaryIO, label: str) -> Iterator[bytes]:

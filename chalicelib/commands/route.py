@@ -29,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Exit 0 with a JSON preview; 2 when the config, a label or the teams file is wrong."""
     from chalicelib.commands import EXIT_OK, read_json
-    from chalicelib.domain.routing import TeamDirectory, parse_route_config
+    from chalicelib.domain.config_kinds import validate_routes
+    from chalicelib.domain.routing import TeamDirectory
     from chalicelib.errors import InvalidInputError
 
     labels = _labels(args.label)
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInputError("--teams resolves the teams of a mention: give its --label too")
     config = read_json(args.config, str(args.config))
     try:
-        tree = parse_route_config(config)
+        tree = validate_routes(config)  # the API's check: PUT /routes would refuse the same
     except InvalidInputError as err:
         raise InvalidInputError(str(args.config), err.problems) from None
     out: dict[str, object] = {"valid": True, "digest": tree.digest}

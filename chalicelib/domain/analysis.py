@@ -184,8 +184,10 @@ def plan_tasks(
         "config_version": config.version,
     }
     by_id = {t.id: t for t in teams}
-    chosen = [
-        by_id[team_id]
+    # The route that chose a team may name the escalation chain of its tasks.
+    named = {r.path: r.escalation for r in routes}
+    picked = [
+        (by_id[team_id], chain_for(by_id[team_id], config.chains, named.get(target.route_path, "")))
         for target in config.routes.resolve(labels, TeamDirectory.build(teams))
         for team_id in target.team_ids
         if team_id in by_id
@@ -216,13 +218,13 @@ def plan_tasks(
             lang=analyzed.language.lang,
             excerpt=excerpt,
             url=analyzed.mention.url,
-            route={**snapshot, "escalation": chain_for(team, config.chains).as_dict()},
+            route={**snapshot, "escalation": chain.as_dict()},
             priority=score,
         )
-        for team in chosen
+        for team, chain in picked
     ]
     # The chain in force is part of the snapshot; its first notify step sets the first due time.
     return [
-        replace(t, escalate_at=next_step(t, chain_for(team, config.chains), now).due)
-        for t, team in zip(tasks, chosen, strict=True)
+        replace(t, escalate_at=next_step(t, chain, now).due)
+        for t, (_, chain) in zip(tasks, picked, strict=True)
     ]

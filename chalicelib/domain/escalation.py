@@ -144,11 +144,15 @@ def parse_chain(data: Any, path: str = "chain") -> EscalationChain:
     return EscalationChain(str(cid), tuple(steps), repeat, str(scope), str(owner))
 
 
-def chain_for(team: Team, chains: Iterable[EscalationChain]) -> EscalationChain:
-    """The team's own chain, else its state's, else the default."""
+def chain_for(team: Team, chains: Iterable[EscalationChain], chain_id: str = "") -> EscalationChain:
+    """The chain the route named (``chain_id``) if it exists, else the team's own chain, else
+    its state's, else the default."""
+    chains = tuple(chains)
+    named = next((c for c in chains if chain_id and c.id == chain_id), None)
     by_scope: dict[tuple[str, str], EscalationChain] = {(c.scope, c.owner): c for c in chains}
     return (
-        by_scope.get(("team", team.id))
+        named
+        or by_scope.get(("team", team.id))
         or by_scope.get(("state", team.state))
         or by_scope.get(("default", ""))
         or DEFAULT_CHAIN

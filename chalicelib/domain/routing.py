@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import regex
+
 from chalicelib.domain.org import Team
 from chalicelib.errors import FieldProblem, InvalidInputError
 
@@ -29,26 +31,22 @@ SELECTORS = frozenset({"state", "district", "all"})
 _LABEL_NAME = re.compile(r"[a-z_][a-z0-9_]*")
 _DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 _ROUTE_KEYS = frozenset(
-    {
-        "name",
-        "matchers",
-        "receivers",
-        "continue",
-        "routes",
-        "group_by",
-        "group_wait",
-        "group_interval",
-        "repeat_interval",
-        "escalation",
-    }
+    {"name", "matchers", "receivers", "continue", "routes", "group_by", "escalation"}
 )
-_DEFAULTS: dict[str, Any] = {
-    "group_by": ("incident",),
-    "group_wait": 0,
-    "group_interval": 300,
-    "repeat_interval": 4 * 3600,
-    "escalation": "",
+# Alertmanager options that dispatch does not honour are refused, not stored and ignored
+# (docs/response.md says why and what does the job instead).
+_REFUSED = {
+    "group_wait": "not supported: a new task is dispatched at once (paging limits and quiet "
+    "hours of the team decide whether it pages or waits for the digest)",
+    "group_interval": "not supported: updates of an open task page nobody",
+    "repeat_interval": "not supported: an unacknowledged task is re-notified by its "
+    "escalation chain (see escalation)",
 }
+_DEFAULTS: dict[str, Any] = {"group_by": ("incident",), "escalation": ""}
+# A regex matcher runs with a time bound: a pattern that backtracks catastrophically costs a
+# few milliseconds per mention, not seconds, and is refused on write when a probe finds it.
+MATCH_TIMEOUT = 0.005
+PROBE_TIMEOUT = 0.02
 
 
 @dataclass(frozen=True)
@@ -58,17 +56,24 @@ class LabelMatcher:
     label: str
     op: str
     value: str
-    pattern: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    pattern: regex.Pattern[str] | None = field(default=None, compare=False, repr=False)
 
     def matches(self, labels: Mapping[str, str]) -> bool:
-        """Whether ``labels`` satisfy this matcher (a missing label is "")."""
+        """Whether ``labels`` satisfy this matcher (a missing label is "").
+
+        A regex that runs out of its time bound does not match, whatever the operator: a
+        route must not catch mentions because its pattern gave up.
+        """
         got = labels.get(self.label, "")
         if self.op == "=":
             return got == self.value
         if self.op == "!=":
             return got != self.value
         assert self.pattern is not None
-        hit = self.pattern.fullmatch(got) is not None
+        try:
+            hit = self.pattern.fullmatch(got, timeout=MATCH_TIMEOUT) is not None
+        except TimeoutError:
+            return False
         return hit if self.op == "=~" else not hit
 
     def __str__(self) -> str:
@@ -98,10 +103,7 @@ class Route:
     continue_: bool
     routes: tuple[Route, ...]
     group_by: tuple[str, ...]
-    group_wait: int
-    group_interval: int
-    repeat_interval: int
-    escalation: str
+    escalation: str  # the id of the escalation chain for the tasks this route makes
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         """Whether every matcher of this route holds."""
@@ -202,29 +204,11 @@ class RouteTree:
                     "matchers": [str(m) for m in r.matchers],
                     "receivers": [x.as_dict() for x in r.receivers],
                     "group_by": list(r.group_by),
-                    "group_wait": r.group_wait,
-                    "group_interval": r.group_interval,
-                    "repeat_interval": r.repeat_interval,
                     "escalation": r.escalation,
                 }
                 for r in routes
             ],
         }
-
-
-def group_key(rt: Route, labels: Mapping[str, str], incident_key: str, window: str = "") -> str:
-    """What a team's task is keyed on: the incident by default; ``group_by`` can widen it.
-
-    ``group_by: [leader, category]`` gives a team one task for all of a leader's gaffes in one
-    ``window`` (the caller passes e.g. the IST date), so a closed group never swallows the
-    next day's gaffes; a ``group_by`` that includes ``incident`` needs no window.
-    """
-    if rt.group_by == ("incident",):
-        return incident_key
-    parts = [incident_key if g == "incident" else f"{g}={labels.get(g, '')}" for g in rt.group_by]
-    if "incident" not in rt.group_by:
-        parts.append(f"window={window}")
-    return "grp_" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
 
 
 def canonical_labels(labels: Mapping[str, str]) -> Mapping[str, str]:
@@ -303,11 +287,26 @@ def parse_matcher(text: str) -> LabelMatcher:
         pattern = None
         if op in ("=~", "!~"):
             try:
-                pattern = re.compile(value)
-            except re.error as exc:
+                pattern = regex.compile(value)
+            except (regex.error, RecursionError) as exc:
                 raise ValueError(f"bad regex {value!r}: {exc}") from exc
+            _probe(pattern)
         return LabelMatcher(label, op, value, pattern)
     raise ValueError(f"no operator in {text!r} (use =, !=, =~ or !~)")
+
+
+def _probe(pattern: regex.Pattern[str]) -> None:
+    """Refuse a pattern that backtracks catastrophically on a long run of its own letters."""
+    letters = dict.fromkeys(c for c in pattern.pattern if c.isalnum())
+    for c in [*list(letters)[:8], "a", "0"]:
+        for text in (c * 64 + "\x00", c * 64):
+            try:
+                pattern.fullmatch(text, timeout=PROBE_TIMEOUT)
+            except TimeoutError:
+                raise ValueError(
+                    f"regex {pattern.pattern!r} backtracks catastrophically (on {c * 8}...); "
+                    "avoid nested repeats such as (a+)+"
+                ) from None
 
 
 def _parse_receivers(raw: Any, path: str, problems: list[FieldProblem]) -> tuple[Receiver, ...]:
@@ -347,7 +346,7 @@ def _parse_route(
     if not isinstance(raw, dict):
         problems.append(FieldProblem(path, "must be an object"))
         return None
-    for key in sorted(set(raw) - _ROUTE_KEYS):
+    for key in sorted(set(raw) - _ROUTE_KEYS - set(_REFUSED)):
         problems.append(FieldProblem(f"{path}.{key}", "unknown field"))
     matchers: list[LabelMatcher] = []
     raw_matchers = raw.get("matchers", [])
@@ -383,25 +382,21 @@ def _parse_route(
         if key not in raw:
             settings[key] = inherited
         elif key == "group_by":
-            gb = raw[key]
-            if not isinstance(gb, list) or not all(isinstance(x, str) and x for x in gb):
-                problems.append(FieldProblem(f"{path}.group_by", "a list of label names"))
-                settings[key] = inherited
-            else:
-                settings[key] = tuple(gb)
-        elif key == "escalation":
-            if not isinstance(raw[key], str):
-                problems.append(FieldProblem(f"{path}.escalation", "an escalation chain id"))
-                settings[key] = inherited
-            else:
-                settings[key] = raw[key]
+            # A team's task is one per incident (task ids hash team and incident); wider
+            # groups are not implemented, so only the default is accepted.
+            if raw[key] != ["incident"]:
+                problems.append(
+                    FieldProblem(f"{path}.group_by", 'only ["incident"]: one task per incident')
+                )
+            settings[key] = inherited
+        elif not isinstance(raw[key], str):
+            problems.append(FieldProblem(f"{path}.escalation", "an escalation chain id"))
+            settings[key] = inherited
         else:
-            secs = parse_duration(raw[key])
-            if secs is None:
-                problems.append(FieldProblem(f"{path}.{key}", "a duration such as 30s, 5m, 1h30m"))
-                settings[key] = inherited
-            else:
-                settings[key] = secs
+            settings[key] = raw[key]
+    for key, why in _REFUSED.items():
+        if key in raw:
+            problems.append(FieldProblem(f"{path}.{key}", why))
     name = raw.get("name", "")
     if not isinstance(name, str):
         problems.append(FieldProblem(f"{path}.name", "must be a string"))
@@ -414,9 +409,6 @@ def _parse_route(
         cont,
         (),
         settings["group_by"],
-        settings["group_wait"],
-        settings["group_interval"],
-        settings["repeat_interval"],
         settings["escalation"],
     )
     raw_children = raw.get("routes", [])
@@ -436,9 +428,6 @@ def _parse_route(
         node.continue_,
         tuple(children),
         node.group_by,
-        node.group_wait,
-        node.group_interval,
-        node.repeat_interval,
         node.escalation,
     )
 

@@ -176,16 +176,6 @@ def flush_digest(
     return sent, replace(state, tokens=max(0.0, state.tokens - 1), digest=(), digest_due=None)
 
 
-def first_notice_at(created_at: datetime, group_wait_s: int) -> datetime:
-    """A new task's first notice waits ``group_wait`` to gather the first burst of reposts."""
-    return created_at + timedelta(seconds=group_wait_s)
-
-
-def update_notice_due(last_notified: datetime | None, at: datetime, group_interval_s: int) -> bool:
-    """Whether an open task's update may notify again (at most once per ``group_interval``)."""
-    return last_notified is None or at - last_notified >= timedelta(seconds=group_interval_s)
-
-
 def policy_for(team: Team) -> ThrottlePolicy:
     """The team's paging limits, from its configuration."""
     return ThrottlePolicy(

@@ -1,19 +1,21 @@
 """Cell heads' configuration: create, read, replace, delete and list, scope-checked and audited.
 
-Each kind of object says where it is stored, which scope it belongs to and which audit
-partition records its changes (:class:`Kind`). Optimistic concurrency: a change names the
+Every kind is a row of ``domain.config_kinds``: where it is stored, which scope it belongs to,
+its validator. These use cases are the only writers of configuration: the API calls them, and
+so do seeding (the demo, the local stack, tests) with a system principal, so what the pipeline
+reads was always written and checked the same way. Optimistic concurrency: a change names the
 version it was based on (If-Match); the store refuses it when that is no longer current.
 Every update and delete must name one (``*``: whatever is current); only creating needs none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from chalicelib.domain.access import (
     Principal,
+    Role,
     Scope,
     Verb,
     authorize,
@@ -22,10 +24,20 @@ from chalicelib.domain.access import (
     may_read_audit,
     visible,
 )
-from chalicelib.domain.escalation import parse_chain
-from chalicelib.domain.keywords import keyword_query_from_dict
+from chalicelib.domain.config_kinds import (
+    CHAINS,
+    LEADERS,
+    MEMBERS,
+    QUERIES,
+    ROUTES,
+    TEAM_INDEX,
+    TEAMS,
+    ConfigKind,
+    validate_routes,
+)
 from chalicelib.domain.org import team_from_dict
-from chalicelib.domain.routing import parse_route_config
+from chalicelib.domain.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
+from chalicelib.domain.routing import Route
 from chalicelib.errors import (
     ConflictError,
     FieldProblem,
@@ -35,10 +47,14 @@ from chalicelib.errors import (
     PreconditionFailedError,
     PreconditionRequiredError,
 )
-from chalicelib.services.config_cache import TEAM_INDEX
+from chalicelib.services.config_cache import team_record
 from chalicelib.services.ports import AuditRecord, ConfigRecord, ConfigStore, IndexItem
 
-ROUTES_KEY = ("ROUTES", "TREE")
+# Kept under their old names for the views.
+Kind = ConfigKind
+__all__ = ["CHAINS", "LEADERS", "QUERIES", "TEAMS", "ConfigAdmin", "Kind", "system_principal"]
+
+MAX_LIST_READS = 5  # store pages read per list request; a filtered page may come back short
 
 # What a change is conditional on: a version the caller read, or "*" (whatever is current).
 IfMatch = int | Literal["*"]
@@ -53,76 +69,10 @@ def expected_version(current: ConfigRecord, if_match: IfMatch | None) -> int:
     return current.version if if_match == "*" else if_match
 
 
-def _state_scope(data: dict[str, Any]) -> Scope:
-    return Scope(state=data["state"], district=data.get("district", ""))
-
-
-def _query_scope(data: dict[str, Any]) -> Scope:
-    return Scope(state="" if data["scope"] == "national" else data["scope"])
-
-
-def _team_scope(data: dict[str, Any]) -> Scope:
-    return Scope(state=data["state"], district=data.get("district", ""), team=data["id"])
-
-
-def _check_team(data: dict[str, Any]) -> None:
-    # Members carry their team's id (domain.org.Member); the wire form leaves it implicit.
-    data["members"] = [{**m, "team_id": data["id"]} for m in data.get("members", [])]
-    team_from_dict(data)
-
-
-def _check_query(data: dict[str, Any]) -> None:
-    keyword_query_from_dict(data)
-
-
-def _no_check(data: dict[str, Any]) -> None:
-    return None
-
-
-@dataclass(frozen=True)
-class Kind:
-    name: str  # the permissions kind and the audit entity
-    partition: Callable[[dict[str, Any]], str]
-    scope: Callable[[dict[str, Any]], Scope]
-    audit_scope: Callable[[dict[str, Any]], str]
-    check: Callable[[dict[str, Any]], None] = _no_check
-    fixed_partition: str = ""  # every object in one partition (leaders, queries)
-
-
-LEADERS = Kind(
-    "leader", lambda d: "LEADER", _state_scope, lambda d: d["state"], fixed_partition="LEADER"
-)
-QUERIES = Kind(
-    "keyword_query",
-    lambda d: "QUERY",
-    _query_scope,
-    lambda d: d["scope"],
-    check=_check_query,
-    fixed_partition="QUERY",
-)
-
-
-def _chain_scope(data: dict[str, Any]) -> Scope:
-    if data.get("scope") == "state":
-        return Scope(state=str(data.get("owner", "")))
-    return Scope()  # default chain: national; team chains are resolved through their team
-
-
-def _check_chain(data: dict[str, Any]) -> None:
-    parse_chain(data)
-
-
-CHAINS = Kind(
-    "escalation_chain",
-    lambda d: "ESCALATION",
-    _chain_scope,
-    lambda d: str(d.get("owner") or "national") if d.get("scope") == "state" else "national",
-    check=_check_chain,
-    fixed_partition="ESCALATION",
-)
-TEAMS = Kind(
-    "team", lambda d: f"TEAMS#{d['state']}", _team_scope, lambda d: d["state"], check=_check_team
-)
+def system_principal(name: str) -> Principal:
+    """The caller that seeding acts as (demo, local stack, tests): a national admin whose
+    ``sub`` names the seeder, so the audit log says who wrote what."""
+    return Principal(sub=name, role=Role.NATIONAL_ADMIN)
 
 
 class ConfigAdmin:
@@ -131,31 +81,30 @@ class ConfigAdmin:
     def __init__(self, store: ConfigStore) -> None:
         self.store = store
 
-    def _team_of_chain(self, data: dict[str, Any]) -> dict[str, Any] | None:
-        if data.get("scope") != "team":
-            return None
-        pointer = self.store.get_item(TEAM_INDEX, str(data.get("owner", "")))
-        team = self.store.get_item(str(pointer.data["pk"]), pointer.id) if pointer else None
-        return team.data if team else None
+    def _scope(self, kind: ConfigKind, data: dict[str, Any]) -> Scope:
+        team_id = kind.team_of(data)
+        if not team_id:
+            return kind.scope(data)
+        team = team_record(self.store, team_id)
+        if team is None:  # its team was deleted: only national admins see it
+            return Scope(state="-", team=team_id)
+        return TEAMS.scope(team.data)
 
-    def _scope(self, kind: Kind, data: dict[str, Any]) -> Scope:
-        if kind is CHAINS and data.get("scope") == "team":
-            team = self._team_of_chain(data)
-            if team is None:  # its team was deleted: only national admins see it
-                return Scope(state="-", team=str(data.get("owner", "")))
-            return _team_scope(team)
-        return kind.scope(data)
-
-    def _check(self, kind: Kind, data: dict[str, Any]) -> None:
-        kind.check(data)
-        if kind is CHAINS and data.get("scope") == "team" and not self._team_of_chain(data):
+    def _check(self, kind: ConfigKind, p: Principal, data: dict[str, Any]) -> dict[str, Any]:
+        """The stored form of ``data``, once its kind's validator and the caller's role pass."""
+        if not may(p, kind.name, Verb.WRITE):  # the role first: 403 before any 422
+            raise ForbiddenError(f"a {p.role.value} may not write {kind.name} objects")
+        kind.validate(data)
+        team_id = kind.team_of(data)
+        if team_id and team_record(self.store, team_id) is None:
             raise InvalidInputError(
                 "the chain's team does not exist", [FieldProblem("owner", "no such team")]
             )
+        return kind.prepare(data)
 
     @staticmethod
     def _check_roles(
-        kind: Kind, p: Principal, before: dict[str, Any] | None, after: dict[str, Any] | None
+        kind: ConfigKind, p: Principal, before: dict[str, Any] | None, after: dict[str, Any] | None
     ) -> None:
         """Members are handed roles through their team: only roles below the caller's own."""
         if kind is TEAMS:
@@ -165,77 +114,98 @@ class ConfigAdmin:
                 None if after is None else team_from_dict(after),
             )
 
-    def _audit_scope(self, kind: Kind, data: dict[str, Any]) -> str:
-        if kind is CHAINS and data.get("scope") == "team":
-            return self._scope(kind, data).state
-        return kind.audit_scope(data)
-
-    def _locate(self, kind: Kind, object_id: str) -> ConfigRecord | None:
+    def _locate(self, kind: ConfigKind, object_id: str) -> ConfigRecord | None:
         if kind.fixed_partition:
             return self.store.get_item(kind.fixed_partition, object_id)
-        pointer = self.store.get_item(TEAM_INDEX, object_id)
-        if pointer is None:
-            return None
-        return self.store.get_item(str(pointer.data["pk"]), object_id)
+        return team_record(self.store, object_id)
 
-    def _index(self, kind: Kind, data: dict[str, Any] | None, object_id: str) -> list[IndexItem]:
-        if kind.fixed_partition:
+    def _index(
+        self, kind: ConfigKind, data: dict[str, Any] | None, object_id: str
+    ) -> list[IndexItem]:
+        if not kind.indexed_by_team_id:
             return []
         return [(TEAM_INDEX, object_id, None if data is None else {"pk": kind.partition(data)})]
 
-    def get(self, kind: Kind, p: Principal, object_id: str) -> ConfigRecord:
+    def get(self, kind: ConfigKind, p: Principal, object_id: str) -> ConfigRecord:
         record = self._locate(kind, object_id)
         if record is None:
             raise NotFoundError(f"no such {kind.name}")
         authorize(p, kind.name, Verb.READ, self._scope(kind, record.data))
         return record
 
-    def list(self, kind: Kind, p: Principal, state: str | None = None) -> list[ConfigRecord]:
+    def list(
+        self,
+        kind: ConfigKind,
+        p: Principal,
+        state: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+        cursor: str | None = None,
+    ) -> tuple[list[ConfigRecord], str | None]:
+        """One page of the objects the caller may see, in id order; the next page's cursor.
+
+        The cursor holds only a position (an id); the partition always comes from the kind
+        and the request, so a forged cursor cannot reach another state's teams.
+        """
         if not may(p, kind.name, Verb.READ):
             raise ForbiddenError(f"a {p.role.value} may not read {kind.name} objects")
         if kind.fixed_partition:
-            records = self.store.list_items(kind.fixed_partition)
+            pk = kind.fixed_partition
         else:
             wanted = state or p.state
             if not wanted and p.team:
-                return [self.get(kind, p, p.team)]
+                return [self.get(kind, p, p.team)], None
             if not wanted:
                 raise InvalidInputError(
                     "say which state's teams", [FieldProblem("state", "required")]
                 )
-            records = self.store.list_items(kind.partition({"state": wanted}))
-        return [
-            r
-            for r in records
-            if visible(p, self._scope(kind, r.data))
-            and (state is None or self._scope(kind, r.data).state in ("", state))
-        ]
+            pk = kind.partition({"state": wanted})
+        after = decode_cursor(cursor, ("s",))["s"] if cursor else None
 
-    def create(self, kind: Kind, p: Principal, data: dict[str, Any]) -> ConfigRecord:
-        authorize(p, kind.name, Verb.WRITE, self._scope(kind, data), creating=True)
-        self._check(kind, data)
+        def wanted_record(r: ConfigRecord) -> bool:
+            scope = self._scope(kind, r.data)
+            return visible(p, scope) and (state is None or scope.state in ("", state))
+
+        out: list[ConfigRecord] = []
+        for _ in range(MAX_LIST_READS):
+            batch = self.store.list_items(pk, limit=limit + 1, after=after)
+            for i, record in enumerate(batch):
+                if not wanted_record(record):
+                    continue
+                out.append(record)
+                if len(out) == limit:
+                    more = i + 1 < len(batch)
+                    return out, encode_cursor({"s": record.id}) if more else None
+            if len(batch) <= limit:
+                return out, None
+            after = batch[-1].id
+        # Rarely visible objects in a long partition: answer with what was found so far.
+        return out, encode_cursor({"s": after}) if after else None
+
+    def create(self, kind: ConfigKind, p: Principal, data: dict[str, Any]) -> ConfigRecord:
+        data = self._check(kind, p, data)
+        scope = self._scope(kind, data)
+        authorize(p, kind.name, Verb.WRITE, scope, creating=True)
         self._check_roles(kind, p, None, data)
-        if not kind.fixed_partition and self.store.get_item(TEAM_INDEX, data["id"]) is not None:
+        if kind.indexed_by_team_id and self.store.get_item(TEAM_INDEX, data["id"]) is not None:
             raise ConflictError(
                 f"{kind.name} {data['id']} exists already", [FieldProblem("id", "taken")]
             )
         record = self.store.write_item(
-            kind.partition(data),
-            data["id"],
+            *kind.key(data),
             kind.name,
             data,
-            self._audit_scope(kind, data),
+            kind.audit_scope(scope),
             p.sub,
             None,
             self._index(kind, data, data["id"]),
-            objects=[self._scope(kind, data)],
+            objects=[scope],
         )
         assert record is not None
         return record
 
     def replace(
         self,
-        kind: Kind,
+        kind: ConfigKind,
         p: Principal,
         object_id: str,
         data: dict[str, Any],
@@ -247,42 +217,54 @@ class ConfigAdmin:
             raise InvalidInputError(
                 "the id cannot change", [FieldProblem("id", "must match the URL")]
             )
+        data = self._check(kind, p, data)
         if kind.partition(data) != kind.partition(current.data):
             raise InvalidInputError(
                 f"a {kind.name} cannot move to another state; create a new one",
                 [FieldProblem("state", "cannot change")],
             )
-        authorize(p, kind.name, Verb.WRITE, self._scope(kind, data), creating=True)
-        self._check(kind, data)
+        scope = self._scope(kind, data)
+        authorize(p, kind.name, Verb.WRITE, scope, creating=True)
         self._check_roles(kind, p, current.data, data)
         record = self.store.write_item(
-            kind.partition(data),
-            object_id,
+            *kind.key(data),
             kind.name,
             data,
-            self._audit_scope(kind, data),
+            kind.audit_scope(scope),
             p.sub,
             expected_version(current, if_match),
-            objects=_distinct(self._scope(kind, current.data), self._scope(kind, data)),
+            objects=_distinct(self._scope(kind, current.data), scope),
         )
         assert record is not None
         return record
 
-    def delete(self, kind: Kind, p: Principal, object_id: str, if_match: IfMatch | None) -> None:
+    def delete(
+        self, kind: ConfigKind, p: Principal, object_id: str, if_match: IfMatch | None
+    ) -> None:
         current = self.get(kind, p, object_id)
-        authorize(p, kind.name, Verb.WRITE, self._scope(kind, current.data))
+        scope = self._scope(kind, current.data)
+        authorize(p, kind.name, Verb.WRITE, scope)
         self._check_roles(kind, p, current.data, None)
         self.store.write_item(
-            kind.partition(current.data),
-            object_id,
+            *kind.key(current.data),
             kind.name,
             None,
-            self._audit_scope(kind, current.data),
+            kind.audit_scope(scope),
             p.sub,
             expected_version(current, if_match),
             self._index(kind, None, object_id),
-            objects=[self._scope(kind, current.data)],
+            objects=[scope],
         )
+
+    def put(self, kind: ConfigKind, p: Principal, data: dict[str, Any]) -> ConfigRecord:
+        """Create, or replace at its current version: what seeding does (demo, local stack,
+        tests), through the same checks and audit as the API."""
+        if kind is ROUTES:
+            current = self.store.get_item(*ROUTES.key({}))
+            return self.put_routes(p, data, None if current is None else "*")
+        if self._locate(kind, str(data.get("id", ""))) is None:
+            return self.create(kind, p, data)
+        return self.replace(kind, p, str(data["id"]), data, "*")
 
     # Members live inside their team: a member change is a change of the team, and If-Match
     # names the team's version (the ETag every member answer carries). Adding a member is a
@@ -296,7 +278,7 @@ class ConfigAdmin:
         if_match: IfMatch | None = None,
     ) -> ConfigRecord:
         team = self.get(TEAMS, p, team_id)
-        authorize(p, "member", Verb.WRITE, TEAMS.scope(team.data))
+        authorize(p, MEMBERS.name, Verb.WRITE, TEAMS.scope(team.data))
         members: list[dict[str, Any]] = list(team.data.get("members", []))
         exists = any(m["id"] == member["id"] for m in members)
         if creating and exists:
@@ -313,7 +295,7 @@ class ConfigAdmin:
         self, p: Principal, team_id: str, member_id: str, if_match: IfMatch | None
     ) -> ConfigRecord:
         team = self.get(TEAMS, p, team_id)
-        authorize(p, "member", Verb.WRITE, TEAMS.scope(team.data))
+        authorize(p, MEMBERS.name, Verb.WRITE, TEAMS.scope(team.data))
         members = [m for m in team.data.get("members", []) if m["id"] != member_id]
         if len(members) == len(team.data.get("members", [])):
             raise NotFoundError("no such member")
@@ -323,14 +305,14 @@ class ConfigAdmin:
         self, p: Principal, team: ConfigRecord, members: Sequence[dict[str, Any]], expected: int
     ) -> ConfigRecord:
         """Write a team whose members changed, conditional on ``expected``."""
-        data = {**team.data, "members": members}
+        data = MEMBERS.prepare({**team.data, "members": members})
+        MEMBERS.validate(data)
         self._check_roles(TEAMS, p, team.data, data)
         record = self.store.write_item(
-            TEAMS.partition(data),
-            team.id,
-            "team",
+            *TEAMS.key(data),
+            TEAMS.name,
             data,
-            TEAMS.audit_scope(data),
+            TEAMS.audit_scope(TEAMS.scope(data)),
             p.sub,
             expected,
             objects=[TEAMS.scope(data)],
@@ -340,22 +322,41 @@ class ConfigAdmin:
 
     # The route tree: one national object.
     def get_routes(self, p: Principal) -> ConfigRecord | None:
-        authorize(p, "routes", Verb.READ, Scope())
-        return self.store.get_item(*ROUTES_KEY)
+        authorize(p, ROUTES.name, Verb.READ, Scope())
+        return self.store.get_item(*ROUTES.key({}))
 
     def put_routes(
         self, p: Principal, config: dict[str, Any], if_match: IfMatch | None
     ) -> ConfigRecord:
         """Create the route tree (no If-Match: there is nothing to match yet) or replace it."""
-        authorize(p, "routes", Verb.WRITE, Scope())
-        parse_route_config(config)  # every problem, with its path, before anything is stored
-        current = self.store.get_item(*ROUTES_KEY)
+        authorize(p, ROUTES.name, Verb.WRITE, Scope())
+        tree = validate_routes(config)  # every problem, with its path, before anything is stored
+        # A route's escalation names a chain: one that does not exist would never take effect.
+        chains = {r.id for r in self.store.list_items(CHAINS.fixed_partition)}
+        missing = [
+            FieldProblem(f"{r.path}.escalation", f"no escalation chain {r.escalation!r}")
+            for r in _routes(tree.root)
+            if r.escalation
+            and r.escalation not in chains
+            and (r is tree.root or r.escalation != _parent_escalation(tree.root, r))
+        ]
+        if missing:
+            raise InvalidInputError(
+                "a route names an escalation chain that does not exist", missing
+            )
+        current = self.store.get_item(*ROUTES.key({}))
         if current is None and if_match is not None:
             # RFC 9110: If-Match (even "*") fails when there is no current representation.
             raise PreconditionFailedError("there is no route tree yet; create it without If-Match")
         expected = None if current is None else expected_version(current, if_match)
         record = self.store.write_item(
-            *ROUTES_KEY, "routes", config, "national", p.sub, expected, objects=[Scope()]
+            *ROUTES.key(config),
+            ROUTES.name,
+            config,
+            ROUTES.audit_scope(Scope()),
+            p.sub,
+            expected,
+            objects=[Scope()],
         )
         assert record is not None
         return record
@@ -363,6 +364,18 @@ class ConfigAdmin:
 
 def _distinct(*scopes: Scope) -> list[Scope]:
     return list(dict.fromkeys(scopes))
+
+
+def _routes(route: Route) -> list[Route]:
+    return [route, *(r for child in route.routes for r in _routes(child))]
+
+
+def _parent_escalation(root: Route, node: Route) -> str:
+    """The escalation ``node`` would inherit (its parent's); "" for the root."""
+    for r in _routes(root):
+        if node in r.routes:
+            return r.escalation
+    return ""
 
 
 def audit_scope_of(p: Principal, scope: str | None) -> str:

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.domain.access import Principal, Scope, Verb, authorize
-from chalicelib.domain.org import team_from_dict
+from chalicelib.domain.config_kinds import validate_team
 from chalicelib.domain.subscriptions import filter_policy
 from chalicelib.errors import ForbiddenError, NotFoundError
-from chalicelib.services.config_cache import TEAM_INDEX
+from chalicelib.services.config_cache import team_record
 from chalicelib.services.ports import ConfigRecord, ConfigStore, DeviceRegistry
 
 DEVICES = "DEVICES#"
@@ -37,8 +37,7 @@ def device_id_for(platform: str, token: str) -> str:
 def _my_team(store: ConfigStore, p: Principal) -> ConfigRecord:
     if not p.team:
         raise ForbiddenError("devices belong to team members; your token names no team")
-    pointer = store.get_item(TEAM_INDEX, p.team)
-    team = store.get_item(str(pointer.data["pk"]), p.team) if pointer else None
+    team = team_record(store, p.team)
     if team is None:
         raise NotFoundError("the team your token names does not exist")
     return team
@@ -54,7 +53,7 @@ def register_device(
 ) -> tuple[ConfigRecord, bool]:
     """The stored device and whether it is new."""
     record = _my_team(store, p)
-    team = team_from_dict(record.data)
+    team = validate_team(record.data)
     scope = Scope(team.state, team.district, team.id, member=p.sub)
     authorize(p, "device", Verb.WRITE, scope, creating=True)
     member = next((m for m in team.members if m.id == p.sub), None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.domain.access import Principal, Role, Scope, Verb, authorize, may, visible
+from chalicelib.domain.config_kinds import LEADERS
 from chalicelib.domain.incidents import IncidentRecord
 from chalicelib.domain.tasks import Task
 from chalicelib.errors import FieldProblem, ForbiddenError, InvalidInputError, NotFoundError
@@ -73,7 +74,9 @@ def read_incident(
     if record is None:
         raise NotFoundError("no such incident")
     stored = mentions.get_many(record.mention_keys)
-    leader = config.get_item("LEADER", record.leader_id) if record.leader_id else None
+    leader = (
+        config.get_item(LEADERS.fixed_partition, record.leader_id) if record.leader_id else None
+    )
     # The leader's state now; a leader since removed from the watchlist: as their mentions were.
     state = str(leader.data.get("state", "")) if leader else ""
     state = state or next((m.state for m in stored if m.state), "")

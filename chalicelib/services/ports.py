@@ -8,11 +8,10 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from chalicelib.domain.access import Scope
-from chalicelib.domain.analysis import AnalyzedMention, WatchConfig
+from chalicelib.domain.analysis import AnalyzedMention
 from chalicelib.domain.incidents import IncidentDecision, IncidentProbe, IncidentRecord
-from chalicelib.domain.keywords import KeywordQuery, QueryMatch
+from chalicelib.domain.keywords import QueryMatch
 from chalicelib.domain.notify import Publish
-from chalicelib.domain.org import Leader, Team
 from chalicelib.domain.tasks import Task, TaskEvent
 from chalicelib.domain.throttle import TeamThrottle
 
@@ -188,7 +187,11 @@ class ConfigStore(Protocol):
 
     def get_item(self, pk: str, sk: str) -> ConfigRecord | None: ...
 
-    def list_items(self, pk: str) -> list[ConfigRecord]: ...
+    def list_items(
+        self, pk: str, limit: int | None = None, after: str | None = None
+    ) -> list[ConfigRecord]:
+        """A partition's items in ``sk`` order, those after ``after`` only; at most ``limit``."""
+        ...
 
     def write_item(
         self,
@@ -268,17 +271,8 @@ class IdempotencyStore(Protocol):
 
 
 class ConfigRepository(ConfigStore, Protocol):
-    def load_watch_config(self) -> WatchConfig: ...
-
-    def teams_in_state(self, state: str) -> list[Team]: ...
-
-    def put_leader(self, leader: Leader, actor: str) -> None: ...
-
-    def put_query(self, query: KeywordQuery, actor: str) -> None: ...
-
-    def put_team(self, team: Team, actor: str) -> None: ...
-
-    def put_chain(self, chain: dict[str, Any], actor: str) -> None: ...
+    """The config table as wired. Kinds are read and written through ``domain.config_kinds``
+    (``services.config_admin`` writes, ``services.config_cache`` loads); there is no other door."""
 
 
 class MentionQueue(Protocol):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.domain.access import Principal, Scope, Verb, authorize, visible
-from chalicelib.domain.keywords import KeywordQuery, compile_queries
+from chalicelib.domain.config_kinds import validate_query
+from chalicelib.domain.keywords import compile_queries
 from chalicelib.services.ports import MentionRepository
 
 SAMPLE = 500  # mentions read per preview: bounded work per request
@@ -15,10 +16,16 @@ def preview_query(
     mentions: MentionRepository, p: Principal, draft: dict[str, Any]
 ) -> dict[str, Any]:
     authorize(p, "keyword_query", Verb.READ, Scope(state=p.state, district=p.district))
-    query = KeywordQuery(
-        id="draft", query=draft["query"], exact=draft["exact"], variants=draft["variants"]
+    # The same check as saving: a draft that cannot run is a 422 with its column, not "0 hits".
+    query = validate_query(
+        {
+            "id": "draft",
+            "query": draft["query"],
+            "exact": draft["exact"],
+            "variants": draft["variants"],
+        }
     )
-    matcher = compile_queries([query])
+    matcher = compile_queries([query], strict=True)
     sample = [m for m in mentions.sample(SAMPLE) if visible(p, Scope(state=m.state))]
     hits: list[dict[str, Any]] = []
     for m in sample:

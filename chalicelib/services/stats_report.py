@@ -10,13 +10,14 @@ from __future__ import annotations
 from chalicelib.domain.access import Principal, Scope, Verb, authorize, visible
 from chalicelib.domain.stats import ResponseStats, StateStats, response_stats
 from chalicelib.domain.tasks import Task, TaskEvent
-from chalicelib.services.ports import ConfigRepository, TaskRepository
+from chalicelib.services.config_cache import load_teams
+from chalicelib.services.ports import ConfigStore, TaskRepository
 
 PAGE = 100
 
 
 def state_stats(
-    config: ConfigRepository,
+    config: ConfigStore,
     tasks: TaskRepository,
     p: Principal,
     state: str,
@@ -25,7 +26,7 @@ def state_stats(
     authorize(p, "stats", Verb.READ, Scope(state=state))
     teams = [
         t
-        for t in config.teams_in_state(state)
+        for t in load_teams(config, state)
         if visible(p, Scope(state=t.state, district=t.district, team=t.id))
     ]
     all_tasks: list[Task] = []

@@ -7,7 +7,7 @@ from datetime import datetime
 from chalicelib.domain.access import Principal, Scope, Verb, authorize
 from chalicelib.domain.tasks import Task, TaskAction, TaskEvent, transition
 from chalicelib.errors import ConflictError, ForbiddenError, NotFoundError
-from chalicelib.services.config_cache import TEAM_INDEX
+from chalicelib.services.config_cache import team_record
 from chalicelib.services.ports import ConfigStore, TaskRepository
 
 ATTEMPTS = 3  # a concurrent change makes us re-read and decide again, a few times at most
@@ -40,8 +40,7 @@ def team_tasks(
     status: str | None = None,
 ) -> tuple[list[Task], str | None]:
     """A team's tasks, for its heads and its lead: 404 for a team outside their scope."""
-    pointer = teams.get_item(TEAM_INDEX, team_id)
-    team = teams.get_item(str(pointer.data["pk"]), team_id) if pointer else None
+    team = team_record(teams, team_id)
     if team is None:
         raise NotFoundError("no such team")
     scope = Scope(state=team.data["state"], district=team.data.get("district", ""), team=team_id)

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from chalicelib import wiring
+from chalicelib.domain.config_kinds import CHAINS
+from chalicelib.services.config_admin import ConfigAdmin, system_principal
 from local.demo import load_demo_config, seed
 from local.replay import signed_request
 from local.stack import LocalStack
@@ -33,14 +35,15 @@ def stack() -> Iterator[LocalStack]:
         demo = load_demo_config()
         seed(wiring.container().config_repo, demo)
         # A short chain, so that the escalation test does not wait the demo's 20 s.
-        wiring.container().config_repo.put_chain(
+        ConfigAdmin(wiring.container().config_repo).put(
+            CHAINS,
+            system_principal("seed:e2e"),
             {
                 "id": "demo-delhi",
                 "scope": "state",
                 "owner": "DL",
                 "steps": [{"wait": "3s"}, {"notify": "team_lead"}],
             },
-            "test",
         )
         assert s.phone is not None
         for team in demo.teams:

@@ -30,6 +30,7 @@ from tests.fakes import (
     RecordingDeviceRegistry,
     RecordingPublisher,
 )
+from tests.seeding import seed
 
 SECRET = "functional-secret"
 NOW = 1_790_000_000.0
@@ -100,14 +101,15 @@ class World:
 @pytest.fixture
 def world() -> Iterator[World]:
     config = InMemoryConfigRepository()
-    config.put_leader(make_leader(), "test")
-    config.put_leader(
-        make_leader(id="narendra-modi", name="Narendra Modi", state="UP", accounts=()), "test"
+    seed(
+        config,
+        make_leader(),
+        make_leader(id="narendra-modi", name="Narendra Modi", state="UP", accounts=()),
+        make_query(),
+        make_team("DL-CENTRAL-01", "DL"),
+        make_team("DL-EAST-01", "DL"),
+        make_team("UP-VARANASI-01", "UP"),
     )
-    config.put_query(make_query(), "test")
-    config.put_team(make_team("DL-CENTRAL-01", "DL"), "test")
-    config.put_team(make_team("DL-EAST-01", "DL"), "test")
-    config.put_team(make_team("UP-VARANASI-01", "UP"), "test")
     w = World(
         FakeMentionQueue(),
         InMemoryMentionRepository(),

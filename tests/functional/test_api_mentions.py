@@ -10,11 +10,14 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.api.tasks import mention_key_of
+from chalicelib.domain.config_kinds import LEADERS
 from chalicelib.domain.incidents import IncidentRecord
 from chalicelib.domain.mention import Author
 from chalicelib.domain.tasks import Task, TaskStatus
+from chalicelib.services.config_admin import ConfigAdmin
 from tests.factories import T0
 from tests.functional.conftest import World, auth, store_mention
+from tests.seeding import SEEDER
 
 _TEXT = "मोदी जी तो कह रहे थे कि नोटबंदी के बाद काला धन ख़त्म हो गया।"
 UNMATCHED = "बस यूं ही एक पोस्ट, कोई मुद्दा नहीं"
@@ -212,7 +215,7 @@ def test_an_incident_with_its_tasks(
 def test_an_incident_of_a_leader_no_longer_watched(
     client: Client, incident: World, mentions_kept: bool, who: str, status: int
 ) -> None:
-    incident.config.write_item("LEADER", "arvind-kejriwal", "leader", None, "DL", "t", 1)
+    ConfigAdmin(incident.config).delete(LEADERS, SEEDER, "arvind-kejriwal", "*")
     assert incident.config.get_item("LEADER", "arvind-kejriwal") is None
     if not mentions_kept:
         for key in ("x#0", "x#1"):

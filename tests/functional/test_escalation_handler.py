@@ -13,6 +13,7 @@ from chalicelib.domain.tasks import TaskAction, transition
 from tests.factories import T0, make_message
 from tests.functional.conftest import World
 from tests.functional.test_event_handlers import analyze
+from tests.seeding import seed
 
 CHAIN = {
     "id": "dl",
@@ -38,7 +39,7 @@ def clock(world: World) -> Clock:
     container.__dict__["clock"] = c
     for name in ("analyzer", "escalator"):
         container.__dict__.pop(name, None)
-    world.config.put_chain(CHAIN, "test")
+    seed(world.config, CHAIN)
     return c
 
 

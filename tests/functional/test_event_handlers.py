@@ -9,6 +9,7 @@ from chalicelib.adapters.dynamo.repositories import _task_to_model
 from chalicelib.domain.tasks import Task, TaskStatus
 from tests.factories import make_message
 from tests.functional.conftest import World
+from tests.seeding import seed
 
 
 def sqs_event(client: Client, bodies: list[str]) -> dict[str, Any]:
@@ -203,9 +204,7 @@ def test_authors_named_by_platform_id_link_to_their_leader(client: Client, world
     from chalicelib.domain.org import Account
     from tests.factories import make_leader
 
-    world.config.put_leader(
-        make_leader(accounts=(Account("youtube", "Arvind Kejriwal", "UCabc123"),)), "test"
-    )
+    seed(world.config, make_leader(accounts=(Account("youtube", "Arvind Kejriwal", "UCabc123"),)))
     video = make_message(
         platform="youtube",
         native_id="v1",
@@ -238,7 +237,7 @@ def test_routes_may_choose_teams_outside_the_leaders_state(client: Client, world
             "routes": [{"matchers": ["category=economy"], "receivers": [{"teams_of": "all"}]}],
         }
     }
-    world.config.write_item("ROUTES", "TREE", "routes", national, "national", "test", None)
+    seed(world.config, national)
     analyze(client, [json.dumps(make_message())])
     assert sorted(t.team_id for t in world.tasks.tasks.values()) == [
         "DL-CENTRAL-01",
@@ -255,6 +254,6 @@ def test_a_route_may_name_a_team_of_another_state(client: Client, world: World) 
             "routes": [{"matchers": ["category=economy"], "receivers": ["UP-VARANASI-01"]}],
         }
     }
-    world.config.write_item("ROUTES", "TREE", "routes", desk, "national", "test", None)
+    seed(world.config, desk)
     analyze(client, [json.dumps(make_message())])
     assert [t.team_id for t in world.tasks.tasks.values()] == ["UP-VARANASI-01"]

@@ -24,6 +24,7 @@ from chalicelib.settings import Settings
 from chalicelib.web.session import csrf_token
 from tests.factories import T0, make_query, make_team
 from tests.functional.conftest import ISSUER, SETTINGS, World, auth, store_mention, token
+from tests.seeding import seed
 
 BASE = "https://tvarit.example.in"
 WARRIOR = {
@@ -60,17 +61,15 @@ def install(world: World, s: Settings, **extra: Any) -> None:
 @pytest.fixture
 def pages(world: World) -> World:
     """The world with a brief on the query, members with names, and one task with its post."""
-    world.config.put_query(make_query(brief=BRIEF), "test")
     members = (
         Member("w-dl-1", "Asha Verma", "DL-CENTRAL-01", role="lead", languages=("hi", "en")),
         Member("w-dl-2", "Rohit Saini", "DL-CENTRAL-01", languages=("hi",)),
     )
-    world.config.put_team(
-        make_team("DL-CENTRAL-01", "DL", name="Delhi Central 1", members=members), "test"
-    )
-    world.config.put_team(
+    seed(
+        world.config,
+        make_query(brief=BRIEF),
+        make_team("DL-CENTRAL-01", "DL", name="Delhi Central 1", members=members),
         make_team("DL-EAST-01", "DL", members=(Member("w-dl-3", "Farah Khan", "DL-EAST-01"),)),
-        "test",
     )
     key = store_mention(world, "100")
     task = make_task(key, priority=5.0)

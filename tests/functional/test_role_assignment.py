@@ -22,6 +22,7 @@ from chalicelib.domain.subscriptions import role_tokens
 from chalicelib.errors import ForbiddenError, TvaritError
 from chalicelib.services.config_admin import TEAMS, ConfigAdmin
 from tests.fakes import InMemoryConfigRepository
+from tests.seeding import seed
 
 TEAM_ID = "DL-CENTRAL-01"
 MEMBER_ROLES = ("warrior", "lead", "district_head", "state_head")
@@ -124,9 +125,7 @@ def test_nobody_below_national_admin_raises_a_role_to_their_own_or_above(
     p: Principal, roster: list[dict[str, Any]], lead_id: str, tries: list[Attempt]
 ) -> None:
     store = InMemoryConfigRepository()
-    store.put_team(
-        team_from_dict(team(TEAM_ID, [{**m, "team_id": TEAM_ID} for m in roster], lead_id)), "seed"
-    )
+    seed(store, team_from_dict(team(TEAM_ID, [{**m, "team_id": TEAM_ID} for m in roster], lead_id)))
     start = levels(store)
     admin = ConfigAdmin(store)
     for attempt in tries:
@@ -172,7 +171,7 @@ def test_roles_strictly_below_the_callers_own_can_be_given(
     who: Principal, role: str, allowed: bool
 ) -> None:
     store = InMemoryConfigRepository()
-    store.put_team(team_from_dict(team(TEAM_ID, [])), "seed")
+    seed(store, team_from_dict(team(TEAM_ID, [])))
     admin = ConfigAdmin(store)
     if allowed:
         admin.put_member(who, TEAM_ID, member("m1", role), creating=True)

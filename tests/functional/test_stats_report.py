@@ -9,6 +9,7 @@ from chalicelib.domain.tasks import Task, TaskAction, transition
 from chalicelib.services.stats_report import state_stats
 from tests.factories import T0, make_team
 from tests.fakes import InMemoryConfigRepository, InMemoryTaskRepository
+from tests.seeding import seed
 
 
 def _work(repo: InMemoryTaskRepository, task: Task, steps: list[tuple[TaskAction, int]]) -> None:
@@ -25,8 +26,11 @@ def _work(repo: InMemoryTaskRepository, task: Task, steps: list[tuple[TaskAction
 
 def test_state_stats_per_team_and_total() -> None:
     config = InMemoryConfigRepository()
-    config.put_team(make_team("DL-C", "DL", district="CENTRAL"), "t")
-    config.put_team(make_team("DL-E", "DL", district="EAST"), "t")
+    seed(
+        config,
+        make_team("DL-C", "DL", district="CENTRAL"),
+        make_team("DL-E", "DL", district="EAST"),
+    )
     tasks = InMemoryTaskRepository()
     for n, (team, steps) in enumerate(
         [

@@ -12,6 +12,7 @@ from tests.factories import T0, make_team
 from tests.functional.conftest import World
 from tests.functional.test_escalation_handler import Clock, escalate
 from tests.functional.test_event_handlers import stream_event
+from tests.seeding import seed
 
 
 def use_clock(now: object) -> Clock:
@@ -80,7 +81,7 @@ def test_a_flood_becomes_three_pages_and_one_digest(client: Client, world: World
 
 def test_quiet_hours_hold_pages_but_a_crisis_goes_through(client: Client, world: World) -> None:
     use_clock(T0)  # 10:00 UTC is 15:30 IST
-    world.config.put_team(make_team("DL-EAST-01", quiet_hours="15:00-16:00"), "test")
+    seed(world.config, make_team("DL-EAST-01", quiet_hours="15:00-16:00"))
     dispatch(client, world, [new_task("DL-EAST-01", 1), new_task("DL-EAST-01", 2, severity=5)])
     assert kinds(world) == ["task"]
     [call] = world.publisher.calls

@@ -13,10 +13,12 @@ from chalicelib.domain.keywords import compile_queries
 from chalicelib.domain.language import detect
 from chalicelib.domain.mention import Author
 from chalicelib.domain.tasks import Task, TaskAction, TaskStatus, task_id_for, transition
-from chalicelib.errors import ConflictError, InvalidInputError
+from chalicelib.errors import ConflictError, InvalidInputError, PreconditionFailedError
+from chalicelib.services.config_cache import CachedConfig, load_teams, load_watch_config
 from chalicelib.settings import Settings
 from tests.factories import T0, make_leader, make_mention, make_query, make_team
 from tests.fakes import InMemoryConfigRepository, InMemoryMentionRepository, InMemoryTaskRepository
+from tests.seeding import SEEDER, seed
 
 
 @pytest.fixture(params=["memory", "dynamo"])
@@ -107,18 +109,31 @@ def test_transitions_are_optimistic_and_append_events(repos: dict[str, Any]) -> 
 
 def test_config_round_trips_and_every_change_is_audited(repos: dict[str, Any]) -> None:
     config = repos["config"]
-    config.put_leader(make_leader(), "head:dl")
-    config.put_query(make_query(), "head:national")
-    config.put_team(make_team("DL-CENTRAL-01", "DL"), "head:dl")
-    config.put_team(make_team("UP-VARANASI-01", "UP"), "head:up")
-    first = config.load_watch_config()
+    seed(
+        config,
+        make_leader(),
+        make_query(),
+        make_team("DL-CENTRAL-01", "DL"),
+        make_team("UP-VARANASI-01", "UP"),
+    )
+    first = load_watch_config(config)
     assert first.leader_for("x", "@arvindkejriwal") == make_leader()
     assert list(first.queries) == ["q-demonetisation"]
-    assert [t.id for t in config.teams_in_state("DL")] == ["DL-CENTRAL-01"]
-    config.put_leader(make_leader(state="PB"), "head:national")
-    second = config.load_watch_config()
+    assert [t.id for t in load_teams(config, "DL")] == ["DL-CENTRAL-01"]
+    seed(config, make_leader(state="PB"))
+    second = load_watch_config(config)
     assert second.leader_for("x", "ArvindKejriwal").state == "PB"
     assert int(second.version) > int(first.version)
+
+
+def test_config_partitions_list_in_id_order_from_a_position(repos: dict[str, Any]) -> None:
+    config = repos["config"]
+    for n in (3, 1, 2, 4):
+        config.write_item("LEADER", f"l{n}", "leader", {"n": n}, "DL", "u", None)
+    assert [r.id for r in config.list_items("LEADER")] == ["l1", "l2", "l3", "l4"]
+    assert [r.id for r in config.list_items("LEADER", limit=2)] == ["l1", "l2"]
+    assert [r.id for r in config.list_items("LEADER", limit=2, after="l2")] == ["l3", "l4"]
+    assert config.list_items("LEADER", after="l4") == []
 
 
 def test_dynamo_audit_log_records_who_before_and_after(tables: Settings) -> None:
@@ -127,18 +142,18 @@ def test_dynamo_audit_log_records_who_before_and_after(tables: Settings) -> None
 
     ids = iter(["a", "b", "b"])
     repo = DynamoConfigRepository(lambda: T0, new_id=lambda: next(ids))
-    repo.put_leader(make_leader(), "head:dl")
-    repo.put_leader(make_leader(name="A. Kejriwal"), "head:dl")
+    seed(repo, make_leader())
+    seed(repo, make_leader(name="A. Kejriwal"))
     records = sorted(AuditModel.query("DL"), key=lambda r: r.action)
     assert [(r.action, r.actor, r.entity) for r in records] == [
-        ("create", "head:dl", "leader"),
-        ("update", "head:dl", "leader"),
+        ("create", SEEDER.sub, "leader"),
+        ("update", SEEDER.sub, "leader"),
     ]
     assert records[1].before["name"] == "Arvind Kejriwal"
     assert records[1].after["name"] == "A. Kejriwal"
     # A colliding audit key fails the whole change rather than overwrite history.
-    with pytest.raises(ConflictError):
-        repo.put_leader(make_leader(name="Someone"), "head:dl")
+    with pytest.raises(PreconditionFailedError):
+        seed(repo, make_leader(name="Someone"))
     assert len(list(AuditModel.query("DL"))) == 2
 
 
@@ -209,12 +224,13 @@ def test_the_compiled_matcher_is_reused_until_the_queries_change(tables: Setting
     from chalicelib.adapters.dynamo.repositories import DynamoConfigRepository
 
     repo = DynamoConfigRepository(lambda: T0)
-    repo.put_query(make_query(), "head")
-    first = repo.load_watch_config().matcher
-    repo.put_leader(make_leader(), "head")  # not a query change
-    assert repo.load_watch_config().matcher is first
-    repo.put_query(make_query(id="q-cbi", query="CBI"), "head")
-    second = repo.load_watch_config().matcher
+    cache = CachedConfig(repo, 0.0, iter(range(1, 100)).__next__)
+    seed(repo, make_query())
+    first = cache.watch_config().matcher
+    seed(repo, make_leader())  # not a query change
+    assert cache.watch_config().matcher is first
+    seed(repo, make_query(id="q-cbi", query="CBI"))
+    second = cache.watch_config().matcher
     assert second is not first
     assert [m.query_id for m in second.match("The CBI raided")] == ["q-cbi"]
 

@@ -107,7 +107,7 @@ ROWS: list[tuple[str, list[str], int, str]] = [
         "match query does not parse",
         ["match", "--queries", "{badquery}", "--posts", "{posts}"],
         EXIT_USAGE,
-        "skipped: query q1: expected ')'",
+        "query 'q1' skipped: column 14: expected ')'",
     ),
     (
         "match posts missing",

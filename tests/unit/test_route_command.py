@@ -78,3 +78,16 @@ def test_usage_errors(files: tuple[Path, Path], argv_tail: list[str], tmp_path: 
         assert main(["route", str(config), *argv_tail]) == 2
     else:
         assert main(["route", str(tmp_path / "missing.json")]) == 2
+
+
+def test_the_command_refuses_what_put_routes_refuses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.json"
+    route = {"receivers": ["DL-1"], "group_wait": "30s", "matchers": [], "routes": []}
+    route["routes"] = [{"matchers": ["category=~(a|aa)+$"]}]
+    bad.write_text(json.dumps({"route": route}))
+    assert main(["route", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "route.group_wait: not supported" in err
+    assert "route.routes[0].matchers[0]: regex '(a|aa)+$' backtracks catastrophically" in err

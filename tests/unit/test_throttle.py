@@ -14,10 +14,8 @@ from chalicelib.domain.throttle import (
     TeamThrottle,
     ThrottlePolicy,
     admit,
-    first_notice_at,
     flush_digest,
     refill,
-    update_notice_due,
 )
 from chalicelib.errors import InvalidInputError
 
@@ -230,20 +228,3 @@ def test_pages_never_exceed_burst_plus_refill(events: list[tuple[int, int, int]]
         within = [p for p in pages[i:] if p - start <= 60]
         assert len(within) <= policy.burst + policy.rate_per_hour * 1 + 1
     assert len(set(pages)) <= len(pages)
-
-
-@pytest.mark.parametrize(
-    ("last", "minutes", "interval_s", "due"),
-    [
-        (None, 0, 300, True),
-        (ist(10), 4, 300, False),
-        (ist(10), 5, 300, True),
-        (ist(10), 0, 0, True),
-    ],
-)
-def test_update_notice_due(last: datetime | None, minutes: int, interval_s: int, due: bool) -> None:
-    assert update_notice_due(last, ist(10) + timedelta(minutes=minutes), interval_s) is due
-
-
-def test_first_notice_waits_group_wait() -> None:
-    assert first_notice_at(ist(10), 30) == ist(10) + timedelta(seconds=30)

@@ -26,19 +26,11 @@ from chalicelib.adapters.dynamo.models import (
     TaskModel,
 )
 from chalicelib.domain.access import Scope
-from chalicelib.domain.analysis import AnalyzedMention, WatchConfig
-from chalicelib.domain.escalation import parse_chain
-from chalicelib.domain.keywords import (
-    KeywordQuery,
-    MatcherCache,
-    QueryMatch,
-    keyword_query_from_dict,
-    query_set_version,
-)
+from chalicelib.domain.analysis import AnalyzedMention
+from chalicelib.domain.config_kinds import VERSION_KEY
+from chalicelib.domain.keywords import QueryMatch
 from chalicelib.domain.mention import mention_to_dict
-from chalicelib.domain.org import Leader, Team, leader_from_dict, leader_to_dict, team_from_dict
 from chalicelib.domain.pagination import decode_cursor, encode_cursor
-from chalicelib.domain.routing import parse_route_config
 from chalicelib.domain.tasks import Task, TaskAction, TaskEvent, TaskStatus
 from chalicelib.errors import (
     ConflictError,
@@ -470,97 +462,13 @@ class DynamoTaskRepository:
         return tasks, encode_cursor({"c": last["created_at"]["S"], "t": last["task_id"]["S"]})
 
 
-# Config single-table layout (pk, sk):
-#   ("LEADER", leader_id)       a watched leader with its accounts
-#   ("QUERY", query_id)         a keyword query
-#   ("TEAMS#<state>", team_id)  a team with its members, partitioned by state
-#   ("META", "VERSION")         bumped by every change; caches key on it
-#   ("CHAIN", chain_id)         an escalation chain (per team, per state, or the default)
-#   ("ROUTES", "TREE")          the route tree config (absent: every team of the state)
-VERSION_KEY = ("META", "VERSION")
-ROUTES_KEY = ("ROUTES", "TREE")
+# The config single table (pk, sk): where each kind lives is domain.config_kinds's to say.
 
 
 class DynamoConfigRepository:
     def __init__(self, clock: Callable[[], datetime], new_id: Callable[[], str] | None = None):
         self._clock = clock
         self._new_id = new_id or (lambda: uuid.uuid4().hex)
-        # Compiling 1,000 queries takes ~0.2 s: a container rebuilds only when they change.
-        self._matchers = MatcherCache()
-
-    def load_watch_config(self) -> WatchConfig:
-        try:
-            leaders = [leader_from_dict(i.data) for i in ConfigItemModel.query("LEADER")]
-            queries = [keyword_query_from_dict(i.data) for i in ConfigItemModel.query("QUERY")]
-            chains = [parse_chain(i.data) for i in ConfigItemModel.query("CHAIN")]
-            routes = [
-                parse_route_config(i.data)
-                for i in ConfigItemModel.query(ROUTES_KEY[0], ConfigItemModel.sk == ROUTES_KEY[1])
-            ]
-            version = self._version()
-        except PynamoDBException as err:
-            raise UpstreamError("reading configuration failed") from err
-        return WatchConfig.build(
-            version,
-            leaders,
-            queries,
-            self._matchers.get(query_set_version(queries), lambda: queries),
-            routes[0] if routes else None,
-            chains,
-        )
-
-    def _version(self) -> str:
-        try:
-            item = ConfigItemModel.get(*VERSION_KEY)
-        except DoesNotExist:
-            return "0"
-        return str(int(item.version))
-
-    def teams_in_state(self, state: str) -> list[Team]:
-        try:
-            return [team_from_dict(i.data) for i in ConfigItemModel.query(f"TEAMS#{state}")]
-        except PynamoDBException as err:
-            raise UpstreamError(f"reading teams of {state} failed") from err
-
-    def put_leader(self, leader: Leader, actor: str) -> None:
-        self._put("LEADER", leader.id, "leader", leader_to_dict(leader), leader.state, actor)
-
-    def put_query(self, query: KeywordQuery, actor: str) -> None:
-        self._put("QUERY", query.id, "keyword_query", dataclasses.asdict(query), query.scope, actor)
-
-    def put_routes(self, config: dict[str, Any], actor: str) -> None:
-        parse_route_config(config)  # refuses an invalid tree before it is stored
-        self._put(*ROUTES_KEY, "routes", config, "national", actor)
-
-    def put_chain(self, chain: dict[str, Any], actor: str) -> None:
-        parsed = parse_chain(chain)  # refuses an invalid chain before it is stored
-        scope = parsed.owner if parsed.scope == "state" else "national"
-        self._put("CHAIN", parsed.id, "escalation_chain", parsed.as_dict(), scope, actor)
-
-    def put_team(self, team: Team, actor: str) -> None:
-        pk = f"TEAMS#{team.state}"
-        # The pointer lets the API find a team by its id alone (config_admin.TEAM_INDEX).
-        index: list[IndexItem] = [("TEAMIDX", team.id, {"pk": pk})]
-        self._put(pk, team.id, "team", dataclasses.asdict(team), team.state, actor, index)
-
-    def _put(
-        self,
-        pk: str,
-        sk: str,
-        kind: str,
-        data: dict[str, Any],
-        scope: str,
-        actor: str,
-        index: Sequence[IndexItem] = (),
-    ) -> None:
-        """Write one config item (create or update whatever is stored), audited."""
-        before = self.get_item(pk, sk)
-        try:
-            self.write_item(
-                pk, sk, kind, data, scope, actor, None if before is None else before.version, index
-            )
-        except PreconditionFailedError as err:
-            raise ConflictError(f"{kind} {sk} changed concurrently; read it again") from err
 
     def get_item(self, pk: str, sk: str) -> ConfigRecord | None:
         try:
@@ -571,9 +479,17 @@ class DynamoConfigRepository:
             raise UpstreamError(f"reading {pk}/{sk} failed") from err
         return _record(item)
 
-    def list_items(self, pk: str) -> list[ConfigRecord]:
+    def list_items(
+        self, pk: str, limit: int | None = None, after: str | None = None
+    ) -> list[ConfigRecord]:
+        condition = ConfigItemModel.sk > after if after is not None else None
         try:
-            return [_record(i) for i in ConfigItemModel.query(pk, consistent_read=True)]
+            return [
+                _record(i)
+                for i in ConfigItemModel.query(
+                    pk, condition, consistent_read=True, limit=limit, page_size=limit
+                )
+            ]
         except PynamoDBException as err:
             raise UpstreamError(f"listing {pk} failed") from err
 
