@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.analysis import AnalyzedMention, WatchConfig
+from chalicelib.domain.contacts import redact_contacts
 from chalicelib.domain.escalation import parse_chain
 from chalicelib.domain.incidents import (
     IncidentDecision,
@@ -306,8 +307,8 @@ class InMemoryConfigRepository:
                 action,
                 kind,
                 sk,
-                None if before is None else before.data,
-                data,
+                redact_contacts(None if before is None else before.data),
+                redact_contacts(data),
             )
         )
         self.version += 1
@@ -437,3 +438,30 @@ class RecordingDeviceRegistry:
     def unregister(self, endpoint_arn: str, subscription_arn: str) -> None:
         self.subscriptions.pop(subscription_arn, None)
         self.endpoints = {t: e for t, e in self.endpoints.items() if e != endpoint_arn}
+
+
+@dataclass
+class RecordingContactSubscriber:
+    """SMS/e-mail subscriptions as SNS keeps them: arn -> topic, protocol, endpoint, policy."""
+
+    subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    created: int = 0
+
+    def subscribe(
+        self, topic_arn: str, protocol: str, endpoint: str, filter_policy: Mapping[str, Any]
+    ) -> str:
+        self.created += 1
+        arn = f"{topic_arn}:contact-{self.created}"
+        self.subscriptions[arn] = {
+            "topic": topic_arn,
+            "protocol": protocol,
+            "endpoint": endpoint,
+            "policy": dict(filter_policy),
+        }
+        return arn
+
+    def unsubscribe(self, subscription_arn: str) -> None:
+        self.subscriptions.pop(subscription_arn, None)
+
+    def of(self, protocol: str) -> list[dict[str, Any]]:
+        return [s for s in self.subscriptions.values() if s["protocol"] == protocol]

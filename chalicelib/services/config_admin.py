@@ -24,6 +24,7 @@ from chalicelib.errors import (
     NotFoundError,
 )
 from chalicelib.services.config_cache import TEAM_INDEX
+from chalicelib.services.contacts import ContactSync
 from chalicelib.services.ports import ConfigRecord, ConfigStore, IndexItem
 
 ROUTES_KEY = ("ROUTES", "TREE")
@@ -102,10 +103,28 @@ TEAMS = Kind(
 
 
 class ConfigAdmin:
-    """Use cases over a :class:`ConfigStore`; every method checks the caller's scope first."""
+    """Use cases over a :class:`ConfigStore`; every method checks the caller's scope first.
 
-    def __init__(self, store: ConfigStore) -> None:
+    ``contacts``: members' SMS/e-mail channels, checked before a team write and subscribed
+    after it (``services.contacts``); without it those channels are stored only.
+    """
+
+    def __init__(self, store: ConfigStore, contacts: ContactSync | None = None) -> None:
         self.store = store
+        self.contacts = contacts
+
+    def _before_team_write(
+        self, kind: Kind, p: Principal, data: dict[str, Any], before: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        if kind is not TEAMS or self.contacts is None:
+            return data
+        return self.contacts.prepare(p.sub, data, before)
+
+    def _after_team_write(
+        self, kind: Kind, p: Principal, before: dict[str, Any] | None, after: dict[str, Any] | None
+    ) -> None:
+        if kind is TEAMS and self.contacts is not None:
+            self.contacts.sync(p.sub, before, after)
 
     def _team_of_chain(self, data: dict[str, Any]) -> dict[str, Any] | None:
         if data.get("scope") != "team":
@@ -182,6 +201,7 @@ class ConfigAdmin:
             raise ConflictError(
                 f"{kind.name} {data['id']} exists already", [FieldProblem("id", "taken")]
             )
+        data = self._before_team_write(kind, p, data, None)
         record = self.store.write_item(
             kind.partition(data),
             data["id"],
@@ -193,6 +213,7 @@ class ConfigAdmin:
             self._index(kind, data, data["id"]),
         )
         assert record is not None
+        self._after_team_write(kind, p, None, record.data)
         return record
 
     def replace(
@@ -211,6 +232,7 @@ class ConfigAdmin:
             )
         authorize(p, kind.name, Verb.WRITE, self._scope(kind, data), creating=True)
         self._check(kind, data)
+        data = self._before_team_write(kind, p, data, current.data)
         record = self.store.write_item(
             kind.partition(data),
             object_id,
@@ -221,6 +243,7 @@ class ConfigAdmin:
             current.version if if_match is None else if_match,
         )
         assert record is not None
+        self._after_team_write(kind, p, current.data, record.data)
         return record
 
     def delete(self, kind: Kind, p: Principal, object_id: str, if_match: int | None) -> None:
@@ -236,6 +259,7 @@ class ConfigAdmin:
             current.version if if_match is None else if_match,
             self._index(kind, None, object_id),
         )
+        self._after_team_write(kind, p, current.data, None)
 
     # Members live inside their team: a member change is a change of the team.
     def put_member(
@@ -266,7 +290,7 @@ class ConfigAdmin:
         self, p: Principal, team: ConfigRecord, members: Sequence[dict[str, Any]]
     ) -> ConfigRecord:
         """Write a team whose members changed, conditional on the version that was read."""
-        data = {**team.data, "members": members}
+        data = self._before_team_write(TEAMS, p, {**team.data, "members": members}, team.data)
         record = self.store.write_item(
             TEAMS.partition(data),
             team.id,
@@ -277,6 +301,7 @@ class ConfigAdmin:
             team.version,
         )
         assert record is not None
+        self._after_team_write(TEAMS, p, team.data, record.data)
         return record
 
     # The route tree: one national object.

@@ -26,6 +26,7 @@ from chalicelib.adapters.dynamo.models import (
     TaskModel,
 )
 from chalicelib.domain.analysis import AnalyzedMention, WatchConfig
+from chalicelib.domain.contacts import redact_contacts
 from chalicelib.domain.escalation import parse_chain
 from chalicelib.domain.keywords import (
     KeywordQuery,
@@ -281,6 +282,7 @@ def _task_to_model(task: Task) -> TaskModel:
         leader_id=task.leader_id,
         leader_name=task.leader_name,
         query_ids=list(task.query_ids),  # type: ignore[arg-type]  # stub: list of str
+        terms=list(task.terms),  # type: ignore[arg-type]  # stub: list of str
         category=task.category,
         severity=task.severity,
         lang=task.lang,
@@ -312,6 +314,7 @@ def task_from_model(item: TaskModel) -> Task:
         leader_id=item.leader_id or "",
         leader_name=item.leader_name or "",
         query_ids=tuple(str(q) for q in item.query_ids or ()),
+        terms=tuple(str(t) for t in item.terms or ()),
         category=item.category or "",
         severity=int(item.severity),
         lang=item.lang or "und",
@@ -606,8 +609,9 @@ class DynamoConfigRepository:
             action=action,
             entity=kind,
             entity_id=sk,
-            before=None if before is None else before.data,
-            after=data,
+            # Members' phone numbers and addresses are masked in the audit trail (domain.contacts).
+            before=redact_contacts(None if before is None else before.data),
+            after=redact_contacts(data),
         )
         condition = (
             ConfigItemModel.pk.does_not_exist()
