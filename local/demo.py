@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.domain.keywords import KeywordQuery, keyword_query_from_dict
-from chalicelib.domain.org import Leader, Team, leader_from_dict, team_from_dict
+from chalicelib.domain.org import Leader, Team, leader_from_dict, team_from_dict, team_to_dict
+from chalicelib.services.contacts import ContactSync
 from chalicelib.services.ports import ConfigRepository
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
@@ -43,6 +44,12 @@ def seed(repo: ConfigRepository, demo: DemoConfig, actor: str = SEED_ACTOR) -> N
         repo.put_team(team, actor)
     for chain in demo.chains:
         repo.put_chain(chain, actor)
+
+
+def subscribe_contacts(sync: ContactSync, demo: DemoConfig, actor: str = SEED_ACTOR) -> None:
+    """Create the demo members' SMS/e-mail subscriptions, as the API does after a team write."""
+    for team in demo.teams:
+        sync.sync(actor, None, team_to_dict(team))
 
 
 def load_posts(path: Path = DEMO_DIR / "posts.jsonl") -> list[dict[str, Any]]:

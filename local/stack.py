@@ -61,6 +61,11 @@ class LocalStack:
     run_pump: bool = True
     escalate_every: float = 5.0  # seconds; the deployed schedule runs every minute
     region: str = REGION
+    # Delivery channels of the local stage: SMS and e-mail subscriptions are real on moto (its
+    # deliveries are dropped; the phone sink mirrors them). DLT ids: local placeholders.
+    channels: str = "sms,email"
+    sms_entity_id: str = "LOCAL-DLT-ENTITY"
+    sms_template_id: str = "LOCAL-DLT-TEMPLATE"
     log_level: str = field(default_factory=lambda: os.environ.get("TVARIT_LOG_LEVEL", "WARNING"))
 
     aws_url: str = ""
@@ -131,6 +136,9 @@ class LocalStack:
         return {cfg.ENV_FCM_APP_ARN: arns["GCM"], cfg.ENV_APNS_APP_ARN: arns["APNS"]}
 
     def start(self) -> LocalStack:
+        # The API's port is chosen first: notifications link to its task pages.
+        self.api_port = self.api_port or _free_port()
+        self.api_url = f"http://127.0.0.1:{self.api_port}"
         self._start_moto()
         self._set_env(self._start_issuer())
         self._set_env(
@@ -144,6 +152,10 @@ class LocalStack:
                 "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
                 cfg.ENV_STAGE: "local",
                 cfg.ENV_WEBHOOK_SECRET: self.webhook_secret,
+                cfg.ENV_PUBLIC_BASE_URL: self.api_url,
+                cfg.ENV_CHANNELS: self.channels,
+                cfg.ENV_SMS_ENTITY_ID: self.sms_entity_id,
+                cfg.ENV_SMS_TEMPLATE_ID: self.sms_template_id,
                 "POWERTOOLS_METRICS_DISABLED": os.environ.get(
                     "POWERTOOLS_METRICS_DISABLED", "true"
                 ),

@@ -373,16 +373,22 @@ def _ascii(text: str) -> str:
 
 
 def email_subject(n: Notice) -> str:
+    """The e-mail subject of a notice (see :func:`email_subject_from_data`)."""
+    return email_subject_from_data(_data(n))
+
+
+def email_subject_from_data(data: Mapping[str, str]) -> str:
     """One ASCII line under 100 characters: older SNS docs allow only ASCII subjects.
 
     The leader's name is kept only when it is ASCII; the body carries it in any script. No
     version: the first notice a warrior sees is simply the task.
     """
-    what = {"escalation": "ESCALATION", "digest": "Digest", "update": "Update"}.get(n.kind, "")
-    leader = _ascii(n.leader_name) if n.leader_name.isascii() else ""
-    head = " ".join(x for x in ("Tvarit", f"S{n.severity}", what, leader) if x)
-    ref = f"[{short_ref(n.incident_key)}]"
-    category = _ascii(n.category).strip() or "mention"
+    kind, leader_name = data.get("type", "task"), data.get("leader", "")
+    what = {"escalation": "ESCALATION", "digest": "Digest", "update": "Update"}.get(kind, "")
+    leader = _ascii(leader_name) if leader_name.isascii() else ""
+    head = " ".join(x for x in ("Tvarit", f"S{data.get('severity', '')}", what, leader) if x)
+    ref = f"[{short_ref(data.get('incident', ''))}]"
+    category = _ascii(data.get("category", "")).strip() or "mention"
     subject = _SPACE.sub(" ", f"{head}: {category}").strip()
     room = EMAIL_SUBJECT_MAX - len(ref) - 1
     if len(subject) > room:
