@@ -650,3 +650,22 @@ def test_a_digest_is_one_entry_per_language_carrying_every_held_task(n: int) -> 
         assert len(msg["GCM"].encode()) <= FCM_PAYLOAD_LIMIT and gcm["task_ids"]
     again = digest_notices("UP-1", "UP", list(reversed(held)))
     assert [x.incident_key for x in again] == [x.incident_key for x in notices]
+
+
+def test_escalations_and_digests_link_the_task_page_too() -> None:
+    from chalicelib.domain.escalation import DEFAULT_CHAIN, escalation_notices, next_step
+
+    outbound = Outbound(BASE)
+    task = make_task("UP-1", district="LKO", lang="hi-Latn", terms=("notebandi",))
+    dispatched, _ = transition(task, TaskAction.DISPATCH, "system", T0)
+    step = next_step(dispatched, DEFAULT_CHAIN, datetime(2026, 11, 1, 11, 0, tzinfo=UTC))
+    team = Team("UP-1", "", "UP", "LKO")
+    for n in escalation_notices(dispatched, step, team, outbound):
+        assert (n.page_url, n.version) == (PAGE, 1)
+        assert (n.post_lang, n.terms) == ("hi-Latn", ("notebandi",))
+        assert render_message(n)["sms"].endswith(PAGE)
+    held = [task, make_task("UP-1", incident="inc_2", severity=5, terms=("EVM",))]
+    for n in digest_notices("UP-1", "UP", held, outbound):
+        # the most urgent held task's page; its words first
+        assert n.page_url == task_page_url(BASE, task_id_for("UP-1", "inc_2"))
+        assert n.terms == ("EVM", "notebandi")
