@@ -581,16 +581,21 @@ def pack(entries: Iterable[Entry], limit: int = SNS_MESSAGE_LIMIT) -> list[Publi
     for state, items in by_state.items():
         bins: list[list[Entry]] = []
         sizes: list[int] = []
+        open_bins: list[int] = []  # bins with room for another entry: full ones are never rescanned
         # first-fit decreasing keeps the call count near the minimum for our few sizes
         for e in sorted(items, key=lambda x: -x.size):
-            for i, b in enumerate(bins):
-                if len(b) < BATCH_MAX_ENTRIES and sizes[i] + e.size <= limit:
-                    b.append(e)
+            for k, i in enumerate(open_bins):
+                if sizes[i] + e.size <= limit:
+                    bins[i].append(e)
                     sizes[i] += e.size
+                    if len(bins[i]) == BATCH_MAX_ENTRIES:
+                        del open_bins[k]
                     break
             else:
                 bins.append([e])
                 sizes.append(e.size)
+                if BATCH_MAX_ENTRIES > 1:
+                    open_bins.append(len(bins) - 1)
         calls.extend(Publish(state, tuple(b)) for b in bins)
     return calls
 
