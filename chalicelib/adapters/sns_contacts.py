@@ -53,7 +53,9 @@ class SnsContactSubscriber:
         try:
             self._client.unsubscribe(SubscriptionArn=subscription_arn)
         except ClientError as err:
-            if err.response.get("Error", {}).get("Code") != "NotFound":
+            # NotFound: gone already. InvalidParameter: an e-mail never confirmed, which SNS
+            # will not delete and lets expire by itself (it delivers nothing meanwhile).
+            if err.response.get("Error", {}).get("Code") not in ("NotFound", "InvalidParameter"):
                 raise UpstreamError("removing a contact subscription failed") from err
         except BotoCoreError as err:
             raise UpstreamError("removing a contact subscription failed") from err
