@@ -38,7 +38,8 @@ class Member:
     team_id: str
     role: str = "warrior"  # warrior | lead | district_head | state_head
     languages: tuple[str, ...] = ()  # preferred first; decides the delivery language
-    channels: tuple[str, ...] = ("push",)  # push | sms | email, in fallback order
+    # push | sms | email: sms and email each make a subscription (services/contacts.py)
+    channels: tuple[str, ...] = ("push",)
     quiet_hours: str = ""  # "22:00-07:00", local time (IST); honoured by the app on device
     min_severity: int = 1  # the subscription filter drops tasks below this
     # Personal data, stored only with consent (domain.contacts): E.164 phone, e-mail address.

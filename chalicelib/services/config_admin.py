@@ -114,11 +114,16 @@ class ConfigAdmin:
         self.contacts = contacts
 
     def _before_team_write(
-        self, kind: Kind, p: Principal, data: dict[str, Any], before: dict[str, Any] | None
+        self,
+        kind: Kind,
+        p: Principal,
+        data: dict[str, Any],
+        before: dict[str, Any] | None,
+        member_id: str = "",
     ) -> dict[str, Any]:
         if kind is not TEAMS or self.contacts is None:
             return data
-        return self.contacts.prepare(p.sub, data, before)
+        return self.contacts.prepare(p.sub, data, before, member_id)
 
     def _after_team_write(
         self, kind: Kind, p: Principal, before: dict[str, Any] | None, after: dict[str, Any] | None
@@ -276,7 +281,7 @@ class ConfigAdmin:
         if not creating and not exists:
             raise NotFoundError("no such member")
         members = [m for m in members if m["id"] != member["id"]] + [{**member, "team_id": team_id}]
-        return self._save_members(p, team, members)
+        return self._save_members(p, team, members, str(member["id"]))
 
     def remove_member(self, p: Principal, team_id: str, member_id: str) -> ConfigRecord:
         team = self.get(TEAMS, p, team_id)
@@ -287,10 +292,16 @@ class ConfigAdmin:
         return self._save_members(p, team, members)
 
     def _save_members(
-        self, p: Principal, team: ConfigRecord, members: Sequence[dict[str, Any]]
+        self,
+        p: Principal,
+        team: ConfigRecord,
+        members: Sequence[dict[str, Any]],
+        member_id: str = "",
     ) -> ConfigRecord:
         """Write a team whose members changed, conditional on the version that was read."""
-        data = self._before_team_write(TEAMS, p, {**team.data, "members": members}, team.data)
+        data = self._before_team_write(
+            TEAMS, p, {**team.data, "members": members}, team.data, member_id
+        )
         record = self.store.write_item(
             TEAMS.partition(data),
             team.id,

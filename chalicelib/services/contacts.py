@@ -23,6 +23,7 @@ from chalicelib.domain.contacts import (
     stamp_consent,
 )
 from chalicelib.domain.org import team_from_dict
+from chalicelib.errors import FieldProblem
 from chalicelib.services.ports import Clock, ConfigStore, ContactSubscriber
 
 CONTACTS = "CONTACTS#"
@@ -37,10 +38,29 @@ class ContactSync:
     clock: Clock
 
     def prepare(
-        self, actor: str, after: dict[str, Any], before: Mapping[str, Any] | None
+        self,
+        actor: str,
+        after: dict[str, Any],
+        before: Mapping[str, Any] | None,
+        member_id: str = "",
     ) -> dict[str, Any]:
-        """The team to write, consent stamped; InvalidInputError listing every problem."""
-        raise_problems(check_contacts(after, self.enabled))
+        """The team to write, consent stamped; InvalidInputError listing every problem.
+
+        ``member_id``: the write is that one member's (its body is the member, so its problems
+        are named by the member's own fields; other members' by their place in the team).
+        """
+        problems = check_contacts(after, self.enabled)
+        if member_id:
+            at = next(
+                (i for i, m in enumerate(after.get("members", [])) if m.get("id") == member_id),
+                -1,
+            )
+            prefix = f"members[{at}]."
+            problems = [
+                FieldProblem(p.loc.removeprefix(prefix), p.msg) if p.loc.startswith(prefix) else p
+                for p in problems
+            ]
+        raise_problems(problems)
         members = stamp_consent(
             after.get("members", []),
             (before or {}).get("members", []),

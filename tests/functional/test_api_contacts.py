@@ -140,10 +140,21 @@ def test_contact_rules_are_422_naming_the_member(
     response = add(client, {**LEAD, **change})
     assert response.status_code == 422, response.json_body
     locs = {p["loc"]: p["msg"] for p in response.json_body["errors"]}
-    key = f"members[1].{loc}"  # the new member follows the team's warrior
-    assert key in locs and words in locs[key]
+    assert loc in locs and words in locs[loc]  # the member's own field: the body is the member
     assert world.contacts.subscriptions == {}
     assert all(m.id != "lead-1" for m in stored_team(world).members)
+
+
+def test_a_team_write_names_the_member_by_its_place(client: Client, world: World) -> None:
+    team = {
+        "id": "DL-NORTH-01",
+        "name": "North",
+        "state": "DL",
+        "members": [{"id": "w-1", "name": "A"}, {**LEAD, "id": "w-2", "role": "warrior"}],
+    }
+    response = client.http.post("/teams", headers=auth("state_head"), body=json.dumps(team))
+    assert response.status_code == 422
+    assert [p["loc"] for p in response.json_body["errors"]] == ["members[1].channels"]
 
 
 def test_a_team_may_open_sms_to_everyone(client: Client, world: World) -> None:
@@ -176,12 +187,15 @@ def test_a_channel_the_stage_does_not_offer_is_refused(client: Client, world: Wo
     response = add(client, LEAD)
     assert response.status_code == 422
     locs = {p["loc"]: p["msg"] for p in response.json_body["errors"]}
-    assert locs == {"members[1].channels": "sms is not offered on this stage"}
+    assert locs == {"channels": "sms is not offered on this stage"}
     assert add(client, {**LEAD, "channels": ["push", "email"]}).status_code == 201
 
 
 def test_audit_records_mask_the_phone_and_the_logs_never_hold_it(
-    client: Client, world: World, capsys: pytest.CaptureFixture[str]
+    client: Client,
+    world: World,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     assert add(client, LEAD).status_code == 201
     assert put(client, {**LEAD, "phone": "+44 20 7946 0958"}).status_code == 200
@@ -189,6 +203,23 @@ def test_audit_records_mask_the_phone_and_the_logs_never_hold_it(
     text = json.dumps(audit)
     assert E164 not in text and "Asha@example.in" not in text
     assert "+91******3210" in text and "A***@example.in" in text
-    out = capsys.readouterr()
+    out = capfd.readouterr()
+    logged = out.out + out.err + caplog.text
     for secret in (E164, "9876543210", "+442079460958", "Asha@example.in"):
-        assert secret not in out.out + out.err
+        assert secret not in logged
+
+
+def test_a_container_says_at_start_what_is_off(caplog: pytest.LogCaptureFixture) -> None:
+    bare = dataclasses.replace(SETTINGS, public_base_url="", sms_entity_id="", sms_template_id="")
+    c = wiring.Container(bare)
+    assert c.outbound.public_base_url == "" and not c.outbound.sms_ready
+    said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert said == [
+        "TVARIT_PUBLIC_BASE_URL is not set: notifications go out without a task page link",
+        "SMS is off: set TVARIT_SMS_ENTITY_ID and TVARIT_SMS_TEMPLATE_ID (India DLT) to send it; "
+        "members' sms channel is refused meanwhile",
+    ]
+    caplog.clear()
+    ready = wiring.Container(SETTINGS)
+    assert ready.outbound.sms_ready and ready.outbound.public_base_url == "https://tvarit.test"
+    assert [r for r in caplog.records if r.levelname == "WARNING"] == []
