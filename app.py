@@ -7,6 +7,7 @@ from chalice import Chalice
 from chalicelib.api.admin import admin_api
 from chalicelib.api.auth import authenticate
 from chalicelib.api.health import health_api
+from chalicelib.api.http import known_query, utf8_json
 from chalicelib.api.ingest import ingest_api
 from chalicelib.api.openapi import openapi_api
 from chalicelib.api.push import push_api
@@ -16,7 +17,9 @@ from chalicelib.observability import observe
 
 app = Chalice(app_name="tvarit")
 app.register_middleware(observe, "all")
+app.register_middleware(utf8_json, "http")  # outermost of "http": it sees every answer
 app.register_middleware(authenticate, "http")
+app.register_middleware(known_query, "http")
 app.register_blueprint(health_api)
 app.register_blueprint(ingest_api)
 app.register_blueprint(push_api)

@@ -7,6 +7,7 @@ invocation pays only for the adapters it uses.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
@@ -28,6 +29,7 @@ from chalicelib.services.ports import (
     Clock,
     ConfigRepository,
     DeviceRegistry,
+    IdempotencyStore,
     IncidentIndex,
     MentionQueue,
     MentionRepository,
@@ -150,6 +152,19 @@ class Container:
 
         assert self._dynamo_bound
         return DynamoConfigRepository(self.clock)
+
+    @cached_property
+    def idempotency(self) -> IdempotencyStore:
+        from chalicelib.adapters.dynamo.idempotency import DynamoIdempotencyStore
+
+        assert self._dynamo_bound
+        return DynamoIdempotencyStore()
+
+    @cached_property
+    def new_id(self) -> Callable[[], str]:
+        import uuid
+
+        return lambda: uuid.uuid4().hex
 
     @cached_property
     def config(self) -> CachedConfig:

@@ -380,9 +380,11 @@ FUNCTIONS: tuple[Function, ...] = (
         grants=(
             send_grant(MENTIONS.logical_id, "EnqueueMentions"),
             PUSH_SECRETS,
-            # Configuration: items, the team index, devices, idempotency keys, written in one
-            # transaction with the audit record and the version bump.
+            # Configuration: items, the team index, devices, written in one transaction with
+            # the audit record and the version bump.
             table_grant("config", "GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem"),
+            # Idempotency-Key records: claim (conditional put), answer, release.
+            table_grant("idempotency", "GetItem", "PutItem", "UpdateItem", "DeleteItem"),
             table_grant("audit", "PutItem", "Query"),
             # Warriors' tasks: their team's list, and ack/complete/decline with its event.
             table_grant("tasks", "GetItem", "PutItem", "Query", indexes=("by-team",)),
@@ -1027,6 +1029,111 @@ def entry_handlers(chalice_app: Any) -> dict[str, str]:
     return {s.name: f"{ENTRY_MODULE}.{s.handler_string.rsplit('.', 1)[1]}" for s in sources}
 
 
+@dataclass(frozen=True)
+class GatewayAnswer:
+    """What API Gateway itself answers (no Lambda involved), as the app's problem+json."""
+
+    response_type: str
+    status: int
+    slug: str
+    title: str
+    detail: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+# API Gateway answers these before (or instead of) the function. Its default bodies echo the
+# Authorization header ("... Authorization=Bearer eyJ...") on unknown routes and name the
+# internals; ours are fixed text. No API Gateway authorizer or IAM auth is configured, so
+# MISSING_AUTHENTICATION_TOKEN and the signature types arise only for a path or method that
+# does not exist: 404. DEFAULT_4XX / DEFAULT_5XX cover every type not listed.
+GATEWAY_ANSWERS: tuple[GatewayAnswer, ...] = (
+    GatewayAnswer("MISSING_AUTHENTICATION_TOKEN", 404, "not-found", "Not found", "no such route"),
+    GatewayAnswer("INCOMPLETE_SIGNATURE", 404, "not-found", "Not found", "no such route"),
+    GatewayAnswer("INVALID_SIGNATURE", 404, "not-found", "Not found", "no such route"),
+    GatewayAnswer("RESOURCE_NOT_FOUND", 404, "not-found", "Not found", "no such route"),
+    GatewayAnswer(
+        "UNAUTHORIZED",
+        401,
+        "unauthenticated",
+        "Authentication failed",
+        "a bearer token is required",
+        (("WWW-Authenticate", "Bearer"),),
+    ),
+    GatewayAnswer("ACCESS_DENIED", 403, "forbidden", "Forbidden", "access denied"),
+    GatewayAnswer("EXPIRED_TOKEN", 401, "unauthenticated", "Authentication failed", "expired"),
+    GatewayAnswer("WAF_FILTERED", 403, "forbidden", "Forbidden", "request refused"),
+    GatewayAnswer(
+        "THROTTLED",
+        429,
+        "rate-limited",
+        "Too many requests",
+        "slow down and retry",
+        (("Retry-After", "1"),),
+    ),
+    GatewayAnswer(
+        "QUOTA_EXCEEDED",
+        429,
+        "rate-limited",
+        "Too many requests",
+        "quota exceeded",
+        (("Retry-After", "60"),),
+    ),
+    GatewayAnswer(
+        "REQUEST_TOO_LARGE", 413, "payload-too-large", "Payload too large", "body too large"
+    ),
+    GatewayAnswer(
+        "UNSUPPORTED_MEDIA_TYPE",
+        415,
+        "unsupported-media-type",
+        "Unsupported media type",
+        "unsupported media type",
+    ),
+    GatewayAnswer(
+        "INTEGRATION_TIMEOUT",
+        504,
+        "upstream-unavailable",
+        "A dependency is unavailable; retry",
+        "the API timed out",
+    ),
+    GatewayAnswer("DEFAULT_4XX", 400, "malformed-input", "Malformed input", "request refused"),
+    GatewayAnswer(
+        "DEFAULT_5XX",
+        502,
+        "upstream-unavailable",
+        "A dependency is unavailable; retry",
+        "the API is unavailable",
+    ),
+)
+
+
+def gateway_responses() -> Json:
+    """The REST API's ``GatewayResponses`` (SAM): problem+json, never echoing the request.
+
+    The body is fixed text; only ``$context.requestId`` (an id API Gateway makes) is filled in,
+    as the ``instance``: the request's own path or headers would be echoed unescaped into JSON.
+    """
+    out: Json = {}
+    for answer in GATEWAY_ANSWERS:
+        body = json.dumps(
+            {
+                "type": f"/problems/{answer.slug}",
+                "title": answer.title,
+                "status": answer.status,
+                "detail": answer.detail,
+                "instance": "urn:tvarit:request:$context.requestId",
+            },
+            separators=(",", ":"),
+        )
+        headers = {"Content-Type": "'application/problem+json'"}
+        headers.update({name: f"'{value}'" for name, value in answer.headers})
+        out[answer.response_type] = {
+            "StatusCode": str(answer.status),
+            "ResponseParameters": {"Headers": headers},
+            "ResponseTemplates": {"application/json": body},
+        }
+    return out
+
+
 def merge_template(stage: str, chalice_app: Any = None) -> Json:
     event_sources: list[Any] = list(chalice_app.event_sources) if chalice_app else []
     handlers = entry_handlers(chalice_app) if chalice_app else {}
@@ -1052,9 +1159,11 @@ def merge_template(stage: str, chalice_app: Any = None) -> Json:
     for trigger in STREAM_TRIGGERS:
         events = resources[trigger.function]["Properties"].setdefault("Events", {})
         events[trigger.event_name] = stream_event(trigger)
-    # The REST API: X-Ray on its stage, and a ceiling on request rates per method.
+    # The REST API: X-Ray on its stage, a ceiling on request rates per method, and
+    # problem+json for what API Gateway answers by itself.
     resources["RestAPI"] = {
         "Properties": {
+            "GatewayResponses": gateway_responses(),
             "TracingEnabled": True,
             "MethodSettings": [
                 {

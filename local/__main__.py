@@ -25,6 +25,19 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--aws-port", type=int, default=int(os.environ.get("TVARIT_AWS_PORT", "0")))
     p.add_argument("--rate", type=float, default=float(os.environ.get("TVARIT_REPLAY_RATE", "25")))
     p.add_argument("--limit", type=int, default=int(os.environ.get("TVARIT_REPLAY_LIMIT", "0")))
+    p.add_argument(
+        "--api-workers",
+        type=_workers,
+        default=os.environ.get("TVARIT_API_WORKERS", "1"),  # argparse applies type= to it
+        help="API processes behind a round-robin front on --api-port, like concurrent Lambda "
+        "containers (1: a thread of this process)",
+    )
+    p.add_argument(
+        "--pump-workers",
+        type=_workers,
+        default=os.environ.get("TVARIT_PUMP_WORKERS", "1"),
+        help="event pump processes sharing the queues and the stream's shards (1: a thread)",
+    )
     p.add_argument("--quiet-phones", action="store_true", help="do not print each delivery")
     p.add_argument("--exit", action="store_true", help="stop after the demo instead of serving")
     p.add_argument(
@@ -35,6 +48,17 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         help="skip polling the fake platform APIs (X, YouTube, RSS, Bluesky, Mastodon) first",
     )
     return p.parse_args(argv)
+
+
+def _workers(value: str) -> int:
+    """A worker count: 1..16 (the machine's cores are the real limit)."""
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if not 1 <= n <= 16:
+        raise argparse.ArgumentTypeError(f"{n} is not between 1 and 16")
+    return n
 
 
 def _wait_until_quiet(stack: Any, quiet_seconds: float = 2.0, limit: float = 180.0) -> None:
@@ -60,7 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     from local.stack import LocalStack
 
     port_in_use = _port_busy(args.api_port)
-    stack = LocalStack(aws_port=args.aws_port, api_port=0 if port_in_use else args.api_port)
+    stack = LocalStack(
+        aws_port=args.aws_port,
+        api_port=0 if port_in_use else args.api_port,
+        api_workers=args.api_workers,
+        pump_workers=args.pump_workers,
+    )
     stack.start()
     assert stack.phone is not None and stack.resources is not None
     first_task: list[float] = []
@@ -76,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     print("Tvarit local stack is up")
     print(f"  AWS (moto server)   {stack.aws_url}")
     print(f"  API (chalice local) {stack.api_url}   try: curl {stack.api_url}/health")
+    if args.api_workers > 1:
+        print(f"  API workers         {' '.join(stack.api_urls)} (round robin behind the above)")
+    if args.pump_workers > 1:
+        print(f"  pump workers        {args.pump_workers} processes")
     print(f"  mentions queue      {r.mentions_queue_url}")
     print(f"  dead-letter queue   {r.mentions_dlq_url}")
     print(f"  tasks stream        {r.tasks_stream_arn}")
@@ -124,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Replaying {len(posts)} recorded posts at {args.rate:g}/s through POST /ingest/webhook")
     began = time.monotonic()
     report = replay(posts, stack.api_url, stack.webhook_secret, rate=args.rate)
+    if report.stop is not None:
+        print(f"Replay stopped after {report.sent} posts: {report.stop.detail}")
     sent_in = time.monotonic() - began
     _wait_until_quiet(stack)
     drained_in = time.monotonic() - began

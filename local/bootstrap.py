@@ -6,9 +6,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from pynamodb.attributes import TTLAttribute
+
 from chalicelib.adapters.dynamo.models import (
-    IncidentItemModel,
-    MentionModel,
+    ALL_MODELS,
     TaskModel,
     bind,
     create_tables,
@@ -61,14 +62,17 @@ def bootstrap_queues_and_topics(
 
 
 def bootstrap_tables(settings: Settings, dynamodb: Any) -> str:
-    """Tables on demand billing, TTL on mentions; returns the tasks table's stream ARN."""
+    """Tables on demand billing, TTL where a model declares it (as infra/ does); returns the
+    tasks table's stream ARN."""
     create_tables(settings)
     bind(settings)
-    for model in (MentionModel, IncidentItemModel):
-        dynamodb.update_time_to_live(
-            TableName=model.Meta.table_name,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
-        )
+    for model in ALL_MODELS:
+        for attribute in model.get_attributes().values():
+            if isinstance(attribute, TTLAttribute):
+                dynamodb.update_time_to_live(
+                    TableName=model.Meta.table_name,
+                    TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute.attr_name},
+                )
     table = dynamodb.describe_table(TableName=TaskModel.Meta.table_name)["Table"]
     return str(table["LatestStreamArn"])
 

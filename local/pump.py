@@ -17,6 +17,7 @@ import json
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -59,7 +60,14 @@ class StreamMapping:
     batch_size: int = 100
     max_retries: int = 2
     on_failure_queue_url: str = ""
+    # (index, count) of this pump among the pump workers: it reads the shards it owns (a stable
+    # hash of the shard id), so each shard has one reader, as under Lambda's mapping.
+    worker: tuple[int, int] = (0, 1)
     _iterators: dict[str, str] = field(default_factory=dict)
+
+    def owns(self, shard_id: str) -> bool:
+        index, count = self.worker
+        return zlib.crc32(shard_id.encode()) % count == index
 
 
 @dataclass
@@ -182,6 +190,8 @@ class EventPump:
                 "StreamDescription"
             ]["Shards"]
             for shard in shards:
+                if not mapping.owns(shard["ShardId"]):
+                    continue
                 mapping._iterators[shard["ShardId"]] = self._streams.get_shard_iterator(
                     StreamArn=mapping.stream_arn,
                     ShardId=shard["ShardId"],

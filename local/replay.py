@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import sys
 import time
@@ -17,18 +18,36 @@ WEBHOOK_PATH = "/ingest/webhook"
 POST_FIELDS = ("platform", "id", "author", "created_at", "text", "url", "lang")
 
 
+# Answers after which every later post would fail the same way: stop at the first.
+STOP_STATUSES = frozenset({401, 403, 404, 405})
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Why a replay stopped before its last post."""
+
+    status: int  # the HTTP status; 0 when the stack could not be reached at all
+    detail: str
+
+
 @dataclass
 class ReplayReport:
     sent: int = 0
     accepted: int = 0
     rejected: int = 0
     errors: list[str] = field(default_factory=list)
+    stop: Stop | None = None
+
+
+def post_body(post: dict[str, Any]) -> dict[str, Any]:
+    """The webhook body for one recorded post (its other fields, e.g. ``source``, stay home)."""
+    return {k: post[k] for k in POST_FIELDS if k in post}
 
 
 def signed_request(
     api_url: str, secret: str, post: dict[str, Any], now: int
 ) -> urllib.request.Request:
-    body = json.dumps({k: post[k] for k in POST_FIELDS if k in post}, ensure_ascii=False).encode()
+    body = json.dumps(post_body(post), ensure_ascii=False).encode()
     return urllib.request.Request(  # noqa: S310 - the URL is the operator's own stack
         api_url.rstrip("/") + WEBHOOK_PATH,
         data=body,
@@ -48,9 +67,16 @@ def _progress(out: TextIO, done: int, total: int, report: ReplayReport) -> None:
     out.write(
         f"\r  replay [{bar}] {done}/{total} accepted {report.accepted} rejected {report.rejected}"
     )
-    if done == total:
+    if done == total or report.stop is not None:
         out.write("\n")
     out.flush()
+
+
+def _is_terminal(out: TextIO) -> bool:
+    try:
+        return out.isatty()
+    except ValueError:  # closed
+        return False
 
 
 def replay(
@@ -62,9 +88,15 @@ def replay(
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
 ) -> ReplayReport:
-    """POST each post, signed, at most ``rate`` per second (0 = as fast as possible)."""
+    """POST each post, signed, at most ``rate`` per second (0 = as fast as possible).
+
+    Stops at the first answer that every later post would get too (a wrong secret or URL) and
+    when the stack cannot be reached; ``report.stop`` says why. The progress bar is drawn only
+    on a terminal, so a log file gets no carriage returns.
+    """
     items = list(posts)
     report = ReplayReport()
+    bar = progress if progress is not None and _is_terminal(progress) else None
     interval = 1.0 / rate if rate > 0 else 0.0
     start = time.monotonic()
     for i, post in enumerate(items):
@@ -80,9 +112,16 @@ def replay(
         except urllib.error.HTTPError as err:
             report.rejected += 1
             report.errors.append(f"{post.get('id')}: HTTP {err.code} {err.read()[:200]!r}")
-        except OSError as err:
+            if err.code in STOP_STATUSES:
+                report.stop = Stop(err.code, f"HTTP {err.code} {err.reason}")
+        except urllib.error.URLError as err:
             report.rejected += 1
-            report.errors.append(f"{post.get('id')}: {err}")
-        if progress is not None:
-            _progress(progress, i + 1, len(items), report)
+            report.stop = Stop(0, str(err.reason))
+        except (OSError, http.client.HTTPException) as err:  # reset, timeout, not HTTP at all
+            report.rejected += 1
+            report.stop = Stop(0, str(err) or type(err).__name__)
+        if bar is not None:
+            _progress(bar, i + 1, len(items), report)
+        if report.stop is not None:
+            break
     return report

@@ -3,20 +3,24 @@
 Used by ``make run`` (``python -m local``) and by the end-to-end tests. Everything listens on
 127.0.0.1 on free ports unless told otherwise. The environment variables it sets for the
 in-process handlers are restored by :meth:`LocalStack.stop`.
+
+One API worker and one pump worker run as threads of this process (one Lambda container,
+one invocation at a time). With ``api_workers`` or ``pump_workers`` above one, each worker is
+a child process (``python -m local.worker``), as concurrent Lambda containers are: API
+workers each on their own port (``api_urls``) behind a round-robin front (``api_url``); pump
+workers share the queues (SQS hands a message to one receiver), split the stream's shards,
+and the first of them fires the schedules. Children exit with the stack (``local.children``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import json
 import logging
 import os
 import secrets
-import socket
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -25,17 +29,14 @@ from typing import Any
 from chalicelib import settings as cfg
 from chalicelib import wiring
 from local.bootstrap import Resources, bootstrap
+from local.children import Child, stop_all
+from local.front import RoundRobinFront
 from local.phone import PhoneSink
 from local.pump import EventPump, ScheduleMapping, SqsMapping, StreamMapping
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "ap-south-1"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+LOG_LEVEL_ENV = "TVARIT_LOG_LEVEL"
 
 
 def make_clients(endpoint_url: str, region: str = REGION) -> dict[str, Any]:
@@ -46,6 +47,15 @@ def make_clients(endpoint_url: str, region: str = REGION) -> dict[str, Any]:
         name: session.create_client(name, region_name=region, endpoint_url=endpoint_url)
         for name in ("sqs", "sns", "dynamodb", "dynamodbstreams")
     }
+
+
+def _free_port() -> int:
+    """A port free now: the API's is chosen before anything starts, since notices link to it."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -60,23 +70,28 @@ class LocalStack:
     signing_key_path: Path | None = None
     run_pump: bool = True
     escalate_every: float = 5.0  # seconds; the deployed schedule runs every minute
+    # Concurrent containers: more than one worker of a kind makes each a child process.
+    api_workers: int = 1
+    pump_workers: int = 1
     region: str = REGION
     # Delivery channels of the local stage: SMS and e-mail subscriptions are real on moto (its
     # deliveries are dropped; the phone sink mirrors them). DLT ids: local placeholders.
     channels: str = "sms,email"
     sms_entity_id: str = "LOCAL-DLT-ENTITY"
     sms_template_id: str = "LOCAL-DLT-TEMPLATE"
-    log_level: str = field(default_factory=lambda: os.environ.get("TVARIT_LOG_LEVEL", "WARNING"))
+    log_level: str = field(default_factory=lambda: os.environ.get(LOG_LEVEL_ENV, "WARNING"))
 
     aws_url: str = ""
     api_url: str = ""
+    api_urls: list[str] = field(default_factory=list)  # each API worker's own address
     resources: Resources | None = None
     clients: dict[str, Any] = field(default_factory=dict)
     pump: EventPump | None = None
     phone: PhoneSink | None = None
     app_module: ModuleType | None = None
     _saved_env: dict[str, str | None] = field(default_factory=dict)
-    _moto: subprocess.Popen[bytes] | None = None
+    children: list[Child] = field(default_factory=list)
+    _front: RoundRobinFront | None = None
     _api: Any = None
     _api_thread: threading.Thread | None = None
     _invoke_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -88,23 +103,9 @@ class LocalStack:
 
     def _start_moto(self) -> None:
         """moto server in its own process: it gets its own core and GIL, as AWS would."""
-        port = self.aws_port or _free_port()
-        self._moto = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self.aws_url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self._moto.poll() is not None:
-                raise RuntimeError(f"moto server exited with {self._moto.returncode}")
-            try:
-                with urllib.request.urlopen(f"{self.aws_url}/moto-api/", timeout=1):  # noqa: S310
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"moto server did not answer on {self.aws_url}")
+        aws = Child("aws", ["-m", "local.aws", "--port", str(self.aws_port)]).start(timeout=30)
+        self.children.append(aws)
+        self.aws_url = aws.address
 
     def _start_issuer(self) -> dict[str, str]:
         import json
@@ -136,6 +137,13 @@ class LocalStack:
         return {cfg.ENV_FCM_APP_ARN: arns["GCM"], cfg.ENV_APNS_APP_ARN: arns["APNS"]}
 
     def start(self) -> LocalStack:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()  # nothing started stays behind
+            raise
+
+    def _start(self) -> LocalStack:
         # The API's port is chosen first: notifications link to its task pages.
         self.api_port = self.api_port or _free_port()
         self.api_url = f"http://127.0.0.1:{self.api_port}"
@@ -151,6 +159,7 @@ class LocalStack:
                 # moto 5.2 + botocore 1.44: DynamoDB Streams need account-id endpoints off.
                 "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
                 cfg.ENV_STAGE: "local",
+                LOG_LEVEL_ENV: self.log_level,  # for the worker processes
                 cfg.ENV_WEBHOOK_SECRET: self.webhook_secret,
                 cfg.ENV_PUBLIC_BASE_URL: self.api_url,
                 cfg.ENV_CHANNELS: self.channels,
@@ -179,31 +188,10 @@ class LocalStack:
         events = importlib.import_module("chalicelib.events")
         self._start_api()
         self.pump = EventPump(self.clients, self.region, invoke_lock=self._invoke_lock)
-        self.pump.sqs.append(
-            SqsMapping(
-                "analyze",
-                self.resources.mentions_queue_url,
-                self.resources.mentions_queue_arn,
-                events.analyze_mentions,
-                events.ANALYZE_BATCH_SIZE,
-            )
-        )
-        self.pump.streams.append(
-            StreamMapping(
-                "dispatch",
-                self.resources.tasks_stream_arn,
-                events.dispatch_tasks,
-                batch_size=100,
-                on_failure_queue_url=self.resources.dispatch_failures_url,
-            )
-        )
-        self.pump.schedules.append(
-            ScheduleMapping("escalate", events.escalate_tasks, self.escalate_every)
-        )
-        self.pump.schedules.append(
-            ScheduleMapping("flush_digests", events.flush_digests, self.escalate_every)
-        )
-        if self.run_pump:
+        add_mappings(self.pump, self.resources, events, self.escalate_every)
+        if self.run_pump and self.pump_workers > 1:
+            self._start_pump_workers()
+        elif self.run_pump:
             self.pump.start()
         self.phone = PhoneSink(self.clients["sqs"], self.clients["sns"], settings.state_topic_arn)
         # The moto server's werkzeug logs every AWS call; keep only its errors. (Set last:
@@ -230,39 +218,70 @@ class LocalStack:
         return sum(1 for _ in TaskModel.scan(attributes_to_get=["task_id"]))
 
     def _start_api(self) -> None:
-        from chalice.config import Config
-        from chalice.local import ChaliceRequestHandler, LocalDevServer
-
-        invoke_lock = self._invoke_lock
-
-        class QuietHandler(ChaliceRequestHandler):  # type: ignore[misc]
-            def log_message(self, format: str, *args: Any) -> None:
-                return  # one line per request would drown the phones' output
-
-            def _generic_handle(self) -> None:
-                with invoke_lock:  # one invocation at a time, shared with the event pump
-                    super()._generic_handle()
-
-            do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = (
-                _generic_handle
-            )
-
+        if self.api_workers > 1:
+            self._start_api_workers()
+            return
         assert self.app_module is not None
-        config = Config.create(
-            chalice_stage="local",
-            app_name="tvarit",
-            chalice_app=self.app_module.app,
-            project_dir=str(ROOT),
-        )
-        self._api = LocalDevServer(
-            self.app_module.app, config, "127.0.0.1", self.api_port, handler_cls=QuietHandler
-        )
+        self._api = api_server(self.app_module.app, self.api_port, self._invoke_lock)
         host, port = self._api.server.server_address[:2]
         self.api_url = f"http://{host}:{port}"
+        self.api_urls = [self.api_url]
         self._api_thread = threading.Thread(
             target=self._api.server.serve_forever, name="api", daemon=True
         )
         self._api_thread.start()
+
+    def _spawn(self, workers: list[Child]) -> None:
+        """Start children side by side (each imports the app: ~2 s), keep them all or none."""
+        errors: list[BaseException] = []
+
+        def start(child: Child) -> None:
+            try:
+                child.start()
+            except BaseException as err:  # reported below, after every start has ended
+                errors.append(err)
+
+        threads = [threading.Thread(target=start, args=(c,)) for c in workers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.children.extend(workers)
+        if errors:
+            raise errors[0]
+
+    def _start_api_workers(self) -> None:
+        self._spawn(
+            [Child(f"api-{i}", ["-m", "local.worker", "api"]) for i in range(self.api_workers)]
+        )
+        self.api_urls = [c.address for c in self.children if c.name.startswith("api-")]
+        self._front = RoundRobinFront(self.api_urls, self.api_port).start()
+        self.api_url = self._front.url
+
+    def _start_pump_workers(self) -> None:
+        assert self.resources is not None
+        resources = json.dumps(dataclasses.asdict(self.resources))
+        self._spawn(
+            [
+                Child(
+                    f"pump-{i}",
+                    [
+                        "-m",
+                        "local.worker",
+                        "pump",
+                        f"--index={i}",
+                        f"--workers={self.pump_workers}",
+                        f"--resources={resources}",
+                        f"--escalate-every={self.escalate_every}",
+                    ],
+                )
+                for i in range(self.pump_workers)
+            ]
+        )
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the stack's children (the AWS stand-in and the workers)."""
+        return [c.pid for c in self.children if c.process is not None]
 
     def stop(self) -> None:
         if self.pump is not None:
@@ -270,16 +289,16 @@ class LocalStack:
         if self._api is not None:
             self._api.shutdown()
             self._api.server.server_close()
-        if self._moto is not None:
-            self._moto.terminate()
-            try:
-                self._moto.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._moto.kill()
+        if self._front is not None:
+            self._front.stop()
+        # Workers first (they may be mid-invocation against AWS), the AWS stand-in last.
+        stop_all([c for c in self.children if c.name != "aws"])
+        stop_all([c for c in self.children if c.name == "aws"])
         wiring.use(None)
         if self.signing_key_path is not None:
             self.signing_key_path.unlink(missing_ok=True)
             self.signing_key_path.parent.rmdir()
+            self.signing_key_path = None  # stop() may run twice (a failed start, then the user)
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -292,3 +311,68 @@ class LocalStack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def api_server(app: Any, port: int, invoke_lock: threading.Lock) -> Any:
+    """Chalice's local server for ``app``, one invocation at a time (one Lambda container).
+
+    Chalice's ``current_request`` is a process global, and powertools' logger keys and metric
+    set are per process: requests of one container must not overlap.
+    """
+    from chalice.config import Config
+    from chalice.local import LocalDevServer
+
+    from local.gateway import ProblemRequestHandler
+
+    class OneAtATimeHandler(ProblemRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            return  # one line per request would drown the phones' output
+
+        def _generic_handle(self) -> None:
+            with invoke_lock:
+                super()._generic_handle()
+
+        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
+    config = Config.create(
+        chalice_stage="local", app_name="tvarit", chalice_app=app, project_dir=str(ROOT)
+    )
+    return LocalDevServer(app, config, "127.0.0.1", port, handler_cls=OneAtATimeHandler)
+
+
+def add_mappings(
+    pump: EventPump,
+    resources: Resources,
+    events: ModuleType,
+    escalate_every: float,
+    worker: tuple[int, int] = (0, 1),
+) -> None:
+    """The event source mappings and schedules of the deployed stack, for one pump worker.
+
+    Every worker consumes the mentions queue; the stream's shards are split among them; only
+    the first fires the schedules (EventBridge invokes a schedule once per tick).
+    """
+    pump.sqs.append(
+        SqsMapping(
+            "analyze",
+            resources.mentions_queue_url,
+            resources.mentions_queue_arn,
+            events.analyze_mentions,
+            events.ANALYZE_BATCH_SIZE,
+        )
+    )
+    pump.streams.append(
+        StreamMapping(
+            "dispatch",
+            resources.tasks_stream_arn,
+            events.dispatch_tasks,
+            batch_size=100,
+            on_failure_queue_url=resources.dispatch_failures_url,
+            worker=worker,
+        )
+    )
+    if worker[0] == 0:
+        pump.schedules.append(ScheduleMapping("escalate", events.escalate_tasks, escalate_every))
+        pump.schedules.append(
+            ScheduleMapping("flush_digests", events.flush_digests, escalate_every)
+        )

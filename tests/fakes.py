@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from chalicelib.domain.access import Scope
 from chalicelib.domain.analysis import AnalyzedMention, WatchConfig
 from chalicelib.domain.contacts import redact_contacts
 from chalicelib.domain.escalation import parse_chain
@@ -37,8 +38,10 @@ from chalicelib.errors import (
 from chalicelib.services.ports import (
     AuditRecord,
     ConfigRecord,
+    IdempotencyRecord,
     IndexItem,
     MentionRecord,
+    StoredAnswer,
     StoredMention,
 )
 from tests.factories import T0
@@ -286,6 +289,7 @@ class InMemoryConfigRepository:
         actor: str,
         expected_version: int | None,
         index: Sequence[IndexItem] = (),
+        objects: Sequence[Scope] = (),
     ) -> ConfigRecord | None:
         before = self.items.get((pk, sk))
         if expected_version is None and before is not None:
@@ -296,6 +300,10 @@ class InMemoryConfigRepository:
             raise PreconditionFailedError(
                 f"{kind} {sk} is at version {before.version}, not {expected_version}"
             )
+        if before is None and any(
+            idata is not None and (ipk, isk) in self.items for ipk, isk, idata in index
+        ):  # a new item claims its pointers, as the real transaction does
+            raise ConflictError(f"{kind} {sk} exists already", [FieldProblem("id", "taken")])
         now = self.clock() if self.clock else T0
         data = json.loads(json.dumps(data))  # stored as JSON, as DynamoDB would
         action = "create" if before is None else ("delete" if data is None else "update")
@@ -309,6 +317,7 @@ class InMemoryConfigRepository:
                 sk,
                 redact_contacts(None if before is None else before.data),
                 redact_contacts(data),
+                tuple(objects) or None,
             )
         )
         self.version += 1
@@ -325,11 +334,6 @@ class InMemoryConfigRepository:
         )
         self.items[(pk, sk)] = record
         return copy.deepcopy(record)
-
-    def remember(self, pk: str, sk: str, data: dict[str, Any]) -> None:
-        self.items.setdefault(
-            (pk, sk), ConfigRecord("bookkeeping", sk, json.loads(json.dumps(data)), 1)
-        )
 
     def audit_log(
         self, scope: str, limit: int, cursor: str | None = None
@@ -438,6 +442,57 @@ class RecordingDeviceRegistry:
     def unregister(self, endpoint_arn: str, subscription_arn: str) -> None:
         self.subscriptions.pop(subscription_arn, None)
         self.endpoints = {t: e for t, e in self.endpoints.items() if e != endpoint_arn}
+
+
+@dataclass
+class InMemoryIdempotencyStore:
+    """key -> (fingerprint, token, claimed_at, answer, expires_at), as the table holds it."""
+
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def claim(
+        self,
+        key: str,
+        fingerprint: str,
+        token: str,
+        now: datetime,
+        expires_at: datetime,
+        stale_before: datetime,
+    ) -> bool:
+        held = self.items.get(key)
+        if held is not None and not (
+            held["expires_at"] < now
+            or (held["answer"] is None and held["claimed_at"] < stale_before)
+        ):
+            return False
+        self.items[key] = {
+            "fingerprint": fingerprint,
+            "token": token,
+            "claimed_at": now,
+            "answer": None,
+            "expires_at": expires_at,
+        }
+        return True
+
+    def get(self, key: str, now: datetime) -> IdempotencyRecord | None:
+        held = self.items.get(key)
+        if held is None or held["expires_at"] <= now:
+            return None
+        answer = held["answer"]
+        return IdempotencyRecord(
+            held["fingerprint"],
+            None if answer is None else StoredAnswer(**json.loads(json.dumps(answer))),
+        )
+
+    def complete(self, key: str, token: str, answer: StoredAnswer, expires_at: datetime) -> None:
+        held = self.items.get(key)
+        if held is not None and held["token"] == token:
+            held["answer"] = dataclasses.asdict(answer)
+            held["expires_at"] = expires_at
+
+    def release(self, key: str, token: str) -> None:
+        if key in self.items and self.items[key]["token"] == token:
+            del self.items[key]
 
 
 @dataclass

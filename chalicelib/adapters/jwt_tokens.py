@@ -9,6 +9,7 @@ are turned off and done here). :class:`DevIssuer` is the local stack's stand-in 
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -18,7 +19,7 @@ from typing import Any
 
 import jwt
 
-from chalicelib.errors import AuthenticationError, FieldProblem
+from chalicelib.errors import AuthenticationError, FieldProblem, MalformedInputError
 from chalicelib.observability import logger
 
 ALGORITHM = "RS256"  # what Cognito signs with; anything else (and "none") is refused
@@ -41,6 +42,22 @@ def _fetch_url(url: str) -> str:
 def jwks_url_for(issuer: str) -> str:
     """Where an OpenID issuer (a Cognito user pool) publishes its keys."""
     return f"{issuer.rstrip('/')}/.well-known/jwks.json" if issuer.startswith("https://") else ""
+
+
+def _numeric_date(claims: Mapping[str, Any], name: str) -> int | float | None:
+    """A time claim as RFC 7519 defines it (seconds, a JSON number), or None when absent.
+
+    Anything else is refused rather than skipped: a string ``nbf`` would otherwise never be
+    compared, and a NaN or infinite ``exp`` never expires (JSON parsers accept both literals).
+    """
+    if name not in claims:
+        return None
+    value = claims[name]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    raise _refuse(f"the token's {name} is not a finite number", name, "not a finite number")
 
 
 def _refuse(detail: str, loc: str = "authorization", msg: str = "") -> AuthenticationError:
@@ -135,12 +152,14 @@ class JwtVerifier:
 
     def _check_times(self, claims: Mapping[str, Any]) -> None:
         now = self._clock().timestamp()
-        exp, nbf = claims.get("exp"), claims.get("nbf", 0)
-        if not isinstance(exp, int | float) or isinstance(exp, bool):
-            raise _refuse("the token's expiry is not a number", "exp", "not a number")
+        exp = _numeric_date(claims, "exp")
+        nbf = _numeric_date(claims, "nbf")
+        _numeric_date(claims, "iat")  # not compared (Cognito's clock), but typed all the same
+        if exp is None:
+            raise _refuse("the token lacks exp", "exp", "required")
         if now > exp + LEEWAY_SECONDS:
             raise _refuse("the token has expired", "exp", "expired")
-        if isinstance(nbf, int | float) and now + LEEWAY_SECONDS < nbf:
+        if nbf is not None and now + LEEWAY_SECONDS < nbf:
             raise _refuse("the token is not valid yet", "nbf", "in the future")
 
     def _check_client(self, claims: Mapping[str, Any]) -> None:
@@ -180,11 +199,29 @@ class DevIssuer:
 
     @classmethod
     def load(cls, path: Path) -> DevIssuer:
-        """Read a key file written by :meth:`save` (the kid and issuer ride in its header)."""
-        text = path.read_text()
+        """Read a key file written by :meth:`save` (the kid and issuer ride in its header).
+
+        MalformedInputError when the file cannot be read or is not such a key file.
+        """
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+            raise MalformedInputError(f"{path}: cannot read: {reason}") from None
+        from cryptography.exceptions import UnsupportedAlgorithm
+        from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
         meta, _, pem = text.partition("\n")
-        info = json.loads(meta.removeprefix("# "))
-        return cls(pem.encode(), info["kid"], info["issuer"])
+        try:
+            info = json.loads(meta.removeprefix("# "))
+            issuer = cls(pem.encode(), str(info["kid"]), str(info["issuer"]))
+        except (ValueError, TypeError, KeyError, UnsupportedAlgorithm):  # not what save wrote
+            issuer = None
+        if issuer is None or not isinstance(issuer._key, RSAPrivateKey):
+            raise MalformedInputError(
+                f"{path}: not a development issuer key (the file the local stack writes)"
+            )
+        return issuer
 
     def save(self, path: Path) -> None:
         meta = json.dumps({"kid": self.kid, "issuer": self.issuer})

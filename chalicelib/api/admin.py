@@ -5,15 +5,15 @@ Views stay thin: parse, call a use case (``services/``), shape the answer.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib.api import wire
 from chalicelib.api.auth import principal_of
-from chalicelib.api.http import etag, iso, query_param, read_json_object
-from chalicelib.api.problems import problems
+from chalicelib.api.http import etag, iso, query_param, read_json_object, stats_json
+from chalicelib.api.problems import problems, request_path
 from chalicelib.domain.access import Principal
 from chalicelib.domain.pagination import parse_limit
 from chalicelib.domain.states import is_state
@@ -21,7 +21,6 @@ from chalicelib.errors import (
     FieldProblem,
     InvalidInputError,
     MalformedInputError,
-    PreconditionRequiredError,
 )
 from chalicelib.services import config_admin
 from chalicelib.services.config_admin import (
@@ -30,19 +29,18 @@ from chalicelib.services.config_admin import (
     QUERIES,
     TEAMS,
     ConfigAdmin,
+    IfMatch,
     Kind,
 )
-from chalicelib.services.ports import ConfigRecord
+from chalicelib.services.ports import ConfigRecord, StoredAnswer
 from chalicelib.wiring import container
 
 admin_api = Blueprint(__name__)
-IDEMPOTENCY = "IDEMPOTENCY#"
 JSON = ["application/json"]
 
 
 def _path() -> str:
-    request = admin_api.current_request
-    return str(request.path) if request is not None else ""
+    return request_path(admin_api.current_request)
 
 
 def _admin() -> ConfigAdmin:
@@ -62,20 +60,19 @@ def _body(model_name: str) -> dict[str, Any]:
     return schemas.validate(schemas.MODELS[model_name], read_json_object(admin_api.current_request))
 
 
-def _if_match(required: bool = True) -> int | None:
-    """The version named by If-Match; 428 if a change comes without one."""
+def _if_match() -> IfMatch | None:
+    """The version named by If-Match (``*`` as such), None without one.
+
+    The use cases answer 428 for an update or delete without it (config_admin.expected_version).
+    """
     raw = admin_api.current_request.headers.get("if-match")
     if raw is None:
-        if required:
-            raise PreconditionRequiredError(
-                "send If-Match with the ETag you read",
-                [FieldProblem("header:If-Match", "required")],
-            )
         return None
     value = raw.strip().removeprefix("W/").strip('"')
     if value == "*":
-        return None
-    if not (value.isascii() and value.isdigit()):
+        return "*"
+    # Length first: int() refuses thousands of digits with a ValueError (a 500).
+    if not (value.isascii() and value.isdigit() and len(value) <= 12):
         raise MalformedInputError(
             "If-Match must be an ETag of this API", [FieldProblem("header:If-Match", "not an ETag")]
         )
@@ -104,48 +101,47 @@ def _record(record: ConfigRecord, status: int = 200) -> Response:
 
 
 def _idempotent(create: Callable[[], Response]) -> Response:
-    """Replay the first answer to a repeated Idempotency-Key; refuse the key for another body."""
+    """Run ``create`` once per Idempotency-Key; a repeat gets the first answer replayed.
+
+    Keyed by caller, method and full path (``services.idempotency``): the same key sent to
+    another URL is another request.
+    """
     request = admin_api.current_request
     key = request.headers.get("idempotency-key")
     if key is None:
         return create()
-    if not 1 <= len(key) <= 128:
-        raise InvalidInputError(
-            "Idempotency-Key must be 1..128 characters",
-            [FieldProblem("header:Idempotency-Key", "1..128 characters")],
-        )
+    from chalicelib.services import idempotency
+
     raw = request.raw_body or b""
-    digest = hashlib.sha256(
-        f"{request.method} {request.path}\n".encode()
-        + (raw if isinstance(raw, bytes) else raw.encode())
-    ).hexdigest()
-    store = container().config_repo
-    partition = f"{IDEMPOTENCY}{_caller().sub}"
-    seen = store.get_item(partition, key)
-    if seen is not None:
-        if seen.data["digest"] != digest:
-            raise InvalidInputError(
-                "this Idempotency-Key was used for another request",
-                [FieldProblem("header:Idempotency-Key", "reused with a different body")],
-            )
-        return Response(
-            body=seen.data["body"],
-            status_code=int(seen.data["status"]),
-            headers={**seen.data["headers"], "Idempotent-Replayed": "true"},
-        )
-    response = create()
-    if response.status_code < 300:
-        store.remember(
-            partition,
+    first: list[Response] = []
+
+    def execute() -> StoredAnswer:
+        response = create()
+        first.append(response)
+        headers = {k: str(v) for k, v in response.headers.items() if k == "ETag"}
+        return StoredAnswer(response.status_code, response.body, headers)
+
+    c = container()
+    answer, replayed = idempotency.run_once(
+        c.idempotency,
+        idempotency.Request(
+            _caller().sub,
+            request.method,
+            request_path(request),
             key,
-            {
-                "digest": digest,
-                "status": response.status_code,
-                "body": response.body,
-                "headers": {k: v for k, v in response.headers.items() if k == "ETag"},
-            },
-        )
-    return response
+            raw if isinstance(raw, bytes) else raw.encode(),
+        ),
+        execute,
+        c.clock,
+        c.new_id,
+    )
+    if not replayed:
+        return first[0]
+    return Response(
+        body=answer.body,
+        status_code=answer.status,
+        headers={**answer.headers, "Idempotent-Replayed": "true"},
+    )
 
 
 def _crud(kind: Kind, model: str, collection: str, item: str) -> None:
@@ -210,16 +206,17 @@ def add_member(team_id: str) -> Response:
 @admin_api.route("/teams/{team_id}/members/{member_id}", methods=["PUT"], content_types=JSON)
 @problems(_path)
 def replace_member(team_id: str, member_id: str) -> Response:
+    version = _if_match()
     member = _body("Member")
     if member["id"] != member_id:
         raise InvalidInputError("the id cannot change", [FieldProblem("id", "must match the URL")])
-    return _record(_admin().put_member(_caller(), team_id, member, creating=False))
+    return _record(_admin().put_member(_caller(), team_id, member, False, version))
 
 
 @admin_api.route("/teams/{team_id}/members/{member_id}", methods=["DELETE"])
 @problems(_path)
 def remove_member(team_id: str, member_id: str) -> Response:
-    return _record(_admin().remove_member(_caller(), team_id, member_id))
+    return _record(_admin().remove_member(_caller(), team_id, member_id, _if_match()))
 
 
 @admin_api.route("/routes", methods=["GET"])
@@ -227,8 +224,13 @@ def remove_member(team_id: str, member_id: str) -> Response:
 def get_routes() -> Response:
     record = _admin().get_routes(_caller())
     if record is None:
-        return Response(body={"config": None, "version": 0}, status_code=200)
-    body = {"config": record.data, "version": record.version, "updated_by": record.updated_by}
+        empty: wire.Routes = {"config": None, "version": 0}
+        return Response(body=empty, status_code=200)
+    body: wire.Routes = {
+        "config": record.data,
+        "version": record.version,
+        "updated_by": record.updated_by,
+    }
     return Response(body=body, status_code=200, headers={"ETag": etag(record.version)})
 
 
@@ -236,18 +238,25 @@ def get_routes() -> Response:
 @problems(_path)
 def put_routes() -> Response:
     body = read_json_object(admin_api.current_request)
-    record = _admin().put_routes(_caller(), body, _if_match(required=False))
-    out = {"config": record.data, "version": record.version, "updated_by": record.updated_by}
+    record = _admin().put_routes(_caller(), body, _if_match())
+    out: wire.Routes = {
+        "config": record.data,
+        "version": record.version,
+        "updated_by": record.updated_by,
+    }
     return Response(body=out, status_code=200, headers={"ETag": etag(record.version)})
 
 
 @admin_api.route("/audit", methods=["GET"])
 @problems(_path)
-def audit_log() -> dict[str, Any]:
+def audit_log() -> wire.AuditList:
     request = admin_api.current_request
-    wanted = config_admin.audit_scope_of(_caller(), _state_param("scope", national=True))
-    records, cursor = container().config_repo.audit_log(
-        wanted, parse_limit(query_param(request, "limit")), query_param(request, "cursor") or None
+    records, cursor = config_admin.read_audit(
+        container().config_repo,
+        _caller(),
+        _state_param("scope", national=True),
+        parse_limit(query_param(request, "limit")),
+        query_param(request, "cursor") or None,
     )
     return {
         "items": [
@@ -269,7 +278,7 @@ def audit_log() -> dict[str, Any]:
 
 @admin_api.route("/stats", methods=["GET"])
 @problems(_path)
-def stats() -> dict[str, Any]:
+def stats() -> wire.Stats:
     from chalicelib.services.stats_report import state_stats
 
     p = _caller()
@@ -277,13 +286,23 @@ def stats() -> dict[str, Any]:
     if not state:
         raise InvalidInputError("say which state", [FieldProblem("state", "required")])
     c = container()
-    return state_stats(c.config_repo, c.tasks, p, state)
+    return stats_json(state_stats(c.config_repo, c.tasks, p, state))
+
+
+def _device_json(record: ConfigRecord) -> wire.DeviceOut:
+    data = record.data
+    return {
+        "id": data["id"],
+        "platform": data["platform"],
+        "team_id": data["team_id"],
+        "state": data["state"],
+        "filter_policy": data["filter_policy"],
+        "version": record.version,
+    }
 
 
 def _device(record: ConfigRecord, status: int) -> Response:
-    data = record.data
-    body = {k: data[k] for k in ("id", "platform", "team_id", "state", "filter_policy")}
-    return Response(body={**body, "version": record.version}, status_code=status)
+    return Response(body=_device_json(record), status_code=status)
 
 
 @admin_api.route("/me/devices", methods=["POST"], content_types=JSON)
@@ -309,11 +328,11 @@ def register_device() -> Response:
 
 @admin_api.route("/me/devices", methods=["GET"])
 @problems(_path)
-def list_devices() -> dict[str, Any]:
+def list_devices() -> wire.DeviceList:
     from chalicelib.services import devices
 
     records = devices.my_devices(container().config_repo, _caller())
-    return {"items": [_device(r, 200).body for r in records], "next_cursor": None}
+    return {"items": [_device_json(r) for r in records], "next_cursor": None}
 
 
 @admin_api.route("/me/devices/{device_id}", methods=["DELETE"])

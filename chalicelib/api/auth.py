@@ -13,7 +13,7 @@ from typing import Any
 
 from chalice import Response
 
-from chalicelib.api.problems import PROBLEM_JSON, problem, problem_for
+from chalicelib.api.problems import PROBLEM_JSON, problem, problem_for, request_path
 from chalicelib.domain.access import Principal, principal_from_claims
 from chalicelib.errors import AuthenticationError, FieldProblem, TvaritError
 from chalicelib.wiring import container
@@ -69,13 +69,12 @@ def _as_problem(response: Response, instance: str) -> Response:
 
 def authenticate(event: Any, get_response: Callable[[Any], Response]) -> Response:
     """HTTP middleware: verify the token unless the route is public; the principal rides along."""
-    path = str(getattr(event, "path", ""))
-    if path not in PUBLIC_ROUTES:
+    if str(getattr(event, "path", "")) not in PUBLIC_ROUTES:  # the route template
         try:
             event.context[PRINCIPAL_KEY] = authenticate_request(event.headers)
         except TvaritError as err:
-            return problem_for(err, path)
-    return _as_problem(get_response(event), path)
+            return problem_for(err, request_path(event))
+    return _as_problem(get_response(event), request_path(event))
 
 
 def principal_of(request: Any) -> Principal:

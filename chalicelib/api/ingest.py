@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.problems import problems
+from chalicelib.api.problems import problems, request_path
+from chalicelib.api.wire import Accepted
 from chalicelib.observability import logger, metrics
 from chalicelib.services.ingest import accept_webhook
 from chalicelib.wiring import container
@@ -13,8 +14,7 @@ ingest_api = Blueprint(__name__)
 
 
 def _path() -> str:
-    request = ingest_api.current_request
-    return str(request.path) if request is not None else ""
+    return request_path(ingest_api.current_request)
 
 
 @ingest_api.route("/ingest/webhook", methods=["POST"], content_types=["application/json"])
@@ -33,4 +33,5 @@ def ingest_webhook() -> Response:
     for key in keys:
         logger.info("post accepted", extra={"correlation_id": key})
     metrics.add_metric(name="MentionsIngested", unit="Count", value=len(keys))
-    return Response(body={"accepted": len(keys), "keys": keys}, status_code=202)
+    accepted: Accepted = {"accepted": len(keys), "keys": keys}
+    return Response(body=accepted, status_code=202)

@@ -37,6 +37,9 @@ class Op:
     also_ok: tuple[int, ...] = ()  # other success statuses with the same body
     response_media: str = "application/json"
     body_media: str = "application/json"
+    # Unknown query parameters are 422 (api.http.known_query) unless the caller is a third
+    # party that may add its own (a WebSub hub may send hub.verify_token and others).
+    strict_query: bool = True
 
 
 _READ = (401, 403, 404, 422, 503)
@@ -79,6 +82,7 @@ OPERATIONS: tuple[Op, ...] = (
         errors=(400, 401, 503),
         public=True,
         response_media="text/plain",
+        strict_query=False,
     ),
     Op(
         "post",
@@ -197,6 +201,7 @@ OPERATIONS: tuple[Op, ...] = (
         "replaceMember",
         "Replace a member",
         body="Member",
+        headers=("If-Match",),
         errors=_WRITE,
     ),
     Op(
@@ -204,6 +209,7 @@ OPERATIONS: tuple[Op, ...] = (
         "/teams/{team_id}/members/{member_id}",
         "removeMember",
         "Remove a member",
+        headers=("If-Match",),
         errors=_WRITE,
     ),
     Op("get", "/routes", "getRoutes", "The route tree in force", response="Routes", errors=_READ),
@@ -300,6 +306,58 @@ OPERATIONS: tuple[Op, ...] = (
     ),
 )
 
+# Links between operations (OpenAPI 3.1 "links"): how a client goes from one answer to the
+# next call. schemathesis' stateful phase follows them: create a team, read, replace (with the
+# ETag it got as If-Match) and delete it; list tasks, then read and act on one...
+# operationId -> ((link name, target operationId, {parameter: runtime expression}), ...)
+_ID = "$response.body#/id"
+_ETAG = "$response.header.ETag"
+_FIRST_TASK = "$response.body#/items/0/task_id"
+
+
+def _links() -> dict[str, tuple[tuple[str, str, dict[str, str]], ...]]:
+    links: dict[str, tuple[tuple[str, str, dict[str, str]], ...]] = {}
+    for name in ("Leader", "KeywordQuery", "Team", "EscalationChain"):
+        to_object = (
+            ("read", f"get{name}", {"path.object_id": _ID}),
+            ("replace", f"replace{name}", {"path.object_id": _ID, "header.If-Match": _ETAG}),
+            ("delete", f"delete{name}", {"path.object_id": _ID, "header.If-Match": _ETAG}),
+        )
+        links[f"create{name}"] = to_object
+        links[f"get{name}"] = to_object[1:]
+        links[f"replace{name}"] = to_object
+    team = (
+        ("addMember", "addMember", {"path.team_id": _ID}),
+        ("teamTasks", "teamTasks", {"path.team_id": _ID}),
+    )
+    links["createTeam"] += team
+    links["getTeam"] += team
+    member = {"path.team_id": "$request.path.team_id", "path.member_id": "$request.body#/id"}
+    links["addMember"] = (
+        ("replaceMember", "replaceMember", member),
+        ("removeMember", "removeMember", member),
+    )
+    act = tuple(
+        (verb, f"{verb}Task", {"path.task_id": "$response.body#/task_id"})
+        for verb in ("ack", "complete", "decline")
+    )
+    for listing in ("myTasks", "teamTasks"):
+        links[listing] = (("getTask", "getTask", {"path.task_id": _FIRST_TASK}),)
+    links["getTask"] = (
+        *act,
+        ("incident", "getIncident", {"path.incident_key": "$response.body#/incident_key"}),
+        ("mention", "getMention", {"path.key": "$response.body#/mention_key"}),
+    )
+    links["listMentions"] = (
+        ("getMention", "getMention", {"path.key": "$response.body#/items/0/key"}),
+    )
+    links["registerDevice"] = (("remove", "removeDevice", {"path.device_id": _ID}),)
+    links["getRoutes"] = (("replace", "putRoutes", {"header.If-Match": _ETAG}),)
+    return links
+
+
+LINKS = _links()
+
 _PARAMS: dict[str, dict[str, Any]] = {
     "limit": {"schema": {"type": "integer", "minimum": 1, "maximum": 100}},
     "cursor": {"schema": {"type": "string", "maxLength": 300}},
@@ -344,156 +402,14 @@ def _list_of(ref: str) -> dict[str, Any]:
     }
 
 
-_TASK = {
-    "type": "object",
-    "required": ["task_id", "team_id", "state", "status", "version", "created_at"],
-    "properties": {
-        "task_id": _STR,
-        "team_id": _STR,
-        "state": _STR,
-        "district": _STR,
-        "status": _STR,
-        "version": _INT,
-        "created_at": _STR,
-        "updated_at": _NSTR,
-        "severity": _INT,
-        "query_ids": {"type": "array", "items": _STR},
-        "response_url": _STR,
-        "priority": {"type": "number"},
-    },
-}
-
 # Path parameters that are not ids of ours: a mention key holds its platform's id as it is.
 _PATH_SCHEMAS: dict[str, dict[str, Any]] = {
     "key": {"type": "string", "pattern": r"^[a-z]{1,16}(#|%23).{1,400}$", "maxLength": 500},
 }
 
-_MENTION = {
-    "type": "object",
-    "required": [
-        "key",
-        "platform",
-        "author_handle",
-        "leader_id",
-        "state",
-        "created_at",
-        "ingested_at",
-        "text",
-        "url",
-        "lang",
-        "script",
-        "mixed",
-        "matches",
-        "status",
-        "task_ids",
-    ],
-    "properties": {
-        "key": _STR,
-        "platform": _STR,
-        "author_handle": _STR,
-        "leader_id": _NSTR,
-        "state": _NSTR,
-        "created_at": _STR,
-        "ingested_at": _STR,
-        "text": _STR,
-        "url": _STR,
-        "lang": _STR,
-        "script": _STR,
-        "mixed": {"type": "boolean"},
-        "matches": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["query_id", "terms", "spans"],
-                "properties": {
-                    "query_id": _STR,
-                    "terms": {"type": "array", "items": _STR},
-                    "spans": {
-                        "type": "array",
-                        "items": {"type": "array", "items": _INT, "minItems": 2, "maxItems": 2},
-                    },
-                },
-            },
-        },
-        "status": {"type": "string", "enum": ["analyzed", "routed"]},
-        "task_ids": {"type": "array", "items": _STR},
-    },
-}
-
 SCHEMAS: dict[str, dict[str, Any]] = {
     "Object": _OBJ,
     "Text": _STR,
-    "Health": {"type": "object", "required": ["status"], "properties": {"status": _STR}},
-    "Accepted": {
-        "type": "object",
-        "required": ["accepted", "keys"],
-        "properties": {"accepted": _INT, "keys": {"type": "array", "items": _STR}},
-    },
-    "Problem": {
-        "type": "object",
-        "required": ["type", "title", "status", "detail", "instance"],
-        "properties": {
-            "type": _STR,
-            "title": _STR,
-            "status": _INT,
-            "detail": _STR,
-            "instance": _STR,
-            "errors": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["loc", "msg"],
-                    "properties": {"loc": _STR, "msg": _STR},
-                },
-            },
-        },
-    },
-    "Task": _TASK,
-    "Mention": _MENTION,
-    "MentionList": _list_of("Mention"),
-    "Incident": {
-        "type": "object",
-        "required": [
-            "incident_key",
-            "leader_id",
-            "state",
-            "query_ids",
-            "first_seen",
-            "last_seen",
-            "mention_keys",
-            "tasks",
-        ],
-        "properties": {
-            "incident_key": _STR,
-            "leader_id": _STR,
-            "state": _NSTR,
-            "query_ids": {"type": "array", "items": _STR},
-            "first_seen": _STR,
-            "last_seen": _STR,
-            "mention_keys": {"type": "array", "items": _STR},
-            "tasks": {"type": "array", "items": {"$ref": "#/components/schemas/Task"}},
-        },
-    },
-    "TaskList": _list_of("Task"),
-    "TaskDetail": {
-        "allOf": [
-            {"$ref": "#/components/schemas/Task"},
-            {
-                "type": "object",
-                "required": ["events"],
-                "properties": {
-                    "events": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "required": ["seq", "action", "actor", "at"],
-                            "properties": {"seq": _INT, "action": _STR, "actor": _STR, "at": _STR},
-                        },
-                    }
-                },
-            },
-        ]
-    },
     "TaskAction": {
         "type": "object",
         "properties": {"response_url": {"type": "string", "format": "uri", "maxLength": 2048}},
@@ -504,18 +420,6 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "properties": {"id": _STR, "version": _INT, "updated_by": _STR},
     },
     "ObjectList": _list_of("ConfigObject"),
-    "Routes": {
-        "type": "object",
-        "required": ["config", "version"],
-        "properties": {"config": {"type": ["object", "null"]}, "version": _INT},
-    },
-    "AuditList": _list_of("AuditRecord"),
-    "DeviceOut": {
-        "type": "object",
-        "required": ["id", "platform", "team_id", "state", "filter_policy", "version"],
-        "properties": {"id": _STR, "platform": _STR, "filter_policy": _OBJ, "version": _INT},
-    },
-    "DeviceList": _list_of("DeviceOut"),
     "EscalationChain": {
         "type": "object",
         "required": ["id", "steps"],
@@ -551,59 +455,6 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                     ]
                 },
             },
-        },
-    },
-    "Preview": {
-        "type": "object",
-        "required": ["scanned", "matched", "items"],
-        "properties": {
-            "scanned": _INT,
-            "matched": _INT,
-            "items": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["key", "text", "terms", "spans"],
-                    "properties": {"key": _STR, "text": _STR, "terms": {"type": "array"}},
-                },
-            },
-        },
-    },
-    "ResponseStats": {
-        "type": "object",
-        "required": ["key", "tasks", "open"],
-        "properties": {
-            "key": _STR,
-            "tasks": _INT,
-            "open": _INT,
-            "completion_rate": {"type": ["number", "null"]},
-            "ack_p50_s": {"type": ["number", "null"]},
-            "ack_p90_s": {"type": ["number", "null"]},
-            "complete_p50_s": {"type": ["number", "null"]},
-            "complete_p90_s": {"type": ["number", "null"]},
-        },
-    },
-    "Stats": {
-        "type": "object",
-        "required": ["state", "total", "teams"],
-        "properties": {
-            "state": _STR,
-            "total": {"$ref": "#/components/schemas/ResponseStats"},
-            "teams": {"type": "array", "items": {"$ref": "#/components/schemas/ResponseStats"}},
-        },
-    },
-    "AuditRecord": {
-        "type": "object",
-        "required": ["scope", "at", "actor", "action", "entity", "entity_id"],
-        "properties": {
-            "scope": _STR,
-            "at": _STR,
-            "actor": _STR,
-            "action": {"type": "string", "enum": ["create", "update", "delete"]},
-            "entity": _STR,
-            "entity_id": _STR,
-            "before": {"type": ["object", "null"]},
-            "after": {"type": ["object", "null"]},
         },
     },
 }
@@ -648,6 +499,11 @@ def _operation(op: Op) -> dict[str, Any]:
         ok["content"] = {
             op.response_media: {"schema": {"$ref": f"#/components/schemas/{op.response}"}}
         }
+    if op.op_id in LINKS:
+        ok["links"] = {
+            name: {"operationId": target, "parameters": dict(params)}
+            for name, target, params in LINKS[op.op_id]
+        }
     responses: dict[str, Any] = {str(op.ok): ok}
     for status in op.also_ok:
         responses[str(status)] = {**ok, "description": _REASONS[status]}
@@ -672,6 +528,35 @@ def _operation(op: Op) -> dict[str, Any]:
     return out
 
 
+def _closed(schema: Any) -> None:
+    """``additionalProperties: false`` on every object that lists its properties."""
+    if isinstance(schema, dict):
+        if "properties" in schema:
+            schema.setdefault("additionalProperties", False)
+        for value in schema.values():
+            _closed(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _closed(value)
+
+
+def response_schemas() -> dict[str, dict[str, Any]]:
+    """The response bodies' schemas, generated from the types the views build (api.wire)."""
+    from pydantic import TypeAdapter
+
+    from chalicelib.api import wire
+
+    out: dict[str, dict[str, Any]] = {}
+    for cls in wire.RESPONSES:
+        schema = TypeAdapter(cls).json_schema(ref_template="#/components/schemas/{model}")
+        out.update(schema.pop("$defs", {}))
+        out[cls.__name__] = schema
+    _closed(out)
+    for (name, field), text in wire.FIELD_DOCS.items():
+        out[name]["properties"][field]["description"] = text
+    return out
+
+
 @cache
 def document() -> dict[str, Any]:
     """The OpenAPI 3.1 document (built once per container)."""
@@ -682,6 +567,7 @@ def document() -> dict[str, Any]:
         schema = schemas.json_schema(model)
         components.update(schema.pop("$defs", {}))
         components[name] = schema
+    components.update(response_schemas())
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method] = _operation(op)

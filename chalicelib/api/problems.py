@@ -9,6 +9,7 @@ from typing import Any
 from chalice import Response
 
 from chalicelib import errors
+from chalicelib.api import wire
 from chalicelib.observability import logger
 
 PROBLEM_JSON = "application/problem+json"
@@ -31,10 +32,24 @@ STATUS_TABLE: tuple[tuple[type[errors.TvaritError], int, str, str], ...] = (
 )
 
 
+def request_path(request: Any) -> str:
+    """The path the client asked for (``/teams/DL-1``), for a problem's ``instance``.
+
+    Chalice's ``request.path`` is the route template (``/teams/{object_id}``). API Gateway's
+    proxy event has the requested path at ``path`` (``requestContext.path`` adds the stage);
+    ``chalice local`` and ``chalice.test`` set only ``requestContext.path``, without a stage.
+    """
+    if request is None:
+        return ""
+    event = request.to_original_event()
+    path = event.get("path") or event.get("requestContext", {}).get("path")
+    return str(path) if path else str(request.path)
+
+
 def problem(
     status: int, slug: str, title: str, detail: str, instance: str, problems: list[Any]
 ) -> Response:
-    body: dict[str, Any] = {
+    body: wire.Problem = {
         "type": f"/problems/{slug}",
         "title": title,
         "status": status,

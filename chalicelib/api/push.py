@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.problems import problems
+from chalicelib.api.problems import problems, request_path
+from chalicelib.api.wire import Accepted
 from chalicelib.observability import logger, metrics
 from chalicelib.wiring import container
 
@@ -12,8 +13,11 @@ push_api = Blueprint(__name__)
 
 
 def _path() -> str:
-    request = push_api.current_request
-    return str(request.path) if request is not None else ""
+    return request_path(push_api.current_request)
+
+
+def _accepted(keys: tuple[str, ...]) -> Accepted:
+    return {"accepted": len(keys), "keys": list(keys)}
 
 
 def _body() -> bytes:
@@ -38,7 +42,7 @@ def telegram_update() -> Response:
     for key in result.keys:
         logger.info("post accepted", extra={"correlation_id": key})
     metrics.add_metric(name="MentionsIngested", unit="Count", value=len(result.keys))
-    return Response(body={"accepted": len(result.keys), "keys": list(result.keys)}, status_code=200)
+    return Response(body=_accepted(result.keys), status_code=200)
 
 
 @push_api.route("/ingest/websub/youtube", methods=["GET"])
@@ -74,4 +78,4 @@ def websub_notification() -> Response:
     for key in result.keys:
         logger.info("post accepted", extra={"correlation_id": key})
     metrics.add_metric(name="MentionsIngested", unit="Count", value=len(result.keys))
-    return Response(body={"accepted": len(result.keys), "keys": list(result.keys)}, status_code=202)
+    return Response(body=_accepted(result.keys), status_code=202)

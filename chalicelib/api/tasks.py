@@ -10,6 +10,7 @@ from urllib.parse import unquote
 
 from chalice import Blueprint, Response
 
+from chalicelib.api import wire
 from chalicelib.api.auth import principal_of
 from chalicelib.api.http import (
     etag,
@@ -20,7 +21,7 @@ from chalicelib.api.http import (
     read_json_object,
     task_json,
 )
-from chalicelib.api.problems import problems
+from chalicelib.api.problems import problems, request_path
 from chalicelib.domain.pagination import parse_limit
 from chalicelib.domain.states import is_state
 from chalicelib.domain.tasks import TaskAction, TaskStatus
@@ -34,8 +35,7 @@ _TRANSITION_BODY_BYTES = 4 * 1024
 
 
 def _path() -> str:
-    request = tasks_api.current_request
-    return str(request.path) if request is not None else ""
+    return request_path(tasks_api.current_request)
 
 
 def _status(request: Any) -> str | None:
@@ -49,7 +49,7 @@ def _status(request: Any) -> str | None:
 
 @tasks_api.route("/me/tasks", methods=["GET"])
 @problems(_path)
-def my_tasks() -> dict[str, Any]:
+def my_tasks() -> wire.TaskList:
     request = tasks_api.current_request
     tasks, cursor = task_flow.my_tasks(
         container().tasks,
@@ -63,7 +63,7 @@ def my_tasks() -> dict[str, Any]:
 
 @tasks_api.route("/teams/{team_id}/tasks", methods=["GET"])
 @problems(_path)
-def team_tasks(team_id: str) -> dict[str, Any]:
+def team_tasks(team_id: str) -> wire.TaskList:
     request = tasks_api.current_request
     c = container()
     tasks, cursor = task_flow.team_tasks(
@@ -83,7 +83,7 @@ def team_tasks(team_id: str) -> dict[str, Any]:
 def get_task(task_id: str) -> Response:
     request = tasks_api.current_request
     task, events = task_flow.read_task(container().tasks, principal_of(request), task_id)
-    body = {**task_json(task), "events": [event_json(e) for e in events]}
+    body: wire.TaskDetail = {**task_json(task), "events": [event_json(e) for e in events]}
     return Response(body=body, status_code=200, headers={"ETag": etag(task.version)})
 
 
@@ -140,7 +140,7 @@ def _state(request: Any) -> str | None:
 
 @tasks_api.route("/mentions", methods=["GET"])
 @problems(_path)
-def list_mentions() -> dict[str, Any]:
+def list_mentions() -> wire.MentionList:
     request = tasks_api.current_request
     mentions, cursor = monitoring.mentions_of_state(
         container().mentions,
@@ -165,7 +165,7 @@ def mention_key_of(path_value: str) -> str:
 
 @tasks_api.route("/mentions/{key}", methods=["GET"])
 @problems(_path)
-def get_mention(key: str) -> dict[str, Any]:
+def get_mention(key: str) -> wire.Mention:
     request = tasks_api.current_request
     return mention_json(
         monitoring.read_mention(container().mentions, principal_of(request), mention_key_of(key))
@@ -174,7 +174,7 @@ def get_mention(key: str) -> dict[str, Any]:
 
 @tasks_api.route("/incidents/{incident_key}", methods=["GET"])
 @problems(_path)
-def get_incident(incident_key: str) -> dict[str, Any]:
+def get_incident(incident_key: str) -> wire.Incident:
     c = container()
     view = monitoring.read_incident(
         c.incidents,

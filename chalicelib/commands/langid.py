@@ -11,12 +11,14 @@ line, in input order::
 of the dominant script (Zyyy when there is no word); ``mixed``: Hindi-English code-mixing;
 ``confidence``: 0-1; ``tokens``: [word, start, end, lang] with character offsets into the text.
 A ``--jsonl`` line that is not a JSON object with a string ``text`` gives the ``und`` object
-plus ``"error"``. Fields may be added later; none is removed or renamed.
+plus ``"error"``. Input is UTF-8; bytes that are not read as U+FFFD. Fields may be added
+later; none is removed or renamed.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from typing import Any, TextIO
@@ -63,5 +65,10 @@ def process(stdin: TextIO, stdout: TextIO, jsonl: bool) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``tvarit langid``."""
-    process(sys.stdin, sys.stdout, bool(args.jsonl))
+    stdin: TextIO = sys.stdin
+    if hasattr(stdin, "buffer"):
+        # UTF-8 whatever the locale; bytes that are not UTF-8 read as U+FFFD rather than
+        # stopping the command (or, in UTF-8 mode, echoing invalid bytes into the JSON).
+        stdin = io.TextIOWrapper(stdin.buffer, encoding="utf-8", errors="replace", newline="\n")
+    process(stdin, sys.stdout, bool(args.jsonl))
     return 0

@@ -10,7 +10,8 @@ with spans as Python string offsets into the post text. That format is an interf
 from __future__ import annotations
 
 import argparse
-from typing import Any, TextIO
+from collections.abc import Iterator
+from typing import Any, BinaryIO
 
 help = "preview keyword queries against posts"
 
@@ -27,32 +28,37 @@ def run(args: argparse.Namespace) -> int:
     import json
     import sys
 
+    from chalicelib.commands import EXIT_OK, EXIT_USAGE, json_lines, read_json
     from chalicelib.domain.keywords import compile_queries, keyword_query_from_dict
-    from chalicelib.errors import TvaritError
+    from chalicelib.errors import MalformedInputError, TvaritError
 
-    try:
-        with open(args.queries, encoding="utf-8") as fh:
-            raw = json.load(fh)
-        if not isinstance(raw, list) or not all(isinstance(q, dict) for q in raw):
-            raise ValueError("the queries file must hold a JSON list of objects")
-        queries = [keyword_query_from_dict(q) for q in raw]
-    except (OSError, ValueError, TvaritError) as err:
-        print(f"tvarit match: {args.queries}: {err}", file=sys.stderr)
-        return 2
+    label = f"--queries {args.queries}"
+    raw = read_json(args.queries, label)
+    if not isinstance(raw, list) or not all(isinstance(q, dict) for q in raw):
+        raise MalformedInputError(f"{label}: the queries file must hold a JSON list of objects")
+    queries = []
+    for i, q in enumerate(raw):
+        try:
+            queries.append(keyword_query_from_dict(q))
+        except TvaritError as err:
+            raise MalformedInputError(f"{label}: query [{i}]: {err.detail}") from None
     matcher = compile_queries(queries)
     for query_id, problem in matcher.rejected.items():
         print(f"tvarit match: query {query_id!r} skipped: {problem.detail}", file=sys.stderr)
 
-    posts_fh: TextIO = open(args.posts, encoding="utf-8") if args.posts else sys.stdin  # noqa: SIM115
+    posts_label = f"--posts {args.posts}" if args.posts else "<stdin>"
+    if args.posts:
+        try:
+            posts_fh: BinaryIO = open(args.posts, "rb")  # noqa: SIM115 - closed below
+        except OSError as err:
+            raise MalformedInputError(f"{posts_label}: cannot read: {err.strerror}") from None
+    else:
+        posts_fh = sys.stdin.buffer
     total = matched = 0
     per_query: dict[str, int] = {}
     try:
-        for lineno, line in enumerate(posts_fh, 1):
-            if not line.strip():
-                continue
-            post = _post(line, lineno)
-            if post is None:
-                return 2
+        for lineno, value in json_lines(_lines(posts_fh, posts_label), posts_label):
+            post = _post(value, f"{posts_label} line {lineno}")
             text = post["text"]
             found = matcher.match(
                 text,
@@ -79,22 +85,25 @@ def run(args: argparse.Namespace) -> int:
         for q in queries:
             if q.enabled and q.id not in matcher.rejected:
                 print(f"    {q.id}: {per_query.get(q.id, 0)} posts")
-    return 2 if matcher.rejected else 0
+    return EXIT_USAGE if matcher.rejected else EXIT_OK
 
 
-def _post(line: str, lineno: int) -> dict[str, Any] | None:
-    import json
-    import sys
+def _lines(fh: BinaryIO, label: str) -> Iterator[bytes]:
+    """The lines of a posts file; reading a directory fails only on the first read."""
+    from chalicelib.errors import MalformedInputError
 
     try:
-        post = json.loads(line)
-    except ValueError as err:
-        print(f"tvarit match: posts line {lineno}: not JSON ({err})", file=sys.stderr)
-        return None
-    if not isinstance(post, dict) or "id" not in post or not isinstance(post.get("text"), str):
-        print(f"tvarit match: posts line {lineno}: needs an id and a text", file=sys.stderr)
-        return None
-    return post
+        yield from fh
+    except OSError as err:
+        raise MalformedInputError(f"{label}: cannot read: {err.strerror}") from None
+
+
+def _post(value: object, where: str) -> dict[str, Any]:
+    from chalicelib.errors import MalformedInputError
+
+    if not isinstance(value, dict) or "id" not in value or not isinstance(value.get("text"), str):
+        raise MalformedInputError(f"{where}: needs an id and a text")
+    return value
 
 
 def _opt(post: dict[str, Any], name: str) -> str | None:

@@ -3,9 +3,10 @@
 Output (a stable, machine-readable interface; change it only compatibly): one JSON object per
 line, per mention, in payload order. Each object is the mentions-queue wire form
 (``chalicelib.domain.mention.mention_to_dict``) with ``key`` (``platform#native_id``) first;
-strings are UTF-8, not escaped. Exit status: 0 when the payload parsed (possibly into zero
-mentions), 1 with ``tvarit parse: <platform>: <file>: <where>: <what>`` on stderr when it
-did not, 2 on a usage error. A stream capture whose last line was cut off still parses; the
+strings are UTF-8, not escaped. Exit status (the rule of every command, see
+``chalicelib.commands``): 0 when the payload parsed (possibly into zero mentions), 2 with
+``tvarit parse: <platform>: <file>: <where>: <what>`` on stderr when it did not or could not
+be read, and on a usage error. A stream capture whose last line was cut off still parses; the
 cut line is reported on stderr as a warning.
 """
 
@@ -49,6 +50,7 @@ def parser_for(platform: str) -> Callable[[bytes], list[object]]:
 
 def run(args: argparse.Namespace) -> int:
     """Parse the file and print one JSON line per mention."""
+    from chalicelib.commands import EXIT_OK, EXIT_USAGE
     from chalicelib.domain.mention import Mention, mention_to_dict
     from chalicelib.errors import ParseError
 
@@ -58,13 +60,13 @@ def run(args: argparse.Namespace) -> int:
     except OSError as err:
         message = f"tvarit parse: {args.platform}: {name}: cannot read: {err.strerror}"
         print(message, file=sys.stderr)
-        return 1
+        return EXIT_USAGE
     try:
         mentions = parser_for(args.platform)(raw)
         tail = _truncated_tail(args.platform, raw)
     except ParseError as err:
         print(f"tvarit parse: {args.platform}: {name}: {err.detail}", file=sys.stderr)
-        return 1
+        return EXIT_USAGE
     out = sys.stdout
     for m in mentions:
         assert isinstance(m, Mention)
@@ -77,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
             f"({len(tail)} characters ignored)",
             file=sys.stderr,
         )
-    return 0
+    return EXIT_OK
 
 
 def _read(path: str) -> bytes:

@@ -9,15 +9,22 @@ and answers with the error the API returns, consistently:
   query), or when they try to create or move something into a scope that is not theirs;
 * **404 Not Found** when the object exists but lies outside what the caller may see: the answer
   is the same as for an id that does not exist, so ids of other states' objects leak nothing.
+
+Roles are also handed out: a member's role (and a team's ``lead_id``) decides which escalations
+their phone receives. A caller changes only members ranked strictly below themselves, and never
+their own role (:func:`check_member_changes`), so nobody can promote themselves or anyone else
+to their own level or above.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from chalicelib.domain.org import Member, Team
 from chalicelib.domain.states import is_state
 from chalicelib.errors import AuthenticationError, FieldProblem, ForbiddenError, NotFoundError
 
@@ -193,3 +200,83 @@ def authorize(p: Principal, kind: str, verb: Verb, obj: Scope, *, creating: bool
         raise NotFoundError(f"no such {kind}")
     if verb is not Verb.READ and not owns(p, obj):
         raise ForbiddenError(f"this {kind} is outside the scope you may change")
+
+
+def may_read_audit(p: Principal, partition: str, objects: Sequence[Scope] | None) -> bool:
+    """Whether the caller may read an audit record of ``partition`` (a state or ``national``).
+
+    The record shows only if every place its object lived (before and after the change) is
+    visible to the caller: a district head reads their district's teams' history, not their
+    neighbours'. A record that does not say where its object lived (written before this was
+    kept) shows only to those who see the whole partition.
+    """
+    state = "" if partition == "national" else partition
+    if not visible(p, Scope(state=state)):
+        return False
+    if objects is None:
+        return state == "" or p.role in (Role.NATIONAL_ADMIN, Role.STATE_HEAD)
+    return all(visible(p, o) for o in objects)
+
+
+# Who outranks whom. Members' roles (org.Member.role) name the escalation level they answer to
+# (domain.subscriptions.role_tokens), on the same ladder as the callers' roles.
+ROLE_RANK: dict[Role, int] = {
+    Role.WARRIOR: 0,
+    Role.TEAM_LEAD: 1,
+    Role.DISTRICT_HEAD: 2,
+    Role.STATE_HEAD: 3,
+    Role.NATIONAL_ADMIN: 4,
+}
+MEMBER_ROLE_RANK: dict[str, int] = {"warrior": 0, "lead": 1, "district_head": 2, "state_head": 3}
+_UNKNOWN_RANK = MEMBER_ROLE_RANK["state_head"]  # a stored role we do not know: only admins touch it
+
+
+def member_rank(member: Member, team: Team) -> int:
+    """The level a member answers escalations at: their role, or lead if the team names them."""
+    rank = MEMBER_ROLE_RANK.get(member.role, _UNKNOWN_RANK)
+    if team.lead_id and member.id == team.lead_id:
+        rank = max(rank, MEMBER_ROLE_RANK["lead"])
+    return rank
+
+
+def may_assign(p: Principal, role: str) -> bool:
+    """Whether the caller may give a member ``role``: only roles strictly below their own."""
+    return MEMBER_ROLE_RANK.get(role, _UNKNOWN_RANK) < ROLE_RANK[p.role]
+
+
+def check_member_changes(p: Principal, before: Team | None, after: Team | None) -> None:
+    """ForbiddenError unless the caller may make this change to a team's members.
+
+    ``before``/``after`` are the team as stored and as it would be (None: absent). Every member
+    added, changed or removed (a new ``lead_id`` changes two) must rank strictly below the
+    caller, before and after; a national admin outranks every member role. The caller's own
+    member record may change, but never its rank: nobody changes their own role.
+    """
+    old = {m.id: m for m in before.members} if before else {}
+    new = {m.id: m for m in after.members} if after else {}
+    mine = ROLE_RANK[p.role]
+    for member_id in sorted(old.keys() | new.keys()):
+        was, now = old.get(member_id), new.get(member_id)
+        rank_was = None if was is None or before is None else member_rank(was, before)
+        rank_now = None if now is None or after is None else member_rank(now, after)
+        unchanged = rank_was == rank_now and _same(was, now)
+        if unchanged:
+            continue
+        if member_id == p.sub:
+            if rank_was != rank_now:
+                raise ForbiddenError(
+                    "you may not change your own role",
+                    [FieldProblem("role", f"member {member_id} is you")],
+                )
+            continue  # your own languages, channels, quiet hours: yours to set
+        if any(r is not None and r >= mine for r in (rank_was, rank_now)):
+            raise ForbiddenError(
+                f"a {p.role.value} may only add, change or remove members ranked below them",
+                [FieldProblem("role", f"member {member_id}: a role below {p.role.value}")],
+            )
+
+
+def _same(a: Member | None, b: Member | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return dataclasses.replace(a, team_id="") == dataclasses.replace(b, team_id="")

@@ -3,8 +3,9 @@
 * time to acknowledge: first ``ack`` (or ``complete``, which implies it) minus task creation;
 * time to complete: the ``complete`` event minus task creation;
 * p50 / p90 by the nearest-rank method (always an observed value, never interpolated);
-* completion rate: completed / closed tasks (completed + declined + expired), None if none
-  closed, so open tasks neither help nor hurt a team until they end;
+* completion rate: completed / all tasks (open ones included), None for no tasks. It answers
+  "what share of our tasks got done": a task nobody works stays open (nothing expires it), so
+  leaving open tasks out would show a team that ignores 99 tasks and completes one as 100 %;
 * open: tasks not in a terminal state after all their events.
 
 Events may arrive twice (streams deliver at least once): they are deduplicated on
@@ -44,6 +45,20 @@ class ResponseStats:
     ack_p90_s: float | None
     complete_p50_s: float | None
     complete_p90_s: float | None
+
+    @classmethod
+    def empty(cls, key: str) -> ResponseStats:
+        """The stats of no tasks: every count 0, every rate and time None."""
+        return cls(key, 0, 0, 0, 0, 0, 0, None, None, None, None, None)
+
+
+@dataclass(frozen=True)
+class StateStats:
+    """A state's stats: its total and each visible team's."""
+
+    state: str
+    total: ResponseStats
+    teams: tuple[ResponseStats, ...]
 
 
 @dataclass
@@ -93,7 +108,6 @@ def response_stats(
         acc.expired += status is TaskStatus.EXPIRED
     out: dict[str, ResponseStats] = {}
     for key, a in sorted(accs.items()):
-        closed = a.completed + a.declined + a.expired
         out[key] = ResponseStats(
             key=key,
             tasks=a.tasks,
@@ -102,7 +116,7 @@ def response_stats(
             completed=a.completed,
             declined=a.declined,
             expired=a.expired,
-            completion_rate=round(a.completed / closed, 4) if closed else None,
+            completion_rate=round(a.completed / a.tasks, 4) if a.tasks else None,
             ack_p50_s=percentile(a.ack, 50),
             ack_p90_s=percentile(a.ack, 90),
             complete_p50_s=percentile(a.done, 50),

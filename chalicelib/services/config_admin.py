@@ -3,15 +3,25 @@
 Each kind of object says where it is stored, which scope it belongs to and which audit
 partition records its changes (:class:`Kind`). Optimistic concurrency: a change names the
 version it was based on (If-Match); the store refuses it when that is no longer current.
+Every update and delete must name one (``*``: whatever is current); only creating needs none.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from chalicelib.domain.access import Principal, Scope, Verb, authorize, may, visible
+from chalicelib.domain.access import (
+    Principal,
+    Scope,
+    Verb,
+    authorize,
+    check_member_changes,
+    may,
+    may_read_audit,
+    visible,
+)
 from chalicelib.domain.escalation import parse_chain
 from chalicelib.domain.keywords import keyword_query_from_dict
 from chalicelib.domain.org import team_from_dict
@@ -22,12 +32,26 @@ from chalicelib.errors import (
     ForbiddenError,
     InvalidInputError,
     NotFoundError,
+    PreconditionFailedError,
+    PreconditionRequiredError,
 )
 from chalicelib.services.config_cache import TEAM_INDEX
 from chalicelib.services.contacts import ContactSync
-from chalicelib.services.ports import ConfigRecord, ConfigStore, IndexItem
+from chalicelib.services.ports import AuditRecord, ConfigRecord, ConfigStore, IndexItem
 
 ROUTES_KEY = ("ROUTES", "TREE")
+
+# What a change is conditional on: a version the caller read, or "*" (whatever is current).
+IfMatch = int | Literal["*"]
+
+
+def expected_version(current: ConfigRecord, if_match: IfMatch | None) -> int:
+    """The version an update or delete of ``current`` is conditional on; 428 without If-Match."""
+    if if_match is None:
+        raise PreconditionRequiredError(
+            "send If-Match with the ETag you read", [FieldProblem("header:If-Match", "required")]
+        )
+    return current.version if if_match == "*" else if_match
 
 
 def _state_scope(data: dict[str, Any]) -> Scope:
@@ -153,6 +177,18 @@ class ConfigAdmin:
                 "the chain's team does not exist", [FieldProblem("owner", "no such team")]
             )
 
+    @staticmethod
+    def _check_roles(
+        kind: Kind, p: Principal, before: dict[str, Any] | None, after: dict[str, Any] | None
+    ) -> None:
+        """Members are handed roles through their team: only roles below the caller's own."""
+        if kind is TEAMS:
+            check_member_changes(
+                p,
+                None if before is None else team_from_dict(before),
+                None if after is None else team_from_dict(after),
+            )
+
     def _audit_scope(self, kind: Kind, data: dict[str, Any]) -> str:
         if kind is CHAINS and data.get("scope") == "team":
             return self._scope(kind, data).state
@@ -202,6 +238,7 @@ class ConfigAdmin:
     def create(self, kind: Kind, p: Principal, data: dict[str, Any]) -> ConfigRecord:
         authorize(p, kind.name, Verb.WRITE, self._scope(kind, data), creating=True)
         self._check(kind, data)
+        self._check_roles(kind, p, None, data)
         if not kind.fixed_partition and self.store.get_item(TEAM_INDEX, data["id"]) is not None:
             raise ConflictError(
                 f"{kind.name} {data['id']} exists already", [FieldProblem("id", "taken")]
@@ -216,13 +253,19 @@ class ConfigAdmin:
             p.sub,
             None,
             self._index(kind, data, data["id"]),
+            objects=[self._scope(kind, data)],
         )
         assert record is not None
         self._after_team_write(kind, p, None, record.data)
         return record
 
     def replace(
-        self, kind: Kind, p: Principal, object_id: str, data: dict[str, Any], if_match: int | None
+        self,
+        kind: Kind,
+        p: Principal,
+        object_id: str,
+        data: dict[str, Any],
+        if_match: IfMatch | None,
     ) -> ConfigRecord:
         current = self.get(kind, p, object_id)
         authorize(p, kind.name, Verb.WRITE, self._scope(kind, current.data))
@@ -237,6 +280,7 @@ class ConfigAdmin:
             )
         authorize(p, kind.name, Verb.WRITE, self._scope(kind, data), creating=True)
         self._check(kind, data)
+        self._check_roles(kind, p, current.data, data)
         data = self._before_team_write(kind, p, data, current.data)
         record = self.store.write_item(
             kind.partition(data),
@@ -245,15 +289,17 @@ class ConfigAdmin:
             data,
             self._audit_scope(kind, data),
             p.sub,
-            current.version if if_match is None else if_match,
+            expected_version(current, if_match),
+            objects=_distinct(self._scope(kind, current.data), self._scope(kind, data)),
         )
         assert record is not None
         self._after_team_write(kind, p, current.data, record.data)
         return record
 
-    def delete(self, kind: Kind, p: Principal, object_id: str, if_match: int | None) -> None:
+    def delete(self, kind: Kind, p: Principal, object_id: str, if_match: IfMatch | None) -> None:
         current = self.get(kind, p, object_id)
         authorize(p, kind.name, Verb.WRITE, self._scope(kind, current.data))
+        self._check_roles(kind, p, current.data, None)
         self.store.write_item(
             kind.partition(current.data),
             object_id,
@@ -261,14 +307,22 @@ class ConfigAdmin:
             None,
             self._audit_scope(kind, current.data),
             p.sub,
-            current.version if if_match is None else if_match,
+            expected_version(current, if_match),
             self._index(kind, None, object_id),
+            objects=[self._scope(kind, current.data)],
         )
         self._after_team_write(kind, p, current.data, None)
 
-    # Members live inside their team: a member change is a change of the team.
+    # Members live inside their team: a member change is a change of the team, and If-Match
+    # names the team's version (the ETag every member answer carries). Adding a member is a
+    # create: it needs none.
     def put_member(
-        self, p: Principal, team_id: str, member: dict[str, Any], creating: bool
+        self,
+        p: Principal,
+        team_id: str,
+        member: dict[str, Any],
+        creating: bool,
+        if_match: IfMatch | None = None,
     ) -> ConfigRecord:
         team = self.get(TEAMS, p, team_id)
         authorize(p, "member", Verb.WRITE, TEAMS.scope(team.data))
@@ -280,28 +334,32 @@ class ConfigAdmin:
             )
         if not creating and not exists:
             raise NotFoundError("no such member")
+        expected = team.version if creating else expected_version(team, if_match)
         members = [m for m in members if m["id"] != member["id"]] + [{**member, "team_id": team_id}]
-        return self._save_members(p, team, members, str(member["id"]))
+        return self._save_members(p, team, members, expected, str(member["id"]))
 
-    def remove_member(self, p: Principal, team_id: str, member_id: str) -> ConfigRecord:
+    def remove_member(
+        self, p: Principal, team_id: str, member_id: str, if_match: IfMatch | None
+    ) -> ConfigRecord:
         team = self.get(TEAMS, p, team_id)
         authorize(p, "member", Verb.WRITE, TEAMS.scope(team.data))
         members = [m for m in team.data.get("members", []) if m["id"] != member_id]
         if len(members) == len(team.data.get("members", [])):
             raise NotFoundError("no such member")
-        return self._save_members(p, team, members)
+        return self._save_members(p, team, members, expected_version(team, if_match))
 
     def _save_members(
         self,
         p: Principal,
         team: ConfigRecord,
         members: Sequence[dict[str, Any]],
+        expected: int,
         member_id: str = "",
     ) -> ConfigRecord:
-        """Write a team whose members changed, conditional on the version that was read."""
-        data = self._before_team_write(
-            TEAMS, p, {**team.data, "members": members}, team.data, member_id
-        )
+        """Write a team whose members changed, conditional on ``expected``."""
+        data = {**team.data, "members": members}
+        self._check_roles(TEAMS, p, team.data, data)
+        data = self._before_team_write(TEAMS, p, data, team.data, member_id)
         record = self.store.write_item(
             TEAMS.partition(data),
             team.id,
@@ -309,7 +367,8 @@ class ConfigAdmin:
             data,
             TEAMS.audit_scope(data),
             p.sub,
-            team.version,
+            expected,
+            objects=[TEAMS.scope(data)],
         )
         assert record is not None
         self._after_team_write(TEAMS, p, team.data, record.data)
@@ -321,15 +380,25 @@ class ConfigAdmin:
         return self.store.get_item(*ROUTES_KEY)
 
     def put_routes(
-        self, p: Principal, config: dict[str, Any], if_match: int | None
+        self, p: Principal, config: dict[str, Any], if_match: IfMatch | None
     ) -> ConfigRecord:
+        """Create the route tree (no If-Match: there is nothing to match yet) or replace it."""
         authorize(p, "routes", Verb.WRITE, Scope())
         parse_route_config(config)  # every problem, with its path, before anything is stored
         current = self.store.get_item(*ROUTES_KEY)
-        expected = None if current is None else (current.version if if_match is None else if_match)
-        record = self.store.write_item(*ROUTES_KEY, "routes", config, "national", p.sub, expected)
+        if current is None and if_match is not None:
+            # RFC 9110: If-Match (even "*") fails when there is no current representation.
+            raise PreconditionFailedError("there is no route tree yet; create it without If-Match")
+        expected = None if current is None else expected_version(current, if_match)
+        record = self.store.write_item(
+            *ROUTES_KEY, "routes", config, "national", p.sub, expected, objects=[Scope()]
+        )
         assert record is not None
         return record
+
+
+def _distinct(*scopes: Scope) -> list[Scope]:
+    return list(dict.fromkeys(scopes))
 
 
 def audit_scope_of(p: Principal, scope: str | None) -> str:
@@ -337,3 +406,24 @@ def audit_scope_of(p: Principal, scope: str | None) -> str:
     wanted = scope or p.state or "national"
     authorize(p, "audit", Verb.READ, Scope(state="" if wanted == "national" else wanted))
     return wanted
+
+
+AUDIT_PAGES = 5  # partition pages one request reads at most while leaving out unreadable records
+
+
+def read_audit(
+    store: ConfigStore, p: Principal, scope: str | None, limit: int, cursor: str | None
+) -> tuple[list[AuditRecord], str | None]:
+    """The records of a scope that the caller may read, newest first, and where to go on.
+
+    A district head's page may hold fewer than ``limit`` records (even none) with a cursor:
+    a busy state cannot make one request read its whole history.
+    """
+    wanted = audit_scope_of(p, scope)
+    kept: list[AuditRecord] = []
+    for _ in range(AUDIT_PAGES):
+        page, cursor = store.audit_log(wanted, limit - len(kept), cursor)
+        kept += [r for r in page if may_read_audit(p, wanted, r.objects)]
+        if cursor is None or len(kept) >= limit:
+            break
+    return kept, cursor

@@ -23,6 +23,13 @@ ENDPOINTS = "ENDPOINT"
 EVENTS_ACTOR = "system:sns-events"
 
 
+def _where(data: dict[str, Any], member: str) -> list[Scope]:
+    """The device's scope for its audit record; none for devices stored without a district."""
+    if "district" not in data:
+        return []
+    return [Scope(str(data["state"]), str(data["district"]), str(data["team_id"]), member)]
+
+
 def device_id_for(platform: str, token: str) -> str:
     return "d_" + hashlib.sha256(f"{platform}\x1f{token}".encode()).hexdigest()[:20]
 
@@ -64,6 +71,7 @@ def register_device(
         "platform": platform,
         "team_id": team.id,
         "state": team.state,
+        "district": team.district,  # where the audit log shows it (domain.access.may_read_audit)
         "endpoint_arn": endpoint,
         "subscription_arn": subscription,
         "filter_policy": policy,
@@ -77,6 +85,7 @@ def register_device(
         p.sub,
         None if before is None else before.version,
         [(ENDPOINTS, endpoint, {"pk": f"{DEVICES}{p.sub}", "sk": device_id})],
+        objects=_where(data, p.sub),
     )
     assert saved is not None
     return saved, before is None
@@ -104,6 +113,7 @@ def remove_device(
         p.sub,
         record.version,
         [(ENDPOINTS, record.data["endpoint_arn"], None)],
+        objects=_where(record.data, p.sub),
     )
 
 
@@ -129,5 +139,6 @@ def retire_endpoint(store: ConfigStore, registry: DeviceRegistry, endpoint_arn: 
         EVENTS_ACTOR,
         record.version,
         [(ENDPOINTS, endpoint_arn, None)],
+        objects=_where(record.data, pk.removeprefix(DEVICES)),
     )
     return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+from chalicelib.domain.json_limits import loads_bounded
 from chalicelib.domain.mention import mention_to_dict
 from chalicelib.domain.webhook import (
     SIGNATURE_HEADER,
@@ -32,7 +33,7 @@ def accept_webhook(
     # Authenticate before parsing: an unsigned body is never looked at.
     verify(secret, lower.get(TIMESTAMP_HEADER), lower.get(SIGNATURE_HEADER), body, now)
     try:
-        decoded = json.loads(body.decode("utf-8"))
+        decoded = loads_bounded(body.decode("utf-8"))
     except UnicodeDecodeError as err:
         raise MalformedInputError(
             "body is not UTF-8", [FieldProblem("body", f"invalid byte at offset {err.start}")]

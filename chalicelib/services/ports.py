@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from chalicelib.domain.access import Scope
 from chalicelib.domain.analysis import AnalyzedMention, WatchConfig
 from chalicelib.domain.incidents import IncidentDecision, IncidentProbe, IncidentRecord
 from chalicelib.domain.keywords import KeywordQuery, QueryMatch
@@ -173,6 +174,9 @@ class AuditRecord:
     entity_id: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+    # Where the changed object lived before and after (its state, district, team): who may read
+    # the record. None for records written before this was kept; only whole-state readers see them.
+    objects: tuple[Scope, ...] | None = None
 
 
 # An item written alongside a change, unaudited (say, a lookup pointer); data None deletes it.
@@ -196,10 +200,13 @@ class ConfigStore(Protocol):
         actor: str,
         expected_version: int | None,
         index: Sequence[IndexItem] = (),
+        objects: Sequence[Scope] = (),
     ) -> ConfigRecord | None:
         """Create (``expected_version`` None), update or delete (``data`` None) one item.
 
         One transaction: the item, its audit record, the config version bump and ``index``.
+        ``objects``: the scopes of the object before and after, kept on the audit record so
+        reading the log can be scoped (none given: only whole-state readers see the record).
         ConflictError if creating an existing item, NotFoundError if changing a missing one,
         PreconditionFailedError if the stored version is not ``expected_version``.
         """
@@ -211,8 +218,52 @@ class ConfigStore(Protocol):
         """Audit records of one scope (a state code or ``national``), newest first."""
         ...
 
-    def remember(self, pk: str, sk: str, data: dict[str, Any]) -> None:
-        """Store an unaudited bookkeeping item (idempotency keys); the first write wins."""
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """An HTTP answer kept for replay: status, JSON body, the headers worth repeating."""
+
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    fingerprint: str
+    answer: StoredAnswer | None  # None: claimed, its request still running
+
+
+class IdempotencyStore(Protocol):
+    """Claims and answers of Idempotency-Key requests (``services.idempotency``)."""
+
+    def claim(
+        self,
+        key: str,
+        fingerprint: str,
+        token: str,
+        now: datetime,
+        expires_at: datetime,
+        stale_before: datetime,
+    ) -> bool:
+        """Claim ``key`` for a request about to run: True unless a live record holds it.
+
+        A record is free when absent, expired (``expires_at`` passed: TTL deletes lazily) or
+        claimed before ``stale_before`` and never answered. Atomic: of concurrent claims of
+        one key, one succeeds.
+        """
+        ...
+
+    def get(self, key: str, now: datetime) -> IdempotencyRecord | None:
+        """The live record of ``key`` (None if absent or expired), strongly consistent."""
+        ...
+
+    def complete(self, key: str, token: str, answer: StoredAnswer, expires_at: datetime) -> None:
+        """Store the answer of the claim ``token`` (a no-op if the claim was taken over)."""
+        ...
+
+    def release(self, key: str, token: str) -> None:
+        """Drop the claim ``token`` (its request failed; the key may be used again)."""
         ...
 
 

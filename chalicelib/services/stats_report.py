@@ -7,11 +7,8 @@ table is the next step). ``max_tasks_per_team`` bounds the work of one request.
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
-
 from chalicelib.domain.access import Principal, Scope, Verb, authorize, visible
-from chalicelib.domain.stats import response_stats
+from chalicelib.domain.stats import ResponseStats, StateStats, response_stats
 from chalicelib.domain.tasks import Task, TaskEvent
 from chalicelib.services.ports import ConfigRepository, TaskRepository
 
@@ -24,7 +21,7 @@ def state_stats(
     p: Principal,
     state: str,
     max_tasks_per_team: int = 500,
-) -> dict[str, Any]:
+) -> StateStats:
     authorize(p, "stats", Verb.READ, Scope(state=state))
     teams = [
         t
@@ -46,10 +43,8 @@ def state_stats(
                 break
     by_team = response_stats(all_tasks, all_events, by="team")
     by_state = response_stats(all_tasks, all_events, by="state")
-    empty = response_stats([], [], by="state")
-    total = by_state.get(state) or empty.get(state)
-    return {
-        "state": state,
-        "total": dataclasses.asdict(total) if total else {"key": state, "tasks": 0, "open": 0},
-        "teams": [dataclasses.asdict(by_team[t.id]) for t in teams if t.id in by_team],
-    }
+    return StateStats(
+        state=state,
+        total=by_state.get(state) or ResponseStats.empty(state),
+        teams=tuple(by_team[t.id] for t in teams if t.id in by_team),
+    )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from botocore.client import BaseClient
@@ -163,3 +166,61 @@ def record_by_function(calls: dict[str, set[Need]]) -> Iterator[None]:
         yield
     finally:
         BaseClient._make_api_call = original  # type: ignore[method-assign]
+
+
+# The local stack's worker processes (local.worker) record into this directory, one file each.
+CALLS_DIR_ENV = "TVARIT_IAM_CALLS_DIR"
+WORKER_PLUGIN = "tests.e2e.iam:record_in_worker"
+
+
+def record_in_worker(kind: str) -> None:
+    """local.worker plugin: attribute this worker's AWS calls, as the conftest does, to a file.
+
+    Each (function, action, resource) is appended once, as it is first seen, so nothing is
+    lost however the worker ends.
+    """
+    from chalice.local import LocalGateway
+
+    from local.pump import EventPump
+
+    out = Path(os.environ[CALLS_DIR_ENV]) / f"{kind}-{os.getpid()}.jsonl"
+    invoke, handle = EventPump._invoke, LocalGateway.handle_request
+
+    def invoke_as(self: Any, name: str, handler: Any, event: Any) -> Any:
+        with acting_as(name):
+            return invoke(self, name, handler, event)
+
+    def handle_as(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with acting_as("api_handler"):
+            return handle(self, *args, **kwargs)
+
+    EventPump._invoke = invoke_as  # type: ignore[method-assign]
+    LocalGateway.handle_request = handle_as  # type: ignore[method-assign]
+    seen: set[tuple[str, str, str]] = set()
+    lock = threading.Lock()
+    original = BaseClient._make_api_call
+
+    def record(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        function = getattr(_current, "function", None)
+        if function:
+            service = client.meta.service_model.service_name
+            for action, resource in needs(service, operation, params):
+                key = (function, action, resource)
+                with lock:
+                    if key not in seen:
+                        seen.add(key)
+                        with out.open("a", encoding="utf-8") as f:
+                            f.write(json.dumps(key) + "\n")
+        return original(client, operation, params)
+
+    BaseClient._make_api_call = record  # type: ignore[method-assign]
+
+
+def worker_calls(directory: Path) -> dict[str, set[Need]]:
+    """What the workers recorded (:func:`record_in_worker`), by function."""
+    calls: dict[str, set[Need]] = {}
+    for path in directory.glob("*.jsonl"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            function, action, resource = json.loads(line)
+            calls.setdefault(function, set()).add((action, resource))
+    return calls

@@ -23,6 +23,7 @@ from tests.factories import T0, make_leader, make_mention, make_query, make_team
 from tests.fakes import (
     FakeMentionQueue,
     InMemoryConfigRepository,
+    InMemoryIdempotencyStore,
     InMemoryIncidentIndex,
     InMemoryMentionRepository,
     InMemoryTaskRepository,
@@ -97,7 +98,12 @@ class World:
     incidents: InMemoryIncidentIndex
     throttle: InMemoryThrottleStore
     devices: RecordingDeviceRegistry
-    contacts: RecordingContactSubscriber
+    contacts: RecordingContactSubscriber = dataclasses.field(
+        default_factory=RecordingContactSubscriber
+    )
+    idempotency: InMemoryIdempotencyStore = dataclasses.field(
+        default_factory=InMemoryIdempotencyStore
+    )
 
 
 @pytest.fixture
@@ -141,6 +147,7 @@ def world() -> Iterator[World]:
                 SETTINGS.enabled_channels,
                 lambda: datetime.fromtimestamp(NOW, UTC),
             ),
+            idempotency=w.idempotency,
             wall_time=lambda: NOW,
         )
     )

@@ -37,10 +37,14 @@ def add(client: Client, member: dict[str, Any], who: str = "state_head") -> Any:
     return client.http.post(f"/teams/{TEAM}/members", headers=auth(who), body=json.dumps(member))
 
 
+def etag(client: Client, team: str = TEAM) -> str:
+    return str(client.http.get(f"/teams/{team}", headers=auth("state_head")).headers["ETag"])
+
+
 def put(client: Client, member: dict[str, Any]) -> Any:
     return client.http.put(
         f"/teams/{TEAM}/members/{member['id']}",
-        headers=auth("state_head"),
+        headers=auth("state_head", **{"If-Match": etag(client)}),
         body=json.dumps(member),
     )
 
@@ -81,7 +85,10 @@ def test_removing_a_channel_or_the_member_unsubscribes(client: Client, world: Wo
     assert put(client, {**LEAD, "channels": ["push", "email"]}).status_code == 200
     assert world.contacts.of("sms") == [] and len(world.contacts.of("email")) == 1
     assert [r.id for r in world.config.list_items(f"{CONTACTS}lead-1")] == ["email"]
-    gone = client.http.delete(f"/teams/{TEAM}/members/lead-1", headers=auth("state_head"))
+    gone = client.http.delete(
+        f"/teams/{TEAM}/members/lead-1",
+        headers=auth("state_head", **{"If-Match": etag(client)}),
+    )
     assert gone.status_code == 200
     assert world.contacts.subscriptions == {}
     assert world.config.list_items(f"{CONTACTS}lead-1") == []
@@ -172,7 +179,8 @@ def test_a_team_may_open_sms_to_everyone(client: Client, world: World) -> None:
     assert sms["policy"] == filter_policy(stored.members[0], stored)
     assert DEFAULT_SMS_AUDIENCE == "leads"
     gone = client.http.delete(
-        "/teams/DL-SOUTH-01", headers=auth("state_head", **{"If-Match": '"1"'})
+        "/teams/DL-SOUTH-01",
+        headers=auth("state_head", **{"If-Match": etag(client, "DL-SOUTH-01")}),
     )
     assert gone.status_code == 204 and world.contacts.subscriptions == {}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -24,8 +25,6 @@ PATTERN_ID = "String should match pattern '^[A-Za-z0-9][A-Za-z0-9._-]*$'"
 PATTERN_HOURS = (
     "String should match pattern '^$|^([01]\\d|2[0-3]):[0-5]\\d-([01]\\d|2[0-3]):[0-5]\\d$'"
 )
-L = "/leaders/{object_id}"
-M = "/teams/{team_id}/members"
 IF1 = {"If-Match": '"1"'}
 LEADER = {"id": "arvind-kejriwal", "name": "L", "state": "DL"}
 
@@ -161,7 +160,7 @@ CASES: list[tuple[str, str, dict[str, str], Any, int, str, str, list[dict[str, s
         {**LEADER, "id": "someone-else"},
         422,
         "the id cannot change",
-        L,
+        "/leaders/arvind-kejriwal",
         [e("id", "must match the URL")],
     ),
     (
@@ -171,7 +170,7 @@ CASES: list[tuple[str, str, dict[str, str], Any, int, str, str, list[dict[str, s
         LEADER,
         428,
         "send If-Match with the ETag you read",
-        L,
+        "/leaders/arvind-kejriwal",
         [e("header:If-Match", "required")],
     ),
     (
@@ -181,7 +180,7 @@ CASES: list[tuple[str, str, dict[str, str], Any, int, str, str, list[dict[str, s
         LEADER,
         400,
         "If-Match must be an ETag of this API",
-        L,
+        "/leaders/arvind-kejriwal",
         [e("header:If-Match", "not an ETag")],
     ),
     (
@@ -191,7 +190,7 @@ CASES: list[tuple[str, str, dict[str, str], Any, int, str, str, list[dict[str, s
         LEADER,
         412,
         "leader arvind-kejriwal is at version 1, not 7",
-        L,
+        "/leaders/arvind-kejriwal",
         [],
     ),
     (
@@ -201,10 +200,20 @@ CASES: list[tuple[str, str, dict[str, str], Any, int, str, str, list[dict[str, s
         None,
         428,
         "send If-Match with the ETag you read",
-        L,
+        "/leaders/arvind-kejriwal",
         [e("header:If-Match", "required")],
     ),
-    ("DELETE", "/leaders/nobody", IF1, None, 404, "no such leader", L, []),
+    ("DELETE", "/leaders/nobody", IF1, None, 404, "no such leader", "/leaders/nobody", []),
+    (
+        "GET",
+        "/me/tasks?stauts=new&limit=2",  # a misspelt filter is refused, not ignored
+        {},
+        None,
+        422,
+        "unknown query parameter(s): 'stauts'",
+        "/me/tasks",
+        [e("query:stauts", "not a parameter of this operation")],
+    ),
     (
         "POST",
         "/keyword-queries",
@@ -249,7 +258,7 @@ CASES: list[tuple[str, str, dict[str, str], Any, int, str, str, list[dict[str, s
         {"id": "q-demonetisation", "query": " "},
         422,
         "1 invalid field(s)",
-        "/keyword-queries/{object_id}",
+        "/keyword-queries/q-demonetisation",
         [e("query", "String should have at least 1 character")],
     ),
     (
@@ -295,7 +304,7 @@ CASES: list[tuple[str, str, dict[str, str], Any, int, str, str, list[dict[str, s
         {"id": "DL-CENTRAL-01", "name": "T", "state": "UP"},
         422,
         "a team cannot move to another state; create a new one",
-        "/teams/{object_id}",
+        "/teams/DL-CENTRAL-01",
         [e("state", "cannot change")],
     ),
     (
@@ -305,7 +314,7 @@ CASES: list[tuple[str, str, dict[str, str], Any, int, str, str, list[dict[str, s
         {"id": "DL-CENTRAL-01-w1", "name": "W"},
         409,
         "member DL-CENTRAL-01-w1 exists already",
-        M,
+        "/teams/DL-CENTRAL-01/members",
         [e("id", "taken")],
     ),
     (
@@ -315,7 +324,7 @@ CASES: list[tuple[str, str, dict[str, str], Any, int, str, str, list[dict[str, s
         {"id": "m2", "name": "W", "languages": ["h"]},
         422,
         "1 invalid field(s)",
-        M,
+        "/teams/DL-CENTRAL-01/members",
         [e("languages[0]", "String should have at least 2 characters")],
     ),
     (
@@ -325,7 +334,7 @@ CASES: list[tuple[str, str, dict[str, str], Any, int, str, str, list[dict[str, s
         {"id": "m9", "name": "W"},
         404,
         "no such member",
-        f"{M}/{{member_id}}",
+        "/teams/DL-CENTRAL-01/members/m9",
         [],
     ),
     (
@@ -335,8 +344,48 @@ CASES: list[tuple[str, str, dict[str, str], Any, int, str, str, list[dict[str, s
         {"id": "m8", "name": "W"},
         422,
         "the id cannot change",
-        f"{M}/{{member_id}}",
+        "/teams/DL-CENTRAL-01/members/m9",
         [e("id", "must match the URL")],
+    ),
+    (
+        "PUT",
+        "/teams/DL-CENTRAL-01/members/DL-CENTRAL-01-w1",
+        {},
+        {"id": "DL-CENTRAL-01-w1", "name": "W"},
+        428,
+        "send If-Match with the ETag you read",
+        "/teams/DL-CENTRAL-01/members/DL-CENTRAL-01-w1",
+        [e("header:If-Match", "required")],
+    ),
+    (
+        "PUT",
+        "/teams/DL-CENTRAL-01/members/DL-CENTRAL-01-w1",
+        {"If-Match": '"7"'},
+        {"id": "DL-CENTRAL-01-w1", "name": "W"},
+        412,
+        "team DL-CENTRAL-01 is at version 1, not 7",
+        "/teams/DL-CENTRAL-01/members/DL-CENTRAL-01-w1",
+        [],
+    ),
+    (
+        "DELETE",
+        "/teams/DL-CENTRAL-01/members/DL-CENTRAL-01-w1",
+        {},
+        None,
+        428,
+        "send If-Match with the ETag you read",
+        "/teams/DL-CENTRAL-01/members/DL-CENTRAL-01-w1",
+        [e("header:If-Match", "required")],
+    ),
+    (
+        "PUT",
+        "/routes",
+        {"If-Match": "*"},
+        {"route": {"receivers": [{"teams_of": "state"}]}},
+        412,
+        "there is no route tree yet; create it without If-Match",
+        "/routes",
+        [],
     ),
     (
         "PUT",
@@ -403,7 +452,7 @@ CASES: list[tuple[str, str, dict[str, str], Any, int, str, str, list[dict[str, s
         {"scope": "default", "steps": [{"notify": "team"}]},
         404,
         "no such escalation_chain",
-        "/escalation-chains/{object_id}",
+        "/escalation-chains/c9",
         [],
     ),
 ]
@@ -484,6 +533,40 @@ def test_if_match_guards_against_lost_updates(client: Client, world: World) -> N
     assert audit[0]["before"]["name"] == "Arvind Kejriwal" and audit[0]["after"]["name"] == "First"
 
 
+def test_the_route_tree_is_created_without_if_match_and_changed_only_with_it(
+    client: Client, world: World
+) -> None:
+    tree = json.dumps({"route": {"receivers": [{"teams_of": "state"}]}})
+    admin = auth("national_admin")
+    created = client.http.put("/routes", headers=admin, body=tree)
+    assert created.status_code == 200 and created.headers["ETag"] == '"1"'
+    again = client.http.put("/routes", headers=admin, body=tree)
+    assert again.status_code == 428
+    assert again.json_body["errors"] == [e("header:If-Match", "required")]
+    changed = client.http.put("/routes", headers=auth("national_admin", **IF1), body=tree)
+    assert changed.status_code == 200 and changed.headers["ETag"] == '"2"'
+    stale = client.http.put("/routes", headers=auth("national_admin", **IF1), body=tree)
+    assert stale.status_code == 412
+    anyway = client.http.put(
+        "/routes", headers=auth("national_admin", **{"If-Match": "*"}), body=tree
+    )
+    assert anyway.status_code == 200 and anyway.headers["ETag"] == '"3"'
+
+
+def test_a_member_change_names_the_teams_etag(client: Client, world: World) -> None:
+    path = "/teams/DL-CENTRAL-01/members/DL-CENTRAL-01-w1"
+    tag = client.http.get("/teams/DL-CENTRAL-01", headers=auth("state_head")).headers["ETag"]
+    body = json.dumps({"id": "DL-CENTRAL-01-w1", "name": "Renamed"})
+    first = client.http.put(path, headers=auth("state_head", **{"If-Match": tag}), body=body)
+    assert first.status_code == 200 and first.headers["ETag"] != tag
+    lost = client.http.delete(path, headers=auth("state_head", **{"If-Match": tag}))
+    assert lost.status_code == 412
+    gone = client.http.delete(
+        path, headers=auth("state_head", **{"If-Match": first.headers["ETag"]})
+    )
+    assert gone.status_code == 200 and gone.json_body["members"] == []
+
+
 def test_a_team_chain_belongs_to_its_teams_scope(client: Client, world: World) -> None:
     chain = {
         "id": "c3",
@@ -501,3 +584,120 @@ def test_a_team_chain_belongs_to_its_teams_scope(client: Client, world: World) -
     )
     audit = client.http.get("/audit?scope=DL", headers=auth("state_head")).json_body["items"]
     assert (audit[0]["entity"], audit[0]["entity_id"]) == ("escalation_chain", "c3")
+
+
+def _cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+DEEP = "[" * 5000 + "]" * 5000
+DIGITS = "9" * 5000
+TOO_DEEP = [e("body", "nested deeper than 32 at char 32")]
+# Bodies, cursors and numbers that once reached json's recursion or int()'s digit limit (500s).
+# (method, path, extra headers, raw body, status, errors)
+HOSTILE: list[tuple[str, str, dict[str, str], str, int, list[dict[str, str]]]] = [
+    ("POST", "/leaders", {}, DEEP, 400, TOO_DEEP),
+    (
+        "POST",
+        "/leaders",
+        {},
+        '{"id": "l1", "a": {"b": ' + "[" * 3000 + "]" * 3000 + "}}",
+        400,
+        [e("body", "nested deeper than 32 at char 54")],
+    ),
+    (
+        "POST",
+        "/leaders",
+        {},
+        '{"id": "l1", "name": "L", "state": "DL", "reach": ' + DIGITS + "}",
+        400,
+        [e("body", "number over 40 chars at char 50")],
+    ),
+    (
+        "POST",
+        "/leaders",
+        {},
+        '{"id": "l-brackets", "name": "' + "[" * 150 + '\\"[", "state": "DL"}',
+        201,  # brackets inside strings are text, not nesting
+        [],
+    ),
+    ("PUT", "/routes", {}, '{"a":' + DEEP, 400, [e("body", "nested deeper than 32 at char 36")]),
+    ("POST", "/keyword-queries/preview", {}, DEEP, 400, TOO_DEEP),
+    ("POST", "/tasks/t1/ack", {}, "[" * 1500 + "]" * 1500, 400, TOO_DEEP),
+    ("GET", f"/me/tasks?limit={DIGITS}", {}, "", 422, [e("limit", "1..100")]),
+    ("GET", f"/audit?limit={DIGITS}", {}, "", 422, [e("limit", "1..100")]),
+    ("GET", f"/mentions?state=DL&limit={DIGITS}", {}, "", 422, [e("limit", "1..100")]),
+    (
+        "PUT",
+        "/leaders/arvind-kejriwal",
+        {"If-Match": f'"{DIGITS}"'},
+        json.dumps(LEADER),
+        400,
+        [e("header:If-Match", "not an ETag")],
+    ),
+    (
+        "DELETE",
+        "/leaders/arvind-kejriwal",
+        {"If-Match": DIGITS},
+        "",
+        400,
+        [e("header:If-Match", "not an ETag")],
+    ),
+    (
+        "GET",
+        f"/me/tasks?cursor={_cursor('[' * 2000)}",
+        {},
+        "",
+        422,
+        [e("cursor", "nested deeper than 32 at char 32")],
+    ),
+    (
+        "GET",
+        "/mentions?state=DL&cursor=" + _cursor('{"i": ' + "9" * 100 + "}"),
+        {},
+        "",
+        422,
+        [e("cursor", "number over 40 chars at char 6")],
+    ),
+    (
+        "GET",
+        f"/me/tasks?cursor={'A' * 5000}",
+        {},
+        "",
+        422,
+        [e("cursor", "at most 4096 characters")],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "body", "status", "errors"),
+    HOSTILE,
+    ids=[f"{c[0]} {c[1][:40]} {c[4]} {i}" for i, c in enumerate(HOSTILE)],
+)
+def test_hostile_json_and_numbers_get_a_problem_not_a_500(
+    client: Client,
+    world: World,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: str,
+    status: int,
+    errors: list[dict[str, str]],
+) -> None:
+    who = "warrior" if path.startswith(("/me/", "/tasks/")) else "national_admin"
+    response = client.http.request(method, path, headers=auth(who, **headers), body=body)
+    assert response.status_code == status, response.body[:300]
+    if status >= 400:
+        assert response.headers["Content-Type"] == "application/problem+json"
+        assert response.json_body["errors"] == errors
+        assert response.json_body["instance"] == path.split("?")[0]
+
+
+def test_a_websub_hub_may_add_its_own_parameters(client: Client, world: World) -> None:
+    # The hub, not our client, chooses the verification's parameters: extra ones are no 422.
+    response = client.http.get(
+        "/ingest/websub/youtube?hub.mode=subscribe&hub.topic=t&hub.challenge=c&hub.verify_token=v"
+    )
+    assert response.status_code != 422, response.body
+    assert response.json_body["type"] != "/problems/invalid-input"

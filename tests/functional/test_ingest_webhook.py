@@ -126,3 +126,19 @@ def test_a_queue_outage_is_503_not_500(client: Client, world: World) -> None:
     response = post(client, body, signed(body))
     assert response.status_code == 503
     assert response.json_body["type"] == "/problems/upstream-unavailable"
+
+
+@pytest.mark.parametrize(
+    ("body", "msg"),
+    [
+        (b"[" * 5000 + b"]" * 5000, "nested deeper than 32 at char 32"),
+        (b'{"id": ' + b"1" * 5000 + b"}", "number over 40 chars at char 7"),
+    ],
+)
+def test_signed_but_hostile_json_is_400_not_500(
+    client: Client, world: World, body: bytes, msg: str
+) -> None:
+    response = post(client, body, signed(body))
+    assert response.status_code == 400
+    assert response.json_body["errors"] == [{"loc": "body", "msg": msg}]
+    assert world.queue.messages == []

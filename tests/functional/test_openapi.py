@@ -36,3 +36,15 @@ def test_the_routes_without_a_bearer_token_are_exactly_those_documented_public()
     from chalicelib.api.openapi import OPERATIONS
 
     assert {op.path for op in OPERATIONS if op.public} == PUBLIC_ROUTES
+
+
+def test_every_link_names_a_real_operation_and_its_parameters() -> None:
+    from chalicelib.api.openapi import LINKS
+
+    by_id = {op["operationId"]: op for ops in document()["paths"].values() for op in ops.values()}
+    assert LINKS, "the stateful phase of schemathesis has nothing to follow"
+    for source, links in LINKS.items():
+        assert source in by_id, source
+        for _name, target, params in links:
+            names = {f"{p['in']}.{p['name']}" for p in by_id[target]["parameters"]}
+            assert set(params) <= names, (source, target, set(params) - names)

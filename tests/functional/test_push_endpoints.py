@@ -149,3 +149,13 @@ def test_websub_body_that_is_not_a_notification_is_a_400(client: Client) -> None
     response = client.http.post("/ingest/websub/youtube", headers=_signed(body), body=body)
     assert response.status_code == 400
     assert json.loads(response.body)["type"] == "/problems/parse-error"
+
+
+def test_a_deeply_nested_telegram_update_is_dropped_not_a_500(
+    client: Client, queue: RecordingQueue
+) -> None:
+    # Unparseable updates are acknowledged and dropped (Telegram would re-send a refused one).
+    response = _tg(client, b'{"update_id": ' + b"[" * 5000 + b"]" * 5000 + b"}")
+    assert response.status_code == 200
+    assert json.loads(response.body) == {"accepted": 0, "keys": []}
+    assert queue.sent == []

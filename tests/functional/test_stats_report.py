@@ -39,12 +39,12 @@ def test_state_stats_per_team_and_total() -> None:
         _work(tasks, Task(f"t{n}", team, "DL", f"i{n}", f"m{n}", T0), steps)
     head = Principal("s", Role.STATE_HEAD, state="DL")
     report = state_stats(config, tasks, head, "DL")
-    total = report["total"]
-    assert (total["tasks"], total["open"], total["completed"]) == (4, 1, 2)
-    assert total["completion_rate"] == round(2 / 3, 4)
-    assert (total["ack_p50_s"], total["ack_p90_s"]) == (240.0, 1800.0)
-    assert (total["complete_p50_s"], total["complete_p90_s"]) == (600.0, 1800.0)
+    total = report.total
+    assert (total.tasks, total.open, total.completed) == (4, 1, 2)
+    assert total.completion_rate == round(2 / 4, 4)  # 2 completed of 4 tasks
+    assert (total.ack_p50_s, total.ack_p90_s) == (240.0, 1800.0)
+    assert (total.complete_p50_s, total.complete_p90_s) == (600.0, 1800.0)
     central = Principal("d", Role.DISTRICT_HEAD, state="DL", district="CENTRAL")
     scoped = state_stats(config, tasks, central, "DL")
-    assert [t["key"] for t in scoped["teams"]] == ["DL-C"]
-    assert scoped["total"]["tasks"] == 3
+    assert [t.key for t in scoped.teams] == ["DL-C"]
+    assert scoped.total.tasks == 3

@@ -394,3 +394,40 @@ def test_event_functions_enter_through_app_py_so_the_middleware_runs(prod: Templ
     root = Path(__file__).resolve().parents[2]
     env = {"PATH": "", "AWS_DEFAULT_REGION": "ap-south-1"}
     subprocess.run([sys.executable, "-c", code], cwd=root, env=env, check=True)
+
+
+# What API Gateway answers by itself must look like the app's errors and echo nothing.
+GATEWAY_STATUS = {
+    "MISSING_AUTHENTICATION_TOKEN": 404,  # no authorizer is configured: an unknown route
+    "INCOMPLETE_SIGNATURE": 404,  # "Bearer x" parsed as SigV4 on an unknown route
+    "UNAUTHORIZED": 401,
+    "ACCESS_DENIED": 403,
+    "THROTTLED": 429,
+    "REQUEST_TOO_LARGE": 413,
+    "DEFAULT_4XX": 400,
+    "DEFAULT_5XX": 502,
+}
+
+
+def test_gateway_responses_are_problem_json_and_echo_nothing(prod: Template) -> None:
+    api = prod["Resources"]["RestAPI"]
+    assert api["Type"] == "AWS::Serverless::Api"
+    answers = api["Properties"]["GatewayResponses"]
+    assert set(GATEWAY_STATUS) <= set(answers)
+    for kind, answer in answers.items():
+        headers = answer["ResponseParameters"]["Headers"]
+        assert headers["Content-Type"] == "'application/problem+json'", kind
+        (template,) = answer["ResponseTemplates"].values()
+        # Only $context.requestId may be filled in: $context.error.message, $input and the
+        # request's headers or path are how API Gateway echoes a bearer token.
+        assert template.count("$") == 1 and "$context.requestId" in template, kind
+        body = json.loads(template.replace("$context.requestId", "req-1"))
+        assert set(body) == {"type", "title", "status", "detail", "instance"}, kind
+        assert body["status"] == int(answer["StatusCode"]), kind
+        assert body["type"].startswith("/problems/"), kind
+        if kind in GATEWAY_STATUS:
+            assert body["status"] == GATEWAY_STATUS[kind], kind
+    assert answers["THROTTLED"]["ResponseParameters"]["Headers"]["Retry-After"] == "'1'"
+    assert answers["UNAUTHORIZED"]["ResponseParameters"]["Headers"]["WWW-Authenticate"] == (
+        "'Bearer'"
+    )

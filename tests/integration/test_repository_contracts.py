@@ -282,6 +282,35 @@ def test_config_items_are_versioned_audited_and_deletable(repos: dict[str, Any])
     assert config.audit_log("UP", 5) == ([], None)
 
 
+def test_audit_records_keep_where_their_object_lived(repos: dict[str, Any]) -> None:
+    from chalicelib.domain.access import Scope
+
+    config = repos["config"]
+    east, central = Scope("DL", "EAST", "t1"), Scope("DL", "CENTRAL", "t1")
+    config.write_item("TEAMS#DL", "t1", "team", {"n": 1}, "DL", "u1", None, objects=[east])
+    config.write_item("TEAMS#DL", "t1", "team", {"n": 2}, "DL", "u1", 1, objects=[east, central])
+    config.write_item("TEAMS#DL", "t2", "team", {"n": 1}, "DL", "u1", None)  # says nowhere
+    records, _ = config.audit_log("DL", 5)
+    assert [r.objects for r in records] == [None, (east, central), (east,)]
+
+
+def test_a_new_item_claims_its_index_pointer(repos: dict[str, Any]) -> None:
+    """Two states creating one team id: the second create finds the pointer taken (issue 12)."""
+    config = repos["config"]
+    pointer = [("TEAMIDX", "shared-id", {"pk": "TEAMS#RJ"})]
+    config.write_item("TEAMS#RJ", "shared-id", "team", {"s": "RJ"}, "RJ", "u1", None, pointer)
+    taken = [("TEAMIDX", "shared-id", {"pk": "TEAMS#MP"})]
+    with pytest.raises(ConflictError) as refused:
+        config.write_item("TEAMS#MP", "shared-id", "team", {"s": "MP"}, "MP", "u2", None, taken)
+    assert [p.as_dict() for p in refused.value.problems] == [{"loc": "id", "msg": "taken"}]
+    assert config.get_item("TEAMS#MP", "shared-id") is None  # nothing of it was written
+    assert config.get_item("TEAMIDX", "shared-id").data == {"pk": "TEAMS#RJ"}
+    assert [r.action for r in config.audit_log("MP", 5)[0]] == []
+    # An update rewrites its own pointer.
+    config.write_item("TEAMS#RJ", "shared-id", "team", {"s": "RJ2"}, "RJ", "u1", 1, pointer)
+    assert config.get_item("TEAMS#RJ", "shared-id").version == 2
+
+
 def test_a_sample_of_stored_mentions_carries_text_language_and_state(
     repos: dict[str, Any],
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -15,8 +16,11 @@ from chalicelib.domain.access import (
     Scope,
     Verb,
     authorize,
+    check_member_changes,
+    may_read_audit,
     principal_from_claims,
 )
+from chalicelib.domain.org import Member, Team
 from chalicelib.errors import AuthenticationError, ForbiddenError, NotFoundError
 
 NA = Principal("a", Role.NATIONAL_ADMIN)
@@ -170,3 +174,90 @@ def test_nobody_changes_anything_outside_their_scope(
         assert obj.team == p.team
     else:
         assert (obj.member == p.sub) if obj.member else (obj.team == p.team)
+
+
+def _team(*members: tuple[str, str], lead_id: str = "") -> Team:
+    return Team(
+        "RJ-JP-1",
+        "Jaipur 1",
+        "RJ",
+        "JAIPUR",
+        lead_id=lead_id,
+        members=tuple(Member(i, i, "RJ-JP-1", role=r) for i, r in members),
+    )
+
+
+LEAD_L = Principal("l", Role.TEAM_LEAD, team="RJ-JP-1")
+
+
+@pytest.mark.parametrize(
+    ("who", "before", "after", "expected"),
+    [
+        (LEAD, None, _team(("x", "warrior")), OK),  # a new team with a warrior
+        (LEAD, _team(), _team(("x", "lead")), E403),  # a second lead: their own level
+        (RJ_JP, _team(), _team(("x", "lead")), OK),
+        (RJ_JP, _team(), _team(("x", "district_head")), E403),
+        (RJ, _team(), _team(("x", "district_head")), OK),
+        (RJ, _team(), _team(("x", "state_head")), E403),
+        (NA, _team(), _team(("x", "state_head")), OK),
+        (LEAD, _team(("x", "warrior")), _team(("x", "warrior"), lead_id="x"), E403),  # lead_id
+        (RJ_JP, _team(("x", "warrior")), _team(("x", "warrior"), lead_id="x"), OK),
+        (RJ_JP, _team(("x", "warrior"), lead_id="x"), _team(("x", "warrior")), OK),
+        (LEAD, _team(("x", "state_head")), _team(), E403),  # removing someone above you
+        (LEAD, _team(("x", "state_head")), _team(("x", "warrior")), E403),  # demoting them
+        (LEAD, _team(("x", "state_head"), ("b", "warrior")), _team(("x", "state_head")), OK),
+        (RJ_JP, _team(("x", "state_head")), _team(("x", "state_head")), OK),  # untouched
+        (RJ_JP, _team(("x", "state_head")), None, E403),  # deleting their team
+        (LEAD_L, _team(), _team(("l", "warrior")), E403),  # adding themselves
+        (LEAD_L, _team(("l", "warrior")), _team(("l", "lead")), E403),  # their own role
+        (LEAD_L, _team(("l", "lead")), _team(("l", "warrior")), E403),  # even downwards
+        (LEAD_L, _team(("l", "lead")), _team(), E403),  # leaving
+        (WARRIOR, _team(("w", "warrior")), _team(("w", "warrior"), lead_id="w"), E403),
+        (NA, _team(("x", "admin-ish")), _team(("x", "warrior")), OK),  # unknown role: admins
+        (RJ, _team(("x", "admin-ish")), _team(("x", "warrior")), E403),
+    ],
+)
+def test_roles_are_given_only_below_the_callers_own(
+    who: Principal, before: Team | None, after: Team | None, expected: type[Exception] | None
+) -> None:
+    if expected is None:
+        check_member_changes(who, before, after)
+    else:
+        with pytest.raises(expected):
+            check_member_changes(who, before, after)
+
+
+def test_a_caller_edits_their_own_record_but_not_its_rank() -> None:
+    me = Member("l", "Me", "RJ-JP-1", role="lead")
+    before = dataclasses.replace(_team(), members=(me,))
+    after = dataclasses.replace(before, members=(dataclasses.replace(me, languages=("en",)),))
+    check_member_changes(LEAD_L, before, after)
+
+
+JP_TEAM = Scope("RJ", "JAIPUR", "RJ-JP-1")
+KOTA_TEAM = Scope("RJ", "KOTA", "RJ-KOTA-1")
+
+
+@pytest.mark.parametrize(
+    ("who", "partition", "objects", "expected"),
+    [
+        (RJ_JP, "RJ", (JP_TEAM,), True),
+        (RJ_JP, "RJ", (Scope("RJ", "jaipur", "RJ-JP-2"),), True),  # district names fold case
+        (RJ_JP, "RJ", (KOTA_TEAM,), False),  # the neighbouring district's team
+        (RJ_JP, "RJ", (RJ_LEADER,), True),  # a state-level leader: readable
+        (RJ_JP, "RJ", (KOTA_TEAM, JP_TEAM), False),  # moved between districts: both must be
+        (RJ_JP, "RJ", None, False),  # an older record that does not say where: whole state only
+        (RJ_JP, "national", None, True),  # the national partition holds only national objects
+        (RJ_JP, "national", (NATIONAL,), True),
+        (RJ_JP, "UP", (UP_LEADER,), False),
+        (RJ, "RJ", None, True),
+        (RJ, "RJ", (KOTA_TEAM, JP_TEAM), True),
+        (RJ, "UP", None, False),
+        (NA, "UP", None, True),
+        (NA, "RJ", (KOTA_TEAM,), True),
+    ],
+)
+def test_audit_records_show_where_their_object_is_readable(
+    who: Principal, partition: str, objects: tuple[Scope, ...] | None, expected: bool
+) -> None:
+    assert may_read_audit(who, partition, objects) is expected

@@ -61,6 +61,27 @@ def test_an_access_token_is_checked_on_client_id() -> None:
         verifier().verify(wrong)
 
 
+LATER = int(NOW.timestamp()) + 600
+# Time claims that are not finite JSON numbers of seconds; NaN and Infinity are JSON literals
+# that Python's parser (and PyJWT's) accept, and a string was never compared at all.
+ODD_TIMES: list[tuple[str, Any]] = [
+    ("as a string", str(LATER)),
+    ("as an empty string", ""),
+    ("NaN", float("nan")),
+    ("Infinity", float("inf")),
+    ("-Infinity", float("-inf")),
+    ("true", True),
+    ("false", False),
+    ("a list", [LATER]),
+    ("an object", {"t": LATER}),
+]
+
+
+def _with(claim: str, value: Any) -> Callable[[], str]:
+    # exp must stay valid while another claim is the odd one (nbf/iat of "now" are fine).
+    return lambda: ISSUER.mint({**CLAIMS, claim: value}, NOW)
+
+
 REFUSED: list[tuple[str, Callable[[], str], str]] = [
     ("forged signature", lambda: OTHER.mint(CLAIMS, NOW), "signature"),
     ("expired", lambda: ISSUER.mint(CLAIMS, NOW - timedelta(hours=2)), "exp"),
@@ -84,6 +105,11 @@ REFUSED: list[tuple[str, Callable[[], str], str]] = [
         lambda: ISSUER.mint({**CLAIMS, "nbf": int(NOW.timestamp()) + 3600}, NOW),
         "nbf",
     ),
+    *[
+        (f"{claim} {label}", _with(claim, value), claim)
+        for claim in ("exp", "nbf", "iat")
+        for label, value in ODD_TIMES
+    ],
     ("unknown kid", lambda: DevIssuer(ISSUER.private_pem, "k-unknown").mint(CLAIMS, NOW), "kid"),
     ("not a JWT", lambda: "not-a-token", "authorization"),
     ("tampered payload", lambda: _tamper(ISSUER.mint(CLAIMS, NOW)), "signature"),
@@ -102,6 +128,27 @@ def test_bad_tokens_are_refused(case: str, make: Callable[[], str], loc: str) ->
     with pytest.raises(AuthenticationError) as info:
         verifier().verify(make())
     assert [p.loc for p in info.value.problems] == [loc]
+
+
+GOOD_TIMES: list[tuple[str, Any]] = [
+    ("integer nbf", int(NOW.timestamp())),
+    ("fractional nbf", NOW.timestamp() - 0.5),
+    ("integer iat", int(NOW.timestamp())),
+    ("fractional iat", NOW.timestamp() + 0.25),
+]
+
+
+@pytest.mark.parametrize(("case", "value"), GOOD_TIMES, ids=[g[0] for g in GOOD_TIMES])
+def test_finite_numeric_times_pass(case: str, value: Any) -> None:
+    claim = case.split()[1]
+    assert verifier().verify(ISSUER.mint({**CLAIMS, claim: value}, NOW))["sub"] == "u-1"
+
+
+def test_a_fractional_exp_expires_like_an_integer_one() -> None:
+    token = ISSUER.mint({**CLAIMS, "exp": NOW.timestamp() + 0.5}, NOW)
+    verifier(NOW + timedelta(seconds=30)).verify(token)
+    with pytest.raises(AuthenticationError):
+        verifier(NOW + timedelta(seconds=31)).verify(token)
 
 
 def test_expiry_allows_a_little_clock_skew_and_no_more() -> None:

@@ -51,27 +51,25 @@ def test_truncated_stream_warns_on_stderr(capsys: pytest.CaptureFixture[str]) ->
         ("mastodon", b"\xff\xfe", "not UTF-8"),
     ],
 )
-def test_unparseable_input_exits_1_with_a_clear_message(
+def test_unparseable_input_exits_2_with_a_clear_message(
     platform: str, content: bytes, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "capture"
     path.write_bytes(content)
-    assert main(["parse", platform, str(path)]) == 1
+    assert main(["parse", platform, str(path)]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.startswith(f"tvarit parse: {platform}: {path}: ")
     assert message in captured.err
 
 
-def test_missing_file_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["parse", "x", str(tmp_path / "nope.json")]) == 1
+def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["parse", "x", str(tmp_path / "nope.json")]) == 2
     assert "cannot read" in capsys.readouterr().err
 
 
 def test_unknown_platform_is_a_usage_error() -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["parse", "orkut", "file"])
-    assert exit_info.value.code == 2
+    assert main(["parse", "orkut", "file"]) == 2
 
 
 def _shared_payloads() -> list[tuple[str, Path]]:

@@ -61,9 +61,11 @@ def test_invalid_config_prints_every_problem_with_its_path(
     bad.write_text(
         json.dumps({"route": {"receivers": [], "routes": [{"matchers": ["x=1", "state~UP"]}]}})
     )
-    assert main(["route", str(bad)]) == 1
+    assert main(["route", str(bad)]) == 2
     err = capsys.readouterr().err.splitlines()
-    assert [line.split(":")[0] for line in err] == [
+    prefix = f"tvarit route: {bad}: "
+    assert all(line.startswith(prefix) for line in err)
+    assert [line.removeprefix(prefix).split(":")[0] for line in err] == [
         "route.routes[0].matchers[0]",
         "route.routes[0].matchers[1]",
     ]

@@ -75,7 +75,8 @@ LIFECYCLES = [
 
 @pytest.fixture
 def played() -> tuple[list[Task], list[TaskEvent]]:
-    tasks, events = [], []
+    tasks: list[Task] = []
+    events: list[TaskEvent] = []
     for n, (team, state, steps) in enumerate(LIFECYCLES):
         task, evs = play(make(team, state, n), steps)
         tasks.append(task)
@@ -87,11 +88,12 @@ def played() -> tuple[list[Task], list[TaskEvent]]:
     ("by", "key", "expected"),
     [
         # tasks, open, acked, completed, declined, expired, rate, ack p50/p90, complete p50/p90
-        ("team", "UP-1", (4, 1, 4, 3, 0, 0, 1.0, 240.0, 480.0, 600.0, 1800.0)),
+        # rate = completed / all tasks: open tasks count as not (yet) done.
+        ("team", "UP-1", (4, 1, 4, 3, 0, 0, 0.75, 240.0, 480.0, 600.0, 1800.0)),
         ("team", "UP-2", (3, 1, 0, 0, 1, 1, 0.0, None, None, None, None)),
-        ("team", "DL-1", (1, 1, 0, 0, 0, 0, None, None, None, None, None)),
-        ("state", "UP", (7, 2, 4, 3, 1, 1, 0.6, 240.0, 480.0, 600.0, 1800.0)),
-        ("state", "DL", (1, 1, 0, 0, 0, 0, None, None, None, None, None)),
+        ("team", "DL-1", (1, 1, 0, 0, 0, 0, 0.0, None, None, None, None)),
+        ("state", "UP", (7, 2, 4, 3, 1, 1, 0.4286, 240.0, 480.0, 600.0, 1800.0)),
+        ("state", "DL", (1, 1, 0, 0, 0, 0, 0.0, None, None, None, None)),
     ],
 )
 def test_response_stats_table(
@@ -136,3 +138,19 @@ def test_no_tasks_no_stats() -> None:
 def test_group_by_must_be_team_or_state() -> None:
     with pytest.raises(ValueError):
         response_stats([], [], by="district")
+
+
+def test_a_team_that_ignores_its_tasks_does_not_read_as_complete() -> None:
+    # One task completed, nine never touched (nothing expires them): 10 %, not 100 %.
+    tasks: list[Task] = []
+    events: list[TaskEvent] = []
+    for n in range(10):
+        task, evs = play(make("UP-9", "UP", n), [(C, 5)] if n == 0 else [])
+        tasks.append(task)
+        events.extend(evs)
+    s = response_stats(tasks, events)["UP-9"]
+    assert (s.tasks, s.open, s.completed, s.completion_rate) == (10, 9, 1, 0.1)
+
+
+def test_no_tasks_no_rate() -> None:
+    assert response_stats([], []) == {}

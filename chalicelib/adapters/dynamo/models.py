@@ -219,6 +219,26 @@ class AuditModel(Model):
     entity_id = UnicodeAttribute()
     before = JSONAttribute(null=True)
     after = JSONAttribute(null=True)
+    # [{"state", "district", "team", "member"}]: where the object lived (who may read this).
+    objects = JSONAttribute(null=True)
+
+
+class IdempotencyModel(Model):
+    """Idempotency-Key records (``services.idempotency``): a claim, then the first answer.
+
+    ``key`` digests the caller, method, full path and the client's key; records expire (TTL).
+    """
+
+    class Meta:
+        table_name = "tvarit-idempotency"
+        region = "ap-south-1"
+
+    key = UnicodeAttribute(hash_key=True)
+    fingerprint = UnicodeAttribute()
+    token = UnicodeAttribute()
+    claimed_at = UTCDateTimeAttribute()
+    answer = JSONAttribute(null=True)
+    expires_at = TTLAttribute()
 
 
 ALL_MODELS: tuple[type[Model], ...] = (
@@ -229,6 +249,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     AuditModel,
     IncidentItemModel,
     ThrottleModel,
+    IdempotencyModel,
 )
 
 _TABLE_SUFFIX: dict[type[Model], str] = {
@@ -239,6 +260,7 @@ _TABLE_SUFFIX: dict[type[Model], str] = {
     AuditModel: "audit",
     IncidentItemModel: "incidents",
     ThrottleModel: "throttle",
+    IdempotencyModel: "idempotency",
 }
 
 

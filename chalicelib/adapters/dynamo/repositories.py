@@ -25,6 +25,7 @@ from chalicelib.adapters.dynamo.models import (
     TaskEventModel,
     TaskModel,
 )
+from chalicelib.domain.access import Scope
 from chalicelib.domain.analysis import AnalyzedMention, WatchConfig
 from chalicelib.domain.contacts import redact_contacts
 from chalicelib.domain.escalation import parse_chain
@@ -589,6 +590,7 @@ class DynamoConfigRepository:
         actor: str,
         expected_version: int | None,
         index: Sequence[IndexItem] = (),
+        objects: Sequence[Scope] = (),
     ) -> ConfigRecord | None:
         before = self.get_item(pk, sk)
         if expected_version is None and before is not None:
@@ -612,6 +614,7 @@ class DynamoConfigRepository:
             # Members' phone numbers and addresses are masked in the audit trail (domain.contacts).
             before=redact_contacts(None if before is None else before.data),
             after=redact_contacts(data),
+            objects=[dataclasses.asdict(o) for o in objects] if objects else None,
         )
         condition = (
             ConfigItemModel.pk.does_not_exist()
@@ -647,25 +650,23 @@ class DynamoConfigRepository:
                     pointer = ConfigItemModel(pk=ipk, sk=isk, kind="index", data=idata or {})
                     if idata is None:
                         tx.delete(pointer)
+                    elif before is None:
+                        # A new item claims its pointer (a team id is unique across states):
+                        # of two creates racing for one id, only one transaction commits.
+                        tx.save(pointer, condition=ConfigItemModel.pk.does_not_exist())
                     else:
                         tx.save(pointer)
         except TransactWriteError as err:
             if err.cause_response_code == "TransactionCanceledException":
                 if before is None:
-                    raise ConflictError(f"{kind} {sk} changed concurrently; read it again") from err
+                    raise ConflictError(
+                        f"{kind} {sk} exists already", [FieldProblem("id", "taken")]
+                    ) from err
                 raise PreconditionFailedError(f"{kind} {sk} changed concurrently") from err
             raise UpstreamError(f"saving {kind} {sk} failed") from err
         if data is None:
             return None
         return ConfigRecord(kind, sk, data, version, now, actor)
-
-    def remember(self, pk: str, sk: str, data: dict[str, Any]) -> None:
-        item = ConfigItemModel(pk=pk, sk=sk, kind="bookkeeping", data=data, version=1)
-        # The first answer stays: a second remember of the same key is a no-op.
-        _conditional_write(
-            lambda: item.save(condition=ConfigItemModel.pk.does_not_exist()),
-            f"saving {pk}/{sk} failed",
-        )
 
     def audit_log(
         self, scope: str, limit: int, cursor: str | None = None
@@ -688,6 +689,7 @@ class DynamoConfigRepository:
                     entity_id=r.entity_id,
                     before=r.before,
                     after=r.after,
+                    objects=None if r.objects is None else tuple(Scope(**o) for o in r.objects),
                 )
                 for r in result
             ]

@@ -15,8 +15,9 @@ from typing import Any
 
 import regex
 
+from chalicelib.domain.json_limits import check_json_text
 from chalicelib.domain.mention import Author, Mention, parse_timestamp
-from chalicelib.errors import FieldProblem, ParseError
+from chalicelib.errors import FieldProblem, MalformedInputError, ParseError
 
 Json = Any
 
@@ -45,6 +46,10 @@ def load_json(raw: bytes | str, what: str) -> Json:
     text = decode_text(raw, what)
     if not text.strip():
         raise fail(what, "empty input")
+    try:
+        check_json_text(text, what)  # a RecursionError or int()'s digit limit would be a 500
+    except MalformedInputError as err:
+        raise fail(what, err.problems[0].msg) from None
     try:
         return json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as err:

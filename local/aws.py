@@ -1,0 +1,70 @@
+"""``python -m local.aws``: the moto server, with DynamoDB's atomicity restored.
+
+moto serves each request on its own thread, and its DynamoDB backend is not safe for that: a
+transaction checks every condition, then writes, and when one condition fails it puts back a
+deep copy of each table it touched, taken before it began. Under concurrent requests two
+racing conditional transactions can both succeed, and a cancelled transaction erases writes
+that other requests made to those tables meanwhile. DynamoDB guarantees that conditional
+writes and transactions are atomic; here every DynamoDB request runs under one lock, so the
+local stack keeps that guarantee and a race test judges our code, not moto's. SQS and SNS
+are left concurrent (a long poll must not block the others).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from local.children import exit_with_parent, say_ready
+
+# X-Amz-Target prefixes of the DynamoDB and DynamoDB Streams JSON protocols.
+SERIALISED_TARGETS = ("DynamoDB_20120810.", "DynamoDBStreams_20120810.")
+
+Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class SerialisedDynamoDB:
+    """WSGI middleware: one DynamoDB request at a time, everything else as it comes."""
+
+    def __init__(self, app: Wsgi) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+        if not target.startswith(SERIALISED_TARGETS):
+            return self._app(environ, start_response)
+        with self._lock:
+            # The body is produced inside the lock: the backend's work is done by then.
+            return list(self._app(environ, start_response))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    p = argparse.ArgumentParser(prog="python -m local.aws", description=__doc__.splitlines()[0])
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="0: a free port")
+    args = p.parse_args(argv)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # a line per AWS call otherwise
+    app = SerialisedDynamoDB(DomainDispatcherApplication(create_backend_app))
+    server = make_server(
+        args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler
+    )
+    port = server.server_address[1]
+    exit_with_parent(server.shutdown)
+    say_ready(f"http://{args.host}:{port}")
+    server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
