@@ -45,6 +45,12 @@ ENV_APNS_APP_ARN = "TVARIT_APNS_PLATFORM_APP_ARN"
 # Where warriors open their tasks: absolute base URL of the pages (https://..., no trailing
 # slash). Every notification links to ``{base}/t/{task_id}``; empty: payloads carry no link.
 ENV_PUBLIC_BASE_URL = "TVARIT_PUBLIC_BASE_URL"
+# Delivery channels this stage offers members besides push, comma-separated: "sms,email".
+# SMS also needs India's DLT registration: the principal entity id and the id of the content
+# template our SMS text is registered under (TRAI's rules; SNS passes them to the carrier).
+ENV_CHANNELS = "TVARIT_CHANNELS"
+ENV_SMS_ENTITY_ID = "TVARIT_SMS_ENTITY_ID"
+ENV_SMS_TEMPLATE_ID = "TVARIT_SMS_TEMPLATE_ID"
 # Only for `tvarit token` and the pages' dev login on the local stack: path of the dev issuer's
 # private key (PEM). The dev login exists only when this is set and the issuer is the dev one.
 ENV_DEV_SIGNING_KEY = "TVARIT_DEV_SIGNING_KEY"
@@ -113,6 +119,33 @@ class Settings:
     dev_signing_key: str = ""
     cognito_domain: str = ""
     web_push_key: str = ""
+    channels: tuple[str, ...] = ()  # besides push: "sms", "email"
+    sms_entity_id: str = ""
+    sms_template_id: str = ""
+
+    @property
+    def enabled_channels(self) -> frozenset[str]:
+        """Channels members may choose: push always; SMS only with its DLT ids set."""
+        on = {"push", *self.channels}
+        if not (self.sms_entity_id and self.sms_template_id):
+            on.discard("sms")
+        return frozenset(on)
+
+    def startup_warnings(self) -> list[str]:
+        """What this configuration leaves off, said once when a container starts."""
+        notes: list[str] = []
+        if not self.public_base_url:
+            notes.append(
+                f"{ENV_PUBLIC_BASE_URL} is not set: notifications go out without a task page link"
+            )
+        if "sms" in self.channels and "sms" not in self.enabled_channels:
+            notes.append(
+                f"SMS is off: set {ENV_SMS_ENTITY_ID} and {ENV_SMS_TEMPLATE_ID} (India DLT) to "
+                "send it; members' sms channel is refused meanwhile"
+            )
+        elif "sms" not in self.channels:
+            notes.append(f"SMS is off: not listed in {ENV_CHANNELS}")
+        return notes
 
     @property
     def mentions_table(self) -> str:
@@ -140,6 +173,12 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
+        channels = tuple(
+            dict.fromkeys(c.strip() for c in env.get(ENV_CHANNELS, "").split(",") if c.strip())
+        )
+        unknown = sorted(set(channels) - {"push", "sms", "email"})
+        if unknown:
+            raise ValueError(f"{ENV_CHANNELS}: unknown channel(s) {', '.join(unknown)}")
         return cls(
             stage=env.get(ENV_STAGE, "dev"),
             region=env.get(ENV_REGION) or env.get(ENV_DEFAULT_REGION) or DEFAULT_REGION,
@@ -173,4 +212,7 @@ class Settings:
             dev_signing_key=env.get(ENV_DEV_SIGNING_KEY, ""),
             cognito_domain=env.get(ENV_COGNITO_DOMAIN, "").rstrip("/"),
             web_push_key=env.get(ENV_WEB_PUSH_KEY, ""),
+            channels=channels,
+            sms_entity_id=env.get(ENV_SMS_ENTITY_ID, "").strip(),
+            sms_template_id=env.get(ENV_SMS_TEMPLATE_ID, "").strip(),
         )

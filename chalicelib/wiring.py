@@ -12,8 +12,10 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
+from chalicelib.domain.notify import Outbound
 from chalicelib.services.analyze import AnalyzeService
 from chalicelib.services.config_cache import CachedConfig
+from chalicelib.services.contacts import ContactSync
 from chalicelib.services.dispatch import DigestService, DispatchService
 from chalicelib.services.escalate import EscalationService
 from chalicelib.services.polling import (
@@ -56,7 +58,22 @@ class Container:
 
     @cached_property
     def settings(self) -> Settings:
-        return self._settings or Settings.from_env()
+        settings = self._settings or Settings.from_env()
+        from chalicelib.observability import logger
+
+        for note in settings.startup_warnings():  # once per container: its cold start
+            logger.warning(note)
+        return settings
+
+    @cached_property
+    def outbound(self) -> Outbound:
+        s = self.settings
+        sms = "sms" in s.enabled_channels
+        return Outbound(
+            s.public_base_url,
+            s.sms_entity_id if sms else "",
+            s.sms_template_id if sms else "",
+        )
 
     @cached_property
     def clock(self) -> Clock:
@@ -233,6 +250,19 @@ class Container:
         )
 
     @cached_property
+    def contact_sync(self) -> ContactSync:
+        from chalicelib.adapters.sns_contacts import SnsContactSubscriber
+
+        s = self.settings
+        return ContactSync(
+            self.config_repo,
+            SnsContactSubscriber(self._client("sns")),
+            s.state_topic_arn,
+            s.enabled_channels,
+            self.clock,
+        )
+
+    @cached_property
     def token_verifier(self) -> TokenVerifier:
         from chalicelib.adapters.jwt_tokens import JwtVerifier, jwks_url_for
 
@@ -272,11 +302,15 @@ class Container:
 
     @cached_property
     def escalator(self) -> EscalationService:
-        return EscalationService(self.tasks, self.config, self.publisher, self.clock)
+        return EscalationService(
+            self.tasks, self.config, self.publisher, self.clock, outbound=self.outbound
+        )
 
     @cached_property
     def dispatcher(self) -> DispatchService:
-        return DispatchService(self.tasks, self.publisher, self.clock, self.config, self.throttle)
+        return DispatchService(
+            self.tasks, self.publisher, self.clock, self.config, self.throttle, self.outbound
+        )
 
     @cached_property
     def throttle(self) -> ThrottleStore:
@@ -287,7 +321,9 @@ class Container:
 
     @cached_property
     def digester(self) -> DigestService:
-        return DigestService(self.tasks, self.throttle, self.config, self.publisher, self.clock)
+        return DigestService(
+            self.tasks, self.throttle, self.config, self.publisher, self.clock, self.outbound
+        )
 
 
 _current: Container | None = None

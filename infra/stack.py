@@ -321,6 +321,15 @@ API_ENV: dict[str, tuple[str, str]] = {
     cfg.ENV_APNS_APP_ARN: ("ApnsPlatformApplicationArn", "SNS platform application for APNs"),
 }
 
+# What every function that notifies needs (issue 11): where the task pages are, which channels
+# members may choose, and India's DLT ids for SMS (empty: SMS stays off, said at start).
+NOTIFY_ENV: dict[str, tuple[str, str]] = {
+    cfg.ENV_PUBLIC_BASE_URL: ("PublicBaseUrl", "https:// base URL of the task pages"),
+    cfg.ENV_CHANNELS: ("Channels", "Member channels besides push: sms,email"),
+    cfg.ENV_SMS_ENTITY_ID: ("SmsEntityId", "India DLT principal entity id"),
+    cfg.ENV_SMS_TEMPLATE_ID: ("SmsTemplateId", "India DLT content template id of the SMS"),
+}
+
 # X-Ray's write actions have no resource-level permissions: "*" is the only valid resource.
 XRAY_WRITE = Grant(("xray:PutTraceSegments", "xray:PutTelemetryRecords"), ("*",), "XRay")
 
@@ -385,10 +394,12 @@ FUNCTIONS: tuple[Function, ...] = (
                 "mentions", "Scan", "GetItem", "BatchGetItem", "Query", indexes=("by-state",)
             ),
             table_grant("incidents", "GetItem"),
+            # Devices, and members' SMS/e-mail contacts (services/contacts.py): subscriptions
+            # on the state topics; Unsubscribe is in DEVICE_ENDPOINTS (no resource ARNs).
             Grant(("sns:Subscribe",), STATE_TOPICS_PUBLISH.resources, "SubscribeDevices"),
             DEVICE_ENDPOINTS,
         ),
-        env=API_ENV,
+        env=API_ENV | NOTIFY_ENV,
     ),
     Function(
         "analyze",
@@ -422,6 +433,7 @@ FUNCTIONS: tuple[Function, ...] = (
             # The stream trigger's on-failure destination is sent with the function's role.
             send_grant(DISPATCH_FAILURES.logical_id, "DispatchFailures"),
         ),
+        env=NOTIFY_ENV,
     ),
     Function(
         "schedule-polls",
@@ -459,6 +471,7 @@ FUNCTIONS: tuple[Function, ...] = (
             table_grant("config", *CONFIG_READ),
             STATE_TOPICS_PUBLISH,
         ),
+        env=NOTIFY_ENV,
     ),
     Function(
         "flush_digests",
@@ -472,6 +485,7 @@ FUNCTIONS: tuple[Function, ...] = (
             table_grant("config", *CONFIG_READ),
             STATE_TOPICS_PUBLISH,
         ),
+        env=NOTIFY_ENV,
     ),
     Function(
         "push_events",

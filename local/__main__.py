@@ -114,26 +114,40 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  tasks stream        {r.tasks_stream_arn}")
     print(f"  state topics        {len(r.topic_arns)} (one per state/UT)")
     print(f"  webhook secret      {stack.webhook_secret}")
+    settings = wiring.container().settings
+    print(f"  task pages          {settings.public_base_url}/t/<task id> (each notice links one)")
+    print(
+        f"  channels            {', '.join(sorted(settings.enabled_channels))} "
+        "(SMS/e-mail: moto keeps the subscriptions, the phone sink shows what they would get)"
+    )
     print(f"  dev token issuer    export TVARIT_DEV_SIGNING_KEY={stack.signing_key_path}")
     print("                      then: tvarit token --role state_head --state RJ")
     if port_in_use:
         print(f"  (port {args.api_port} was busy; the API took a free port)")
 
     demo = load_demo_config()
-    seed(wiring.container().config_repo, demo)
+    seed(wiring.container().config_repo, demo, contacts=wiring.container().contact_sync)
     for team in demo.teams:
         for member in team.members:
             stack.phone.add_device(member, team)
+    contacts = stack.phone.mirror_contacts()
     print(
         f"Seeded {len(demo.leaders)} leaders, {len(demo.queries)} keyword queries, "
-        f"{len(demo.teams)} teams, {len(stack.phone.devices)} warrior phones"
+        f"{len(demo.teams)} teams, {len(stack.phone.devices)} warrior phones, "
+        f"{len(contacts)} SMS/e-mail subscriptions"
     )
 
     stop = threading.Event()
 
     def phones() -> None:
+        last_mirror = time.monotonic()
         while not stop.is_set():
-            if stack.phone is not None and stack.phone.poll_once() == 0:
+            if stack.phone is None:
+                return
+            if time.monotonic() - last_mirror > 2.0:  # SMS/e-mail members added through the API
+                stack.phone.mirror_contacts()
+                last_mirror = time.monotonic()
+            if stack.phone.poll_once() == 0:
                 stop.wait(0.2)
 
     threading.Thread(target=phones, name="phones", daemon=True).start()
@@ -150,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def task_deliveries() -> list[Delivery]:
         assert stack.phone is not None
-        return [d for d in stack.phone.deliveries if d.kind != "escalation"]
+        return [d for d in stack.phone.deliveries if d.kind != "escalation" and d.channel == "push"]
 
     deliveries = len(task_deliveries())
     tasks = {d.task_id for d in task_deliveries()}
@@ -160,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         f"\nReplay: {report.accepted} accepted, {report.rejected} rejected → {stored_tasks} tasks "
         f"({len(tasks)} seen on phones), {deliveries} phone deliveries by state {dict(by_state)}"
     )
+    texts = Counter(d.channel for d in stack.phone.deliveries if d.channel != "push")
+    print(f"SMS and e-mail that would have gone out: {dict(texts)} (leads only, by default)")
     print(f"Sent in {sent_in:.1f} s; pipeline idle {drained_in:.1f} s after the first post")
     if first_task:
         print(f"Time from start to the first task on a phone: {first_task[0]:.1f} s")
@@ -173,7 +189,9 @@ def main(argv: list[str] | None = None) -> int:
         f"Second replay: {again.accepted} accepted → {new_tasks} new tasks, "
         f"{len(task_deliveries()) - deliveries} new task deliveries"
     )
-    escalations = [d for d in stack.phone.deliveries if d.kind == "escalation"]
+    escalations = [
+        d for d in stack.phone.deliveries if d.kind == "escalation" and d.channel == "push"
+    ]
     print(
         f"Escalations so far (nobody acknowledges in the demo): {len(escalations)}, "
         f"to {sorted({d.member_name for d in escalations})} (team leads only)"

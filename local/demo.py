@@ -12,6 +12,7 @@ from chalicelib.domain.config_kinds import CHAINS, LEADERS, QUERIES, TEAMS
 from chalicelib.domain.keywords import KeywordQuery, keyword_query_from_dict
 from chalicelib.domain.org import Leader, Team, leader_from_dict, team_from_dict
 from chalicelib.services.config_admin import ConfigAdmin, system_principal
+from chalicelib.services.contacts import ContactSync
 from chalicelib.services.ports import ConfigStore
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
@@ -36,10 +37,16 @@ def load_demo_config(path: Path = DEMO_DIR / "config.json") -> DemoConfig:
     )
 
 
-def seed(store: ConfigStore, demo: DemoConfig, actor: str = SEED_ACTOR) -> None:
+def seed(
+    store: ConfigStore,
+    demo: DemoConfig,
+    actor: str = SEED_ACTOR,
+    contacts: ContactSync | None = None,
+) -> None:
     """Write the demo configuration through the use cases the API calls (checked, audited
-    as ``actor``); running it again replaces what it wrote."""
-    admin = ConfigAdmin(store)
+    as ``actor``, members' SMS/e-mail subscribed with ``contacts``); running it again
+    replaces what it wrote."""
+    admin = ConfigAdmin(store, contacts)
     seeder = system_principal(actor)
     for leader in demo.leaders:
         admin.put(LEADERS, seeder, dataclasses.asdict(leader))

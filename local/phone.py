@@ -1,9 +1,13 @@
 """The phone sink: warriors' devices, played by SQS queues subscribed like real endpoints.
 
 moto drops SNS fan-out to push, SMS and e-mail, so each demo device is an SQS queue subscribed
-to its state's topic with the filter policy its real push endpoint would carry. What arrives is
-printed the way a warrior would see it; repeats (same task id and version) are dropped, as the app
-does.
+to its state's topic with the filter policy its real push endpoint would carry. The SMS and
+e-mail subscriptions the API creates on the topics are real (moto keeps them, it only drops their
+deliveries): :meth:`PhoneSink.mirror_contacts` finds them and stands an SQS queue beside each,
+with the same filter policy, and shows the SMS text (rendered from the delivered payload by the
+same function that renders the published ``sms`` text) or the e-mail subject. What arrives is
+printed the way a warrior would see it; repeats (same task id and version) are dropped, as the
+app does. Phone numbers and addresses are shown masked.
 """
 
 from __future__ import annotations
@@ -14,9 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.domain.contacts import mask_email, mask_phone
+from chalicelib.domain.notify import email_subject_from_data, sms_from_data
 from chalicelib.domain.org import Member, Team
 from chalicelib.domain.subscriptions import filter_policy
 from chalicelib.domain.tasks import task_id_for
+
+CONTACT_PROTOCOLS = ("sms", "email")
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,12 @@ class Delivery:
     excerpt: str
     url: str
     kind: str = "task"
+    channel: str = "push"  # push | sms | email
+    post_lang: str = ""
+    terms: str = ""
+    page_url: str = ""
+    text: str = ""  # the SMS text, or the e-mail subject
+    to: str = ""  # the masked phone number or address of an SMS or e-mail
 
 
 @dataclass
@@ -44,12 +58,24 @@ class Device:
 
 
 @dataclass
+class Contact:
+    """An SMS or e-mail subscription on a state topic, mirrored by an SQS queue."""
+
+    protocol: str
+    masked: str
+    subscription_arn: str  # the real (moto) sms/email subscription
+    filter_policy: dict[str, Any]
+    queue_url: str
+
+
+@dataclass
 class PhoneSink:
     sqs: Any
     sns: Any
     topic_arn_for: Callable[[str], str]
     on_delivery: Callable[[Delivery], None] | None = None
     devices: list[Device] = field(default_factory=list)
+    contacts: list[Contact] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
     repeats_dropped: int = 0
     _seen: set[tuple[str, str, int]] = field(default_factory=set)
@@ -75,8 +101,58 @@ class PhoneSink:
         self.devices.append(device)
         return device
 
+    def _queue(self, name: str) -> tuple[str, str]:
+        url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        return str(url), str(arn)
+
+    def mirror_contacts(self) -> list[Contact]:
+        """Stand an SQS queue beside every SMS/e-mail subscription not yet mirrored; new ones.
+
+        A subscription that is gone (the member dropped the channel) stops being mirrored.
+        """
+        live: dict[str, dict[str, Any]] = {}
+        for page in self.sns.get_paginator("list_subscriptions").paginate():
+            for sub in page.get("Subscriptions", []):
+                if sub.get("Protocol") in CONTACT_PROTOCOLS:
+                    live[sub["SubscriptionArn"]] = sub
+        with self._lock:
+            self.contacts = [c for c in self.contacts if c.subscription_arn in live]
+            known = {c.subscription_arn for c in self.contacts}
+        added: list[Contact] = []
+        for arn, sub in live.items():
+            if arn in known:
+                continue
+            attrs = self.sns.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
+            policy = json.loads(attrs.get("FilterPolicy") or "{}")
+            protocol, endpoint = sub["Protocol"], sub["Endpoint"]
+            masked = mask_phone(endpoint) if protocol == "sms" else mask_email(endpoint)
+            url, queue_arn = self._queue(f"tvarit-{protocol}-{arn.rsplit(':', 1)[-1][:36]}")
+            self.sns.subscribe(
+                TopicArn=sub["TopicArn"],
+                Protocol="sqs",
+                Endpoint=queue_arn,
+                Attributes={"FilterPolicy": json.dumps(policy), "RawMessageDelivery": "true"},
+            )
+            added.append(Contact(protocol, masked, arn, policy, url))
+        with self._lock:
+            self.contacts.extend(added)
+        return added
+
     def poll_once(self) -> int:
         got = 0
+        for contact in list(self.contacts):
+            response = self.sqs.receive_message(
+                QueueUrl=contact.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            )
+            for m in response.get("Messages", []):
+                got += 1
+                self._receive_contact(contact, m["Body"])
+                self.sqs.delete_message(
+                    QueueUrl=contact.queue_url, ReceiptHandle=m["ReceiptHandle"]
+                )
         for device in self.devices:
             response = self.sqs.receive_message(
                 QueueUrl=device.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
@@ -86,6 +162,46 @@ class PhoneSink:
                 self._receive(device, m["Body"])
                 self.sqs.delete_message(QueueUrl=device.queue_url, ReceiptHandle=m["ReceiptHandle"])
         return got
+
+    def _receive_contact(self, contact: Contact, body: str) -> None:
+        data = json.loads(body)
+        kind = data.get("type", "task")
+        step = data.get("escalation_step", "") if kind == "escalation" else ""
+        task_id = data.get("task_id", "") or f"digest:{data.get('incident', '')}"
+        key = (
+            f"{contact.protocol}:{contact.subscription_arn}",
+            f"{task_id}#{step}",
+            int(data["v"]),
+        )
+        text = sms_from_data(data) if contact.protocol == "sms" else email_subject_from_data(data)
+        with self._lock:
+            if key in self._seen:
+                self.repeats_dropped += 1
+                return
+            self._seen.add(key)
+            delivery = Delivery(
+                member_id="",
+                member_name="",
+                team_id=",".join(_policy_teams(contact.filter_policy)),
+                state=data.get("state", ""),
+                task_id=task_id,
+                version=int(data.get("v", 0)),
+                severity=int(data.get("severity", 0)),
+                lang=data.get("lang", ""),
+                leader=data.get("leader", ""),
+                excerpt=data.get("excerpt", ""),
+                url=data.get("url", ""),
+                kind=kind,
+                channel=contact.protocol,
+                post_lang=data.get("post_lang", ""),
+                terms=data.get("terms", ""),
+                page_url=data.get("page_url", ""),
+                text=text,
+                to=contact.masked,
+            )
+            self.deliveries.append(delivery)
+        if self.on_delivery is not None:
+            self.on_delivery(delivery)
 
     def _receive(self, device: Device, body: str) -> None:
         payload = json.loads(body)
@@ -130,19 +246,34 @@ class PhoneSink:
                 excerpt=payload.get("excerpt", ""),
                 url=payload.get("url", ""),
                 kind=payload.get("type", "task"),
+                post_lang=payload.get("post_lang", ""),
+                terms=payload.get("terms", ""),
+                page_url=payload.get("page_url", ""),
             )
             self.deliveries.append(delivery)
         if self.on_delivery is not None:
             self.on_delivery(delivery)
 
 
+def _policy_teams(policy: dict[str, Any]) -> list[str]:
+    branches = policy.get("$or", [policy])
+    return [t for b in branches for t in b.get("team_ids", []) if not t.startswith("@")][:1]
+
+
 def format_delivery(d: Delivery) -> str:
-    """One line, as the notification would read on the warrior's phone."""
+    """One line, as the notification (or the SMS, or the e-mail's subject) would read."""
+    tag = {"escalation": "⚠️  ESCALATION ", "digest": "📰 DIGEST "}.get(d.kind, "")
+    if d.channel == "sms":
+        return f"💬 {tag}SMS to {d.to} [{d.state} {d.team_id}]: {d.text}"
+    if d.channel == "email":
+        return f"📧 {tag}e-mail to {d.to} [{d.state} {d.team_id}]: {d.text}  → {d.page_url}"
     excerpt = " ".join(d.excerpt.split())
     if len(excerpt) > 90:
         excerpt = excerpt[:89] + "…"
-    tag = {"escalation": "⚠️  ESCALATION ", "digest": "📰 DIGEST "}.get(d.kind, "")
+    terms = f" «{d.terms}»" if d.terms else ""
+    link = f"  → {d.page_url}" if d.page_url else ""
     return (
-        f"📱 {tag}{d.member_name:<16} [{d.state} {d.team_id}] sev {d.severity} {d.lang:<7} "
-        f"{d.leader}: {excerpt}  ({d.task_id} v{d.version})"
+        f"📱 {tag}{d.member_name:<16} [{d.state} {d.team_id}] sev {d.severity} "
+        f"post:{d.post_lang or '?':<7}{terms} {d.leader}: {excerpt}  "
+        f"({d.task_id} v{d.version}){link}"
     )

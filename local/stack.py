@@ -66,6 +66,11 @@ class LocalStack:
     api_workers: int = 1
     pump_workers: int = 1
     region: str = REGION
+    # Delivery channels of the local stage: SMS and e-mail subscriptions are real on moto (its
+    # deliveries are dropped; the phone sink mirrors them). DLT ids: local placeholders.
+    channels: str = "sms,email"
+    sms_entity_id: str = "LOCAL-DLT-ENTITY"
+    sms_template_id: str = "LOCAL-DLT-TEMPLATE"
     log_level: str = field(default_factory=lambda: os.environ.get(LOG_LEVEL_ENV, "WARNING"))
 
     aws_url: str = ""
@@ -131,6 +136,9 @@ class LocalStack:
             raise
 
     def _start(self) -> LocalStack:
+        # The API's port is chosen first: notifications link to its task pages.
+        self.api_port = self.api_port or _free_port()
+        self.api_url = f"http://127.0.0.1:{self.api_port}"
         self._start_moto()
         self._set_env(self._start_issuer())
         # The API's port is chosen up front: the pages and every notification link to it.
@@ -148,6 +156,9 @@ class LocalStack:
                 LOG_LEVEL_ENV: self.log_level,  # for the worker processes
                 cfg.ENV_WEBHOOK_SECRET: self.webhook_secret,
                 cfg.ENV_PUBLIC_BASE_URL: f"http://127.0.0.1:{self.api_port}",
+                cfg.ENV_CHANNELS: self.channels,
+                cfg.ENV_SMS_ENTITY_ID: self.sms_entity_id,
+                cfg.ENV_SMS_TEMPLATE_ID: self.sms_template_id,
                 "POWERTOOLS_METRICS_DISABLED": os.environ.get(
                     "POWERTOOLS_METRICS_DISABLED", "true"
                 ),

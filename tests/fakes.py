@@ -13,6 +13,7 @@ from typing import Any
 from chalicelib.domain.access import Scope
 from chalicelib.domain.analysis import AnalyzedMention
 from chalicelib.domain.config_kinds import VERSION_KEY
+from chalicelib.domain.contacts import redact_contacts
 from chalicelib.domain.incidents import (
     IncidentDecision,
     IncidentIndex,
@@ -274,8 +275,8 @@ class InMemoryConfigRepository:
                 action,
                 kind,
                 sk,
-                None if before is None else before.data,
-                data,
+                redact_contacts(None if before is None else before.data),
+                redact_contacts(data),
                 tuple(objects) or None,
             )
         )
@@ -454,3 +455,30 @@ class InMemoryIdempotencyStore:
     def release(self, key: str, token: str) -> None:
         if key in self.items and self.items[key]["token"] == token:
             del self.items[key]
+
+
+@dataclass
+class RecordingContactSubscriber:
+    """SMS/e-mail subscriptions as SNS keeps them: arn -> topic, protocol, endpoint, policy."""
+
+    subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    created: int = 0
+
+    def subscribe(
+        self, topic_arn: str, protocol: str, endpoint: str, filter_policy: Mapping[str, Any]
+    ) -> str:
+        self.created += 1
+        arn = f"{topic_arn}:contact-{self.created}"
+        self.subscriptions[arn] = {
+            "topic": topic_arn,
+            "protocol": protocol,
+            "endpoint": endpoint,
+            "policy": dict(filter_policy),
+        }
+        return arn
+
+    def unsubscribe(self, subscription_arn: str) -> None:
+        self.subscriptions.pop(subscription_arn, None)
+
+    def of(self, protocol: str) -> list[dict[str, Any]]:
+        return [s for s in self.subscriptions.values() if s["protocol"] == protocol]

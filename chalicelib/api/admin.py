@@ -44,7 +44,8 @@ def _path() -> str:
 
 
 def _admin() -> ConfigAdmin:
-    return ConfigAdmin(container().config_repo)
+    c = container()
+    return ConfigAdmin(c.config_repo, c.contact_sync)
 
 
 def _caller() -> Principal:

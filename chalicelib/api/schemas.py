@@ -18,6 +18,7 @@ from pydantic import (
     field_validator,
 )
 
+from chalicelib.domain.contacts import normalize_email, normalize_phone
 from chalicelib.domain.states import STATE_CODES, is_state
 from chalicelib.errors import FieldProblem, InvalidInputError, MalformedInputError
 
@@ -116,6 +117,20 @@ class MemberIn(_Strict):
     ] = ["push"]
     quiet_hours: QuietHours = ""
     min_severity: Severity = 1
+    phone: Annotated[str, Field(max_length=32)] = ""
+    email: Annotated[str, Field(max_length=254)] = ""
+    # The cell head confirms the member agreed to be contacted; without it no phone or e-mail.
+    contact_consent: bool = False
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        return normalize_phone(value) if value else value
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return normalize_email(value) if value else value
 
 
 class TeamIn(_Strict):
@@ -126,6 +141,7 @@ class TeamIn(_Strict):
     lead_id: Short = ""
     quiet_hours: QuietHours = ""
     members: Annotated[list[MemberIn], Field(max_length=50)] = []
+    sms_audience: Literal["leads", "everyone"] = "leads"
 
     _check_state = field_validator("state")(_state)
 

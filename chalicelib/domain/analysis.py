@@ -21,6 +21,7 @@ from chalicelib.domain.routing import RouteTree, TeamDirectory, parse_route_conf
 from chalicelib.domain.tasks import Task, task_id_for
 
 EXCERPT_CHARS = 280
+MAX_TERMS = 10  # a task keeps at most this many matched terms
 
 # What routing does until a cell head configures routes: every team of the leader's state.
 DEFAULT_ROUTE_CONFIG = {
@@ -136,6 +137,11 @@ def analyze(
     return AnalyzedMention(mention, language, matches, leader, now, now + ttl)
 
 
+def matched_terms(matches: Sequence[QueryMatch], limit: int = MAX_TERMS) -> tuple[str, ...]:
+    """The words that matched, over every query, first seen first (what notices show)."""
+    return tuple(dict.fromkeys(t for m in matches for t in m.terms))[:limit]
+
+
 def _top_query(analyzed: AnalyzedMention, config: WatchConfig) -> KeywordQuery | None:
     queries = [config.queries[m.query_id] for m in analyzed.matches if m.query_id in config.queries]
     return max(queries, key=lambda q: q.severity, default=None)
@@ -213,6 +219,7 @@ def plan_tasks(
             leader_id=leader.id,
             leader_name=leader.name,
             query_ids=tuple(m.query_id for m in analyzed.matches),
+            terms=matched_terms(analyzed.matches),
             category=labels["category"],
             severity=top.severity if top else 3,
             lang=analyzed.language.lang,

@@ -78,11 +78,16 @@ _MEMBER: tuple[dict[str, Any], tuple[str, ...]] = (
         "channels": str,
         "quiet_hours": str,
         "min_severity": int,
+        "phone": str,
+        "email": str,
+        "contact_consent": bool,
+        "contact_consent_at": str,
+        "contact_consent_by": str,
     },
     ("id", "name"),
 )
 _MEMBER_LISTS = frozenset({"languages", "channels"})
-_TYPE_NAMES = {str: "string", int: "integer", float: "number"}
+_TYPE_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean"}
 _TEAM: dict[str, Any] = {
     "id": str,
     "name": str,
@@ -94,6 +99,7 @@ _TEAM: dict[str, Any] = {
     "rate_per_hour": float,
     "burst": int,
     "digest_minutes": int,
+    "sms_audience": str,
 }
 
 
@@ -131,7 +137,7 @@ def _shape(
             out.append(FieldProblem(f"{at}{name}", "must be a list"))
             continue
         for item in items:
-            ok = isinstance(item, kind) and not isinstance(item, bool)
+            ok = isinstance(item, kind) and (kind is bool or not isinstance(item, bool))
             if kind is float:
                 ok = isinstance(item, int | float) and not isinstance(item, bool)
             if not ok:

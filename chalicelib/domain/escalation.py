@@ -16,7 +16,13 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from chalicelib.domain.notify import Notice, delivery_languages
+from chalicelib.domain.notify import (
+    OFFLINE,
+    Notice,
+    Outbound,
+    delivery_languages,
+    notice_version,
+)
 from chalicelib.domain.org import Team
 from chalicelib.domain.routing import parse_duration
 from chalicelib.domain.tasks import Task, TaskStatus
@@ -196,14 +202,19 @@ def level_token(level: Level, team: Team) -> str:
 
 
 def escalation_notice(
-    task: Task, step: EscalationStep, team: Team, lang: str, extra: Mapping[str, str] | None = None
+    task: Task,
+    step: EscalationStep,
+    team: Team,
+    lang: str,
+    extra: Mapping[str, str] | None = None,
+    outbound: Outbound = OFFLINE,
 ) -> Notice:
-    """The notice that carries one escalation step to its level."""
+    """The notice that carries one escalation step to its level (the same task page)."""
     assert step.level is not None
     return Notice(
         state=task.state,
         incident_key=task.incident_key,
-        version=task.version,
+        version=notice_version(task),
         severity=task.severity,
         lang=lang,
         team_ids=(level_token(step.level, team),),
@@ -214,10 +225,18 @@ def escalation_notice(
         excerpt=task.excerpt,
         url=task.url,
         task_id=task.task_id,
+        post_lang=task.lang,
+        terms=task.terms,
+        page_url=outbound.task_url(task.task_id),
         extra={"escalation_step": str(step.index), "level": step.level.value, **(extra or {})},
     )
 
 
-def escalation_notices(task: Task, step: EscalationStep, team: Team) -> list[Notice]:
+def escalation_notices(
+    task: Task, step: EscalationStep, team: Team, outbound: Outbound = OFFLINE
+) -> list[Notice]:
     """One notice per delivery language of the state: the recipient's subscription picks one."""
-    return [escalation_notice(task, step, team, lang) for lang in delivery_languages(task.state)]
+    return [
+        escalation_notice(task, step, team, lang, outbound=outbound)
+        for lang in delivery_languages(task.state)
+    ]

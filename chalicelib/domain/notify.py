@@ -1,13 +1,13 @@
 """What a warrior's phone receives: SNS payloads per protocol, attributes, and the publish plan.
 
-One publish to a state topic reaches many teams: the ``team_ids`` attribute is a String.Array
-of team ids or tokens (``@state:UP``, ``@district:UP/LKO``, ``@lead:<team>``...) and each
-device subscription's filter policy (see ``subscriptions.py``) lists the tokens it answers to.
-Because a single message serves many teams, it carries the incident key and version; a team's
-task id is ``task_id_for(team_id, incident_key)``, so a phone derives its own task id and drops
-any (task id, version) it has already shown. Messages aimed at exactly one team also carry the
-task id itself; the ``default`` payload of a message to at most 50 teams carries the whole
-team -> task id map (larger maps would cost extra calls for no new information).
+Every notice is about one task (or one team's digest) and carries what the warrior acts on: the
+task page's absolute URL (from the stage's public base URL; none when that is not configured),
+the post's own language, the words that matched and the post's URL. One notice per (task,
+delivery language) goes to the state topic with a ``team_ids`` attribute naming the team (or an
+escalation token such as ``@lead:<team>``); each subscription's filter policy (see
+``subscriptions.py``) picks its team and its one language. Receivers drop any (task id,
+version) they have shown; the version is the task's as the warrior knows it
+(:func:`notice_version`). Entries of one state share ``PublishBatch`` calls of ten.
 """
 
 from __future__ import annotations
@@ -15,15 +15,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import regex
 
-from chalicelib.domain.routing import TeamDirectory
-from chalicelib.domain.tasks import Task
+from chalicelib.domain.links import task_page_url
+from chalicelib.domain.tasks import Task, TaskStatus
 
-TASK_MAP_MAX = 50  # explicit team -> task id maps only for small audiences (size)
 SNS_MESSAGE_LIMIT = 262_144  # bytes, message + attributes; also the PublishBatch aggregate
 BATCH_MAX_ENTRIES = 10
 FCM_PAYLOAD_LIMIT = 4_096  # FCM data and APNs payloads are each capped at 4 KB
@@ -56,24 +55,34 @@ DELIVERY_LANGUAGES: dict[str, tuple[str, ...]] = {
     "UK": ("hi", "en"), "WB": ("bn", "en"),
 }  # fmt: skip
 
-# (app name, "respond" word) per language; the post excerpt itself stays as it was written.
-_PHRASES: dict[str, tuple[str, str]] = {
-    "en": ("Tvarit", "Reply"),
-    "hi-Latn": ("Tvarit", "Jawab do"),
-    "hi": ("त्वरित", "जवाब दें"),
-    "mr": ("त्वरित", "उत्तर द्या"),
-    "ne": ("त्वरित", "जवाफ दिनुहोस्"),
-    "bn": ("ত্বরিত", "উত্তর দিন"),
-    "as": ("ত্বৰিত", "উত্তৰ দিয়ক"),
-    "gu": ("ત્વરિત", "જવાબ આપો"),
-    "pa": ("ਤਵਰਿਤ", "ਜਵਾਬ ਦਿਓ"),
-    "ta": ("த்வரித்", "பதில்"),
-    "te": ("త్వరిత్", "స్పందించండి"),
-    "kn": ("ತ್ವರಿತ", "ಪ್ರತಿಕ್ರಿಯಿಸಿ"),
-    "ml": ("ത്വരിത്", "മറുപടി"),
-    "or": ("ତ୍ୱରିତ", "ଉତ୍ତର ଦିଅ"),
-    "ur": ("تورت", "جواب دیں"),
+# (app name, "respond", "acknowledge", "open") per language; the post excerpt itself stays as
+# it was written. Action words we have not had translated fall back to English.
+_PHRASES: dict[str, tuple[str, str, str, str]] = {
+    "en": ("Tvarit", "Reply", "Acknowledge", "Open"),
+    "hi-Latn": ("Tvarit", "Jawab do", "Sweekar", "Kholen"),
+    "hi": ("त्वरित", "जवाब दें", "स्वीकार करें", "खोलें"),
+    "mr": ("त्वरित", "उत्तर द्या", "Acknowledge", "Open"),
+    "ne": ("त्वरित", "जवाफ दिनुहोस्", "Acknowledge", "Open"),
+    "bn": ("ত্বরিত", "উত্তর দিন", "Acknowledge", "Open"),
+    "as": ("ত্বৰিত", "উত্তৰ দিয়ক", "Acknowledge", "Open"),
+    "gu": ("ત્વરિત", "જવાબ આપો", "Acknowledge", "Open"),
+    "pa": ("ਤਵਰਿਤ", "ਜਵਾਬ ਦਿਓ", "Acknowledge", "Open"),
+    "ta": ("த்வரித்", "பதில்", "Acknowledge", "Open"),
+    "te": ("త్వరిత్", "స్పందించండి", "Acknowledge", "Open"),
+    "kn": ("ತ್ವರಿತ", "ಪ್ರತಿಕ್ರಿಯಿಸಿ", "Acknowledge", "Open"),
+    "ml": ("ത്വരിത്", "മറുപടി", "Acknowledge", "Open"),
+    "or": ("ତ୍ୱରିତ", "ଉତ୍ତର ଦିଅ", "Acknowledge", "Open"),
+    "ur": ("تورت", "جواب دیں", "Acknowledge", "Open"),
 }
+_RTL = frozenset({"ur"})
+# E-mail line labels: the reader's language first, English after (Hindi only, for now).
+_EMAIL_LABELS: dict[str, dict[str, str]] = {
+    "en": {"open": "Open the task", "terms": "Matched", "post_lang": "Post language",
+           "post": "Post"},
+    "hi": {"open": "काम खोलें", "terms": "मिले शब्द", "post_lang": "पोस्ट की भाषा",
+           "post": "पोस्ट"},
+}  # fmt: skip
+PUSH_BODY_MAX = 180
 
 
 def delivery_languages(state: str) -> tuple[str, ...]:
@@ -89,6 +98,12 @@ def delivery_language(state: str, preferred: Sequence[str]) -> str:
 
 # ---- SMS --------------------------------------------------------------------------------------
 
+# A concatenated SMS spends 6 bytes of each segment on its header: 153 septets or 67 UCS-2
+# units per part instead of 160 or 70.
+GSM7_PART = 153
+UCS2_PART = 67
+SMS_SEGMENTS = 2  # the page URL alone is ~50 characters: one Unicode segment cannot hold a notice
+
 
 def sms_encoding(text: str) -> str:
     """``GSM-7`` when every character is in the GSM 03.38 alphabet, else ``UCS-2``."""
@@ -102,16 +117,27 @@ def sms_units(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def sms_segments(text: str) -> int:
+    """How many SMS the carrier bills for ``text``."""
+    gsm = sms_encoding(text) == "GSM-7"
+    units = sms_units(text)
+    single, part = (GSM7_SEGMENT, GSM7_PART) if gsm else (UCS2_SEGMENT, UCS2_PART)
+    return 1 if units <= single else -(-units // part)
+
+
 def sms_fits_one_segment(text: str) -> bool:
     """True when ``text`` goes out as a single, unconcatenated SMS."""
-    limit = GSM7_SEGMENT if sms_encoding(text) == "GSM-7" else UCS2_SEGMENT
-    return sms_units(text) <= limit
+    return sms_segments(text) == 1
 
 
-def _clip(text: str, fixed: str, compose: Callable[[str], str]) -> str:
-    """Longest prefix of ``text`` (whole graphemes) such that ``compose`` stays one segment."""
+def _fits(text: str, segments: int) -> bool:
+    return sms_segments(text) <= segments
+
+
+def _clip(text: str, fixed: str, compose: Callable[[str], str], segments: int) -> str:
+    """Longest prefix of ``text`` (whole graphemes) such that ``compose`` stays in ``segments``."""
     whole = compose(text)
-    if sms_fits_one_segment(whole):
+    if _fits(whole, segments):
         return whole
     clusters = _GRAPHEME.findall(text)
     lo, hi = 0, len(clusters)
@@ -119,7 +145,7 @@ def _clip(text: str, fixed: str, compose: Callable[[str], str]) -> str:
     while lo <= hi:  # binary search: the units count is monotone in the prefix length
         mid = (lo + hi) // 2
         cand = compose("".join(clusters[:mid]).rstrip() + fixed)
-        if sms_fits_one_segment(cand):
+        if _fits(cand, segments):
             best, lo = cand, mid + 1
         else:
             hi = mid - 1
@@ -127,14 +153,25 @@ def _clip(text: str, fixed: str, compose: Callable[[str], str]) -> str:
 
 
 def sms_text(
-    *, lang: str, severity: int, leader: str, excerpt: str, link: str, escalation: bool = False
+    *,
+    lang: str,
+    severity: int,
+    leader: str,
+    excerpt: str,
+    link: str,
+    escalation: bool = False,
+    terms: Sequence[str] = (),
+    segments: int = SMS_SEGMENTS,
 ) -> str:
-    """One-segment SMS in ``lang``: severity, who, what was said (clipped), reply word, link.
+    """SMS in ``lang`` within ``segments``: severity, who, matched words, what was said, link.
 
-    The sender id already names the app, so the text spends no characters on it.
+    The sender id already names the app, so the text spends no characters on it; the link is
+    never clipped (without it the SMS cannot be acted on), the excerpt is.
     """
-    _, reply = _PHRASES.get(lang, _PHRASES["en"])
+    _, reply, *_ = _PHRASES.get(lang, _PHRASES["en"])
     said = f"{leader}: {excerpt}" if leader.strip() else excerpt
+    if terms:
+        said = f"[{', '.join(terms[:3])}] {said}"
     body = _SPACE.sub(" ", said.translate(_ASCII_FOLD)).strip()
     head = f"S{severity}" + ("!!" if escalation else "!" * (severity >= 4))
 
@@ -143,9 +180,9 @@ def sms_text(
 
     # "..." stays GSM-7; a Unicode ellipsis would force UCS-2 on a Latin text.
     ellipsis = "..." if sms_encoding(compose(body)) == "GSM-7" else "…"
-    text = _clip(body, ellipsis, compose)
-    if not sms_fits_one_segment(text):  # the link alone is too long: drop the body
-        text = f"{head} {link}"
+    text = _clip(body, ellipsis, compose, segments)
+    if not _fits(text, segments):  # the link alone is too long: drop the body
+        text = f"{head} {link}".strip()
     return text
 
 
@@ -153,55 +190,84 @@ def sms_text(
 
 
 @dataclass(frozen=True)
-class Links:
-    """Where a notice points: app deep links and a short web link for SMS/e-mail."""
+class Outbound:
+    """Stage settings every notice needs: where the pages are, India's DLT ids for SMS.
 
-    app_scheme: str = "tvarit://incident/"
-    web_base: str = "https://tvr.in/i/"
-    sms_base: str = "tvr.in/i/"  # phones linkify it; the scheme would cost 8 of 70 characters
+    ``public_base_url`` empty: notices carry no link at all rather than a made-up one.
+    """
+
+    public_base_url: str = ""
+    sms_entity_id: str = ""
+    sms_template_id: str = ""
+
+    def task_url(self, task_id: str) -> str:
+        """The task page's absolute URL (empty when no base URL is configured)."""
+        return task_page_url(self.public_base_url, task_id) if task_id else ""
+
+    @property
+    def sms_ready(self) -> bool:
+        """Whether an SMS may be published: India refuses A2P SMS without DLT ids."""
+        return bool(self.sms_entity_id and self.sms_template_id)
+
+
+OFFLINE = Outbound()  # no pages configured, no SMS: what tests and the bench use by default
 
 
 def short_ref(incident_key: str) -> str:
-    """A short, stable, URL-safe reference to an incident for SMS and batch entry ids."""
+    """A short, stable, URL-safe reference to an incident (batch entry ids, push collapse keys)."""
     return hashlib.sha256(incident_key.encode()).hexdigest()[:8]
+
+
+def notice_version(task: Task) -> int:
+    """The version a notice about ``task`` carries: the dispatch transition does not count.
+
+    Dispatch bumps the stored version when it publishes, but a warrior has seen nothing yet:
+    the first notice is version 1, and a republish after a crash (the task still ``new``)
+    carries the same number, so phones keep deduping on (task id, version).
+    """
+    return task.version - 1 if task.status is not TaskStatus.NEW else task.version
 
 
 @dataclass(frozen=True)
 class Notice:
-    """One message to some teams of one state about one incident at one version."""
+    """One message to one team (or one escalation level) of one state at one version."""
 
     state: str
     incident_key: str
     version: int
     severity: int
-    lang: str
+    lang: str  # the delivery language: the notice's own words, and the filter attribute
     team_ids: tuple[str, ...]
     districts: tuple[str, ...] = ()
     kind: str = "task"  # task | update | digest | escalation
     leader_name: str = ""
     category: str = ""
     excerpt: str = ""
-    url: str = ""
+    url: str = ""  # the post on its platform
     task_id: str = ""
-    tasks: Mapping[str, str] = field(default_factory=dict)  # team id -> task id, small groups
+    post_lang: str = ""  # the language the post is written in
+    terms: tuple[str, ...] = ()  # the words of the keyword queries that matched
+    page_url: str = ""  # the task page; empty when no public base URL is configured
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
-def _data(n: Notice, links: Links) -> dict[str, str]:
-    ref = short_ref(n.incident_key)
+def _data(n: Notice) -> dict[str, str]:
     data = {
         "type": n.kind,
         "incident": n.incident_key,
         "v": str(n.version),
         "severity": str(n.severity),
         "lang": n.lang,
+        "post_lang": n.post_lang,
+        "terms": ", ".join(n.terms),
         "state": n.state,
         "leader": n.leader_name,
         "category": n.category,
         "excerpt": n.excerpt,
         "url": n.url,
-        "link": f"{links.app_scheme}{ref}?v={n.version}",
     }
+    if n.page_url:
+        data["page_url"] = n.page_url
     if n.task_id:
         data["task_id"] = n.task_id
     data.update(n.extra)
@@ -219,48 +285,87 @@ def _fit_push(build: Any, data: dict[str, str]) -> str:
     return text
 
 
-def gcm_payload(n: Notice, links: Links = Links()) -> str:
-    """FCM v1 data message (the app renders it, knows its team, and dedupes on task+version)."""
+def _title(n: Notice) -> str:
+    app = _PHRASES.get(n.lang, _PHRASES["en"])[0]
+    what = {"escalation": "ESCALATION", "digest": "Digest", "update": "Update"}.get(n.kind, "")
+    return " ".join(x for x in (app, f"S{n.severity}", what, n.leader_name) if x)
+
+
+def _body(n: Notice, data: Mapping[str, str]) -> str:
+    """What the notification shows: the matched words first, then the post (clipped)."""
+    excerpt = _SPACE.sub(" ", data.get("excerpt", "")).strip()
+    head = f"[{data['terms']}] " if data.get("terms") else ""
+    return (head + excerpt)[:PUSH_BODY_MAX]
+
+
+def _actions(n: Notice) -> list[dict[str, str]]:
+    _, _, ack, open_ = _PHRASES.get(n.lang, _PHRASES["en"])
+    return [{"action": "ack", "title": ack}, {"action": "open", "title": open_}]
+
+
+def gcm_payload(n: Notice) -> str:
+    """FCM v1 message: shown by Android and by a browser with the page installed, no app needed.
+
+    ``notification`` is what Android shows; ``webpush`` what a browser's service worker shows,
+    with the acknowledge/open actions and a click that opens the task page; ``data`` carries
+    the same keys for code that renders or dedupes itself (task id + version).
+    """
 
     def build(data: dict[str, str]) -> dict[str, Any]:
+        title, body = _title(n), _body(n, data)
+        tag = n.task_id or short_ref(n.incident_key)
+        webpush: dict[str, Any] = {
+            "headers": {"Urgency": "high" if n.severity >= 4 else "normal", "TTL": "86400"},
+            "notification": {
+                "title": title,
+                "body": body,
+                "lang": n.lang,
+                "dir": "rtl" if n.lang in _RTL else "auto",
+                "tag": tag,
+                "renotify": n.kind == "escalation",
+                "requireInteraction": n.severity >= 4,
+                "actions": _actions(n),
+                "data": {k: data[k] for k in ("task_id", "v", "page_url") if k in data},
+            },
+        }
+        if data.get("page_url", "").startswith("https://"):
+            webpush["fcm_options"] = {"link": data["page_url"]}  # FCM accepts HTTPS links only
         return {
             "fcmV1Message": {
                 "message": {
+                    "notification": {"title": title, "body": body},
                     "data": data,
                     "android": {
                         "priority": "high" if n.severity >= 4 else "normal",
                         "collapse_key": short_ref(n.incident_key),
                         "ttl": "86400s",
+                        "notification": {"tag": tag},
                     },
+                    "webpush": webpush,
                 }
             }
         }
 
-    return _fit_push(build, _data(n, links))
+    return _fit_push(build, _data(n))
 
 
-def _title(n: Notice) -> str:
-    app, _ = _PHRASES.get(n.lang, _PHRASES["en"])
-    what = {"escalation": "ESCALATION", "digest": "Digest", "update": "Update"}.get(n.kind, "")
-    return " ".join(x for x in (app, f"S{n.severity}", what, n.leader_name) if x)
-
-
-def apns_payload(n: Notice, links: Links = Links()) -> str:
+def apns_payload(n: Notice) -> str:
     """APNs alert with the same data keys; severity 4+ is time-sensitive."""
 
     def build(data: dict[str, str]) -> dict[str, Any]:
         return {
             "aps": {
-                "alert": {"title": _title(n), "body": data.get("excerpt", "")[:180]},
+                "alert": {"title": _title(n), "body": _body(n, data)},
                 "sound": "default",
                 "thread-id": short_ref(n.incident_key),
+                "category": "TVARIT_TASK",  # the app's acknowledge/open actions
                 "interruption-level": "time-sensitive" if n.severity >= 4 else "active",
                 "mutable-content": 1,
             },
             **{k: v for k, v in data.items() if k != "excerpt"},
         }
 
-    return _fit_push(build, _data(n, links))
+    return _fit_push(build, _data(n))
 
 
 def _ascii(text: str) -> str:
@@ -268,15 +373,22 @@ def _ascii(text: str) -> str:
 
 
 def email_subject(n: Notice) -> str:
+    """The e-mail subject of a notice (see :func:`email_subject_from_data`)."""
+    return email_subject_from_data(_data(n))
+
+
+def email_subject_from_data(data: Mapping[str, str]) -> str:
     """One ASCII line under 100 characters: older SNS docs allow only ASCII subjects.
 
-    The leader's name is kept only when it is ASCII; the body carries it in any script.
+    The leader's name is kept only when it is ASCII; the body carries it in any script. No
+    version: the first notice a warrior sees is simply the task.
     """
-    what = {"escalation": "ESCALATION", "digest": "Digest", "update": "Update"}.get(n.kind, "")
-    leader = _ascii(n.leader_name) if n.leader_name.isascii() else ""
-    head = " ".join(x for x in ("Tvarit", f"S{n.severity}", what, leader) if x)
-    ref = f"[{short_ref(n.incident_key)} v{n.version}]"
-    category = _ascii(n.category).strip() or "mention"
+    kind, leader_name = data.get("type", "task"), data.get("leader", "")
+    what = {"escalation": "ESCALATION", "digest": "Digest", "update": "Update"}.get(kind, "")
+    leader = _ascii(leader_name) if leader_name.isascii() else ""
+    head = " ".join(x for x in ("Tvarit", f"S{data.get('severity', '')}", what, leader) if x)
+    ref = f"[{short_ref(data.get('incident', ''))}]"
+    category = _ascii(data.get("category", "")).strip() or "mention"
     subject = _SPACE.sub(" ", f"{head}: {category}").strip()
     room = EMAIL_SUBJECT_MAX - len(ref) - 1
     if len(subject) > room:
@@ -284,48 +396,80 @@ def email_subject(n: Notice) -> str:
     return f"{subject} {ref}"
 
 
-def email_body(n: Notice, links: Links = Links()) -> str:
-    """Plain-text e-mail: the post, the link, and the references receivers dedupe on."""
+def sms_from_data(data: Mapping[str, str]) -> str:
+    """The SMS of a rendered notice, from its ``default`` payload (the local phone uses it too)."""
+    return sms_text(
+        lang=data.get("lang", "en"),
+        severity=int(data.get("severity", "3")),
+        leader=data.get("leader", ""),
+        excerpt=data.get("excerpt", ""),
+        link=data.get("page_url", ""),
+        escalation=data.get("type") == "escalation",
+        terms=[t for t in data.get("terms", "").split(", ") if t],
+    )
+
+
+def email_from_data(data: Mapping[str, str]) -> str:
+    """Plain-text e-mail in the notice's language (Hindi first for Hindi readers), English after.
+
+    The link to the task page comes first: it is what the reader acts on.
+    """
+    lang = data.get("lang", "en")
+    labels = _EMAIL_LABELS.get(lang, _EMAIL_LABELS["en"])
+    english = _EMAIL_LABELS["en"]
+
+    def line(key: str, value: str) -> str:
+        if lang == "en" or labels is english:
+            return f"{english[key]}: {value}"
+        return f"{labels[key]} / {english[key]}: {value}"
+
     lines = [
-        f"{n.leader_name or 'A watched leader'} ({n.category or 'mention'}, severity {n.severity})",
+        f"{data.get('leader') or 'A watched leader'} "
+        f"({data.get('category') or 'mention'}, S{data.get('severity', '')})",
         "",
-        n.excerpt,
-        "",
-        f"Post: {n.url}" if n.url else "",
-        f"Respond: {links.web_base}{short_ref(n.incident_key)}?v={n.version}",
-        "",
-        f"incident {n.incident_key} · version {n.version}"
-        + (f" · task {n.task_id}" if n.task_id else ""),
     ]
-    return "\n".join(line for line in lines if line is not None)
+    if data.get("page_url"):
+        lines += [line("open", data["page_url"]), ""]
+    lines += [data.get("excerpt", ""), ""]
+    if data.get("terms"):
+        lines.append(line("terms", data["terms"]))
+    if data.get("post_lang"):
+        lines.append(line("post_lang", data["post_lang"]))
+    if data.get("url"):
+        lines.append(line("post", data["url"]))
+    lines += [
+        "",
+        f"incident {data.get('incident', '')}"
+        + (f" · task {data['task_id']}" if data.get("task_id") else ""),
+    ]
+    return "\n".join(lines)
 
 
-def render_message(n: Notice, links: Links = Links()) -> dict[str, str]:
+def email_body(n: Notice) -> str:
+    """Plain-text e-mail of a notice."""
+    return email_from_data(_data(n))
+
+
+def render_message(n: Notice) -> dict[str, str]:
     """The ``Message`` object for ``MessageStructure=json``: one text per protocol."""
-    data = _data(n, links)
-    apns = apns_payload(n, links)
-    default: dict[str, Any] = dict(data)
-    if n.tasks:
-        default["tasks"] = dict(n.tasks)
+    data = _data(n)
+    apns = apns_payload(n)
     return {
-        "default": json.dumps(default, ensure_ascii=False, separators=(",", ":")),
-        "GCM": gcm_payload(n, links),
+        "default": json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+        "GCM": gcm_payload(n),
         "APNS": apns,
         "APNS_SANDBOX": apns,
-        "sms": sms_text(
-            lang=n.lang,
-            severity=n.severity,
-            leader=n.leader_name,
-            excerpt=n.excerpt,
-            link=f"{links.sms_base}{short_ref(n.incident_key)}.{n.version}",
-            escalation=n.kind == "escalation",
-        ),
-        "email": email_body(n, links),
+        "sms": sms_from_data(data),
+        "email": email_from_data(data),
     }
 
 
-def message_attributes(n: Notice) -> dict[str, dict[str, str]]:
-    """SNS message attributes matched by subscription filter policies (boto3 shape)."""
+def message_attributes(n: Notice, outbound: Outbound = Outbound()) -> dict[str, dict[str, str]]:
+    """SNS message attributes matched by subscription filter policies (boto3 shape).
+
+    With SMS configured, India's DLT entity and template ids ride on every publish (SNS reads
+    them for the SMS deliveries and ignores them elsewhere); without them no SMS is sent.
+    """
     attrs = {
         "team_ids": {
             "DataType": "String.Array",
@@ -341,6 +485,13 @@ def message_attributes(n: Notice) -> dict[str, dict[str, str]]:
             "DataType": "String.Array",
             "StringValue": json.dumps(sorted(set(n.districts)), separators=(",", ":")),
         }
+    if outbound.sms_ready:
+        attrs["AWS.MM.SMS.EntityId"] = {"DataType": "String", "StringValue": outbound.sms_entity_id}
+        attrs["AWS.MM.SMS.TemplateId"] = {
+            "DataType": "String",
+            "StringValue": outbound.sms_template_id,
+        }
+        attrs["AWS.SNS.SMS.SMSType"] = {"DataType": "String", "StringValue": "Transactional"}
     return attrs
 
 
@@ -410,27 +561,15 @@ def _entry_size(message: str, subject: str, attrs: Mapping[str, Mapping[str, str
     return size
 
 
-def build_entry(n: Notice, links: Links = Links()) -> Entry:
+def build_entry(n: Notice, outbound: Outbound = Outbound()) -> Entry:
     """Render one notice into one publishable entry, sized as SNS counts it."""
-    message = json.dumps(render_message(n, links), ensure_ascii=False, separators=(",", ":"))
+    message = json.dumps(render_message(n), ensure_ascii=False, separators=(",", ":"))
     subject = email_subject(n)
-    attrs = message_attributes(n)
+    attrs = message_attributes(n, outbound)
     # Derived from content only, so a repeat publish of the same tasks is byte-identical.
     audience = hashlib.sha256("\x1f".join(n.team_ids).encode()).hexdigest()[:8]
     ident = f"{short_ref(n.incident_key)}-v{n.version}-{n.kind}-{n.lang}-{audience}"[:80]
     return Entry(ident, message, subject, attrs, _entry_size(message, subject, attrs), n)
-
-
-def _entries_for(n: Notice, links: Links, limit: int) -> list[Entry]:
-    entry = build_entry(n, links)
-    if entry.size <= limit or len(n.team_ids) <= 1:
-        return [entry]
-    half = len(n.team_ids) // 2  # too many team ids for one message: split the audience
-    halves = (n.team_ids[:half], n.team_ids[half:])
-    left, right = (
-        replace(n, team_ids=h, tasks={k: v for k, v in n.tasks.items() if k in h}) for h in halves
-    )
-    return _entries_for(left, links, limit) + _entries_for(right, links, limit)
 
 
 def pack(entries: Iterable[Entry], limit: int = SNS_MESSAGE_LIMIT) -> list[Publish]:
@@ -442,104 +581,91 @@ def pack(entries: Iterable[Entry], limit: int = SNS_MESSAGE_LIMIT) -> list[Publi
     for state, items in by_state.items():
         bins: list[list[Entry]] = []
         sizes: list[int] = []
+        open_bins: list[int] = []  # bins with room for another entry: full ones are never rescanned
         # first-fit decreasing keeps the call count near the minimum for our few sizes
         for e in sorted(items, key=lambda x: -x.size):
-            for i, b in enumerate(bins):
-                if len(b) < BATCH_MAX_ENTRIES and sizes[i] + e.size <= limit:
-                    b.append(e)
+            for k, i in enumerate(open_bins):
+                if sizes[i] + e.size <= limit:
+                    bins[i].append(e)
                     sizes[i] += e.size
+                    if len(bins[i]) == BATCH_MAX_ENTRIES:
+                        del open_bins[k]
                     break
             else:
                 bins.append([e])
                 sizes.append(e.size)
+                if BATCH_MAX_ENTRIES > 1:
+                    open_bins.append(len(bins) - 1)
         calls.extend(Publish(state, tuple(b)) for b in bins)
     return calls
 
 
-def team_tokens(
-    state: str, team_ids: Sequence[str], directory: TeamDirectory | None
-) -> tuple[str, ...]:
-    """Collapse a complete state or district audience into one ``@state``/``@district`` token."""
-    if directory is None:
-        return tuple(team_ids)
-    chosen = set(team_ids)
-    everyone = directory.by_state.get(state, ())
-    if everyone and len(chosen) == len(everyone) and chosen.issuperset(everyone):
-        return (f"@state:{state}",)
-    tokens: list[str] = []
-    covered: set[str] = set()
-    for (st, district), ids in directory.by_district.items():
-        if st == state and chosen.issuperset(ids):
-            tokens.append(f"@district:{state}/{district}")
-            covered.update(ids)
-    tokens.extend(t for t in team_ids if t not in covered)
-    return tuple(tokens)
-
-
 def notices_for_tasks(
-    tasks: Iterable[Task], directory: TeamDirectory | None = None, kind: str = "task"
+    tasks: Iterable[Task], outbound: Outbound = Outbound(), kind: str = "task"
 ) -> list[Notice]:
-    """Group tasks by (state, incident, version) and render one notice per delivery language.
+    """One notice per task and delivery language of its state.
 
-    ``kind`` is the caller's: ``task`` for a first dispatch, ``update`` when open tasks changed.
+    Per task, not per incident: each team's notice links its own task page, and an SMS or
+    e-mail cannot pick its team's entry out of a map. ``kind`` is the caller's: ``task`` for a
+    first dispatch, ``update`` when open tasks changed.
     """
-    groups: dict[tuple[str, str, int], list[Task]] = {}
-    for t in tasks:
-        groups.setdefault((t.state, t.incident_key, t.version), []).append(t)
     notices: list[Notice] = []
-    # Sorted throughout: the same tasks in any order give the same messages.
-    for (state, incident_key, version), group in sorted(groups.items()):
-        group.sort(key=lambda t: t.team_id)
-        head = group[0]
-        team_ids = tuple(dict.fromkeys(t.team_id for t in group))
-        tokens = team_tokens(state, team_ids, directory)
-        for lang in delivery_languages(state):
+    # Sorted: the same tasks in any order give the same messages.
+    for t in sorted(tasks, key=lambda t: (t.state, t.incident_key, t.team_id, t.version)):
+        for lang in delivery_languages(t.state):
             notices.append(
                 Notice(
-                    state=state,
-                    incident_key=incident_key,
-                    version=version,
-                    severity=max(t.severity for t in group),
+                    state=t.state,
+                    incident_key=t.incident_key,
+                    version=notice_version(t),
+                    severity=t.severity,
                     lang=lang,
-                    team_ids=tokens,
-                    districts=tuple(sorted({t.district for t in group if t.district})),
+                    team_ids=(t.team_id,),
+                    districts=(t.district,) if t.district else (),
                     kind=kind,
-                    leader_name=head.leader_name,
-                    category=head.category,
-                    excerpt=head.excerpt,
-                    url=head.url,
-                    task_id=head.task_id if len(team_ids) == 1 else "",
-                    tasks={t.team_id: t.task_id for t in group}
-                    if 1 < len(team_ids) <= TASK_MAP_MAX
-                    else {},
+                    leader_name=t.leader_name,
+                    category=t.category,
+                    excerpt=t.excerpt,
+                    url=t.url,
+                    task_id=t.task_id,
+                    post_lang=t.lang,
+                    terms=t.terms,
+                    page_url=outbound.task_url(t.task_id),
                 )
             )
     return notices
 
 
-def digest_notices(team_id: str, state: str, tasks: Sequence[Task]) -> list[Notice]:
+def digest_notices(
+    team_id: str, state: str, tasks: Sequence[Task], outbound: Outbound = Outbound()
+) -> list[Notice]:
     """One digest for one team: the tasks held back by rate limits or quiet hours, in one notice.
 
-    Keyed by the held task ids, so a repeated flush of the same digest is the same message.
+    Keyed by the held task ids, so a repeated flush of the same digest is the same message. It
+    links the page of its most urgent task (the first listed).
     """
     held = sorted(tasks, key=lambda t: (-t.severity, t.created_at, t.task_id))
     if not held:
         return []
     key = "dg_" + hashlib.sha256("\x1f".join(t.task_id for t in held).encode()).hexdigest()[:20]
     lines = [f"{t.leader_name or '?'}: {_SPACE.sub(' ', t.excerpt)[:80]}" for t in held]
+    top = held[0]
     return [
         Notice(
             state=state,
             incident_key=key,
             version=1,
-            severity=held[0].severity,
+            severity=top.severity,
             lang=lang,
             team_ids=(team_id,),
             kind="digest",
-            leader_name=f"{len(held)} x" if len(held) > 1 else held[0].leader_name,
-            category=held[0].category if len(held) == 1 else "digest",
+            leader_name=f"{len(held)} x" if len(held) > 1 else top.leader_name,
+            category=top.category if len(held) == 1 else "digest",
             excerpt=" | ".join(lines),
-            url=held[0].url,
+            url=top.url,
+            post_lang=top.lang,
+            terms=tuple(dict.fromkeys(term for t in held for term in t.terms))[:5],
+            page_url=outbound.task_url(top.task_id),
             # 100 ids (~2.7 KB) keep the push payload under 4 KB; "held" tells the app if more
             extra={"task_ids": ",".join(t.task_id for t in held[:100]), "held": str(len(held))},
         )
@@ -548,19 +674,17 @@ def digest_notices(team_id: str, state: str, tasks: Sequence[Task]) -> list[Noti
 
 
 def plan_notices(
-    notices: Iterable[Notice], links: Links = Links(), limit: int = SNS_MESSAGE_LIMIT
+    notices: Iterable[Notice], outbound: Outbound = Outbound(), limit: int = SNS_MESSAGE_LIMIT
 ) -> list[Publish]:
     """Render notices and pack them into the fewest SNS calls."""
-    entries = [e for n in notices for e in _entries_for(n, links, limit)]
-    return pack(entries, limit)
+    return pack([build_entry(n, outbound) for n in notices], limit)
 
 
 def plan_publishes(
     tasks: Iterable[Task],
-    directory: TeamDirectory | None = None,
-    links: Links = Links(),
+    outbound: Outbound = Outbound(),
     limit: int = SNS_MESSAGE_LIMIT,
     kind: str = "task",
 ) -> list[Publish]:
-    """The SNS calls that deliver ``tasks``: grouped by state topic, split by the size limit."""
-    return plan_notices(notices_for_tasks(tasks, directory, kind), links, limit)
+    """The SNS calls that deliver ``tasks``: one entry per task and language, per state topic."""
+    return plan_notices(notices_for_tasks(tasks, outbound, kind), outbound, limit)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -38,9 +38,16 @@ class Member:
     team_id: str
     role: str = "warrior"  # warrior | lead | district_head | state_head
     languages: tuple[str, ...] = ()  # preferred first; decides the delivery language
-    channels: tuple[str, ...] = ("push",)  # push | sms | email, in fallback order
+    # push | sms | email: sms and email each make a subscription (services/contacts.py)
+    channels: tuple[str, ...] = ("push",)
     quiet_hours: str = ""  # "22:00-07:00", local time (IST); honoured by the app on device
     min_severity: int = 1  # the subscription filter drops tasks below this
+    # Personal data, stored only with consent (domain.contacts): E.164 phone, e-mail address.
+    phone: str = field(default="", repr=False)
+    email: str = field(default="", repr=False)
+    contact_consent: bool = False
+    contact_consent_at: str = ""  # ISO time the cell head recorded the consent
+    contact_consent_by: str = ""  # who recorded it (their sub)
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,7 @@ class Team:
     rate_per_hour: float = 6.0
     burst: int = 3
     digest_minutes: int = 30
+    sms_audience: str = "leads"  # leads | everyone: who may get SMS (it costs per message)
 
 
 def account_index_key(platform: str, handle: str) -> str:

@@ -81,6 +81,7 @@ class Task:
     leader_id: str = ""
     leader_name: str = ""
     query_ids: tuple[str, ...] = ()
+    terms: tuple[str, ...] = ()  # the query terms that matched, as the queries spell them
     category: str = ""
     severity: int = 3
     lang: str = "und"

@@ -48,6 +48,7 @@ from chalicelib.errors import (
     PreconditionRequiredError,
 )
 from chalicelib.services.config_cache import team_record
+from chalicelib.services.contacts import ContactSync
 from chalicelib.services.ports import AuditRecord, ConfigRecord, ConfigStore, IndexItem
 
 # Kept under their old names for the views.
@@ -76,10 +77,33 @@ def system_principal(name: str) -> Principal:
 
 
 class ConfigAdmin:
-    """Use cases over a :class:`ConfigStore`; every method checks the caller's scope first."""
+    """Use cases over a :class:`ConfigStore`; every method checks the caller's scope first.
 
-    def __init__(self, store: ConfigStore) -> None:
+    ``contacts``: members' SMS/e-mail channels, checked before a team write and subscribed
+    after it (``services.contacts``); without it those channels are stored only.
+    """
+
+    def __init__(self, store: ConfigStore, contacts: ContactSync | None = None) -> None:
         self.store = store
+        self.contacts = contacts
+
+    def _before_team_write(
+        self,
+        kind: Kind,
+        p: Principal,
+        data: dict[str, Any],
+        before: dict[str, Any] | None,
+        member_id: str = "",
+    ) -> dict[str, Any]:
+        if kind is not TEAMS or self.contacts is None:
+            return data
+        return self.contacts.prepare(p.sub, data, before, member_id)
+
+    def _after_team_write(
+        self, kind: Kind, p: Principal, before: dict[str, Any] | None, after: dict[str, Any] | None
+    ) -> None:
+        if kind is TEAMS and self.contacts is not None:
+            self.contacts.sync(p.sub, before, after)
 
     def _scope(self, kind: ConfigKind, data: dict[str, Any]) -> Scope:
         team_id = kind.team_of(data)
@@ -190,6 +214,7 @@ class ConfigAdmin:
             raise ConflictError(
                 f"{kind.name} {data['id']} exists already", [FieldProblem("id", "taken")]
             )
+        data = self._before_team_write(kind, p, data, None)
         record = self.store.write_item(
             *kind.key(data),
             kind.name,
@@ -201,6 +226,7 @@ class ConfigAdmin:
             objects=[scope],
         )
         assert record is not None
+        self._after_team_write(kind, p, None, record.data)
         return record
 
     def replace(
@@ -226,6 +252,7 @@ class ConfigAdmin:
         scope = self._scope(kind, data)
         authorize(p, kind.name, Verb.WRITE, scope, creating=True)
         self._check_roles(kind, p, current.data, data)
+        data = self._before_team_write(kind, p, data, current.data)
         record = self.store.write_item(
             *kind.key(data),
             kind.name,
@@ -236,6 +263,7 @@ class ConfigAdmin:
             objects=_distinct(self._scope(kind, current.data), scope),
         )
         assert record is not None
+        self._after_team_write(kind, p, current.data, record.data)
         return record
 
     def delete(
@@ -255,6 +283,7 @@ class ConfigAdmin:
             self._index(kind, None, object_id),
             objects=[scope],
         )
+        self._after_team_write(kind, p, current.data, None)
 
     def put(self, kind: ConfigKind, p: Principal, data: dict[str, Any]) -> ConfigRecord:
         """Create, or replace at its current version: what seeding does (demo, local stack,
@@ -289,7 +318,7 @@ class ConfigAdmin:
             raise NotFoundError("no such member")
         expected = team.version if creating else expected_version(team, if_match)
         members = [m for m in members if m["id"] != member["id"]] + [{**member, "team_id": team_id}]
-        return self._save_members(p, team, members, expected)
+        return self._save_members(p, team, members, expected, str(member["id"]))
 
     def remove_member(
         self, p: Principal, team_id: str, member_id: str, if_match: IfMatch | None
@@ -302,12 +331,18 @@ class ConfigAdmin:
         return self._save_members(p, team, members, expected_version(team, if_match))
 
     def _save_members(
-        self, p: Principal, team: ConfigRecord, members: Sequence[dict[str, Any]], expected: int
+        self,
+        p: Principal,
+        team: ConfigRecord,
+        members: Sequence[dict[str, Any]],
+        expected: int,
+        member_id: str = "",
     ) -> ConfigRecord:
         """Write a team whose members changed, conditional on ``expected``."""
         data = MEMBERS.prepare({**team.data, "members": members})
         MEMBERS.validate(data)
         self._check_roles(TEAMS, p, team.data, data)
+        data = self._before_team_write(TEAMS, p, data, team.data, member_id)
         record = self.store.write_item(
             *TEAMS.key(data),
             TEAMS.name,
@@ -318,6 +353,7 @@ class ConfigAdmin:
             objects=[TEAMS.scope(data)],
         )
         assert record is not None
+        self._after_team_write(TEAMS, p, team.data, record.data)
         return record
 
     # The route tree: one national object.

@@ -12,10 +12,10 @@ same task ids and versions, which receivers drop.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from chalicelib.domain.notify import digest_notices, plan_notices, plan_publishes
+from chalicelib.domain.notify import Outbound, digest_notices, plan_notices, plan_publishes
 from chalicelib.domain.org import Team
 from chalicelib.domain.tasks import Task, TaskAction, TaskEvent, TaskStatus, task_id_for, transition
 from chalicelib.domain.throttle import (
@@ -50,6 +50,7 @@ class DispatchService:
     clock: Clock
     config: CachedConfig | None = None
     throttle: ThrottleStore | None = None
+    outbound: Outbound = field(default_factory=Outbound)
 
     def dispatch(self, new_tasks: Sequence[Task]) -> DispatchReport:
         groups: dict[tuple[str, str], list[Task]] = {}
@@ -74,7 +75,7 @@ class DispatchService:
             try:
                 page, held = self._admit(state, moved, now)
                 message_ids: list[str] = []
-                for call in plan_publishes([t for t, _ in page]):
+                for call in plan_publishes([t for t, _ in page], self.outbound):
                     message_ids += self.publisher.send(call)
                     published += 1
             except UpstreamError:
@@ -150,6 +151,7 @@ class DigestService:
     config: CachedConfig
     publisher: TaskPublisher
     clock: Clock
+    outbound: Outbound = field(default_factory=Outbound)
 
     def run(self) -> list[str]:
         now = self.clock()
@@ -172,7 +174,8 @@ class DigestService:
                 still_open = [t for t in held if t is not None and t.is_open]
                 # Published before the state is saved: a crash in between repeats the same
                 # digest (its key derives from the held task ids), which phones drop.
-                for call in plan_notices(digest_notices(team.id, team.state, still_open)):
+                notices = digest_notices(team.id, team.state, still_open, self.outbound)
+                for call in plan_notices(notices, self.outbound):
                     self.publisher.send(call)
             if self.throttle.save(team.id, team.state, after, version):
                 return bool(incidents)

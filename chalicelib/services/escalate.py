@@ -18,7 +18,7 @@ from chalicelib.domain.escalation import (
     next_step,
     parse_chain,
 )
-from chalicelib.domain.notify import plan_notices
+from chalicelib.domain.notify import Outbound, plan_notices
 from chalicelib.domain.states import STATE_CODES
 from chalicelib.domain.tasks import Task
 from chalicelib.errors import InvalidInputError, UpstreamError
@@ -40,6 +40,7 @@ class EscalationService:
     publisher: TaskPublisher
     clock: Clock
     states: Sequence[str] = field(default_factory=lambda: STATE_CODES)
+    outbound: Outbound = field(default_factory=Outbound)
 
     def run(self) -> EscalationReport:
         now = self.clock()
@@ -77,7 +78,8 @@ class EscalationService:
         if team is None:
             self.tasks.record_escalation(task, task.escalation_step, None)
             return "stop"
-        for call in plan_notices(escalation_notices(task, step, team)):
+        notices = escalation_notices(task, step, team, self.outbound)
+        for call in plan_notices(notices, self.outbound):
             self.publisher.send(call)
         following = next_step(task, chain, now, task.escalation_step + 1)
         next_at = following.due if following.action != "stop" else None

@@ -315,3 +315,15 @@ class DeviceRegistry(Protocol):
         ...
 
     def unregister(self, endpoint_arn: str, subscription_arn: str) -> None: ...
+
+
+class ContactSubscriber(Protocol):
+    """SMS and e-mail subscriptions of members on their state's topic."""
+
+    def subscribe(
+        self, topic_arn: str, protocol: str, endpoint: str, filter_policy: Mapping[str, Any]
+    ) -> str:
+        """Subscribe ``endpoint`` (a phone number or address) with the policy; its ARN."""
+        ...
+
+    def unsubscribe(self, subscription_arn: str) -> None: ...

@@ -114,7 +114,7 @@ def test_a_signed_post_reaches_the_phones_of_its_leaders_state_only(stack: Local
     assert {d.member_id for d in mine} == delhi
     assert {d.team_id for d in mine} == {"DL-CENTRAL-01", "DL-EAST-01"}
     assert len(tasks_for(stack, "1860000000000000001")) == 2
-    assert all(d.version == 2 for d in mine)
+    assert all(d.version == 1 for d in mine)  # the first notice a warrior sees
 
 
 def test_a_duplicate_post_creates_no_new_task(stack: LocalStack) -> None:
@@ -332,3 +332,109 @@ def test_a_head_traces_a_task_back_to_its_mention_and_incident(
     # A district head sees the incident, and only their district's teams' tasks in it.
     assert {t["district"] for t in incident["tasks"]} <= {"CENTRAL"}
     assert _call(stack, "GET", f"/incidents/{task['incident_key']}", up_head)[0] == 404
+
+
+def test_sms_and_email_subscriptions_are_made_on_the_topic_and_seen_by_the_phone_sink(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A cell head adds a lead with phone and e-mail; a post reaches both, linking the page."""
+    from chalicelib.domain.links import task_page_url
+    from chalicelib.domain.notify import sms_segments
+    from chalicelib.domain.subscriptions import filter_policy
+    from chalicelib.domain.tasks import task_id_for
+    from local.phone import format_delivery
+
+    assert stack.phone is not None
+    head = _mint(capsys, "--role", "state_head", "--state", "DL", "--sub", "head-dl")
+    lead = {
+        "id": "lead-east-sms",
+        "name": "Imran",
+        "role": "lead",
+        "languages": ["hi"],
+        "channels": ["push", "sms", "email"],
+        "phone": "+91 98000 00099",
+        "email": "imran@example.in",
+        "contact_consent": True,
+    }
+    status, team = _call(stack, "POST", "/teams/DL-EAST-01/members", head, lead)
+    assert status == 201, team
+    sns = stack.clients["sns"]
+    topic = stack.resources.topic_arns["DL"]  # type: ignore[union-attr]
+    subs = {
+        s["Protocol"]: s
+        for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+        if s["Protocol"] in ("sms", "email")
+    }
+    assert set(subs) == {"sms", "email"}
+    assert subs["sms"]["Endpoint"] == "+919800000099"
+    from chalicelib.domain.org import team_from_dict
+
+    stored = team_from_dict({k: v for k, v in team.items() if k not in _RECORD_KEYS})
+    member = next(m for m in stored.members if m.id == "lead-east-sms")
+    policy = filter_policy(member, stored)
+    for s in subs.values():
+        attrs = sns.get_subscription_attributes(SubscriptionArn=s["SubscriptionArn"])["Attributes"]
+        assert json.loads(attrs["FilterPolicy"]) == policy
+    mirrored = stack.phone.mirror_contacts()
+    assert sorted(c.protocol for c in mirrored) == ["email", "sms"]
+    assert all(c.filter_policy == policy for c in mirrored)
+
+    post = make_post(12, "नोटबंदी पर फिर वही बात: काला धन कहाँ गया?", day=12)
+    assert send(stack, post)[0] == 202
+
+    def texts() -> dict[str, Any]:
+        assert stack.phone is not None
+        return {
+            d.channel: d
+            for d in stack.phone.deliveries
+            if d.channel != "push" and "1860000000000000012" in d.url
+        }
+
+    eventually(stack, lambda: set(texts()) == {"sms", "email"})
+    got = texts()
+    base = wiring.container().settings.public_base_url
+    assert base == stack.api_url
+    status, mention = _call(stack, "GET", "/mentions/x%231860000000000000012", head)
+    _, first = _call(stack, "GET", f"/tasks/{mention['task_ids'][0]}", head)
+    incident = first["incident_key"]
+    east_task = task_id_for("DL-EAST-01", incident)
+    assert east_task in mention["task_ids"]
+    page = task_page_url(base, east_task)
+    # The SMS the phone would get: Hindi first, the matched words, the page link, 2 segments.
+    sms = got["sms"]
+    assert sms.text.endswith("जवाब दें " + page) and "नोटबंदी" in sms.text
+    assert sms_segments(sms.text) <= 2 and sms.to == "+91******0099"
+    assert got["email"].page_url == page and got["email"].to == "i***@example.in"
+    # Every push payload of the post links its own team's task page, with the post's language.
+    pushes = [
+        d for d in stack.phone.deliveries if d.channel == "push" and "1860000000000000012" in d.url
+    ]
+    assert pushes
+    for d in pushes:
+        assert d.page_url == task_page_url(base, task_id_for(d.team_id, incident))
+        assert d.post_lang == "hi" and "नोटबंदी" in d.terms and d.version == 1
+        line = format_delivery(d)
+        assert "post:hi " in line and "«" in line and "नोटबंदी" in line
+    # Dropping the SMS channel removes the subscription from the topic.
+    path = "/teams/DL-EAST-01/members/lead-east-sms"
+    request = urllib.request.Request(  # noqa: S310
+        stack.api_url + path,
+        data=json.dumps({**lead, "channels": ["push"]}).encode(),
+        method="PUT",
+        headers={
+            "Authorization": f"Bearer {head}",
+            "Content-Type": "application/json",
+            "If-Match": f'"{team["version"]}"',  # the team's version: members live in it
+        },
+    )
+    status, _ = _open(request)
+    assert status == 200
+    left = [
+        s["Protocol"]
+        for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+        if s["Protocol"] in ("sms", "email")
+    ]
+    assert left == []
+
+
+_RECORD_KEYS = ("version", "updated_at", "updated_by")

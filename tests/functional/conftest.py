@@ -17,6 +17,7 @@ from chalicelib.domain.analysis import WatchConfig, analyze
 from chalicelib.domain.keywords import compile_queries
 from chalicelib.domain.language import detect
 from chalicelib.services.config_cache import CachedConfig
+from chalicelib.services.contacts import ContactSync
 from chalicelib.settings import Settings
 from tests.factories import T0, make_leader, make_mention, make_query, make_team
 from tests.fakes import (
@@ -27,6 +28,7 @@ from tests.fakes import (
     InMemoryMentionRepository,
     InMemoryTaskRepository,
     InMemoryThrottleStore,
+    RecordingContactSubscriber,
     RecordingDeviceRegistry,
     RecordingPublisher,
 )
@@ -47,6 +49,10 @@ SETTINGS = Settings(
     jwt_issuer=ISSUER.issuer,
     jwt_audience=DEV_AUDIENCE,
     jwks=json.dumps(ISSUER.jwks()),
+    public_base_url="https://tvarit.test",
+    channels=("sms", "email"),
+    sms_entity_id="1101000000000000001",
+    sms_template_id="1107000000000000002",
 )
 
 # One caller per role, in and out of the scope of the world's objects (DL and UP).
@@ -93,6 +99,9 @@ class World:
     incidents: InMemoryIncidentIndex
     throttle: InMemoryThrottleStore
     devices: RecordingDeviceRegistry
+    contacts: RecordingContactSubscriber = dataclasses.field(
+        default_factory=RecordingContactSubscriber
+    )
     idempotency: InMemoryIdempotencyStore = dataclasses.field(
         default_factory=InMemoryIdempotencyStore
     )
@@ -119,6 +128,7 @@ def world() -> Iterator[World]:
         InMemoryIncidentIndex(),
         InMemoryThrottleStore(),
         RecordingDeviceRegistry(),
+        RecordingContactSubscriber(),
     )
     wiring.use(
         wiring.Container(
@@ -132,6 +142,13 @@ def world() -> Iterator[World]:
             incidents=w.incidents,
             throttle=w.throttle,
             devices=w.devices,
+            contact_sync=ContactSync(
+                w.config,
+                w.contacts,
+                SETTINGS.state_topic_arn,
+                SETTINGS.enabled_channels,
+                lambda: datetime.fromtimestamp(NOW, UTC),
+            ),
             idempotency=w.idempotency,
             wall_time=lambda: NOW,
         )

@@ -47,11 +47,16 @@ def tasks_of(world: World) -> dict[str, Task]:
 
 
 def team_tokens(world: World) -> list[str]:
-    return [
-        token
-        for call in world.publisher.calls
-        for token in json.loads(call.entries[0].attributes["team_ids"]["StringValue"])
-    ]
+    """The audiences each published task reached, once per task (not per delivery language)."""
+    seen: set[tuple[int, str, str]] = set()
+    out: list[str] = []
+    for n, call in enumerate(world.publisher.calls):
+        for entry in call.entries:
+            for token in json.loads(entry.attributes["team_ids"]["StringValue"]):
+                if (n, entry.notice.task_id, token) not in seen:
+                    seen.add((n, entry.notice.task_id, token))
+                    out.append(token)
+    return out
 
 
 def test_every_kind_names_its_readers() -> None:

@@ -6,9 +6,10 @@ from typing import Any
 from chalice.test import Client
 
 from chalicelib.adapters.dynamo.repositories import _task_to_model
+from chalicelib.domain.links import task_page_url
 from chalicelib.domain.tasks import Task, TaskStatus
 from tests.factories import make_message
-from tests.functional.conftest import World
+from tests.functional.conftest import SETTINGS, World
 from tests.seeding import seed
 
 
@@ -104,18 +105,19 @@ def test_new_tasks_are_published_once_per_state_and_incident(client: Client, wor
     tasks = list(world.tasks.tasks.values())
     result = client.lambda_.invoke("dispatch", stream_event(tasks)).payload
     assert result == {"batchItemFailures": []}
-    # One call to the DL topic: one entry per delivery language of Delhi (hi, en).
+    # One call to the DL topic: one entry per task and delivery language of Delhi (hi, en).
     [call] = world.publisher.calls
     assert (call.state, call.api) == ("DL", "PublishBatch")
-    assert [e.notice.lang for e in call.entries] == ["hi", "en"]
+    assert sorted(e.notice.lang for e in call.entries) == ["en", "en", "hi", "hi"]
+    by_team = {t.team_id: t for t in world.tasks.tasks.values()}
     for entry in call.entries:
-        assert json.loads(entry.attributes["team_ids"]["StringValue"]) == [
-            "DL-CENTRAL-01",
-            "DL-EAST-01",
-        ]
+        [team] = json.loads(entry.attributes["team_ids"]["StringValue"])
         payload = json.loads(json.loads(entry.message)["default"])
-        assert payload["v"] == "2"
-        assert payload["tasks"] == {t.team_id: t.task_id for t in world.tasks.tasks.values()}
+        assert payload["v"] == "1"  # the first notice a warrior sees; stored: 2 (dispatched)
+        assert payload["task_id"] == by_team[team].task_id
+        assert payload["page_url"] == task_page_url(SETTINGS.public_base_url, payload["task_id"])
+        assert payload["post_lang"] == by_team[team].lang != ""
+        assert payload["terms"] == "नोटबंदी"  # the word that matched, not the query id
     for task in world.tasks.tasks.values():
         assert task.status is TaskStatus.DISPATCHED
         assert task.sns_message_id == "msg-1-0"

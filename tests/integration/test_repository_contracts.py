@@ -62,6 +62,7 @@ def make_task(team: str = "DL-CENTRAL-01") -> Task:
         mention_key="x#1",
         created_at=T0,
         query_ids=("q-demonetisation",),
+        terms=("नोटबंदी", "black money"),
         severity=4,
         route={"strategy": "leader-state"},
     )

@@ -9,6 +9,7 @@ from chalicelib.adapters.sns import SnsTaskPublisher
 from chalicelib.adapters.sqs import SqsMentionQueue
 from chalicelib.domain.notify import plan_publishes
 from chalicelib.domain.subscriptions import filter_policy
+from chalicelib.domain.tasks import task_id_for
 from chalicelib.errors import UpstreamError
 from tests.factories import make_message, make_team
 from tests.integration.test_repository_contracts import make_task
@@ -62,8 +63,8 @@ def test_one_publish_reaches_exactly_the_teams_it_names(clients: dict[str, Any])
         )
         phones[team_id] = url
     [call] = plan_publishes([make_task("DL-CENTRAL-01"), make_task("DL-EAST-01")])
-    assert call.api == "PublishBatch"  # one entry per delivery language of Delhi
-    assert len(SnsTaskPublisher(sns, lambda state: topic).send(call)) == 2
+    assert call.api == "PublishBatch"  # one entry per task and delivery language of Delhi
+    assert len(SnsTaskPublisher(sns, lambda state: topic).send(call)) == 4
     received = {
         team: [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=url).get("Messages", [])]
         for team, url in phones.items()
@@ -73,7 +74,7 @@ def test_one_publish_reaches_exactly_the_teams_it_names(clients: dict[str, Any])
     assert received["DL-WEST-01"] == []
     # Each phone gets the entry in its own language only (the demo warriors read Hindi).
     assert received["DL-EAST-01"][0]["lang"] == "hi"
-    assert set(received["DL-EAST-01"][0]["tasks"]) == {"DL-CENTRAL-01", "DL-EAST-01"}
+    assert received["DL-EAST-01"][0]["task_id"] == task_id_for("DL-EAST-01", "x#1")
 
 
 def test_publishing_to_a_missing_topic_is_an_upstream_error(clients: dict[str, Any]) -> None:

@@ -106,6 +106,7 @@ class TaskModel(Model):
     leader_id = UnicodeAttribute(default="")
     leader_name = UnicodeAttribute(default="")
     query_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    terms = ListAttribute(of=UnicodeAttribute, default=list)
     category = UnicodeAttribute(default="")
     severity = NumberAttribute(default=3)
     lang = UnicodeAttribute(default="und")

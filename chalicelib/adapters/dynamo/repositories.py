@@ -28,6 +28,7 @@ from chalicelib.adapters.dynamo.models import (
 from chalicelib.domain.access import Scope
 from chalicelib.domain.analysis import AnalyzedMention
 from chalicelib.domain.config_kinds import VERSION_KEY
+from chalicelib.domain.contacts import redact_contacts
 from chalicelib.domain.keywords import QueryMatch
 from chalicelib.domain.mention import mention_to_dict
 from chalicelib.domain.pagination import decode_cursor, encode_cursor
@@ -274,6 +275,7 @@ def _task_to_model(task: Task) -> TaskModel:
         leader_id=task.leader_id,
         leader_name=task.leader_name,
         query_ids=list(task.query_ids),  # type: ignore[arg-type]  # stub: list of str
+        terms=list(task.terms),  # type: ignore[arg-type]  # stub: list of str
         category=task.category,
         severity=task.severity,
         lang=task.lang,
@@ -305,6 +307,7 @@ def task_from_model(item: TaskModel) -> Task:
         leader_id=item.leader_id or "",
         leader_name=item.leader_name or "",
         query_ids=tuple(str(q) for q in item.query_ids or ()),
+        terms=tuple(str(t) for t in item.terms or ()),
         category=item.category or "",
         severity=int(item.severity),
         lang=item.lang or "und",
@@ -524,8 +527,9 @@ class DynamoConfigRepository:
             action=action,
             entity=kind,
             entity_id=sk,
-            before=None if before is None else before.data,
-            after=data,
+            # Members' phone numbers and addresses are masked in the audit trail (domain.contacts).
+            before=redact_contacts(None if before is None else before.data),
+            after=redact_contacts(data),
             objects=[dataclasses.asdict(o) for o in objects] if objects else None,
         )
         condition = (
