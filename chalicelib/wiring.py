@@ -16,6 +16,7 @@ from chalicelib.domain.notify import Outbound
 from chalicelib.services.analyze import AnalyzeService
 from chalicelib.services.config_cache import CachedConfig
 from chalicelib.services.contacts import ContactSync
+from chalicelib.services.devices import DeviceSync
 from chalicelib.services.dispatch import DigestService, DispatchService
 from chalicelib.services.escalate import EscalationService
 from chalicelib.services.polling import (
@@ -248,6 +249,10 @@ class Container:
         return SnsDeviceRegistry(
             self._client("sns"), {"fcm": s.fcm_app_arn, "apns": s.apns_app_arn}
         )
+
+    @cached_property
+    def device_sync(self) -> DeviceSync:
+        return DeviceSync(self.config_repo, self.devices)
 
     @cached_property
     def contact_sync(self) -> ContactSync:

@@ -306,7 +306,13 @@ PUSH_EVENTS_TOPIC = "tvarit-push-events"
 PUSH_EVENTS_TOPIC_ID = "PushEventsTopic"
 
 DEVICE_ENDPOINTS = Grant(
-    ("sns:CreatePlatformEndpoint", "sns:DeleteEndpoint", "sns:Unsubscribe"),
+    (
+        "sns:CreatePlatformEndpoint",
+        "sns:DeleteEndpoint",
+        "sns:Unsubscribe",
+        # a member's role or team changed: their device subscriptions get the new filter policy
+        "sns:SetSubscriptionAttributes",
+    ),
     ("*",),
     "DeviceEndpoints",
 )

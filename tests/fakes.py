@@ -405,6 +405,10 @@ class RecordingDeviceRegistry:
         self.subscriptions.pop(subscription_arn, None)
         self.endpoints = {t: e for t, e in self.endpoints.items() if e != endpoint_arn}
 
+    def set_filter_policy(self, subscription_arn: str, filter_policy: Mapping[str, Any]) -> None:
+        if subscription_arn in self.subscriptions:
+            self.subscriptions[subscription_arn]["policy"] = dict(filter_policy)
+
 
 @dataclass
 class InMemoryIdempotencyStore:

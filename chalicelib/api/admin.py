@@ -45,7 +45,7 @@ def _path() -> str:
 
 def _admin() -> ConfigAdmin:
     c = container()
-    return ConfigAdmin(c.config_repo, c.contact_sync)
+    return ConfigAdmin(c.config_repo, c.contact_sync, c.device_sync)
 
 
 def _caller() -> Principal:

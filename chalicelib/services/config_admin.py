@@ -49,6 +49,7 @@ from chalicelib.errors import (
 )
 from chalicelib.services.config_cache import team_record
 from chalicelib.services.contacts import ContactSync
+from chalicelib.services.devices import DeviceSync
 from chalicelib.services.ports import AuditRecord, ConfigRecord, ConfigStore, IndexItem
 
 # Kept under their old names for the views.
@@ -80,12 +81,20 @@ class ConfigAdmin:
     """Use cases over a :class:`ConfigStore`; every method checks the caller's scope first.
 
     ``contacts``: members' SMS/e-mail channels, checked before a team write and subscribed
-    after it (``services.contacts``); without it those channels are stored only.
+    after it (``services.contacts``); without it those channels are stored only. ``devices``:
+    members' push subscriptions, whose filter policies follow every team write
+    (``services.devices.DeviceSync``).
     """
 
-    def __init__(self, store: ConfigStore, contacts: ContactSync | None = None) -> None:
+    def __init__(
+        self,
+        store: ConfigStore,
+        contacts: ContactSync | None = None,
+        devices: DeviceSync | None = None,
+    ) -> None:
         self.store = store
         self.contacts = contacts
+        self.devices = devices
 
     def _before_team_write(
         self,
@@ -104,6 +113,8 @@ class ConfigAdmin:
     ) -> None:
         if kind is TEAMS and self.contacts is not None:
             self.contacts.sync(p.sub, before, after)
+        if kind is TEAMS and self.devices is not None:
+            self.devices.sync(p.sub, before, after)
 
     def _scope(self, kind: ConfigKind, data: dict[str, Any]) -> Scope:
         team_id = kind.team_of(data)

@@ -1,17 +1,22 @@
 """A warrior's devices: registering a push token subscribes it to their state's topic.
 
-The filter policy comes from the member and team as stored now; a later change of team or
-languages needs the device registered again (the app does so at start).
+The filter policy comes from the member and team as stored. Every later write of the team
+re-derives it (:class:`DeviceSync`): a member whose role, languages, severity floor or
+district changed gets the new policy on their subscriptions at once, and a member who left
+the team (or a team deleted) loses their devices, so a demoted lead stops receiving the
+escalations of their old role.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.access import Principal, Scope, Verb, authorize
 from chalicelib.domain.config_kinds import validate_team
+from chalicelib.domain.org import Team, team_from_dict
 from chalicelib.domain.subscriptions import filter_policy
 from chalicelib.errors import ForbiddenError, NotFoundError
 from chalicelib.services.config_cache import team_record
@@ -141,3 +146,86 @@ def retire_endpoint(store: ConfigStore, registry: DeviceRegistry, endpoint_arn: 
         objects=_where(record.data, pk.removeprefix(DEVICES)),
     )
     return True
+
+
+def _team(data: Mapping[str, Any] | None) -> Team | None:
+    if not data:
+        return None
+    members = [{**m, "team_id": data.get("id")} for m in data.get("members", [])]
+    return team_from_dict({**data, "members": members})
+
+
+@dataclass
+class DeviceSync:
+    """Keeps members' device subscriptions in step with their team as written."""
+
+    store: ConfigStore
+    registry: DeviceRegistry
+
+    def sync(
+        self, actor: str, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+    ) -> None:
+        """After a team write: new policies for changed members, no devices for departed ones.
+
+        Reads the devices of only those members whose policy changed or who left (a team of
+        50 renamed costs no read).
+        """
+        old = _team(before)
+        if old is None:
+            return  # a new team: its members register their devices afterwards
+        new = _team(after)
+        now = {m.id: m for m in new.members} if new else {}
+        for member in old.members:
+            policy: dict[str, Any] | None = None
+            kept = now.get(member.id)
+            if kept is not None and new is not None and new.state == old.state:
+                policy = filter_policy(kept, new)
+                if policy == filter_policy(member, old):
+                    continue
+            for record in self.store.list_items(f"{DEVICES}{member.id}"):
+                if record.data.get("team_id") != old.id:
+                    continue  # a device registered with another team since
+                self._apply(actor, member.id, record, policy, new)
+
+    def _apply(
+        self,
+        actor: str,
+        member_id: str,
+        record: ConfigRecord,
+        policy: dict[str, Any] | None,
+        team: Team | None,
+    ) -> None:
+        data = record.data
+        if policy is None:
+            self.registry.unregister(
+                str(data.get("endpoint_arn", "")), str(data.get("subscription_arn", ""))
+            )
+            self.store.write_item(
+                f"{DEVICES}{member_id}",
+                record.id,
+                "device",
+                None,
+                str(data.get("state", "national")),
+                actor,
+                record.version,
+                [(ENDPOINTS, str(data.get("endpoint_arn", "")), None)],
+                objects=_where(data, member_id),
+            )
+            return
+        assert team is not None
+        self.registry.set_filter_policy(str(data.get("subscription_arn", "")), policy)
+        changed = {**data, "filter_policy": policy, "district": team.district}
+        self.store.write_item(
+            f"{DEVICES}{member_id}",
+            record.id,
+            "device",
+            changed,
+            team.state,
+            actor,
+            record.version,
+            objects=_distinct_scopes(_where(data, member_id) + _where(changed, member_id)),
+        )
+
+
+def _distinct_scopes(scopes: list[Scope]) -> list[Scope]:
+    return list(dict.fromkeys(scopes))

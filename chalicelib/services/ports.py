@@ -316,6 +316,10 @@ class DeviceRegistry(Protocol):
 
     def unregister(self, endpoint_arn: str, subscription_arn: str) -> None: ...
 
+    def set_filter_policy(self, subscription_arn: str, filter_policy: Mapping[str, Any]) -> None:
+        """Replace a device subscription's filter policy (its member's role or team changed)."""
+        ...
+
 
 class ContactSubscriber(Protocol):
     """SMS and e-mail subscriptions of members on their state's topic."""

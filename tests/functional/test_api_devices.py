@@ -108,3 +108,52 @@ def test_other_push_events_leave_the_device_alone(client: Client, world: World) 
     }
     assert client.lambda_.invoke("push_events", sns_event(client, event)).payload == {"retired": 0}
     assert world.devices.endpoints
+
+
+def _rj_team_with_a_lead(client: Client) -> dict[str, str]:
+    team = {
+        "id": "RJ-JAIPUR-01",
+        "name": "Jaipur",
+        "state": "RJ",
+        "district": "JAIPUR",
+        "lead_id": "",
+        "members": [{"id": "l-rj-1", "name": "Meena", "role": "lead", "languages": ["hi"]}],
+    }
+    head = {"sub": "h", "custom:role": "state_head", "custom:state": "RJ"}
+    assert client.http.post("/teams", headers=auth(head), body=json.dumps(team)).status_code == 201
+    lead = {"sub": "l-rj-1", "custom:role": "team_lead", "custom:team": "RJ-JAIPUR-01"}
+    device = client.http.post("/me/devices", headers=auth(lead), body=json.dumps(BODY))
+    assert device.status_code == 201
+    assert "@lead:RJ-JAIPUR-01" in json.dumps(device.json_body["filter_policy"])
+    return head
+
+
+def test_a_demoted_lead_stops_receiving_the_leads_escalations(client: Client, world: World) -> None:
+    """A role change rewrites the member's device filter policies at once (issue 12)."""
+    head = _rj_team_with_a_lead(client)
+    etag = client.http.get("/teams/RJ-JAIPUR-01", headers=auth(head)).headers["ETag"]
+    demoted = {"id": "l-rj-1", "name": "Meena", "role": "warrior", "languages": ["hi"]}
+    response = client.http.put(
+        "/teams/RJ-JAIPUR-01/members/l-rj-1",
+        headers=auth(head, **{"If-Match": etag}),
+        body=json.dumps(demoted),
+    )
+    assert response.status_code == 200, response.json_body
+    [sub] = world.devices.subscriptions.values()
+    assert "@lead:" not in json.dumps(sub["policy"])
+    [team] = [t for t in load_teams(world.config, "RJ") if t.id == "RJ-JAIPUR-01"]
+    assert sub["policy"] == filter_policy(team.members[0], team)
+    lead = {"sub": "l-rj-1", "custom:role": "warrior", "custom:team": "RJ-JAIPUR-01"}
+    [stored] = client.http.get("/me/devices", headers=auth(lead)).json_body["items"]
+    assert stored["filter_policy"] == sub["policy"]
+
+
+def test_a_member_removed_from_the_team_loses_their_devices(client: Client, world: World) -> None:
+    head = _rj_team_with_a_lead(client)
+    etag = client.http.get("/teams/RJ-JAIPUR-01", headers=auth(head)).headers["ETag"]
+    response = client.http.delete(
+        "/teams/RJ-JAIPUR-01/members/l-rj-1", headers=auth(head, **{"If-Match": etag})
+    )
+    assert response.status_code in (200, 204), response.json_body
+    assert world.devices.subscriptions == {} and world.devices.endpoints == {}
+    assert world.config.list_items("DEVICES#l-rj-1") == []

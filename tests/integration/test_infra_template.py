@@ -32,6 +32,7 @@ RESOURCELESS_ACTIONS = {
     "sns:CreatePlatformEndpoint",
     "sns:DeleteEndpoint",
     "sns:Unsubscribe",
+    "sns:SetSubscriptionAttributes",  # like Unsubscribe: a subscription has no IAM resource
 }
 
 

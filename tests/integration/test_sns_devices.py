@@ -23,3 +23,18 @@ def test_register_subscribes_with_the_filter_policy(clients: dict[str, Any]) -> 
     registry.unregister(endpoint, subscription)
     assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
     registry.unregister(endpoint, "")  # already gone: not an error
+
+
+def test_a_changed_filter_policy_replaces_the_subscriptions(clients: dict[str, Any]) -> None:
+    sns = clients["sns"]
+    app = sns.create_platform_application(
+        Name="tvarit-fcm-2", Platform="GCM", Attributes={"PlatformCredential": "key"}
+    )["PlatformApplicationArn"]
+    topic = sns.create_topic(Name="tvarit-state-RJ")["TopicArn"]
+    registry = SnsDeviceRegistry(sns, {"fcm": app})
+    lead = {"team_ids": ["RJ-JAIPUR-01", "@lead:RJ-JAIPUR-01"], "lang": ["hi"]}
+    _, subscription = registry.register("fcm", "tok-abcdef123456", topic, lead, "l1")
+    warrior = {"team_ids": ["RJ-JAIPUR-01"], "lang": ["hi"]}
+    registry.set_filter_policy(subscription, warrior)
+    attrs = sns.get_subscription_attributes(SubscriptionArn=subscription)["Attributes"]
+    assert json.loads(attrs["FilterPolicy"]) == warrior
