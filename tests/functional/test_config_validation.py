@@ -6,7 +6,6 @@ Also the paging of configuration lists (``limit`` and an opaque ``cursor``, as t
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -128,9 +127,7 @@ def test_route_options_that_would_not_take_effect_are_refused(
     client: Client, world: World, change: dict[str, Any], loc: str
 ) -> None:
     tree = {"route": {"receivers": [{"teams_of": "state"}], **change}}
-    start = time.monotonic()
     response = client.http.put("/routes", headers=auth("national_admin"), body=json.dumps(tree))
-    assert time.monotonic() - start < 2.0
     assert [e["loc"] for e in problem(response)["errors"]] == [loc]
     assert world.config.get_item("ROUTES", "TREE") is None
 
