@@ -43,7 +43,8 @@ ENV_JWKS = "TVARIT_JWKS"
 ENV_FCM_APP_ARN = "TVARIT_FCM_PLATFORM_APP_ARN"
 ENV_APNS_APP_ARN = "TVARIT_APNS_PLATFORM_APP_ARN"
 # Where warriors open their tasks: absolute base URL of the pages (https://..., no trailing
-# slash). Every notification links to ``{base}/t/{task_id}``; empty: payloads carry no link.
+# slash). Notifications link ``{base}/i/{incident}`` (the reader's own task) or, for one team,
+# ``{base}/t/{task_id}``; empty: payloads carry no link.
 ENV_PUBLIC_BASE_URL = "TVARIT_PUBLIC_BASE_URL"
 # Delivery channels this stage offers members besides push, comma-separated: "sms,email".
 # SMS also needs India's DLT registration: the principal entity id and the id of the content

@@ -167,7 +167,15 @@ class PhoneSink:
         data = json.loads(body)
         kind = data.get("type", "task")
         step = data.get("escalation_step", "") if kind == "escalation" else ""
-        task_id = data.get("task_id", "") or f"digest:{data.get('incident', '')}"
+        incident = data.get("incident", "")
+        team_ids = _policy_teams(contact.filter_policy)
+        # A notice to many teams names no task: the contact's team derives its own, as a phone
+        # does (task ids are task_id_for(team, incident)).
+        task_id = data.get("task_id", "") or (
+            task_id_for(team_ids[0], incident)
+            if team_ids and kind != "digest"
+            else f"digest:{incident}"
+        )
         key = (
             f"{contact.protocol}:{contact.subscription_arn}",
             f"{task_id}#{step}",
@@ -182,7 +190,7 @@ class PhoneSink:
             delivery = Delivery(
                 member_id="",
                 member_name="",
-                team_id=",".join(_policy_teams(contact.filter_policy)),
+                team_id=",".join(team_ids),
                 state=data.get("state", ""),
                 task_id=task_id,
                 version=int(data.get("v", 0)),

@@ -1,13 +1,18 @@
 """What a warrior's phone receives: SNS payloads per protocol, attributes, and the publish plan.
 
-Every notice is about one task (or one team's digest) and carries what the warrior acts on: the
-task page's absolute URL (from the stage's public base URL; none when that is not configured),
-the post's own language, the words that matched and the post's URL. One notice per (task,
-delivery language) goes to the state topic with a ``team_ids`` attribute naming the team (or an
-escalation token such as ``@lead:<team>``); each subscription's filter policy (see
-``subscriptions.py``) picks its team and its one language. Receivers drop any (task id,
-version) they have shown; the version is the task's as the warrior knows it
-(:func:`notice_version`). Entries of one state share ``PublishBatch`` calls of ten.
+One publish to a state topic reaches many teams: the tasks of one (state, incident, version)
+become one notice per delivery language, whose ``team_ids`` attribute is a String.Array of team
+ids or whole-audience tokens (``@state:UP``, ``@district:UP/LKO``; ``@lead:<team>`` for
+escalations), and each subscription's filter policy (see ``subscriptions.py``) picks its team
+and its one language. So the cost of an incident grows with states and languages, not teams.
+
+Every notice carries what the warrior acts on: a link (absolute, from the stage's public base
+URL; none when that is not configured), the post's own language, the words that matched and
+the post's URL. The link of a notice to many teams is the incident link ``/i/<incident>``,
+which the page resolves to the reader's own task (task ids are ``task_id_for(team,
+incident)``); a notice to one team (and escalations and digests) links the task page itself.
+Receivers drop any (incident or task, version) they have shown; the version is the tasks' as
+the warrior knows it (:func:`notice_version`).
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import regex
 
-from chalicelib.domain.links import task_page_url
+from chalicelib.domain.links import incident_page_url, task_page_url
+from chalicelib.domain.routing import TeamDirectory
 from chalicelib.domain.tasks import Task, TaskStatus
 
 SNS_MESSAGE_LIMIT = 262_144  # bytes, message + attributes; also the PublishBatch aggregate
@@ -204,6 +210,10 @@ class Outbound:
         """The task page's absolute URL (empty when no base URL is configured)."""
         return task_page_url(self.public_base_url, task_id) if task_id else ""
 
+    def incident_url(self, incident_key: str) -> str:
+        """The incident link, resolved by the page to the reader's own task (empty: no base)."""
+        return incident_page_url(self.public_base_url, incident_key) if incident_key else ""
+
     @property
     def sms_ready(self) -> bool:
         """Whether an SMS may be published: India refuses A2P SMS without DLT ids."""
@@ -230,7 +240,7 @@ def notice_version(task: Task) -> int:
 
 @dataclass(frozen=True)
 class Notice:
-    """One message to one team (or one escalation level) of one state at one version."""
+    """One message to some teams (or one escalation level) of one state at one version."""
 
     state: str
     incident_key: str
@@ -244,10 +254,10 @@ class Notice:
     category: str = ""
     excerpt: str = ""
     url: str = ""  # the post on its platform
-    task_id: str = ""
+    task_id: str = ""  # only when the notice is for exactly one team's task
     post_lang: str = ""  # the language the post is written in
     terms: tuple[str, ...] = ()  # the words of the keyword queries that matched
-    page_url: str = ""  # the task page; empty when no public base URL is configured
+    page_url: str = ""  # incident link or task page; empty without a public base URL
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -600,37 +610,69 @@ def pack(entries: Iterable[Entry], limit: int = SNS_MESSAGE_LIMIT) -> list[Publi
     return calls
 
 
-def notices_for_tasks(
-    tasks: Iterable[Task], outbound: Outbound = Outbound(), kind: str = "task"
-) -> list[Notice]:
-    """One notice per task and delivery language of its state.
+def team_tokens(
+    state: str, team_ids: Sequence[str], directory: TeamDirectory | None
+) -> tuple[str, ...]:
+    """Collapse a complete state or district audience into one ``@state``/``@district`` token."""
+    if directory is None:
+        return tuple(team_ids)
+    chosen = set(team_ids)
+    everyone = directory.by_state.get(state, ())
+    if everyone and len(chosen) == len(everyone) and chosen.issuperset(everyone):
+        return (f"@state:{state}",)
+    tokens: list[str] = []
+    covered: set[str] = set()
+    for (st, district), ids in directory.by_district.items():
+        if st == state and chosen.issuperset(ids):
+            tokens.append(f"@district:{state}/{district}")
+            covered.update(ids)
+    tokens.extend(t for t in team_ids if t not in covered)
+    return tuple(tokens)
 
-    Per task, not per incident: each team's notice links its own task page, and an SMS or
-    e-mail cannot pick its team's entry out of a map. ``kind`` is the caller's: ``task`` for a
-    first dispatch, ``update`` when open tasks changed.
+
+def notices_for_tasks(
+    tasks: Iterable[Task],
+    outbound: Outbound = Outbound(),
+    kind: str = "task",
+    directory: TeamDirectory | None = None,
+) -> list[Notice]:
+    """Group tasks by (state, incident, version) and render one notice per delivery language.
+
+    One notice serves every team of the group, so its link is the incident link (each reader
+    lands on their own task); a group of one team links its task page directly. ``kind`` is
+    the caller's: ``task`` for a first dispatch, ``update`` when open tasks changed.
     """
+    groups: dict[tuple[str, str, int], list[Task]] = {}
+    for t in tasks:
+        groups.setdefault((t.state, t.incident_key, notice_version(t)), []).append(t)
     notices: list[Notice] = []
-    # Sorted: the same tasks in any order give the same messages.
-    for t in sorted(tasks, key=lambda t: (t.state, t.incident_key, t.team_id, t.version)):
-        for lang in delivery_languages(t.state):
+    # Sorted throughout: the same tasks in any order give the same messages.
+    for (state, incident_key, version), group in sorted(groups.items()):
+        group.sort(key=lambda t: t.team_id)
+        head = group[0]
+        team_ids = tuple(dict.fromkeys(t.team_id for t in group))
+        tokens = team_tokens(state, team_ids, directory)
+        one = len(team_ids) == 1
+        page_url = outbound.task_url(head.task_id) if one else outbound.incident_url(incident_key)
+        for lang in delivery_languages(state):
             notices.append(
                 Notice(
-                    state=t.state,
-                    incident_key=t.incident_key,
-                    version=notice_version(t),
-                    severity=t.severity,
+                    state=state,
+                    incident_key=incident_key,
+                    version=version,
+                    severity=max(t.severity for t in group),
                     lang=lang,
-                    team_ids=(t.team_id,),
-                    districts=(t.district,) if t.district else (),
+                    team_ids=tokens,
+                    districts=tuple(sorted({t.district for t in group if t.district})),
                     kind=kind,
-                    leader_name=t.leader_name,
-                    category=t.category,
-                    excerpt=t.excerpt,
-                    url=t.url,
-                    task_id=t.task_id,
-                    post_lang=t.lang,
-                    terms=t.terms,
-                    page_url=outbound.task_url(t.task_id),
+                    leader_name=head.leader_name,
+                    category=head.category,
+                    excerpt=head.excerpt,
+                    url=head.url,
+                    task_id=head.task_id if one else "",
+                    post_lang=head.lang,
+                    terms=head.terms,
+                    page_url=page_url,
                 )
             )
     return notices
@@ -673,11 +715,21 @@ def digest_notices(
     ]
 
 
+def _entries_for(n: Notice, outbound: Outbound, limit: int) -> list[Entry]:
+    entry = build_entry(n, outbound)
+    if entry.size <= limit or len(n.team_ids) <= 1:
+        return [entry]
+    half = len(n.team_ids) // 2  # too many team ids for one message: split the audience
+    return _entries_for(replace(n, team_ids=n.team_ids[:half]), outbound, limit) + _entries_for(
+        replace(n, team_ids=n.team_ids[half:]), outbound, limit
+    )
+
+
 def plan_notices(
     notices: Iterable[Notice], outbound: Outbound = Outbound(), limit: int = SNS_MESSAGE_LIMIT
 ) -> list[Publish]:
     """Render notices and pack them into the fewest SNS calls."""
-    return pack([build_entry(n, outbound) for n in notices], limit)
+    return pack([e for n in notices for e in _entries_for(n, outbound, limit)], limit)
 
 
 def plan_publishes(
@@ -685,6 +737,8 @@ def plan_publishes(
     outbound: Outbound = Outbound(),
     limit: int = SNS_MESSAGE_LIMIT,
     kind: str = "task",
+    directory: TeamDirectory | None = None,
 ) -> list[Publish]:
-    """The SNS calls that deliver ``tasks``: one entry per task and language, per state topic."""
-    return plan_notices(notices_for_tasks(tasks, outbound, kind), outbound, limit)
+    """The SNS calls that deliver ``tasks``: one entry per (state topic, incident, version,
+    language), split only when its audience outgrows the size limit."""
+    return plan_notices(notices_for_tasks(tasks, outbound, kind, directory), outbound, limit)

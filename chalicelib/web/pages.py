@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from functools import wraps
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode
 
 from chalice import Blueprint, Response
 
@@ -29,7 +29,14 @@ from chalicelib.domain.access import (
 )
 from chalicelib.domain.highlight import highlight_segments
 from chalicelib.domain.links import task_page_path
-from chalicelib.domain.tasks import TERMINAL, Task, TaskAction, TaskEvent, TaskStatus
+from chalicelib.domain.tasks import (
+    TERMINAL,
+    Task,
+    TaskAction,
+    TaskEvent,
+    TaskStatus,
+    task_id_for,
+)
 from chalicelib.errors import (
     AuthenticationError,
     ConflictError,
@@ -468,6 +475,33 @@ def task_view(page: Page, task_id: str) -> Response:
     if not full:
         raise NotFoundError("no such task")
     return redirect(task_page_path(full))
+
+
+def _own_task_of_incident(page: Page, incident_key: str) -> str:
+    """The caller's own task of an incident (task ids derive from team and incident), or
+    :class:`NotFoundError` exactly like a foreign task: the link reveals nothing else."""
+    assert page.principal is not None
+    team = page.principal.team
+    # Chalice hands path parameters over percent-encoded (API Gateway decodes them); incident
+    # keys hold no "%", so decoding either is safe.
+    task_id = task_id_for(team, unquote(incident_key)) if team else ""
+    if not task_id or container().tasks.get(task_id) is None:
+        raise NotFoundError("no such task")
+    return task_id
+
+
+@web.route("/i/{incident_key}", methods=["GET"])
+@page_view
+def incident_view(page: Page, incident_key: str) -> Response:
+    """The link every notice of an incident carries: one message serves many teams."""
+    return redirect(task_page_path(_own_task_of_incident(page, incident_key)))
+
+
+@web.route("/i/{incident_key}/ack", methods=["POST"], content_types=FORM)
+@page_view
+def incident_ack(page: Page, incident_key: str) -> Response:
+    """The service worker's one-tap acknowledge posts to ``<notice link>/ack``."""
+    return _act(page, _own_task_of_incident(page, incident_key), "ack")
 
 
 def _act(page: Page, task_id: str, verb: str) -> Response:

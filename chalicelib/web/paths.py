@@ -10,6 +10,8 @@ PAGE_ROUTES = frozenset(
         "/t/{task_id}/ack",
         "/t/{task_id}/done",
         "/t/{task_id}/decline",
+        "/i/{incident_key}",
+        "/i/{incident_key}/ack",
         "/web/devices",
         "/lang/{lang}",
         "/auth/login",

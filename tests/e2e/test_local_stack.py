@@ -216,6 +216,21 @@ def _call(
     return _open(request)
 
 
+class _Stay(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # report the redirect instead of following it
+
+
+def _no_redirect(url: str, session: str) -> tuple[int, str]:
+    """Open a page with a session cookie; its status and where it redirects."""
+    request = urllib.request.Request(url, headers={"Cookie": f"tvarit_session={session}"})  # noqa: S310
+    try:
+        with urllib.request.build_opener(_Stay()).open(request, timeout=10) as r:
+            return r.status, ""
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers.get("Location", "")
+
+
 def _mint(capsys: pytest.CaptureFixture[str], *args: str) -> str:
     from chalicelib.cli import main
 
@@ -338,7 +353,7 @@ def test_sms_and_email_subscriptions_are_made_on_the_topic_and_seen_by_the_phone
     stack: LocalStack, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A cell head adds a lead with phone and e-mail; a post reaches both, linking the page."""
-    from chalicelib.domain.links import task_page_url
+    from chalicelib.domain.links import incident_page_url, task_page_path
     from chalicelib.domain.notify import sms_segments
     from chalicelib.domain.subscriptions import filter_policy
     from chalicelib.domain.tasks import task_id_for
@@ -398,23 +413,30 @@ def test_sms_and_email_subscriptions_are_made_on_the_topic_and_seen_by_the_phone
     _, first = _call(stack, "GET", f"/tasks/{mention['task_ids'][0]}", head)
     incident = first["incident_key"]
     east_task = task_id_for("DL-EAST-01", incident)
-    assert east_task in mention["task_ids"]
-    page = task_page_url(base, east_task)
+    assert east_task in mention["task_ids"] and len(mention["task_ids"]) > 1
+    # One message per language for every Delhi team: it links the incident, which the page
+    # resolves to the reader's own task.
+    page = incident_page_url(base, incident)
     # The SMS the phone would get: Hindi first, the matched words, the page link, 2 segments.
     sms = got["sms"]
     assert sms.text.endswith("जवाब दें " + page) and "नोटबंदी" in sms.text
     assert sms_segments(sms.text) <= 2 and sms.to == "+91******0099"
     assert got["email"].page_url == page and got["email"].to == "i***@example.in"
-    # Every push payload of the post links its own team's task page, with the post's language.
+    # Every push payload of the post carries the same link, and the post's language.
     pushes = [
         d for d in stack.phone.deliveries if d.channel == "push" and "1860000000000000012" in d.url
     ]
     assert pushes
     for d in pushes:
-        assert d.page_url == task_page_url(base, task_id_for(d.team_id, incident))
+        assert d.page_url == page and d.task_id == task_id_for(d.team_id, incident)
         assert d.post_lang == "hi" and "नोटबंदी" in d.terms and d.version == 1
         line = format_delivery(d)
         assert "post:hi " in line and "«" in line and "नोटबंदी" in line
+    # The link, opened with a session of each tasked Delhi team, is that team's task page.
+    for team_id in {d.team_id for d in pushes} | {"DL-EAST-01"}:
+        session = _mint(capsys, "--role", "warrior", "--team", team_id, "--sub", f"w-{team_id}")
+        status, location = _no_redirect(page, session)
+        assert (status, location) == (303, task_page_path(task_id_for(team_id, incident)))
     # Dropping the SMS channel removes the subscription from the topic.
     path = "/teams/DL-EAST-01/members/lead-east-sms"
     request = urllib.request.Request(  # noqa: S310

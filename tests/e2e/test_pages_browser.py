@@ -180,6 +180,20 @@ def test_a_warrior_of_another_team_gets_404(task_urls: list[str], phone: Any) ->
     assert "EVM" not in page.content()
 
 
+def test_a_notices_incident_link_opens_my_own_task_page(
+    stack: LocalStack, task_urls: list[str], phone: Any
+) -> None:
+    """Notices to many teams carry ``/i/<incident>``: signed in, it is my team's task page."""
+    from chalicelib.domain.links import incident_page_url
+
+    task = _api(stack, f"/tasks/{task_urls[1].rsplit('/', 1)[1]}")
+    page = phone
+    page.goto(incident_page_url(stack.api_url, task["incident_key"]))
+    sign_in_as(page, MEMBER_NAME)
+    assert page.url == task_urls[1]
+    playwright.expect(page.get_by_role("heading", level=1)).to_contain_text("Arvind Kejriwal")
+
+
 def test_the_hindi_ui_renders_in_devanagari(task_urls: list[str], phone: Any) -> None:
     page = phone
     page.goto(task_urls[1])

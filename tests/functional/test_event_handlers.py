@@ -6,10 +6,10 @@ from typing import Any
 from chalice.test import Client
 
 from chalicelib.adapters.dynamo.repositories import _task_to_model
-from chalicelib.domain.links import task_page_url
+from chalicelib.domain.links import incident_page_url, task_page_path
 from chalicelib.domain.tasks import Task, TaskStatus
 from tests.factories import make_message
-from tests.functional.conftest import SETTINGS, World
+from tests.functional.conftest import SETTINGS, World, token
 from tests.seeding import seed
 
 
@@ -105,23 +105,69 @@ def test_new_tasks_are_published_once_per_state_and_incident(client: Client, wor
     tasks = list(world.tasks.tasks.values())
     result = client.lambda_.invoke("dispatch", stream_event(tasks)).payload
     assert result == {"batchItemFailures": []}
-    # One call to the DL topic: one entry per task and delivery language of Delhi (hi, en).
+    # One call to the DL topic: one entry per delivery language of Delhi (hi, en), both teams.
     [call] = world.publisher.calls
     assert (call.state, call.api) == ("DL", "PublishBatch")
-    assert sorted(e.notice.lang for e in call.entries) == ["en", "en", "hi", "hi"]
-    by_team = {t.team_id: t for t in world.tasks.tasks.values()}
+    assert [e.notice.lang for e in call.entries] == ["hi", "en"]
+    [incident] = {t.incident_key for t in tasks}
     for entry in call.entries:
-        [team] = json.loads(entry.attributes["team_ids"]["StringValue"])
+        assert json.loads(entry.attributes["team_ids"]["StringValue"]) == [
+            "DL-CENTRAL-01",
+            "DL-EAST-01",
+        ]
         payload = json.loads(json.loads(entry.message)["default"])
         assert payload["v"] == "1"  # the first notice a warrior sees; stored: 2 (dispatched)
-        assert payload["task_id"] == by_team[team].task_id
-        assert payload["page_url"] == task_page_url(SETTINGS.public_base_url, payload["task_id"])
-        assert payload["post_lang"] == by_team[team].lang != ""
+        assert "task_id" not in payload  # one message, two teams: each resolves its own
+        assert payload["page_url"] == incident_page_url(SETTINGS.public_base_url, incident)
+        assert payload["post_lang"] == tasks[0].lang != ""
         assert payload["terms"] == "नोटबंदी"  # the word that matched, not the query id
     for task in world.tasks.tasks.values():
         assert task.status is TaskStatus.DISPATCHED
         assert task.sns_message_id == "msg-1-0"
         assert [e.action.value for e in world.tasks.events(task.task_id)] == ["dispatch"]
+
+
+def payload_links(message: str) -> set[str]:
+    """The link of every protocol's payload of one SNS message."""
+    msg = json.loads(message)
+    fcm = json.loads(msg["GCM"])["fcmV1Message"]["message"]
+    links = {
+        json.loads(msg["default"])["page_url"],
+        json.loads(msg["APNS"])["page_url"],
+        fcm["data"]["page_url"],
+        fcm["webpush"]["fcm_options"]["link"],
+        fcm["webpush"]["notification"]["data"]["page_url"],
+    }
+    links |= {w for w in msg["sms"].split() if w.startswith("https://")}
+    links |= {w for w in msg["email"].split() if w.startswith("https://tvarit")}
+    return links
+
+
+def test_a_payloads_link_opens_each_targeted_teams_own_task_page(
+    client: Client, world: World
+) -> None:
+    analyze(client, [json.dumps(make_message())])
+    tasks = list(world.tasks.tasks.values())
+    client.lambda_.invoke("dispatch", stream_event(tasks))
+    entries = [e for c in world.publisher.calls for e in c.entries]
+    [link] = set().union(*(payload_links(e.message) for e in entries))  # every protocol: one
+    path = link.removeprefix(SETTINGS.public_base_url)
+    assert path.startswith("/i/")
+    for task in tasks:
+        warrior = {
+            "sub": f"w-{task.team_id}",
+            "custom:role": "warrior",
+            "custom:team": task.team_id,
+        }
+        cookie = {"Cookie": f"tvarit_session={token(warrior)}"}
+        r = client.http.get(path, headers=cookie)
+        assert r.status_code == 303 and r.headers["Location"] == task_page_path(task.task_id)
+        page = client.http.get(r.headers["Location"], headers=cookie)
+        assert page.status_code == 200 and task.excerpt.split()[0] in page.body.decode()
+    stranger = {"sub": "w-up", "custom:role": "warrior", "custom:team": "UP-VARANASI-01"}
+    r = client.http.get(path, headers={"Cookie": f"tvarit_session={token(stranger)}"})
+    assert r.status_code == 404  # no task of theirs: the same answer as a foreign task
+    assert client.http.get(path).status_code == 303  # no session: sign in first
 
 
 def test_a_redelivered_stream_record_does_not_publish_again(client: Client, world: World) -> None:

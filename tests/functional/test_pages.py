@@ -10,13 +10,14 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
 from chalice.test import Client
 
 from chalicelib import wiring
 from chalicelib.domain.keywords import KeywordQuery
+from chalicelib.domain.links import incident_page_path
 from chalicelib.domain.org import Member
 from chalicelib.domain.tasks import Task, TaskStatus, task_id_for
 from chalicelib.services.config_cache import CachedConfig
@@ -568,3 +569,50 @@ def test_query_texts_are_measured_as_sent_before_whitespace_is_stripped(
         )
         assert r.status_code == 422, body
         assert r.json_body["errors"][0]["loc"] in ("query", "brief.hi")
+
+
+def test_the_incident_link_opens_each_teams_own_task_and_nothing_else(
+    client: Client, pages: World
+) -> None:
+    incident = "inc_0123456789abcdef0123"
+    for team in ("DL-CENTRAL-01", "DL-EAST-01"):
+        pages.tasks.create(
+            make_task(
+                "x#200",
+                task_id=task_id_for(team, incident),
+                team_id=team,
+                incident_key=incident,
+            )
+        )
+    link = incident_page_path(incident)
+    r = client.http.get(link)
+    assert r.status_code == 303  # no session: sign in, then back to the same link
+    assert r.headers["Location"] == "/auth/login?" + urlencode({"next": link})
+    for who, team in ((WARRIOR, "DL-CENTRAL-01"), (OTHER, "DL-EAST-01")):
+        r = get(client, link, who)
+        assert r.status_code == 303
+        assert r.headers["Location"] == f"/t/{task_id_for(team, incident)}"
+    # A team without a task of that incident gets the foreign task's 404, and so does a guess.
+    up = {"sub": "w-up-1", "custom:role": "warrior", "custom:team": "UP-VARANASI-01"}
+    r = get(client, link, up)
+    assert r.status_code == 404 and "नोटबंदी" not in text(r)
+    assert get(client, incident_page_path("inc_nope"), WARRIOR).status_code == 404
+
+
+def test_the_service_worker_acknowledges_through_the_incident_link(
+    client: Client, pages: World
+) -> None:
+    task = the_task(pages)
+    _, cookie = cookie_for(WARRIOR)
+    headers = {
+        "Cookie": cookie,
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Requested-With": "tvarit-sw",
+        "Sec-Fetch-Site": "same-origin",
+    }
+    key = quote(task.incident_key, safe="")
+    r = client.http.post(f"/i/{key}/ack", headers=headers, body="")
+    assert r.status_code == 204
+    assert [e.action.value for e in pages.tasks.events(task.task_id)] == ["ack"]
+    other = {**headers, "Cookie": cookie_for(OTHER)[1]}
+    assert client.http.post(f"/i/{key}/ack", headers=other, body="").status_code == 404

@@ -17,12 +17,15 @@ boto3 = pytest.importorskip("boto3")
 moto = pytest.importorskip("moto")
 
 from chalicelib.domain.escalation import Level, escalation_notices, next_step, parse_chain  # noqa: E402
-from chalicelib.domain.notify import plan_notices, plan_publishes  # noqa: E402
+from chalicelib.domain.links import incident_page_url, task_page_url  # noqa: E402
+from chalicelib.domain.notify import Outbound, plan_notices, plan_publishes  # noqa: E402
 from chalicelib.domain.org import Member, Team  # noqa: E402
+from chalicelib.domain.routing import TeamDirectory  # noqa: E402
 from chalicelib.domain.subscriptions import filter_policy, policy_matches  # noqa: E402
 from chalicelib.domain.tasks import Task, task_id_for  # noqa: E402
 
 T0 = datetime(2026, 11, 2, 4, 30, tzinfo=UTC)
+BASE = "https://tvarit.example.in"
 REGION = "ap-south-1"
 TEAMS = [Team(f"UP-{i}", "", "UP", "LKO" if i < 2 else "VNS", lead_id=f"lead{i}") for i in range(4)]
 DEVICES = [
@@ -110,7 +113,7 @@ def task(team: str, severity: int) -> Task:
         # UP-0 and UP-1 tasked at severity 4: both UP-0 devices (one per language), not w1 (5+)
         (["UP-0", "UP-1"], 4, {"w0": ["hi"], "w0en": ["en"]}),
         (["UP-0", "UP-1"], 5, {"w0": ["hi"], "w0en": ["en"], "w1": ["hi"]}),
-        # every team of the state
+        # every team of the state: one @state token
         (
             ["UP-0", "UP-1", "UP-2", "UP-3"],
             4,
@@ -126,8 +129,16 @@ def test_moto_delivers_exactly_what_the_plan_and_policies_say(
     expected: dict[str, list[str]],
 ) -> None:
     sns, sqs, topic, queues = sns_world
-    calls = plan_publishes([task(t, severity) for t in tasked])
-    assert len(calls) == -(-len(tasked) * 3 // 10)  # UP: 3 languages per task, ten a call
+    calls = plan_publishes(
+        [task(t, severity) for t in tasked], Outbound(BASE), directory=TeamDirectory.build(TEAMS)
+    )
+    assert len(calls) == 1  # one entry per language, whatever the number of teams
+    # many teams: the incident link, which each reader's page resolves; one team: its task page
+    link = (
+        incident_page_url(BASE, "inc_1")
+        if len(tasked) > 1
+        else task_page_url(BASE, task_id_for(tasked[0], "inc_1"))
+    )
     send(sns, topic, calls)
     got = {}
     for member, team in DEVICES:
@@ -144,7 +155,7 @@ def test_moto_delivers_exactly_what_the_plan_and_policies_say(
         if msgs:
             got[member.id] = langs
             for m in msgs:
-                assert (m["incident"], m["v"]) == ("inc_1", "1")
+                assert (m["incident"], m["v"], m["page_url"]) == ("inc_1", "1", link)
     assert got == expected
 
 

@@ -9,7 +9,6 @@ from chalicelib.adapters.sns import SnsTaskPublisher
 from chalicelib.adapters.sqs import SqsMentionQueue
 from chalicelib.domain.notify import plan_publishes
 from chalicelib.domain.subscriptions import filter_policy
-from chalicelib.domain.tasks import task_id_for
 from chalicelib.errors import UpstreamError
 from tests.factories import make_message, make_team
 from tests.integration.test_repository_contracts import make_task
@@ -63,8 +62,8 @@ def test_one_publish_reaches_exactly_the_teams_it_names(clients: dict[str, Any])
         )
         phones[team_id] = url
     [call] = plan_publishes([make_task("DL-CENTRAL-01"), make_task("DL-EAST-01")])
-    assert call.api == "PublishBatch"  # one entry per task and delivery language of Delhi
-    assert len(SnsTaskPublisher(sns, lambda state: topic).send(call)) == 4
+    assert call.api == "PublishBatch"  # one entry per delivery language of Delhi, both teams
+    assert len(SnsTaskPublisher(sns, lambda state: topic).send(call)) == 2
     received = {
         team: [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=url).get("Messages", [])]
         for team, url in phones.items()
@@ -74,7 +73,9 @@ def test_one_publish_reaches_exactly_the_teams_it_names(clients: dict[str, Any])
     assert received["DL-WEST-01"] == []
     # Each phone gets the entry in its own language only (the demo warriors read Hindi).
     assert received["DL-EAST-01"][0]["lang"] == "hi"
-    assert received["DL-EAST-01"][0]["task_id"] == task_id_for("DL-EAST-01", "x#1")
+    assert "task_id" not in received["DL-EAST-01"][0]  # each team derives its own
+    assert received["DL-EAST-01"][0]["incident"] == "x#1"
+    assert received["DL-CENTRAL-01"][0] == received["DL-EAST-01"][0]  # the same message
 
 
 def test_publishing_to_a_missing_topic_is_an_upstream_error(clients: dict[str, Any]) -> None:

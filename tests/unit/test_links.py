@@ -2,7 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.domain.links import task_page_path, task_page_url
+from chalicelib.domain.links import (
+    incident_page_path,
+    incident_page_url,
+    task_page_path,
+    task_page_url,
+)
 from chalicelib.settings import Settings
 
 
@@ -21,6 +26,23 @@ def test_task_page_url(base: str, task_id: str, expected: str) -> None:
 
 def test_task_page_path() -> None:
     assert task_page_path("t1") == "/t/t1"
+
+
+@pytest.mark.parametrize(
+    ("base", "incident_key", "expected"),
+    [
+        ("https://tvarit.example.in", "inc_0a1b", "https://tvarit.example.in/i/inc_0a1b"),
+        ("https://tvarit.example.in/", "inc_0a1b", "https://tvarit.example.in/i/inc_0a1b"),
+        ("http://127.0.0.1:8000", "x:1/2", "http://127.0.0.1:8000/i/x%3A1%2F2"),
+        ("", "inc_0a1b", ""),
+    ],
+)
+def test_incident_page_url(base: str, incident_key: str, expected: str) -> None:
+    assert incident_page_url(base, incident_key) == expected
+
+
+def test_incident_page_path() -> None:
+    assert incident_page_path("inc_1") == "/i/inc_1"
 
 
 def test_public_base_url_setting_drops_trailing_slash() -> None:

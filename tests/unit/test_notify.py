@@ -9,7 +9,7 @@ import regex
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.domain.links import task_page_url
+from chalicelib.domain.links import incident_page_url, task_page_url
 from chalicelib.domain.notify import (
     BATCH_MAX_ENTRIES,
     DELIVERY_LANGUAGES,
@@ -24,6 +24,7 @@ from chalicelib.domain.notify import (
     gcm_payload,
     message_attributes,
     notice_version,
+    notices_for_tasks,
     plan_notices,
     plan_publishes,
     render_message,
@@ -33,8 +34,10 @@ from chalicelib.domain.notify import (
     sms_segments,
     sms_text,
     sms_units,
+    team_tokens,
 )
 from chalicelib.domain.org import Member, Team
+from chalicelib.domain.routing import TeamDirectory
 from chalicelib.domain.states import STATE_CODES
 from chalicelib.domain.subscriptions import (
     check_policy,
@@ -249,6 +252,23 @@ def test_every_protocol_carries_page_post_language_terms_and_post_url() -> None:
     assert "tvr.in" not in json.dumps(msg) and "tvarit://" not in json.dumps(msg)
 
 
+@pytest.mark.parametrize("lang", ["hi", "ur", "en"])
+def test_a_notice_to_many_teams_carries_the_incident_link_in_every_protocol(lang: str) -> None:
+    tasks = [make_task(f"UP-{i}", excerpt=HINDI, terms=("notebandi",), lang="hi") for i in range(4)]
+    [n] = [n for n in notices_for_tasks(tasks, Outbound(BASE)) if n.lang == lang]
+    link = incident_page_url(BASE, "inc_1")
+    msg = render_message(n)
+    for where, payload in payloads(msg).items():
+        assert payload["page_url"] == link, where
+        assert "task_id" not in payload, where  # the reader's page finds their own task
+        assert (payload["post_lang"], payload["terms"]) == ("hi", "notebandi"), where
+    web = json.loads(msg["GCM"])["fcmV1Message"]["message"]["webpush"]
+    assert web["fcm_options"] == {"link": link}
+    assert web["notification"]["data"] == {"v": "1", "page_url": link}
+    assert msg["sms"].endswith(" " + link) and sms_segments(msg["sms"]) <= 2  # never cut
+    assert link in msg["email"] and "https://x.com/a/status/1" in msg["email"]
+
+
 def test_fcm_carries_notification_and_webpush_blocks_that_open_the_page() -> None:
     gcm = json.loads(render_message(notice())["GCM"])["fcmV1Message"]["message"]
     data = gcm["data"]
@@ -399,6 +419,7 @@ TEAMS = [Team(f"UP-{i}", "", "UP", "LKO" if i < 3 else "VNS") for i in range(6)]
     Team("DL-1", "", "DL", "NDL"),
     Team("TN-1", "", "TN", "CHN"),
 ]
+DIRECTORY = TeamDirectory.build(TEAMS)
 
 
 def test_one_task_is_one_call_with_one_entry_per_delivery_language() -> None:
@@ -413,19 +434,68 @@ def test_a_state_with_one_language_uses_plain_publish() -> None:
     assert [c.api for c in calls] == ["Publish"]
 
 
-def test_one_entry_per_task_and_language_packed_ten_to_a_call_per_state() -> None:
+def test_tasks_in_three_states_cost_three_calls_one_entry_per_language() -> None:
     tasks = [make_task(t.id, state=t.state, district=t.district) for t in TEAMS]
-    calls = plan_publishes(tasks, Outbound(BASE))
-    # UP: 6 tasks x 3 languages = 18 entries in 2 calls; DL and TN: 2 entries, 1 call each
-    assert Counter(c.state for c in calls) == {"UP": 2, "DL": 1, "TN": 1}
+    calls = plan_publishes(tasks, Outbound(BASE), directory=DIRECTORY)
+    assert sorted((c.state, len(c.entries)) for c in calls) == [("DL", 2), ("TN", 2), ("UP", 3)]
+    up = next(c for c in calls if c.state == "UP")
+    for e in up.entries:  # one message serves all six teams: it links the incident
+        assert json.loads(e.attributes["team_ids"]["StringValue"]) == ["@state:UP"]
+        assert e.notice.task_id == ""
+        assert json.loads(json.loads(e.message)["default"])["page_url"] == incident_page_url(
+            BASE, "inc_1"
+        )
+    for c in calls:  # a notice to a single team links its task page directly
+        if c.state != "UP":
+            team = f"{c.state}-1"  # the state's only team: the whole state's token
+            for e in c.entries:
+                assert e.notice.task_id == task_id_for(team, "inc_1")
+                page = json.loads(json.loads(e.message)["default"])["page_url"]
+                assert page == task_page_url(BASE, task_id_for(team, "inc_1"))
+
+
+def test_without_a_directory_the_notice_names_every_team() -> None:
+    tasks = [make_task(t.id, district=t.district) for t in TEAMS[:6]]
+    [call] = plan_publishes(tasks, Outbound(BASE))
+    assert len(call.entries) == 3
+    for e in call.entries:
+        teams = json.loads(e.attributes["team_ids"]["StringValue"])
+        assert teams == [f"UP-{i}" for i in range(6)]
+
+
+@pytest.mark.parametrize(
+    ("chosen", "tokens"),
+    [
+        (["UP-0", "UP-1", "UP-2"], ["@district:UP/LKO"]),
+        (["UP-0", "UP-1", "UP-2", "UP-4"], ["@district:UP/LKO", "UP-4"]),
+        (["UP-4", "UP-0"], ["UP-4", "UP-0"]),
+        ([f"UP-{i}" for i in range(6)], ["@state:UP"]),
+        ([], []),
+    ],
+)
+def test_team_tokens(chosen: list[str], tokens: list[str]) -> None:
+    assert list(team_tokens("UP", chosen, DIRECTORY)) == tokens
+    assert list(team_tokens("UP", chosen, None)) == chosen
+
+
+@pytest.mark.parametrize("limit", [8_000, 30_000, 262_144])
+def test_size_limit_splits_the_audience_without_losing_a_team(limit: int) -> None:
+    teams = [f"UP-TEAM-{i:05d}" for i in range(3_000)]
+    tasks = [make_task(t) for t in teams]
+    calls = plan_publishes(tasks, Outbound(BASE), limit=limit)
     for c in calls:
-        for e in c.entries:
-            [team] = json.loads(e.attributes["team_ids"]["StringValue"])
-            task_id = task_id_for(team, "inc_1")
-            assert e.notice.task_id == task_id
-            assert json.loads(json.loads(e.message)["default"])["page_url"] == task_page_url(
-                BASE, task_id
-            )
+        assert c.size <= limit and len(c.entries) <= BATCH_MAX_ENTRIES
+        assert len({e.id for e in c.entries}) == len(c.entries)
+    for lang in ("hi", "ur", "en"):
+        got = [
+            t
+            for c in calls
+            for e in c.entries
+            if e.notice.lang == lang
+            for t in json.loads(e.attributes["team_ids"]["StringValue"])
+        ]
+        assert sorted(got) == teams
+    assert len(calls) == 1 or limit < 262_144
 
 
 def test_versions_and_incidents_are_separate_entries_and_batches_hold_ten() -> None:
@@ -574,18 +644,21 @@ ORG = [Team(f"{st_}-{i}", "", st_, f"D{i % 3}") for st_ in ("UP", "TN", "NL") fo
 ORG_BY_ID = {t.id: t for t in ORG}
 
 
+ORG_DIR = TeamDirectory.build(ORG)
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     st.sets(st.sampled_from([t.id for t in ORG]), max_size=len(ORG)),
     st.sampled_from(["en", "hi", "ta", "ur"]),
+    st.booleans(),
 )
 def test_every_targeted_device_gets_exactly_one_message_and_others_none(
-    chosen: set[str], language: str
+    chosen: set[str], language: str, tokens: bool
 ) -> None:
     tasks = [make_task(t, state=ORG_BY_ID[t].state, district=ORG_BY_ID[t].district) for t in chosen]
-    calls = plan_publishes(tasks, Outbound(BASE))
-    entries = sum(len(c.entries) for c in calls)
-    assert len(calls) <= -(-entries // BATCH_MAX_ENTRIES) + 3  # full batches of ten per topic
+    calls = plan_publishes(tasks, Outbound(BASE), directory=ORG_DIR if tokens else None)
+    assert len(calls) <= len({ORG_BY_ID[t].state for t in chosen})  # one call per state topic
     for c in calls:  # PublishBatch refuses duplicate entry ids
         assert len({e.id for e in c.entries}) == len(c.entries)
     for team in ORG:
@@ -598,9 +671,11 @@ def test_every_targeted_device_gets_exactly_one_message_and_others_none(
             if policy_matches(policy, e.attributes)
         ]
         assert len(got) == (1 if team.id in chosen else 0)
-        for e in got:  # and it links the page of that team's own task
+        alone = [t for t in chosen if ORG_BY_ID[t].state == team.state] == [team.id]
+        for e in got:  # its own task page, or the incident link the page resolves per team
             page = json.loads(json.loads(e.message)["default"])["page_url"]
-            assert page == task_page_url(BASE, task_id_for(team.id, "inc_1"))
+            own = task_page_url(BASE, task_id_for(team.id, "inc_1"))
+            assert page == (own if alone else incident_page_url(BASE, "inc_1"))
 
 
 def test_planning_is_deterministic_so_a_repeat_publish_is_byte_identical() -> None:
