@@ -18,6 +18,10 @@ WEBHOOK_PATH = "/ingest/webhook"
 POST_FIELDS = ("platform", "id", "author", "created_at", "text", "url", "lang")
 
 
+# How long one post may wait for its answer: the local stack may be busy with a batch.
+REQUEST_TIMEOUT = 30.0
+# A stack that answers none of this many posts in a row is taken as gone.
+MAX_TIMEOUTS_IN_A_ROW = 3
 # Answers after which every later post would fail the same way: stop at the first.
 STOP_STATUSES = frozenset({401, 403, 404, 405})
 
@@ -87,6 +91,7 @@ def replay(
     progress: TextIO | None = sys.stderr,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
+    timeout: float = REQUEST_TIMEOUT,
 ) -> ReplayReport:
     """POST each post, signed, at most ``rate`` per second (0 = as fast as possible).
 
@@ -99,6 +104,7 @@ def replay(
     bar = progress if progress is not None and _is_terminal(progress) else None
     interval = 1.0 / rate if rate > 0 else 0.0
     start = time.monotonic()
+    timeouts = 0  # in a row: a busy stack answers late now and then; a dead one never does
     for i, post in enumerate(items):
         if interval:
             delay = start + i * interval - time.monotonic()
@@ -106,8 +112,9 @@ def replay(
                 sleep(delay)
         request = signed_request(api_url, secret, post, int(clock()))
         report.sent += 1
+        timed_out = False
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
                 report.accepted += 1 if response.status == 202 else 0
         except urllib.error.HTTPError as err:
             report.rejected += 1
@@ -116,10 +123,21 @@ def replay(
                 report.stop = Stop(err.code, f"HTTP {err.code} {err.reason}")
         except urllib.error.URLError as err:
             report.rejected += 1
-            report.stop = Stop(0, str(err.reason))
-        except (OSError, http.client.HTTPException) as err:  # reset, timeout, not HTTP at all
+            if isinstance(err.reason, TimeoutError):
+                timed_out = True
+                report.errors.append(f"{post.get('id')}: no answer in {timeout:g} s")
+            else:
+                report.stop = Stop(0, str(err.reason))
+        except TimeoutError:
+            report.rejected += 1
+            timed_out = True
+            report.errors.append(f"{post.get('id')}: no answer in {timeout:g} s")
+        except (OSError, http.client.HTTPException) as err:  # reset, not HTTP at all
             report.rejected += 1
             report.stop = Stop(0, str(err) or type(err).__name__)
+        timeouts = timeouts + 1 if timed_out else 0
+        if timeouts >= MAX_TIMEOUTS_IN_A_ROW:
+            report.stop = Stop(0, f"no answer to {timeouts} posts in a row")
         if bar is not None:
             _progress(bar, i + 1, len(items), report)
         if report.stop is not None:

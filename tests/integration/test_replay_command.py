@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -163,3 +164,51 @@ def test_the_bar_is_drawn_only_on_a_terminal(
     text = stream.getvalue()
     assert ("\r" in text) is drawn
     assert text.endswith("5/5 accepted 5 rejected 0\n") is drawn
+
+
+class _Slow(BaseHTTPRequestHandler):
+    """Answers 202, but not before ``server.delays`` says (one delay per post, in order)."""
+
+    server: Any
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        delay = (
+            self.server.delays[self.server.hits]
+            if self.server.hits < len(self.server.delays)
+            else 0
+        )
+        self.server.hits += 1
+        time.sleep(delay)
+        try:
+            self.send_response(202)
+            self.end_headers()
+            self.wfile.write(b"{}")
+        except OSError:
+            pass  # the client gave up on this one
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("delays", "accepted", "sent", "stopped"),
+    [
+        ([0, 1.0, 0, 0, 0], 4, 5, False),  # a busy stack answers one post late: go on
+        ([0, 1.0, 1.0, 1.0, 0], 1, 4, True),  # three in a row unanswered: the stack is gone
+    ],
+)
+def test_a_late_answer_is_one_failed_post_and_three_in_a_row_stop(
+    delays: list[float], accepted: int, sent: int, stopped: bool
+) -> None:
+    server: Any = ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
+    server.delays, server.hits = delays, 0
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        report = replay(POSTS, url, SECRET, rate=0, progress=None, timeout=0.3)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (report.accepted, report.sent, report.stop is not None) == (accepted, sent, stopped)
+    assert all("no answer in 0.3 s" in e for e in report.errors)
