@@ -31,7 +31,7 @@ from chalicelib.domain.language.latin import (
     normalize_word,
     word_ngrams,
 )
-from chalicelib.domain.transliterate import deva_to_roman, has_devanagari
+from local.chat_romanizer import chat_spellings, has_devanagari
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -57,66 +57,6 @@ HINDI_FILES = (
     "lingua/single-words/hi.txt",
 )
 ENGLISH_FILE = "flores-dev/en.txt"  # even-numbered sentences only; odd ones stay held out
-
-# Chat spellings of one romanized word, with a priori weights (normalized per word). People
-# write long vowels short and "chh" as "ch" ("kya", "nahin", "kuch"), drop a final nasal
-# ("nahi", "hai" for "hain"), write "-ein" for final "-en" ("mein"), "eh" for "ah" before a
-# consonant ("yeh", "mehngai"), "w" for "v" ("wo") and drop short "a" between consonants
-# ("rha", "nhi"). Weights were fixed from that list, not searched on any set.
-_SHORTENINGS = tuple(
-    (regex.compile(p), r)
-    for p, r in (("aa", "a"), ("ee", "i"), ("oo", "u"), ("chchh", "chh"), ("chh", "ch"))
-)
-_AH = regex.compile(r"ah(?![aeiou])")
-_FLAPS = regex.compile("[\u0921\u0922]\u093c|[\u095c\u095d]")  # ड़ ढ़, composed or not
-_PLAIN_OF_FLAP = {"\u095c": "\u0921", "\u095d": "\u0922"}
-_INNER_A = regex.compile(r"(?<=[b-df-hj-np-tv-z])a(?=[b-df-hj-np-tv-z])")
-_FINAL_NASAL_SIGNS = ("\u0902", "\u0901")  # anusvara, candrabindu
-_E_NASAL = "\u0947\u0902"  # e-matra + anusvara: "en" written "ein"
-W_PLAIN, W_SHORT, W_NO_NASAL, W_EIN, W_EH, W_W, W_NO_INNER_A = (1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5)
-
-
-def chat_spellings(deva: str) -> dict[str, float]:
-    """Romanized spellings of one Devanagari word and their shares (summing to 1)."""
-    if not has_devanagari(deva):
-        return {}
-    forms = [deva]
-    unflapped = _FLAPS.sub(lambda m: _PLAIN_OF_FLAP.get(m.group(), m.group()[0]), deva)
-    if unflapped != deva:
-        # ड़ and ढ़ are written "d" and "dh" as often as "r" and "rh" ("bada", "padhna").
-        forms.append(unflapped)
-    out: dict[str, float] = defaultdict(float)
-    for form in forms:
-        for word, share in _spellings(form).items():
-            out[word] += share / len(forms)
-    return dict(sorted(out.items()))
-
-
-def _spellings(deva: str) -> dict[str, float]:
-    plain = normalize_word(deva_to_roman(deva))
-    if not plain:
-        return {}
-    weights: dict[str, float] = defaultdict(float)
-    weights[plain] += W_PLAIN
-    short = plain
-    for pattern, repl in _SHORTENINGS:
-        short = pattern.sub(repl, short)
-    weights[short] += W_SHORT
-    tail = short
-    if deva.endswith(_FINAL_NASAL_SIGNS) and short.endswith("n") and len(short) > 2:
-        tail = short[:-1]
-        weights[tail] += W_NO_NASAL
-    if deva.endswith(_E_NASAL) and short.endswith("en"):
-        weights[short[:-2] + "ein"] += W_EIN
-    if _AH.search(tail):
-        weights[_AH.sub("eh", tail)] += W_EH
-    if "v" in tail:
-        weights[tail.replace("v", "w")] += W_W
-    squeezed = _INNER_A.sub("", tail)
-    if squeezed != tail and regex.search("[aeiou]", squeezed):
-        weights[squeezed] += W_NO_INNER_A
-    total = sum(weights.values())
-    return {w: x / total for w, x in weights.items()}
 
 
 def read_lines(path: Path) -> list[str]:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from local.train_langid import chat_spellings, word_log_odds
+from local.chat_romanizer import chat_spellings
+from local.train_langid import word_log_odds
 
 # Devanagari word, spellings people write for it that must be among the generated ones.
 SPELLINGS = [
