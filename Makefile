@@ -82,7 +82,8 @@ bench-parse: venv
 bench-langid: venv
 	$(PY) bench/langid_eval.py
 
-# Rebuild chalicelib/domain/language/hinglish.json.gz from ../shared/data/langid (deterministic).
+# Rebuild chalicelib/domain/language/hinglish.json.gz from ../shared/data/langid (deterministic;
+# permissively licensed sources only, L3Cube is never read: see PROVENANCE.md next to it).
 train-langid: venv
 	$(PY) local/train_langid.py
 
