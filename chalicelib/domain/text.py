@@ -28,7 +28,7 @@ from itertools import accumulate
 
 import regex
 
-from chalicelib.domain.transliterate import roman_key
+from chalicelib.domain.transliterate import match_key
 
 # Characters that may sit inside a word but carry no letter; folding removes them.
 INVISIBLE = "\u00ad\u200c\u200d\u2060\ufeff"
@@ -206,7 +206,7 @@ def word_forms(raw: str) -> Forms:
         return (f, f, f)
     if not f.isascii() and _TOKEN.findall(f) != [f]:
         return _SPLIT
-    return (f, roman_key(f) or f, exact_form(raw))
+    return (f, match_key(f) or f, exact_form(raw))
 
 
 @lru_cache(maxsize=1 << 15)
@@ -224,7 +224,7 @@ def token_parts(raw: str) -> tuple[Forms, ...]:
     for piece in _TOKEN.findall(fold(raw)):
         f = fold(piece)
         if f and _TOKEN.findall(f) == [f]:
-            parts.append((f, roman_key(f) or f, f))
+            parts.append((f, match_key(f) or f, f))
     return tuple(parts)
 
 
@@ -246,7 +246,7 @@ def hashtag_forms(raw: str) -> HashtagForms:
             for f, r, x in token_parts(c.group()):
                 pieces.append((m.start() + c.start(), m.start() + c.end(), f, r, x))
     body = fold(raw[1:])
-    whole = ("#" + body, "#" + (roman_key(body) or body), "#" + exact_form(raw[1:]))
+    whole = ("#" + body, "#" + (match_key(body) or body), "#" + exact_form(raw[1:]))
     return HashtagForms(whole, tuple(pieces))
 
 
