@@ -48,8 +48,12 @@ _SIGNS: dict[str, str] = {"ं": "n", "ँ": "n", "ः": "h", "ऽ": ""}
 _DIGITS = {chr(0x0966 + i): str(i) for i in range(10)}
 
 
-def deva_to_roman(word: str) -> str:
-    """Devanagari to chat romanization (other characters pass through): ``राहुल`` -> ``rahul``."""
+def deva_to_roman(word: str, *, keep_schwa: bool = False) -> str:
+    """Devanagari to chat romanization (other characters pass through): ``राहुल`` -> ``rahul``.
+
+    ``keep_schwa`` writes every inherent vowel but the last (``गुजरात`` -> ``gujaraat``, as
+    names are often spelled) instead of dropping those that speech drops (``gujraat``).
+    """
     # Units: (latin, is_consonant_with_inherent_a). Schwa deletion runs on them afterwards.
     units: list[list[str | bool]] = []
     i = 0
@@ -80,16 +84,18 @@ def deva_to_roman(word: str) -> str:
         else:
             units.append([_DIGITS.get(ch, ch), False])
         i += 1
-    return "".join(_with_schwa(units))
+    return "".join(_with_schwa(units, keep_schwa))
 
 
-def _with_schwa(units: list[list[str | bool]]) -> list[str]:
+def _with_schwa(units: list[list[str | bool]], keep_all: bool = False) -> list[str]:
     """Add the inherent ``a`` where Hindi speech keeps it (final and V C _ C V schwas drop)."""
     keep = [bool(u[1]) for u in units]
     consonant = [bool(u[1]) or _is_consonant_latin(str(u[0])) for u in units]
     last = len(units) - 1
     if last >= 1 and keep[last]:
         keep[last] = False
+    if keep_all:
+        return [str(u[0]) + ("a" if k else "") for u, k in zip(units, keep, strict=True)]
     # Right to left: a schwa between a vowel-led consonant and a vowel-led consonant drops.
     for j in range(last - 1, 0, -1):
         if not keep[j]:

@@ -71,7 +71,8 @@ REAL_POSTS: list[tuple[str, str, dict[str, Any], list[str]]] = [
     ("734943622920085505", "IIT", {}, ["IIT"]),
     ("732472965451763712", "MCD", {}, ["MCD", "MCD"]),
     ("632957749064667136", "दिल्ली", {}, []),
-    ("7.67701519538e+17", "तिरंगा", {}, ["तिरंगा", "तिरंगा"]),
+    # ... and inside the lower-case run #Tirangayatra, split into tiranga + yatra
+    ("7.67701519538e+17", "तिरंगा", {}, ["तिरंगा", "तिरंगा", "Tiranga"]),
     # hashtags: split into words, matchable whole, a #tag query only matches the tag
     ("587548521236017152", "neutrality", {}, ["Neutrality"]),
     ("587548521236017152", "#netneutrality", {}, ["#NetNeutrality"]),
