@@ -64,3 +64,22 @@ def test_the_known_misses_of_issue_16_are_found(query: str, word: str) -> None:
 def test_without_variants_nothing_but_the_word_is_found(query: str, word: str) -> None:
     matcher = compile_queries([KeywordQuery("q", query, variants=False)], strict=True)
     assert not matcher.match(word)
+
+
+@pytest.mark.parametrize(
+    ("query", "text", "expected"),
+    [
+        ('"rahul gandhi"', "राहुल गांधी", True),
+        ('"rahul gandhi"', "rahul gandhi ji", True),
+        ('"राहुल गांधी"', "Rahul Gandhi", True),
+        ('"rahul gandhi"', "rahul गांधी", False),  # one script at a time
+        ("bharat", "भारत", True),
+        ("bharat", "भरत", False),  # a length-less spelling means the commonest word
+        ("भरत", "bharat", False),
+        ("की", "ki", False),  # की / कि share even the strict key: no romanized variants
+        ("zee", "जी", False),
+        ("jee", "जी", True),
+    ],
+)
+def test_phrases_and_readings(query: str, text: str, expected: bool) -> None:
+    assert finds(query, text) is expected
