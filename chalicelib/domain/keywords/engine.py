@@ -16,6 +16,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import islice, product
 from typing import Any
 
@@ -63,6 +64,7 @@ class TermSpec:
     check: Check | None = None
 
 
+@lru_cache(maxsize=1 << 15)
 def term_alternatives(term: p.Term) -> tuple[Alternative, ...]:
     """The token runs a term matches when its query allows variants.
 
