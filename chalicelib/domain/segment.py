@@ -24,23 +24,28 @@ SHORT_RANKS = {1: 0, 2: 300, 3: 3000}
 
 
 class _Model:
-    cost: dict[str, float] = {}  # noqa: RUF012 (filled once)
+    rank: dict[str, int] = {}  # noqa: RUF012 (filled once)
+    log_n = 0.0
     loaded = False
 
 
-def _model() -> dict[str, float]:
+def _model() -> dict[str, int]:
     if not _Model.loaded:
         from chalicelib.domain.segment_data import WORDS
 
         words = WORDS.split()
-        log_n = math.log(len(words))
-        _Model.cost = {
-            w: math.log((rank + 1) * log_n) + WORD_PENALTY
-            for rank, w in enumerate(words)
-            if rank < SHORT_RANKS.get(len(w), rank + 1)
-        }
+        # Ranks only (a zip builds this in a few ms); costs are worked out per lookup.
+        _Model.rank = dict(zip(words, range(len(words)), strict=True))
+        _Model.log_n = math.log(len(words))
         _Model.loaded = True
-    return _Model.cost
+    return _Model.rank
+
+
+def _cost(word: str, rank: dict[str, int]) -> float | None:
+    r = rank.get(word)
+    if r is None or r >= SHORT_RANKS.get(len(word), r + 1):
+        return None
+    return math.log((r + 1) * _Model.log_n) + WORD_PENALTY
 
 
 @lru_cache(maxsize=1 << 14)
@@ -49,12 +54,12 @@ def segment(run: str) -> tuple[str, ...] | None:
     n = len(run)
     if n < MIN_RUN or not (run.isascii() and run.isalpha() and run.islower()):
         return None
-    cost = _model()
+    rank = _model()
     # best[i]: (least cost of run[:i], start of its last word)
     best: list[tuple[float, int]] = [(0.0, 0)] + [(math.inf, 0)] * n
     for i in range(1, n + 1):
         for j in range(max(0, i - MAX_WORD), i):
-            c = cost.get(run[j:i])
+            c = _cost(run[j:i], rank)
             if c is not None and best[j][0] + c < best[i][0]:
                 best[i] = (best[j][0] + c, j)
     if best[n][0] == math.inf:
