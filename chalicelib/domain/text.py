@@ -11,7 +11,8 @@ original text (so matches can be highlighted where the reader sees them):
   Devanagari digits -> ASCII, Latin and other cased scripts case-folded;
 * URLs and HTML entities are skipped; ``@handle`` is one token; ``#HashTag`` is one token
   for display and whole-tag matching and is also split into words (CamelCase, digits,
-  underscores, script changes) that are matched like any other words.
+  underscores, script changes, and lower-case runs by a unigram model, see ``segment``)
+  that are matched like any other words.
 
 Every token also carries its romanized key (see ``transliterate``) and its exact form
 (NFC, invisibles removed, case kept).
@@ -28,7 +29,8 @@ from itertools import accumulate
 
 import regex
 
-from chalicelib.domain.transliterate import roman_key
+from chalicelib.domain.segment import segment
+from chalicelib.domain.transliterate import match_key
 
 # Characters that may sit inside a word but carry no letter; folding removes them.
 INVISIBLE = "\u00ad\u200c\u200d\u2060\ufeff"
@@ -206,7 +208,7 @@ def word_forms(raw: str) -> Forms:
         return (f, f, f)
     if not f.isascii() and _TOKEN.findall(f) != [f]:
         return _SPLIT
-    return (f, roman_key(f) or f, exact_form(raw))
+    return (f, match_key(f) or f, exact_form(raw))
 
 
 @lru_cache(maxsize=1 << 15)
@@ -224,7 +226,7 @@ def token_parts(raw: str) -> tuple[Forms, ...]:
     for piece in _TOKEN.findall(fold(raw)):
         f = fold(piece)
         if f and _TOKEN.findall(f) == [f]:
-            parts.append((f, roman_key(f) or f, f))
+            parts.append((f, match_key(f) or f, f))
     return tuple(parts)
 
 
@@ -243,10 +245,20 @@ def hashtag_forms(raw: str) -> HashtagForms:
     for m in _PIECE.finditer(raw, 1):
         seg = m.group()
         for c in _CAMEL.finditer(seg):
-            for f, r, x in token_parts(c.group()):
-                pieces.append((m.start() + c.start(), m.start() + c.end(), f, r, x))
+            start = m.start() + c.start()
+            word = c.group()
+            # A lower-case run (or one capital then lower case) may be several words.
+            words = segment(word.lower()) if word[1:].islower() and word.isascii() else None
+            if words is None:
+                for f, r, x in token_parts(word):
+                    pieces.append((start, start + len(word), f, r, x))
+                continue
+            for w in words:
+                for f, r, x in token_parts(raw[start : start + len(w)]):
+                    pieces.append((start, start + len(w), f, r, x))
+                start += len(w)
     body = fold(raw[1:])
-    whole = ("#" + body, "#" + (roman_key(body) or body), "#" + exact_form(raw[1:]))
+    whole = ("#" + body, "#" + (match_key(body) or body), "#" + exact_form(raw[1:]))
     return HashtagForms(whole, tuple(pieces))
 
 

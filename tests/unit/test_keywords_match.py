@@ -71,7 +71,8 @@ REAL_POSTS: list[tuple[str, str, dict[str, Any], list[str]]] = [
     ("734943622920085505", "IIT", {}, ["IIT"]),
     ("732472965451763712", "MCD", {}, ["MCD", "MCD"]),
     ("632957749064667136", "दिल्ली", {}, []),
-    ("7.67701519538e+17", "तिरंगा", {}, ["तिरंगा", "तिरंगा"]),
+    # ... and inside the lower-case run #Tirangayatra, split into tiranga + yatra
+    ("7.67701519538e+17", "तिरंगा", {}, ["तिरंगा", "तिरंगा", "Tiranga"]),
     # hashtags: split into words, matchable whole, a #tag query only matches the tag
     ("587548521236017152", "neutrality", {}, ["Neutrality"]),
     ("587548521236017152", "#netneutrality", {}, ["#NetNeutrality"]),
@@ -119,7 +120,8 @@ REAL_POSTS: list[tuple[str, str, dict[str, Any], list[str]]] = [
     ("635268903111815168", "commando*", {}, ["Commando"]),
     # romanized variants: nahi/nahin/nai, Devanagari <-> Latin
     ("649851017555644416", "nahi", {}, ["nahin"]),
-    ("649851017555644416", "nai", {}, ["nahin"]),
+    # nai is "new" (नई) as often as "not": it no longer reaches nahin
+    ("649851017555644416", "nai", {}, []),
     ("649851017555644416", "nahi", {"variants": False}, []),
     ("791102633222123520", "nahin", {}, ["nahi"]),
     ("742205416231317504", "नहीं", {}, ["nahin"]),

@@ -16,6 +16,8 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import islice, product
 from typing import Any
 
 import ahocorasick
@@ -23,13 +25,22 @@ import ahocorasick
 from chalicelib.domain.keywords import parser as p
 from chalicelib.domain.keywords.model import KeywordQuery, QueryMatch
 from chalicelib.domain.text import Scanned, scan
-from chalicelib.domain.transliterate import roman_key
+from chalicelib.domain.transliterate import (
+    DEVANAGARI_MARK,
+    OPAQUE_MARK,
+    has_devanagari,
+    roman_key,
+    same_word_spellings,
+)
 from chalicelib.errors import FieldProblem, QuerySyntaxError
 
-# Romanized keys this short collide with the commonest words (zee -> ji, केे -> के), so a
-# one-word term gets variants only from 3 letters, a wildcard prefix only from 4.
+# Romanized keys this short collide with the commonest words (zee -> ji, in -> ई), so a
+# one-word term gets variants only from 3 letters (or when listed in SHORT_VARIANTS, keys
+# spellings of words that nothing else is written as), a wildcard prefix only from 4.
 MIN_ROMAN_WORD = 3
 MIN_ROMAN_PREFIX = 4
+SHORT_VARIANTS = frozenset({"ji", "jee", "जी", "hoon", "hun", "हूं", "wo", "woh", "vo", "वो"})
+MAX_SPELLINGS = 8
 MAX_NEAR_PAIRS = 4096
 
 STREAM_FOLDED = 0
@@ -37,6 +48,7 @@ STREAM_ROMAN = 1
 
 Part = tuple[str, int, int]  # (term as written, first token, end token)
 Occurrence = tuple[int, int, tuple[Part, ...]]  # (first word position, last, parts)
+Alternative = tuple[int, tuple[str, ...]]  # (stream, words); a wildcard's last is a prefix
 
 
 # An exact term is found by its folded pattern, then its tokens' exact forms are compared:
@@ -52,6 +64,49 @@ class TermSpec:
     check: Check | None = None
 
 
+@lru_cache(maxsize=1 << 15)
+def term_alternatives(term: p.Term) -> tuple[Alternative, ...]:
+    """The token runs a term matches when its query allows variants.
+
+    Devanagari words match Devanagari words only by their folded form or a curated spelling
+    of the same word (``transliterate.SAME_WORD_GROUPS``); their match key reaches romanized
+    words. Romanized words reach romanized words and, through the Devanagari-marked key,
+    Devanagari words. A phrase matches in one script at a time.
+    """
+    tag = "#" if term.kind == "hashtag" else ""
+    folds = [f[len(tag) :] for f in term.folds]
+    keys = [k[len(tag) :] for k in term.romans]
+    deva = [has_devanagari(f) for f in folds]
+    alts: list[Alternative] = []
+    plain: tuple[Alternative, ...] = ((STREAM_FOLDED, tuple(term.folds)),)
+    if term.wildcard or not all(f.isascii() for f in folds):
+        spellings = [
+            same_word_spellings(f) if d else (f,) for f, d in zip(folds, deva, strict=True)
+        ]
+        if term.wildcard:
+            spellings[-1] = (folds[-1],)
+        for combo in islice(product(*spellings), MAX_SPELLINGS):
+            alts.append((STREAM_FOLDED, _tagged(tag, combo)))
+    if any(k.startswith(OPAQUE_MARK) for k in keys):
+        return tuple(alts) or plain
+    latin = [k.removeprefix(DEVANAGARI_MARK) for k in keys]
+    if term.wildcard:
+        latin[-1] = roman_key(folds[-1], final=False)
+        if len(latin[-1]) < MIN_ROMAN_PREFIX:
+            return tuple(alts) or plain
+    elif len(latin) == 1 and len(latin[0]) < MIN_ROMAN_WORD and folds[0] not in SHORT_VARIANTS:
+        return tuple(alts) or plain
+    alts.append((STREAM_ROMAN, _tagged(tag, tuple(latin))))
+    if not any(deva):
+        marked = tuple(DEVANAGARI_MARK + k if k.isalpha() else k for k in latin)
+        alts.append((STREAM_ROMAN, _tagged(tag, marked)))
+    return tuple(alts)
+
+
+def _tagged(tag: str, words: tuple[str, ...]) -> tuple[str, ...]:
+    return (tag + words[0], *words[1:]) if tag else words
+
+
 def term_patterns(term: p.Term, *, variants: bool, exact: bool) -> TermSpec:
     """The stream patterns of a term under a query's options."""
     tail = "" if term.wildcard else " "
@@ -60,21 +115,8 @@ def term_patterns(term: p.Term, *, variants: bool, exact: bool) -> TermSpec:
         return TermSpec((folded,), (term.exacts, term.wildcard))
     if not variants or term.kind == "handle":
         return TermSpec((folded,))
-    romans = list(term.romans)
-    if len(romans) == 1 and len(romans[0].lstrip("#")) < MIN_ROMAN_WORD:
-        return TermSpec((folded,))
-    if not term.wildcard:
-        # Equal folded words have equal keys, so the romanized pattern alone finds
-        # everything the folded one would (the reference matcher checks this).
-        return TermSpec(((STREAM_ROMAN, " " + " ".join(romans) + " "),))
-    last = term.folds[-1]
-    if term.kind == "hashtag":
-        romans[-1] = "#" + roman_key(last[1:], final=False)
-    else:
-        romans[-1] = roman_key(last, final=False)
-    if len(romans[-1].lstrip("#")) < MIN_ROMAN_PREFIX:
-        return TermSpec((folded,))
-    return TermSpec((folded, (STREAM_ROMAN, " " + " ".join(romans))))
+    alts = term_alternatives(term)
+    return TermSpec(tuple(dict.fromkeys((s, " " + " ".join(w) + tail) for s, w in alts)))
 
 
 def _exact_at(exacts: Sequence[str], i: int, check: Check) -> bool:

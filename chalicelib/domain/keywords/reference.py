@@ -11,13 +11,10 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from chalicelib.domain.keywords import parser as p
+from chalicelib.domain.keywords.engine import STREAM_FOLDED, term_alternatives
 from chalicelib.domain.keywords.model import KeywordQuery, QueryMatch
 from chalicelib.domain.text import Scanned, scan
-from chalicelib.domain.transliterate import roman_key
 from chalicelib.errors import QuerySyntaxError
-
-_MIN_ROMAN_WORD = 3
-_MIN_ROMAN_PREFIX = 4
 
 Found = tuple[str, int, int]  # (term as written, first token, end token)
 
@@ -43,19 +40,10 @@ def _term_runs(t: p.Term, q: KeywordQuery, sc: Scanned) -> set[tuple[int, int]]:
     if q.exact and t.kind != "handle":
         return _runs(sc.exacts, list(t.exacts), t.wildcard)
     found = _runs(sc.folds, list(t.folds), t.wildcard)
-    short = len(t.romans) == 1 and len(t.romans[0].lstrip("#")) < _MIN_ROMAN_WORD
-    if q.variants and t.kind != "handle" and not short:
-        words = list(t.romans)
-        if t.wildcard:
-            last = t.folds[-1]
-            words[-1] = (
-                "#" + roman_key(last[1:], final=False)
-                if t.kind == "hashtag"
-                else roman_key(last, final=False)
-            )
-            if len(words[-1].lstrip("#")) < _MIN_ROMAN_PREFIX:
-                return found
-        found |= _runs(sc.romans, words, t.wildcard)
+    if q.variants and t.kind != "handle":
+        for stream, words in term_alternatives(t):
+            tokens = sc.folds if stream == STREAM_FOLDED else sc.romans
+            found |= _runs(tokens, list(words), t.wildcard)
     return found
 
 
