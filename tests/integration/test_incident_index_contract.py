@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain.incidents import IncidentProbe, simhash
+from chalicelib.domain.incidents import IncidentProbe, signature
 from tests.factories import T0
 from tests.fakes import InMemoryIncidentIndex
 
@@ -29,7 +29,7 @@ def probe(
         mention_key=key,
         leader_id=leader,
         query_ids=kw.pop("query_ids", ("q-demonetisation",)),
-        simhash=simhash(text),
+        signature=signature(text),
         at=T0 + timedelta(hours=hours),
         **kw,
     )
