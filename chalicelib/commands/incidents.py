@@ -1,11 +1,10 @@
 """``tvarit incidents``: group posts into incidents by the analyze stage's rules.
 
 Posts are JSON lines from ``--posts FILE`` or stdin, each an object with ``id`` (a string or an
-integer) and ``text``, and optionally ``author`` (a name, or an object with a ``handle``, as
-``tvarit parse`` writes it), ``created_at`` (ISO 8601 with a zone),
-``repost_of`` and ``quote_of`` (ids of other posts); other fields are ignored, so the files of
-``tvarit match`` serve. Output (a stable interface, see docs/incidents.md): one JSON object per
-post, in input order::
+integer) and ``text``, and optionally ``author`` (a name, or an object with a ``handle``),
+``created_at`` (ISO 8601 with a zone), ``repost_of`` and ``quote_of`` (ids of other posts);
+other fields are ignored, so the files of ``tvarit match`` serve. Output (a stable interface, see
+docs/incidents.md): one JSON object per post, in input order::
 
     {"id": "p2", "incident": "p1", "reason": "near_duplicate"}
 
@@ -141,7 +140,7 @@ def _post(value: object, where: str) -> dict[str, Any]:
 
 
 def _author(post: dict[str, Any], where: str) -> str | None:
-    """A name, or the author object of ``tvarit parse`` output (its handle, else its id)."""
+    """A name, or an author object (its handle, else its id)."""
     from chalicelib.errors import MalformedInputError
 
     value = post.get("author")

@@ -113,14 +113,13 @@ def signature(text: str) -> Signature:
         if prev >= 0:  # the word pair, mixed from the two word hashes (no third digest)
             features.add(((prev * 0x9E3779B97F4A7C15) ^ word) * 0xBF58476D1CE4E5B9 & _M64)
         prev = word
-    # One-permutation hashing: a feature's hash picks its slot and competes there; sorted
-    # ascending, the first hash to reach a slot is its minimum.
-    slots = [-1] * SLOTS
-    for h in sorted(features):
-        i = h % SLOTS
-        if slots[i] < 0:
-            slots[i] = (h >> 32) & SLOT_MASK
-    if -1 in slots:
+    # One-permutation hashing: a feature's hash picks its slot and competes there; written in
+    # descending order, the last hash written to a slot is its minimum.
+    best: dict[int, int] = {}
+    for h in sorted(features, reverse=True):
+        best[h % SLOTS] = h
+    slots = [(best[i] >> 32) & SLOT_MASK if i in best else -1 for i in range(SLOTS)]
+    if len(best) < SLOTS:
         _densify(slots)
     return tuple(slots)
 

@@ -87,7 +87,7 @@ ROWS: list[tuple[str, list[dict[str, Any]], list[tuple[Any, Any, str]]]] = [
         [("a", "a", "new"), ("b", "b", "new"), ("c", "b", "near_duplicate")],
     ),
     (
-        "an author object as tvarit parse writes it: its handle, else its id",
+        "an author object: its handle, else its id",
         [
             post("a", GAFFE, author={"handle": "modi", "id": "1"}),
             post("b", OTHER, author="modi"),
