@@ -153,6 +153,55 @@ def test_hash_words_are_romanized_keys(text: str, words: list[str]) -> None:
     assert hash_words(text) == words
 
 
+def _hash_tokens_unguarded(text: str) -> list[str]:
+    """hash_tokens with every pattern applied to every text: the guards must change nothing."""
+    import unicodedata
+
+    import regex
+
+    t = unicodedata.normalize("NFC", text or "")
+    t = regex.sub(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]", "", t.replace("&amp;", "&"))
+    t = regex.sub(r"^\s*(?:RT\s*@[\w.]+\s*:?\s*)+", "", t, flags=regex.IGNORECASE)
+    t = regex.sub(r"(?:https?://|www\.)\S+", " ", t, flags=regex.IGNORECASE)
+    t = regex.sub(r"\s+(?:via|h/t)\s+@[\w.]+\s*$", "", t, flags=regex.IGNORECASE)
+    t = regex.sub(r"[\p{L}\p{M}\p{N}]*(?:…|\.\.\.)\s*$", "", t)
+    t = regex.sub(r"(?<![\w@])@[\w.]+", " ", t)
+    return [w.casefold() for w in regex.findall(r"[\p{L}\p{M}\p{N}]+", t)]
+
+
+pieces = st.sampled_from(
+    [
+        "RT @a: ",
+        "rt @b_c ",
+        "@x",
+        " via @d",
+        "https://t.co/z",
+        "WWW.x.in/a",
+        "www",
+        "…",
+        "...",
+        "&amp;",
+        "\u200b",
+        "\u00ad",
+        "क़",
+        "ज़",
+        "Modi",
+        " ",
+        "\n",
+        ":",
+        "#",
+        "2024",
+        "e@x.com",
+    ]
+)
+
+
+@given(st.lists(st.one_of(pieces, st.text(max_size=5)), max_size=12))
+def test_hash_tokens_skips_only_patterns_that_cannot_match(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert hash_tokens(text) == _hash_tokens_unguarded(text)
+
+
 def test_a_huge_text_hashes_by_its_first_thousand_words() -> None:
     head = " ".join(f"word{i}" for i in range(1000))
     assert signature(head + " tail" * 50_000) == signature(head)
