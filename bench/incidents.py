@@ -19,7 +19,7 @@ Then the false matches of each among 100,000 random pairs of different posts, an
 hash a post (first pass, with the word caches empty, and warm; wall clock and CPU time, as the
 machine may be shared). Ends with one JSON line; ``targets_met`` is 1 when one-word edits are
 found >= 90%, quote prefixes >= 95%, no random pair matches and the first pass takes <= 300 µs
-a post (wall clock: run it on a quiet machine).
+a post on the wall clock (run it on a quiet machine); ``targets_met_cpu`` the same on CPU time.
 Run: ``make bench-incidents``.
 """
 
@@ -249,6 +249,14 @@ def main() -> int:
         and false_ours == 0
         and len(pairs) >= 100_000
         and timings["ours_cold"] <= 300
+    )
+    # The same on CPU time: on a shared machine the wall clock measures the neighbours too.
+    figures["targets_met_cpu"] = int(
+        figures["one_word_edited_recall"] >= 0.90
+        and figures["quote_prefix_recall"] >= 0.95
+        and false_ours == 0
+        and len(pairs) >= 100_000
+        and timings["ours_cold_cpu"] <= 300
     )
     print(json.dumps(figures, sort_keys=True))
     return 0
