@@ -86,7 +86,8 @@ def hash_tokens(text: str) -> list[str]:
 
 def hash_words(text: str) -> list[str]:
     """The romanized keys of a post's words: the same in Devanagari and in Latin letters."""
-    return [_key(w) for w in hash_tokens(text)[:MAX_WORDS]]
+    keys = [_key(w) for w in hash_tokens(text)[:MAX_WORDS]]
+    return [k for k in keys if k]  # a stray mark folds to nothing: no word
 
 
 @lru_cache(maxsize=1 << 16)

@@ -207,7 +207,9 @@ def test_a_huge_text_hashes_by_its_first_thousand_words() -> None:
     assert signature(head + " tail" * 50_000) == signature(head)
 
 
-@pytest.mark.parametrize("text", ["", "https://t.co/x @someone 🙏🙏", "🙏🔥😡", "   ", "RT @x:"])
+@pytest.mark.parametrize(
+    "text", ["", "https://t.co/x @someone 🙏🙏", "🙏🔥😡", "   ", "RT @x:", "\u093c \u0901", "#"]
+)
 def test_a_text_without_words_has_no_signature_and_never_matches(text: str) -> None:
     assert signature(text) == ()
     assert band_keys(signature(text)) == []
