@@ -2,9 +2,9 @@
 
 Each subcommand lives in ``chalicelib/commands/<name>.py`` with ``help``, ``add_arguments`` and
 ``run(args) -> int``, imported only when invoked so ``tvarit --help`` stays fast. Outputs of
-``langid``, ``match --json`` and ``parse`` are machine-readable interfaces: change them only
-compatibly. Exit statuses follow one rule (``chalicelib.commands.EXIT_STATUS_HELP``); trouble is
-reported as ``tvarit <cmd>: <what>`` on stderr, never as a traceback.
+``incidents``, ``langid``, ``match --json`` and ``parse`` are machine-readable interfaces: change
+them only compatibly. Exit statuses follow one rule (``chalicelib.commands.EXIT_STATUS_HELP``);
+trouble is reported as ``tvarit <cmd>: <what>`` on stderr, never as a traceback.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from chalicelib.commands import EXIT_FAILED, EXIT_OK, EXIT_STATUS_HELP, exit_sta
 from chalicelib.errors import TvaritError
 
 COMMANDS: dict[str, str] = {
+    "incidents": "group posts into incidents (JSON lines in, one {id, incident} per post out)",
     "langid": "detect the language of text lines on stdin (JSON lines out)",
     "match": "preview keyword queries against posts",
     "parse": "print the normalized mentions of a captured platform payload",

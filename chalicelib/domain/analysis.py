@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from chalicelib.domain.escalation import EscalationChain, chain_for, next_step
 from chalicelib.domain.incidents import (
     IncidentProbe,
+    Signature,
     engagement,
     engagement_velocity,
     priority,
@@ -102,14 +103,14 @@ class AnalyzedMention:
     ingested_at: datetime
     expires_at: datetime
 
-    def incident_probe(self, simhash_of: Callable[[str], int]) -> IncidentProbe:
+    def incident_probe(self, signature_of: Callable[[str], Signature]) -> IncidentProbe:
         """What the incident index needs to place this (matched) mention."""
         m = self.mention
         return IncidentProbe(
             mention_key=m.key,
             leader_id=self.leader.id if self.leader else "",
             query_ids=tuple(q.query_id for q in self.matches),
-            simhash=simhash_of(m.text),
+            signature=signature_of(m.text),
             at=m.created_at,
             references=tuple(mention_key(m.platform, r.id) for r in m.references),
         )

@@ -1,16 +1,23 @@
 """Incidents: mentions that are the same gaffe share one incident, and one task per team.
 
 A mention joins an existing incident when (in this order) it reposts or quotes a mention we
-already hold, its text is a near duplicate (64-bit SimHash over normalized one- and two-word
-shingles, Hamming distance <= 6, found through 8 bands of 8 bits: by pigeonhole two hashes
-within distance 7 share at least one band), or it comes from the same leader for the same
+already hold, its text is a near duplicate, or it comes from the same leader for the same
 keyword query within the window. Otherwise it opens a new incident keyed by the mention.
 
-Why 1+2-word shingles and 6 bits: posts are short, so with 3-word shingles one edited word
-flips many bits. Measured by ``make bench-incidents`` on 4,412 real original posts
-(``../shared/data/posts``): a truncated "RT @x: ... …" copy stays within 6 bits 83.5% of the
-time (3-word shingles at 3 bits: 65.3%), "Shameful! " + post 83.5% (11.5%), and no pair of
-different posts among 100,000 random pairs came within 6 bits (nearest: 13).
+Near duplicates: a 64-slot MinHash signature (one-permutation hashing) of a post's words,
+their character trigrams and word pairs, after script-aware normalization: every word becomes
+its romanized key (``transliterate.roman_key``), so ``नोटबंदी`` and ``notebandi`` share most
+of their features and a romanized copy of a Devanagari post can join its incident when the
+keys of most words agree. Two posts are near duplicates when at least 42 of the 64 slots agree
+(estimated Jaccard >= 0.65). Candidates are found through 8 bands of 2 slots: posts with
+Jaccard 0.65 share a band with probability 1 - (1 - 0.65^2)^8 = 99.9%.
+
+Why MinHash and not SimHash with more tables (``make bench-incidents`` measures both on 4,412
+real original posts, ``../shared/data/posts``): a SimHash over the same features brings
+unrelated posts within 8 bits of each other, and at the widest distance that keeps them apart
+(7 bits) it finds 48% of one-word edits, against 97% here; wider distances would also need
+more tables (d + 1 for d bits, by pigeonhole). Character trigrams carry a changed spelling
+(``notabandi``) that a word feature would lose; word pairs keep the order.
 
 Priority = severity x reach x engagement velocity, each on a log scale so one viral post does
 not drown every other signal; it is recomputed whenever new engagement figures arrive.
@@ -24,15 +31,25 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import regex
 
-SIMHASH_BITS = 64
+from chalicelib.domain.text import fold
+from chalicelib.domain.transliterate import roman_key
+
+SLOTS = 64
 BANDS = 8
-BAND_BITS = SIMHASH_BITS // BANDS
-NEAR_DUPLICATE_DISTANCE = 6
-SHINGLE_SIZES = (1, 2)
+BAND_SLOTS = 2  # the bands use the first BANDS * BAND_SLOTS slots; verification uses all
+NEAR_DUPLICATE_SLOTS = 42  # of SLOTS: estimated Jaccard >= 0.65 (nearest unrelated pair: 39)
+CHAR_GRAM = 3
+MAX_WORDS = 1000  # a pasted essay hashes by its first thousand words, not in seconds
+SLOT_MASK = 0xFFFF  # 16 bits a slot: unrelated slots agree 1 time in 65,536
+BAND_READ_LIMIT = 10  # newest incidents read per band: a band of common words stays cheap
 DEFAULT_WINDOW = timedelta(hours=6)
+
+# A signature: SLOTS 16-bit values; () for a text with no words (never a near duplicate).
+Signature = tuple[int, ...]
 
 _RT_PREFIX = regex.compile(r"^\s*(?:RT\s*@[\w.]+\s*:?\s*)+", regex.IGNORECASE)
 _VIA = regex.compile(r"\s+(?:via|h/t)\s+@[\w.]+\s*$", regex.IGNORECASE)
@@ -41,59 +58,134 @@ _HANDLE = regex.compile(r"(?<![\w@])@[\w.]+")
 _INVISIBLE = regex.compile(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _WORD = regex.compile(r"[\p{L}\p{M}\p{N}]+")
 _TRUNCATED_TAIL = regex.compile(r"[\p{L}\p{M}\p{N}]*(?:…|\.\.\.)\s*$")
+_M64 = (1 << 64) - 1
 
 
 def hash_tokens(text: str) -> list[str]:
-    """Words of a post as SimHash sees them: no RT prefix, URLs, handles, case or '#'."""
-    t = unicodedata.normalize("NFC", text or "")
-    t = _INVISIBLE.sub("", t.replace("&amp;", "&"))
-    t = _RT_PREFIX.sub("", t)
-    t = _URL.sub(" ", t)
-    t = _VIA.sub("", t)
+    """Words of a post as the signature sees them: no RT prefix, URLs, handles, case or '#'."""
+    t = (text or "").replace("&amp;", "&")
+    # Each pattern runs only when the text holds what it needs (most posts lack some): the
+    # result is the same, for a third of the time.
+    if not t.isascii():
+        t = _INVISIBLE.sub("", unicodedata.normalize("NFC", t))
+    at = "@" in t
+    if at:
+        t = _RT_PREFIX.sub("", t)
+    if "://" in t or "www." in t.lower():
+        t = _URL.sub(" ", t)
+    if at:
+        t = _VIA.sub("", t)
     # A repost cut at the platform's limit ends in "…": its last word is a fragment.
-    t = _TRUNCATED_TAIL.sub("", t)
-    t = _HANDLE.sub(" ", t)
+    if t.rstrip().endswith(("…", "...")):
+        t = _TRUNCATED_TAIL.sub("", t)
+    if at:
+        t = _HANDLE.sub(" ", t)
     return [w.casefold() for w in _WORD.findall(t)]
 
 
-def shingles(tokens: Sequence[str], k: int) -> list[str]:
-    """Overlapping k-word shingles; a text shorter than k is one shingle."""
-    if not tokens:
-        return []
-    if len(tokens) <= k:
-        return [" ".join(tokens)]
-    return [" ".join(tokens[i : i + k]) for i in range(len(tokens) - k + 1)]
+def hash_words(text: str) -> list[str]:
+    """The romanized keys of a post's words: the same in Devanagari and in Latin letters."""
+    keys = [_key(w) for w in hash_tokens(text)[:MAX_WORDS]]
+    return [k for k in keys if k]  # a stray mark folds to nothing: no word
+
+
+@lru_cache(maxsize=1 << 16)
+def _key(word: str) -> str:
+    folded = fold(word)
+    return roman_key(folded) or folded
 
 
 def _feature_hash(feature: str) -> int:
     return int.from_bytes(hashlib.blake2b(feature.encode(), digest_size=8).digest(), "big")
 
 
-def simhash(text: str) -> int:
-    """64-bit SimHash of a post's normalized word shingles (0 for a text with no words)."""
-    tokens = hash_tokens(text)
-    hashes = [_feature_hash(s) for k in SHINGLE_SIZES for s in shingles(tokens, k)]
-    if not hashes:
+@lru_cache(maxsize=1 << 16)
+def _word_features(key: str) -> tuple[int, tuple[int, ...]]:
+    """(hash of the word, hashes of the word and of its character trigrams): cached, as words
+    repeat across posts far more than posts do."""
+    word = _feature_hash(key)
+    padded = f"<{key}>"
+    grams = {padded[i : i + CHAR_GRAM] for i in range(max(1, len(padded) - CHAR_GRAM + 1))}
+    return word, (word, *(_gram_hash(g) for g in sorted(grams)))
+
+
+@lru_cache(maxsize=1 << 16)
+def _gram_hash(gram: str) -> int:
+    """A trigram's hash: far fewer trigrams than words, so new words mostly reuse them."""
+    return _feature_hash("\x01" + gram)
+
+
+def signature(text: str) -> Signature:
+    """The MinHash signature of a post (``()`` when it has no words: emoji, URLs only)."""
+    words = hash_words(text)
+    if not words:
+        return ()
+    features: set[int] = set()
+    prev = -1
+    for w in words:
+        word, own = _word_features(w)
+        features.update(own)
+        if prev >= 0:  # the word pair, mixed from the two word hashes (no third digest)
+            features.add(((prev * 0x9E3779B97F4A7C15) ^ word) * 0xBF58476D1CE4E5B9 & _M64)
+        prev = word
+    # One-permutation hashing: a feature's hash picks its slot and competes there; written in
+    # descending order, the last hash written to a slot is its minimum.
+    best: dict[int, int] = {}
+    for h in sorted(features, reverse=True):
+        best[h % SLOTS] = h
+    slots = [(best[i] >> 32) & SLOT_MASK if i in best else -1 for i in range(SLOTS)]
+    if len(best) < SLOTS:
+        _densify(slots)
+    return tuple(slots)
+
+
+def _densify(slots: list[int]) -> None:
+    """Fill empty slots (short posts) from the next filled one, so that similar posts fill
+    them alike (rotation densification); the shift keeps the copies apart from real values."""
+    n = len(slots)
+    for i in range(n):
+        if slots[i] < 0:
+            j = 1
+            while slots[(i + j) % n] < 0:
+                j += 1
+            slots[i] = (slots[(i + j) % n] + j * 7919) & SLOT_MASK
+
+
+def agreement(a: Signature, b: Signature) -> int:
+    """How many slots two signatures share (0 when either text had no words)."""
+    if not a or not b:
         return 0
-    half = len(hashes) / 2
-    result = 0
-    for bit in range(SIMHASH_BITS):
-        mask = 1 << bit
-        ones = sum(1 for h in hashes if h & mask)
-        if ones > half:
-            result |= mask
-    return result
+    return sum(1 for x, y in zip(a, b, strict=True) if x == y)
 
 
-def hamming(a: int, b: int) -> int:
-    """Number of differing bits."""
-    return (a ^ b).bit_count()
+def is_near_duplicate(a: Signature, b: Signature) -> bool:
+    """Whether two signatures belong to near-duplicate texts."""
+    return agreement(a, b) >= NEAR_DUPLICATE_SLOTS
 
 
-def band_keys(h: int) -> list[str]:
-    """Lookup keys: two hashes within distance 7 share at least one of these 8."""
-    mask = (1 << BAND_BITS) - 1
-    return [f"{i}:{(h >> (i * BAND_BITS)) & mask:02x}" for i in range(BANDS)]
+def band_keys(sig: Signature) -> list[str]:
+    """Lookup keys: near duplicates share at least one of these 8 (none for an empty text)."""
+    if not sig:
+        return []
+    return [
+        f"{i}:" + "".join(f"{v:04x}" for v in sig[i * BAND_SLOTS : (i + 1) * BAND_SLOTS])
+        for i in range(BANDS)
+    ]
+
+
+def signature_to_str(sig: Signature) -> str:
+    """Fixed-width hex, 4 digits a slot: how a signature is stored."""
+    return "".join(f"{v:04x}" for v in sig)
+
+
+def signature_from_str(s: str) -> Signature:
+    """The inverse of :func:`signature_to_str`; () for anything that is not a signature."""
+    if len(s) != 4 * SLOTS:
+        return ()
+    try:
+        return tuple(int(s[i : i + 4], 16) for i in range(0, len(s), 4))
+    except ValueError:
+        return ()
 
 
 def incident_key_for(mention_key: str) -> str:
@@ -108,7 +200,7 @@ class IncidentProbe:
     mention_key: str
     leader_id: str
     query_ids: tuple[str, ...]
-    simhash: int
+    signature: Signature
     at: datetime
     references: tuple[str, ...] = ()  # mention keys this one reposts or quotes
 
@@ -120,7 +212,7 @@ class IncidentRecord:
     incident_key: str
     leader_id: str
     query_ids: tuple[str, ...]
-    simhashes: tuple[int, ...]
+    signatures: tuple[Signature, ...]
     first_seen: datetime
     last_seen: datetime
     mention_keys: tuple[str, ...] = ()
@@ -130,14 +222,14 @@ class IncidentRecord:
 class IncidentDecision:
     incident_key: str
     reason: str  # reference | near_duplicate | same_leader_query | new
-    distance: int | None = None
+    agreement: int | None = None  # slots shared with the nearest signature (near_duplicate)
 
 
 def decide_incident(
     probe: IncidentProbe,
     candidates: Iterable[IncidentRecord],
     window: timedelta = DEFAULT_WINDOW,
-    max_distance: int = NEAR_DUPLICATE_DISTANCE,
+    min_agreement: int = NEAR_DUPLICATE_SLOTS,
 ) -> IncidentDecision:
     """Choose the incident of ``probe`` among ``candidates`` (records fetched by band, leader...).
 
@@ -151,17 +243,17 @@ def decide_incident(
     if by_ref:
         best = max(by_ref, key=lambda c: (c.last_seen, c.incident_key))
         return IncidentDecision(best.incident_key, "reference")
-    if probe.simhash:
+    if probe.signature:
         near: list[tuple[int, IncidentRecord]] = []
         for c in live:
-            d = min((hamming(probe.simhash, h) for h in c.simhashes if h), default=None)
-            if d is not None and d <= max_distance:
-                near.append((d, c))
+            a = max((agreement(probe.signature, s) for s in c.signatures), default=0)
+            if a >= min_agreement:
+                near.append((a, c))
         if near:
-            d, best = min(
-                near, key=lambda x: (x[0], -x[1].last_seen.timestamp(), x[1].incident_key)
+            a, best = min(
+                near, key=lambda x: (-x[0], -x[1].last_seen.timestamp(), x[1].incident_key)
             )
-            return IncidentDecision(best.incident_key, "near_duplicate", d)
+            return IncidentDecision(best.incident_key, "near_duplicate", a)
     queries = set(probe.query_ids)
     same = [c for c in live if c.leader_id == probe.leader_id and queries.intersection(c.query_ids)]
     if probe.leader_id and same:
@@ -170,24 +262,60 @@ def decide_incident(
     return IncidentDecision(incident_key_for(probe.mention_key), "new")
 
 
+MAX_SIGNATURES_KEPT = 50  # a viral incident's record stays small; its first texts suffice
+
+
+def record_with(
+    old: IncidentRecord | None,
+    probe: IncidentProbe,
+    incident_key: str,
+    max_mentions: int | None = None,
+) -> IncidentRecord:
+    """The incident record after ``probe`` joined it (or opened it, when ``old`` is None)."""
+    sigs = old.signatures if old else ()
+    if probe.signature and probe.signature not in sigs and len(sigs) < MAX_SIGNATURES_KEPT:
+        sigs = (*sigs, probe.signature)
+    mentions = old.mention_keys if old else ()
+    if probe.mention_key not in mentions:
+        mentions = (*mentions, probe.mention_key)
+        if max_mentions is not None:
+            mentions = mentions[-max_mentions:]
+    return IncidentRecord(
+        incident_key,
+        old.leader_id if old else probe.leader_id,
+        tuple(dict.fromkeys((old.query_ids if old else ()) + probe.query_ids)),
+        sigs,
+        old.first_seen if old else probe.at,
+        max(old.last_seen, probe.at) if old else probe.at,
+        mentions,
+    )
+
+
+def band_entry(at: datetime, incident_key: str) -> str:
+    """Sort key of a band entry: newest first when read in reverse, so a band read is bounded
+    to the :data:`BAND_READ_LIMIT` most recent incidents that wrote it."""
+    return f"{at.isoformat()}#{incident_key}"
+
+
 @dataclass
 class IncidentIndex:
     """An in-memory index with the lookups the DynamoDB one offers (bands, leader, mention).
 
-    Used by tests, the bench and the local stack; the production index stores the same keys.
+    Used by tests, the bench, ``tvarit incidents`` and the local stack; the production index
+    stores the same keys and reads bands with the same limit.
     """
 
     records: dict[str, IncidentRecord] = field(default_factory=dict)
-    by_band: dict[str, set[str]] = field(default_factory=dict)
+    by_band: dict[str, set[str]] = field(default_factory=dict)  # band -> band entries
     by_leader_query: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     by_mention: dict[str, str] = field(default_factory=dict)
 
     def candidates(self, probe: IncidentProbe) -> list[IncidentRecord]:
         """Records that could hold ``probe``: sharing a band, leader+query or a referenced post."""
         keys: set[str] = set()
-        if probe.simhash:
-            for b in band_keys(probe.simhash):
-                keys.update(self.by_band.get(b, ()))
+        for b in band_keys(probe.signature):
+            newest = sorted(self.by_band.get(b, ()), reverse=True)[:BAND_READ_LIMIT]
+            keys.update(e.rsplit("#", 1)[1] for e in newest)
         for q in probe.query_ids:
             keys.update(self.by_leader_query.get((probe.leader_id, q), ()))
         for ref in probe.references:
@@ -198,34 +326,13 @@ class IncidentIndex:
     def assign(self, probe: IncidentProbe, window: timedelta = DEFAULT_WINDOW) -> IncidentDecision:
         """Decide the incident of ``probe`` and record the mention in it."""
         decision = decide_incident(probe, self.candidates(probe), window)
-        old = self.records.get(decision.incident_key)
-        if old is None:
-            rec = IncidentRecord(
-                decision.incident_key,
-                probe.leader_id,
-                probe.query_ids,
-                (probe.simhash,),
-                probe.at,
-                probe.at,
-                (probe.mention_key,),
-            )
-        else:
-            rec = IncidentRecord(
-                old.incident_key,
-                old.leader_id,
-                tuple(dict.fromkeys(old.query_ids + probe.query_ids)),
-                old.simhashes + ((probe.simhash,) if probe.simhash not in old.simhashes else ()),
-                old.first_seen,
-                max(old.last_seen, probe.at),
-                (*old.mention_keys, probe.mention_key),
-            )
-        self.records[rec.incident_key] = rec
-        if probe.simhash:
-            for b in band_keys(probe.simhash):
-                self.by_band.setdefault(b, set()).add(rec.incident_key)
+        key = decision.incident_key
+        self.records[key] = record_with(self.records.get(key), probe, key)
+        for b in band_keys(probe.signature):
+            self.by_band.setdefault(b, set()).add(band_entry(probe.at, key))
         for q in probe.query_ids:
-            self.by_leader_query.setdefault((probe.leader_id, q), set()).add(rec.incident_key)
-        self.by_mention[probe.mention_key] = rec.incident_key
+            self.by_leader_query.setdefault((probe.leader_id, q), set()).add(key)
+        self.by_mention[probe.mention_key] = key
         return decision
 
 

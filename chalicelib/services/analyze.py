@@ -14,7 +14,7 @@ from chalicelib.domain.analysis import (
     plan_tasks,
     route_labels,
 )
-from chalicelib.domain.incidents import simhash
+from chalicelib.domain.incidents import signature
 from chalicelib.domain.language import LanguageResult
 from chalicelib.domain.mention import mention_from_dict
 from chalicelib.domain.org import Team
@@ -82,7 +82,7 @@ class AnalyzeService:
             incident_key = self.incidents.incident_of(mention.key) or ""
             reason = "redelivery" if incident_key else ""
             if not incident_key:
-                decision = self.incidents.assign(analyzed.incident_probe(simhash))
+                decision = self.incidents.assign(analyzed.incident_probe(signature))
                 incident_key, reason = decision.incident_key, decision.reason
         teams = self._candidate_teams(analyzed, config)
         planned = plan_tasks(analyzed, config, teams, now, incident_key)

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain.incidents import IncidentProbe, simhash
+from chalicelib.domain.incidents import IncidentProbe, signature
 from tests.factories import T0
 from tests.fakes import InMemoryIncidentIndex
 
@@ -29,7 +29,7 @@ def probe(
         mention_key=key,
         leader_id=leader,
         query_ids=kw.pop("query_ids", ("q-demonetisation",)),
-        simhash=simhash(text),
+        signature=signature(text),
         at=T0 + timedelta(hours=hours),
         **kw,
     )
@@ -69,3 +69,23 @@ def test_an_incident_reads_back_with_its_mentions(index: Any) -> None:
     assert (record.first_seen, record.last_seen) == (T0, T0 + timedelta(hours=1))
     assert record.mention_keys == ("x#1", "x#2")
     assert index.get("inc_missing") is None
+
+
+def test_a_copy_with_one_word_edited_joins(index: Any) -> None:
+    first = index.assign(probe("x#1", TEXT))
+    edited = index.assign(probe("x#2", TEXT.replace("काला", "सफ़ेद"), leader="someone", hours=1))
+    assert (edited.incident_key, edited.reason) == (first.incident_key, "near_duplicate")
+
+
+def test_a_crowded_band_is_read_newest_first_and_bounded(index: Any) -> None:
+    """More incidents share the bands than one read returns: the newest still take a copy."""
+    from chalicelib.domain.incidents import BAND_READ_LIMIT
+
+    # The same text every 7 hours: each outside the window of the last, so each a new incident.
+    opened = [
+        index.assign(probe(f"x#{i}", TEXT, leader=f"L{i}", hours=7 * i)).incident_key
+        for i in range(BAND_READ_LIMIT + 3)
+    ]
+    assert len(set(opened)) == len(opened)
+    copy = index.assign(probe("x#copy", TEXT, leader="Lc", hours=7 * len(opened) - 6))
+    assert (copy.incident_key, copy.reason) == (opened[-1], "near_duplicate")

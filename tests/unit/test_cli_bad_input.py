@@ -139,6 +139,24 @@ ROWS: list[tuple[str, list[str], int, str]] = [
         EXIT_USAGE,
         "line 1: needs an id and a text",
     ),
+    # incidents
+    ("incidents unknown flag", ["incidents", "--nope"], EXIT_USAGE, "--nope"),
+    ("incidents posts missing", ["incidents", "--posts", "{missing}"], EXIT_USAGE, "cannot read"),
+    ("incidents posts dir", ["incidents", "--posts", "{dir}"], EXIT_USAGE, "Is a directory"),
+    ("incidents posts binary", ["incidents", "--posts", "{binary}"], EXIT_USAGE, "not UTF-8"),
+    ("incidents posts not JSON", ["incidents", "--posts", "{badjson}"], EXIT_USAGE, "not JSON"),
+    (
+        "incidents posts not objects",
+        ["incidents", "--posts", "{numbers}"],
+        EXIT_USAGE,
+        "line 1: expected a JSON object with an id and a text",
+    ),
+    (
+        "incidents post without text",
+        ["incidents", "--posts", "{badposts}"],
+        EXIT_USAGE,
+        "line 2: text: needs a string",
+    ),
     # parse
     ("parse unknown platform", ["parse", "orkut", "{posts}"], EXIT_USAGE, "invalid choice"),
     ("parse no file", ["parse", "x"], EXIT_USAGE, "FILE"),

@@ -1,5 +1,11 @@
 """The incident index on DynamoDB: the lookups of ``domain.incidents.IncidentIndex``, stored.
 
+Reads per mention (the latency issue counts AWS calls): one Query per band (8, each at most
+``BAND_READ_LIMIT`` items, newest first, so a band shared by many posts costs one page), one
+Query per matched keyword query (leader + query), one GetItem per referenced post, one
+BatchGetItem for the candidate records and one GetItem for the chosen record; then one
+BatchWriteItem. The same count as with the SimHash bands before, now bounded in size.
+
 Concurrent analyzers may both open an incident for two near-duplicates that arrive in the same
 instant; each mention still gets exactly one incident and every later mention joins one of them.
 """
@@ -13,12 +19,17 @@ from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
 from chalicelib.adapters.dynamo.models import IncidentItemModel
 from chalicelib.domain.incidents import (
+    BAND_READ_LIMIT,
     DEFAULT_WINDOW,
     IncidentDecision,
     IncidentProbe,
     IncidentRecord,
+    band_entry,
     band_keys,
     decide_incident,
+    record_with,
+    signature_from_str,
+    signature_to_str,
 )
 from chalicelib.errors import UpstreamError
 
@@ -28,11 +39,14 @@ MAX_MENTIONS_KEPT = 200  # a viral incident's record stays small; the mentions t
 
 def _record_from(item: IncidentItemModel) -> IncidentRecord:
     d: dict[str, Any] = item.data or {}
+    # Records written before the MinHash signatures ("simhashes") read as having no text yet:
+    # they expire within a day of deployment and still group by reference and leader+query.
+    sigs = (signature_from_str(str(s)) for s in d.get("signatures", ()))
     return IncidentRecord(
         incident_key=item.incident_key,
         leader_id=d.get("leader_id", ""),
         query_ids=tuple(d.get("query_ids", ())),
-        simhashes=tuple(int(h) for h in d.get("simhashes", ())),
+        signatures=tuple(s for s in sigs if s),
         first_seen=datetime.fromisoformat(d["first_seen"]),
         last_seen=datetime.fromisoformat(d["last_seen"]),
         mention_keys=tuple(d.get("mention_keys", ())),
@@ -60,11 +74,15 @@ class DynamoIncidentIndex:
             raise UpstreamError("reading the incident failed") from err
 
     def _candidates(self, probe: IncidentProbe) -> list[IncidentRecord]:
-        lookups = [f"BAND#{b}" for b in band_keys(probe.simhash)] if probe.simhash else []
-        lookups += [f"LQ#{probe.leader_id}#{q}" for q in probe.query_ids]
         keys: set[str] = set()
-        for pk in lookups:
-            keys.update(i.incident_key for i in IncidentItemModel.query(pk))
+        for b in band_keys(probe.signature):
+            newest = IncidentItemModel.query(
+                f"BAND#{b}", scan_index_forward=False, limit=BAND_READ_LIMIT
+            )
+            keys.update(i.incident_key for i in newest)
+        for q in probe.query_ids:
+            same = IncidentItemModel.query(f"LQ#{probe.leader_id}#{q}")
+            keys.update(i.incident_key for i in same)
         for ref in probe.references:
             found = self.incident_of(ref)
             if found:
@@ -86,30 +104,22 @@ class DynamoIncidentIndex:
             old: IncidentRecord | None = _record_from(IncidentItemModel.get(f"INC#{key}", META))
         except DoesNotExist:
             old = None
-        first = old.first_seen if old else probe.at
-        last = max(old.last_seen, probe.at) if old else probe.at
-        hashes = list(old.simhashes) if old else []
-        if probe.simhash and probe.simhash not in hashes:
-            hashes.append(probe.simhash)
-        mentions = list(old.mention_keys) if old else []
-        if probe.mention_key not in mentions:
-            mentions = [*mentions, probe.mention_key][-MAX_MENTIONS_KEPT:]
-        expires = last + self.window + timedelta(days=1)
+        rec = record_with(old, probe, key, MAX_MENTIONS_KEPT)
+        expires = rec.last_seen + self.window + timedelta(days=1)
         data = {
-            "leader_id": old.leader_id if old else probe.leader_id,
-            "query_ids": list(dict.fromkeys((old.query_ids if old else ()) + probe.query_ids)),
-            "simhashes": [str(h) for h in hashes],
-            "first_seen": first.isoformat(),
-            "last_seen": last.isoformat(),
-            "mention_keys": mentions,
+            "leader_id": rec.leader_id,
+            "query_ids": list(rec.query_ids),
+            "signatures": [signature_to_str(s) for s in rec.signatures],
+            "first_seen": rec.first_seen.isoformat(),
+            "last_seen": rec.last_seen.isoformat(),
+            "mention_keys": list(rec.mention_keys),
         }
         items = [IncidentItemModel(f"INC#{key}", META, incident_key=key, data=data)]
         items.append(IncidentItemModel(f"M#{probe.mention_key}", "INC", incident_key=key))
-        if probe.simhash:
-            items += [
-                IncidentItemModel(f"BAND#{b}", key, incident_key=key)
-                for b in band_keys(probe.simhash)
-            ]
+        items += [
+            IncidentItemModel(f"BAND#{b}", band_entry(probe.at, key), incident_key=key)
+            for b in band_keys(probe.signature)
+        ]
         items += [
             IncidentItemModel(f"LQ#{probe.leader_id}#{q}", key, incident_key=key)
             for q in probe.query_ids

@@ -172,9 +172,9 @@ class ThrottleModel(Model):
 class IncidentItemModel(Model):
     """Incidents and their lookups, single-table, all expiring with the grouping window.
 
-    ("INC#<key>", "META") the record; ("BAND#<band>", key), ("LQ#<leader>#<query>", key) and
-    ("M#<mention key>", "INC") find it from a new mention's SimHash bands, leader and query,
-    and referenced posts.
+    ("INC#<key>", "META") the record; ("BAND#<band>", "<time>#<key>"), ("LQ#<leader>#<query>",
+    key) and ("M#<mention key>", "INC") find it from a new mention's MinHash bands (read newest
+    first, with a limit), leader and query, and referenced posts.
     """
 
     class Meta:
