@@ -182,34 +182,18 @@ class PhoneSink:
             int(data["v"]),
         )
         text = sms_from_data(data) if contact.protocol == "sms" else email_subject_from_data(data)
-        with self._lock:
-            if key in self._seen:
-                self.repeats_dropped += 1
-                return
-            self._seen.add(key)
-            delivery = Delivery(
-                member_id="",
-                member_name="",
-                team_id=",".join(team_ids),
-                state=data.get("state", ""),
-                task_id=task_id,
-                version=int(data.get("v", 0)),
-                severity=int(data.get("severity", 0)),
-                lang=data.get("lang", ""),
-                leader=data.get("leader", ""),
-                excerpt=data.get("excerpt", ""),
-                url=data.get("url", ""),
-                kind=kind,
-                channel=contact.protocol,
-                post_lang=data.get("post_lang", ""),
-                terms=data.get("terms", ""),
-                page_url=data.get("page_url", ""),
-                text=text,
-                to=contact.masked,
-            )
-            self.deliveries.append(delivery)
-        if self.on_delivery is not None:
-            self.on_delivery(delivery)
+        self._deliver(
+            key,
+            data,
+            task_id,
+            member_id="",
+            member_name="",
+            team_id=",".join(team_ids),
+            kind=kind,
+            channel=contact.protocol,
+            text=text,
+            to=contact.masked,
+        )
 
     def _receive(self, device: Device, body: str) -> None:
         payload = json.loads(body)
@@ -236,27 +220,38 @@ class PhoneSink:
     def _record(
         self, device: Device, payload: dict[str, Any], task_id: str, key: tuple[str, str, int]
     ) -> None:
+        self._deliver(
+            key,
+            payload,
+            task_id,
+            member_id=device.member.id,
+            member_name=device.member.name,
+            team_id=device.team.id,
+            kind=payload.get("type", "task"),
+        )
+
+    def _deliver(
+        self, key: tuple[str, str, int], data: dict[str, Any], task_id: str, **who: str
+    ) -> None:
+        """Keep one delivery per dedupe key, as a phone (or inbox) drops a repeat."""
         with self._lock:
             if key in self._seen:
                 self.repeats_dropped += 1
                 return
             self._seen.add(key)
             delivery = Delivery(
-                member_id=device.member.id,
-                member_name=device.member.name,
-                team_id=device.team.id,
-                state=payload.get("state", ""),
+                state=data.get("state", ""),
                 task_id=task_id,
-                version=int(payload.get("v", 0)),
-                severity=int(payload.get("severity", 0)),
-                lang=payload.get("lang", ""),
-                leader=payload.get("leader", ""),
-                excerpt=payload.get("excerpt", ""),
-                url=payload.get("url", ""),
-                kind=payload.get("type", "task"),
-                post_lang=payload.get("post_lang", ""),
-                terms=payload.get("terms", ""),
-                page_url=payload.get("page_url", ""),
+                version=int(data.get("v", 0)),
+                severity=int(data.get("severity", 0)),
+                lang=data.get("lang", ""),
+                leader=data.get("leader", ""),
+                excerpt=data.get("excerpt", ""),
+                url=data.get("url", ""),
+                post_lang=data.get("post_lang", ""),
+                terms=data.get("terms", ""),
+                page_url=data.get("page_url", ""),
+                **who,
             )
             self.deliveries.append(delivery)
         if self.on_delivery is not None:
