@@ -115,7 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  state topics        {len(r.topic_arns)} (one per state/UT)")
     print(f"  webhook secret      {stack.webhook_secret}")
     settings = wiring.container().settings
-    print(f"  task pages          {settings.public_base_url}/t/<task id> (each notice links one)")
+    print(
+        f"  task pages          {settings.public_base_url}/t/<task id>; a notice to several "
+        f"teams links {settings.public_base_url}/i/<incident>, which opens the reader's own task"
+    )
     print(
         f"  channels            {', '.join(sorted(settings.enabled_channels))} "
         "(SMS/e-mail: moto keeps the subscriptions, the phone sink shows what they would get)"
