@@ -271,3 +271,40 @@ def test_same_answers_in_processes_with_different_hash_seeds() -> None:
         outputs.add(proc.stdout)
     outputs.add(json.dumps([detect(t).as_dict() for t in texts]) + "\n")
     assert len(outputs) == 1
+
+
+NOISE_TEXTS = [
+    "read it at example.com today",
+    "see PIB.GOV.IN/press and bjp.org",
+    "mail me: a.b+c@example.co.in now",
+    "no domain here. in the end. com",
+    "#मोदी_है_तो @AmitShah https://t.co/x &amp; www.inc.in",
+    "दिल्ली.in पर देखें",
+    "3.14 is not a domain, nor is U.S.A",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", NOISE_TEXTS)
+def test_noise_without_the_domain_alternative_only_where_it_cannot_match(text: str) -> None:
+    """The cheaper expression is used only when the full one would blank the same spans."""
+    from chalicelib.domain.language import detector
+
+    blank = detector._blank
+
+    full = detector._NOISE.sub(blank, text)
+    if not detector._TLD_HINT.search(text):
+        assert detector._NOISE_NO_DOMAIN.sub(blank, text) == full
+    else:
+        assert "." in text
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab.c@#&;/: in om orgo.INgovtv")), max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_noise_shortcut_is_exact_on_generated_text(text: str) -> None:
+    from chalicelib.domain.language import detector
+
+    blank = detector._blank
+
+    if not detector._TLD_HINT.search(text):
+        assert detector._NOISE_NO_DOMAIN.sub(blank, text) == detector._NOISE.sub(blank, text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import regex
 
@@ -36,15 +36,18 @@ _URDU_MIN_WORDS = 4
 # of the post; they are blanked (offsets kept) before anything looks at words. Each alternative
 # may only start where its run of characters starts (the lookbehinds), which keeps the scan
 # linear on long runs without spaces: "\S+@" alone took 18 s on 100,000 emoji.
-_NOISE = regex.compile(
-    r"(?:https?://|www\.)\S+"
-    r"|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
-    r"|(?<![\w.-])[\w-]+(?:\.[\w-]+)*\.(?:com|in|org|net|ly|co|gov|be|gl|me|io|tv|info)\b"
-    r"(?:/\S*)?"
-    r"|[@#][\p{L}\p{M}\p{N}_]+"
-    r"|&#?\w+;",
-    regex.IGNORECASE,
-)
+_URL = r"(?:https?://|www\.)\S+"
+_EMAIL = r"|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+_TLDS = r"(?:com|in|org|net|ly|co|gov|be|gl|me|io|tv|info)\b"
+_DOMAIN = rf"|(?<![\w.-])[\w-]+(?:\.[\w-]+)*\.{_TLDS}(?:/\S*)?"
+_TAG_OR_ENTITY = r"|[@#][\p{L}\p{M}\p{N}_]+|&#?\w+;"
+_NOISE = regex.compile(_URL + _EMAIL + _DOMAIN + _TAG_OR_ENTITY, regex.IGNORECASE)
+# The bare-domain alternative costs more than the others together (it is tried at every word
+# start); a text with no ".<tld>" anywhere cannot match it, so those texts, most posts, use
+# the same expression without it: the same result, in half the time.
+_NOISE_NO_DOMAIN = regex.compile(_URL + _EMAIL + _TAG_OR_ENTITY, regex.IGNORECASE)
+_TLD_HINT = regex.compile(rf"\.{_TLDS}", regex.IGNORECASE)
+
 # A word starts with a letter; marks and joiners (ZWJ/ZWNJ) stay inside Indic words. Letters
 # glued to digits are units or ordinals ("512K", "2nd"), not words.
 _WORD = regex.compile(r"(?<![\p{N}\p{L}\p{M}])\p{L}[\p{L}\p{M}\u200c\u200d]*(?:['\u2019]\p{L}+)*")
@@ -60,9 +63,12 @@ _MIX_MIN_WORDS = 2
 _MIX_MIN_SHARE = 0.15
 
 
-@dataclass(frozen=True)
-class TokenTag:
-    """One word of the text with its language tag (character offsets into the input)."""
+class TokenTag(NamedTuple):
+    """One word of the text with its language tag (character offsets into the input).
+
+    A named tuple, not a frozen dataclass: a post has 15 of them on average and a frozen
+    dataclass's ``__init__`` made building them an eighth of ``detect``'s time.
+    """
 
     text: str
     start: int
@@ -114,6 +120,10 @@ def _arabic_script_lang(words: list[str]) -> str:
     return "ur"
 
 
+def _blank(m: regex.Match[str]) -> str:
+    return " " * len(m.group())
+
+
 @lru_cache(maxsize=65536)
 def _word_probability(word: str) -> float | None:
     """P(romanized Hindi) of one Latin word as written, None if it is no evidence."""
@@ -152,7 +162,8 @@ def detect(text: str) -> LanguageResult:
     """Detect the language of one post; never raises, same answer in every process."""
     if not isinstance(text, str) or not text:
         return UNDETERMINED
-    clean = _NOISE.sub(lambda m: " " * len(m.group()), text)
+    noise = _NOISE if _TLD_HINT.search(text) else _NOISE_NO_DOMAIN
+    clean = noise.sub(_blank, text)
     matches = list(_WORD.finditer(clean))
     if not matches:
         return UNDETERMINED
