@@ -84,6 +84,8 @@ class LocalStack:
     separate_pump: bool = False
     # How long the stack's own clients (pump, phones) wait for an answer from the local AWS.
     aws_read_timeout: float = 10.0
+    # Bound what moto keeps and AWS would not (local/moto_memory.py); off only to measure it.
+    aws_retention: bool = True
     region: str = REGION
     # Delivery channels of the local stage: SMS and e-mail subscriptions are real on moto (its
     # deliveries are dropped; the phone sink mirrors them). DLT ids: local placeholders.
@@ -114,7 +116,9 @@ class LocalStack:
 
     def _start_moto(self) -> None:
         """moto server in its own process: it gets its own core and GIL, as AWS would."""
-        aws = Child("aws", ["-m", "local.aws", "--port", str(self.aws_port)]).start(timeout=30)
+        argv = ["-m", "local.aws", "--port", str(self.aws_port)]
+        argv += [] if self.aws_retention else ["--no-retention"]
+        aws = Child("aws", argv).start(timeout=30)
         self.children.append(aws)
         self.aws_url = aws.address
 
