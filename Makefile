@@ -116,3 +116,12 @@ policies: venv
 # Cold start of app.py and the first analyze/API invocation, with and without bytecode.
 bench-coldstart: venv
 	$(PY) bench/coldstart.py
+
+# API latency while the pump is busy, pump thread vs process (issue 15; ~12 min on 2 cores).
+.PHONY: bench-api-busy bench-moto-memory
+bench-api-busy: venv
+	$(PY) bench/api_while_busy.py
+
+# What grows in moto under a steady replay, retention off and on (issue 15; ~6 min).
+bench-moto-memory: venv
+	$(PY) bench/moto_memory.py
