@@ -116,3 +116,9 @@ policies: venv
 # Cold start of app.py and the first analyze/API invocation, with and without bytecode.
 bench-coldstart: venv
 	$(PY) bench/coldstart.py
+
+# Soak with chaos on the local stack (issue 15, docs/soak.md): SOAK_SECONDS of replay (600),
+# faults every 2 minutes, then the reconciliation; one JSON line, exit 1 when a check fails.
+.PHONY: soak
+soak: venv
+	$(PY) -m local.soak $(if $(SOAK_SECONDS),--seconds $(SOAK_SECONDS))

@@ -71,6 +71,7 @@ class SoakPlan:
     # Short, so the poison message dead-letters (three receives) within the run.
     visibility_timeout: int = 15
     seed: int = 15
+    verbose: bool = False  # what happens when, on stderr
 
 
 @dataclass
@@ -125,6 +126,7 @@ class Soak:
         self.members: dict[str, Any] = {}  # member id -> (member, team)
         self._ack_queue: list[tuple[float, str, str]] = []  # (when, task id, member id)
         self._saved_env: dict[str, str | None] = {}
+        self._began = time.monotonic()
         self._posts_by_key: dict[str, dict[str, Any]] = {}  # accepted key -> the post sent
 
     # -- the stack -----------------------------------------------------------------------------
@@ -259,8 +261,15 @@ class Soak:
                         self.ledger.max_rss_kb[name] = max(kb, self.ledger.max_rss_kb.get(name, 0))
             self.stop.wait(1.0)
 
+    def _log(self, message: str) -> None:
+        if self.plan.verbose:
+            print(
+                f"  {time.monotonic() - self._began:6.1f} s  {message}", file=sys.stderr, flush=True
+            )
+
     @contextlib.contextmanager
     def _fault(self, name: str) -> Iterator[None]:
+        self._log(name)
         with self._phase_lock:
             self._faulting += 1
             self.ledger.faults[name] += 1
@@ -502,6 +511,7 @@ class Soak:
         for t in workers:
             t.start()
         began = time.monotonic()
+        self._log("replay starts")
         self._replay(posts)
         replay_seconds = time.monotonic() - began
         faults.write_switch(self.switch, {})
@@ -526,6 +536,7 @@ class Soak:
 
         began = time.monotonic()
         quiet_since = None
+        said = (-1, -1)
         while time.monotonic() - began < self.plan.drain_seconds:
             try:
                 depth = self.stack.queue_depth(self.stack.resources.mentions_queue_url)
@@ -534,6 +545,9 @@ class Soak:
                 )
             except Exception:
                 depth, waiting = 1, 1
+            if (depth, waiting) != said:
+                said = (depth, waiting)
+                self._log(f"draining: {depth} messages on the mentions queue, {waiting} new tasks")
             if depth == 0 and waiting == 0:
                 quiet_since = quiet_since or time.monotonic()
                 if time.monotonic() - quiet_since >= 3.0:
@@ -812,6 +826,7 @@ def _parse(argv: list[str]) -> SoakPlan:
         pump_workers=args.pump_workers,
         rss_bound_mb=args.rss_bound_mb,
         seed=args.seed,
+        verbose=True,
     )
 
 
