@@ -95,3 +95,18 @@ class QuerySyntaxError(ParseError):
     """A keyword query is not valid; ``column`` is 1-based (0 when the whole query is at fault)."""
 
     column: int = 0
+
+
+@dataclass
+class BackpressureError(UpstreamError):
+    """An AWS dependency is throttling, unreachable or not answering in time.
+
+    ``retry_after`` (seconds) becomes the 503's ``Retry-After``: the caller should back off,
+    not hang on, and nothing it sent was taken.
+    """
+
+    retry_after: int = 5
+
+
+class OutOfTimeError(TvaritError):
+    """Too little of the invocation's time is left to start this record; it is handed back."""

@@ -8,6 +8,7 @@ from typing import Any
 from chalice import Blueprint, Rate
 
 from chalicelib.observability import logger, metrics
+from chalicelib.services.deadline import Deadline
 from chalicelib.settings import MENTIONS_QUEUE_NAME, POLLS_QUEUE_NAME
 from chalicelib.wiring import container
 
@@ -55,8 +56,10 @@ def poll_accounts(event: Any) -> dict[str, Any]:
     from chalicelib.services.polling import FAILED, RATE_LIMITED, account_from_dict
 
     poller = container().poller
+    deadline = Deadline.of(event.context)
 
     def handle(record: SQSRecord) -> None:
+        deadline.check()  # near the timeout: handed back as a batch item failure
         try:
             account = account_from_dict(json.loads(record.body))
         except (KeyError, TypeError, ValueError) as err:
@@ -103,8 +106,10 @@ def analyze_mentions(event: Any) -> dict[str, Any]:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
     analyzer = container().analyzer
+    deadline = Deadline.of(event.context)
 
     def handle(record: SQSRecord) -> None:
+        deadline.check()  # near the timeout: handed back as a batch item failure
         message = json.loads(record.body)
         key = f"{message.get('platform')}#{message.get('native_id')}"
         logger.thread_safe_append_keys(correlation_id=key)
@@ -152,6 +157,12 @@ def dispatch_tasks(event: dict[str, Any], context: Any) -> dict[str, Any]:
             sequence_of[task.task_id] = record["dynamodb"]["SequenceNumber"]
     if not new_tasks:
         return {"batchItemFailures": []}
+    if Deadline.of(context).near():
+        # Too late to publish and record: the stream retries from the lowest of these.
+        logger.warning("dispatch handed back near the timeout", extra={"tasks": len(new_tasks)})
+        return {
+            "batchItemFailures": [{"itemIdentifier": sequence_of[t.task_id]} for t in new_tasks]
+        }
     report = c.dispatcher.dispatch(new_tasks)
     for task in new_tasks:
         logger.info(

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.notify import Outbound
 from chalicelib.services.analyze import AnalyzeService
@@ -41,6 +41,9 @@ from chalicelib.services.ports import (
     TokenVerifier,
 )
 from chalicelib.settings import Settings
+
+if TYPE_CHECKING:
+    from chalicelib.adapters.aws_budget import AwsBudget
 
 
 def utcnow() -> datetime:
@@ -84,17 +87,23 @@ class Container:
     def wall_time(self) -> Any:
         return time.time
 
-    def _client(self, service: str) -> Any:
-        import botocore.config
+    @cached_property
+    def aws_budget(self) -> AwsBudget:
+        """Timeouts and retries of every AWS client (``adapters/aws_budget.py``)."""
+        from chalicelib.adapters.aws_budget import AwsBudget
 
+        return AwsBudget()
+
+    def _client(self, service: str) -> Any:
         from chalicelib.adapters.botocore_sessions import new_session
 
-        # Standard retry mode backs off on throttling; clients are reused across invocations.
+        # Standard retry mode backs off on throttling; the budget bounds a call to an endpoint
+        # that hangs; clients are reused across invocations.
         return new_session().create_client(
             service,
             region_name=self.settings.region,
             endpoint_url=self.settings.endpoint_url,
-            config=botocore.config.Config(retries={"mode": "standard", "max_attempts": 5}),
+            config=self.aws_budget.botocore_config(),
         )
 
     @cached_property
@@ -131,7 +140,7 @@ class Container:
     def _dynamo_bound(self) -> bool:
         from chalicelib.adapters.dynamo.models import bind
 
-        bind(self.settings)
+        bind(self.settings, self.aws_budget)
         return True
 
     @cached_property

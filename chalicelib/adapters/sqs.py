@@ -8,7 +8,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.errors import UpstreamError
+from chalicelib.adapters.aws_budget import upstream_error
+from chalicelib.errors import BackpressureError, UpstreamError
 
 MAX_BATCH_ENTRIES = 10
 MAX_BATCH_BYTES = 250 * 1024  # SQS allows 256 KiB per batch; keep headroom for attributes
@@ -27,9 +28,14 @@ class SqsMentionQueue:
                     QueueUrl=self._queue_url, Entries=entries
                 )
             except (ClientError, BotoCoreError) as err:
-                raise UpstreamError("the mentions queue refused the batch") from err
+                raise upstream_error(err, "the mentions queue") from err
             if response.get("Failed"):
                 codes = sorted({f.get("Code", "?") for f in response["Failed"]})
+                if not any(f.get("SenderFault") for f in response["Failed"]):
+                    # SQS's own fault (a partial outage): the caller should retry the batch.
+                    raise BackpressureError(
+                        f"the mentions queue failed messages: {', '.join(codes)}", retry_after=2
+                    )
                 raise UpstreamError(f"the mentions queue refused messages: {', '.join(codes)}")
 
 

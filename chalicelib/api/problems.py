@@ -13,6 +13,8 @@ from chalicelib.api import wire
 from chalicelib.observability import logger
 
 PROBLEM_JSON = "application/problem+json"
+# Seconds a client should wait after a 503 whose cause named no better figure (RFC 9110 10.2.3).
+DEFAULT_RETRY_AFTER = 5
 
 # Most specific first; the first isinstance match wins.
 STATUS_TABLE: tuple[tuple[type[errors.TvaritError], int, str, str], ...] = (
@@ -47,7 +49,13 @@ def request_path(request: Any) -> str:
 
 
 def problem(
-    status: int, slug: str, title: str, detail: str, instance: str, problems: list[Any]
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    instance: str,
+    problems: list[Any],
+    retry_after: int | None = None,
 ) -> Response:
     body: wire.Problem = {
         "type": f"/problems/{slug}",
@@ -61,14 +69,24 @@ def problem(
     headers: dict[str, str | list[str]] = {"Content-Type": PROBLEM_JSON}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
+    if status == 503:
+        # A client that retries at once adds to the overload it was told about.
+        headers["Retry-After"] = str(DEFAULT_RETRY_AFTER if retry_after is None else retry_after)
     return Response(body=body, status_code=status, headers=headers)
 
 
 def problem_for(err: errors.TvaritError, instance: str) -> Response:
     for cls, status, slug, title in STATUS_TABLE:
         if isinstance(err, cls):
+            retry_after = err.retry_after if isinstance(err, errors.BackpressureError) else None
             return problem(
-                status, slug, title, err.detail, instance, [p.as_dict() for p in err.problems]
+                status,
+                slug,
+                title,
+                err.detail,
+                instance,
+                [p.as_dict() for p in err.problems],
+                retry_after,
             )
     return problem(500, "internal", "Internal error", "unexpected error", instance, [])
 

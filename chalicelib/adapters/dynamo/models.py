@@ -8,7 +8,7 @@ auto-increment would fight the domain's own numbering).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -23,6 +23,9 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.settings import Settings
+
+if TYPE_CHECKING:
+    from chalicelib.adapters.aws_budget import AwsBudget
 
 
 class MentionsByStateIndex(GlobalSecondaryIndex["MentionModel"]):
@@ -264,13 +267,16 @@ _TABLE_SUFFIX: dict[type[Model], str] = {
 }
 
 
-def bind(settings: Settings) -> None:
+def bind(settings: Settings, budget: AwsBudget | None = None) -> None:
     """Point every model at the configured tables, region and endpoint (moto locally)."""
+    from chalicelib.adapters.aws_budget import AwsBudget
     from chalicelib.adapters.botocore_sessions import share_with_pynamodb
 
     share_with_pynamodb()
+    budget = budget or AwsBudget()
     for model in ALL_MODELS:
         meta: Any = model.Meta
+        budget.apply_to_pynamodb(meta)
         meta.table_name = f"{settings.table_prefix}{_TABLE_SUFFIX[model]}"
         meta.region = settings.region
         meta.host = settings.endpoint_url
