@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import json
 import os
+import queue
 import random
 import signal
 import sys
@@ -44,7 +45,9 @@ from local.children import Child
 # The stated bound on each process's resident memory (MB) over a default run.
 RSS_BOUND_MB = 1024
 REQUEST_TIMEOUT = 15.0
+SENDERS = 4
 SEND_ATTEMPTS = 6  # a webhook sender retries a 5xx or no answer, as platforms do
+MAX_RETRY_AFTER = 5.0
 DUPLICATE_COPIES = 5
 DUPLICATE_POSTS = 10
 ACK_SHARE = 0.5  # of the tasks seen on phones in states whose chain escalates
@@ -59,11 +62,11 @@ class SoakFailure(Exception):
 @dataclass(frozen=True)
 class SoakPlan:
     seconds: float = 600.0
-    rate: float = 4.0  # posts a second
+    rate: float = 2.0  # posts a second (what this 2-core machine keeps up with under faults)
     api_workers: int = 2
     pump_workers: int = 2
     rss_bound_mb: int = RSS_BOUND_MB
-    drain_seconds: float = 240.0
+    drain_seconds: float = 300.0
     cycle_seconds: float = 120.0  # a fault cycle starts this often (at least once)
     freeze_seconds: float = 3.0
     throttle_share: float = 0.3
@@ -329,14 +332,17 @@ class Soak:
     # -- load -------------------------------------------------------------------------------------
 
     def _send(self, post: dict[str, Any]) -> list[str]:
-        """POST one post, signed, retrying a 5xx or no answer; the keys accepted, if any."""
+        """POST one post, signed, retrying a 5xx or no answer; the keys accepted, if any.
+
+        A 503's ``Retry-After`` is honoured (capped), as a well-behaved sender would."""
         from local.replay import signed_request
 
+        wait = 0.0
         for attempt in range(SEND_ATTEMPTS):
             if attempt:
                 with self.ledger.lock:
                     self.ledger.retries += 1
-                time.sleep(min(2.0, 0.25 * 2**attempt))
+                time.sleep(min(MAX_RETRY_AFTER, wait or 0.25 * 2**attempt))
             request = signed_request(
                 self.stack.api_url, self.stack.webhook_secret, post, int(time.time())
             )
@@ -349,35 +355,55 @@ class Soak:
                 reason = f"HTTP {err.code}"
                 if err.code < 500:
                     break
+                wait = _retry_after(err.headers.get("Retry-After"))
             except (OSError, ValueError) as err:
                 reason = type(err).__name__
+                wait = 0.0
         with self.ledger.lock:
             self.ledger.refused[reason] += 1
         return []
 
     def _replay(self, posts: list[dict[str, Any]]) -> None:
+        """Posts due at the rate go to a few senders (platforms send concurrently) until the
+        time is up; a post due while every sender is stuck is skipped and counted."""
         interval = 1.0 / self.plan.rate
+        due: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=SENDERS * 2)
+        senders = [
+            threading.Thread(target=self._sender, args=(due,), name=f"sender-{n}", daemon=True)
+            for n in range(SENDERS)
+        ]
+        for t in senders:
+            t.start()
         began = time.monotonic()
         i = 0
-        while not self.stop.is_set():
-            due = began + i * interval
-            if due - began >= self.plan.seconds:
-                break
-            delay = due - time.monotonic()
+        while not self.stop.is_set() and time.monotonic() - began < self.plan.seconds:
+            delay = began + i * interval - time.monotonic()
             if delay > 0:
                 self.stop.wait(delay)
             base = posts[i % len(posts)]
             # A fresh id per pass keeps every post new; text and author stay as recorded.
             rounds = i // len(posts)
             post = {**base, "id": f"{base['id']}{rounds:03d}" if rounds else base["id"]}
+            i += 1
+            try:
+                due.put_nowait(post)
+            except queue.Full:
+                with self.ledger.lock:
+                    self.ledger.refused["skipped: every sender waiting on the stack"] += 1
+        for _ in senders:
+            due.put(None)
+        for t in senders:
+            t.join()
+        self.replay_done.set()
+
+    def _sender(self, due: queue.Queue[dict[str, Any] | None]) -> None:
+        while (post := due.get()) is not None:
             with self.ledger.lock:
                 self.ledger.sent += 1
             keys = self._send(post)
             with self.ledger.lock:
                 self.ledger.accepted.update(keys)
                 self._posts_by_key.update((key, post) for key in keys)
-            i += 1
-        self.replay_done.set()
 
     # -- faults -----------------------------------------------------------------------------------
 
@@ -482,17 +508,21 @@ class Soak:
         with self.ledger.lock:
             self.ledger.burst_routes.update(chosen)
         with self._fault("duplicate burst"):
+            # One sender per post, its copies back to back: the copies race the other posts'.
             threads = [
-                threading.Thread(target=self._send, args=(self._posts_by_key[key],))
+                threading.Thread(target=self._send_copies, args=(self._posts_by_key[key],))
                 for key in chosen
-                for _ in range(DUPLICATE_COPIES)
             ]
             for t in threads:
                 t.start()
             for t in threads:
                 t.join()
-        with self.ledger.lock:
-            self.ledger.burst_sent += len(threads)
+
+    def _send_copies(self, post: dict[str, Any]) -> None:
+        for _ in range(DUPLICATE_COPIES):
+            self._send(post)
+            with self.ledger.lock:
+                self.ledger.burst_sent += 1
 
     # -- running ----------------------------------------------------------------------------------
 
@@ -560,6 +590,13 @@ class Soak:
     def _drain_wiretap_all(self) -> None:
         while self._drain_wiretap():
             pass
+
+
+def _retry_after(value: str | None) -> float:
+    try:
+        return max(0.0, float(value or 0))
+    except ValueError:
+        return 0.0
 
 
 def rss_kb(pid: int) -> int | None:
