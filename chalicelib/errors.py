@@ -102,7 +102,8 @@ class BackpressureError(UpstreamError):
     """An AWS dependency is throttling, unreachable or not answering in time.
 
     ``retry_after`` (seconds) becomes the 503's ``Retry-After``: the caller should back off,
-    not hang on, and nothing it sent was taken.
+    not hang on, and then send the same thing again. After a timeout AWS may still have taken
+    it; the mention key makes the repeat harmless.
     """
 
     retry_after: int = 5

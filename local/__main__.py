@@ -36,7 +36,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         "--pump-workers",
         type=_workers,
         default=os.environ.get("TVARIT_PUMP_WORKERS", "1"),
-        help="event pump processes sharing the queues and the stream's shards (1: a thread)",
+        help="event pump processes sharing the queues and the stream's shards (at least one, "
+        "apart from the API's process)",
     )
     p.add_argument("--quiet-phones", action="store_true", help="do not print each delivery")
     p.add_argument("--exit", action="store_true", help="stop after the demo instead of serving")
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
     from chalicelib import wiring
     from local.demo import load_demo_config, load_posts, seed
-    from local.phone import Delivery, format_delivery
+    from local.phone import Delivery, format_delivery, keep_polling
     from local.replay import replay
     from local.stack import LocalStack
 
@@ -89,7 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         api_port=0 if port_in_use else args.api_port,
         api_workers=args.api_workers,
         pump_workers=args.pump_workers,
+        separate_pump=True,  # API and pump are different functions: the API never waits on it
     )
+    stop = threading.Event()
+    running: list[Any] = []  # the polling demo, once started
+    _stop_on_signals(stack, stop, running)
     stack.start()
     assert stack.phone is not None and stack.resources is not None
     first_task: list[float] = []
@@ -107,8 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  API (chalice local) {stack.api_url}   try: curl {stack.api_url}/health")
     if args.api_workers > 1:
         print(f"  API workers         {' '.join(stack.api_urls)} (round robin behind the above)")
-    if args.pump_workers > 1:
-        print(f"  pump workers        {args.pump_workers} processes")
+    print(f"  pump workers        {args.pump_workers} process(es), apart from the API")
     print(f"  mentions queue      {r.mentions_queue_url}")
     print(f"  dead-letter queue   {r.mentions_dlq_url}")
     print(f"  tasks stream        {r.tasks_stream_arn}")
@@ -140,21 +144,16 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(contacts)} SMS/e-mail subscriptions"
     )
 
-    stop = threading.Event()
-
-    def phones() -> None:
-        last_mirror = time.monotonic()
-        while not stop.is_set():
-            if stack.phone is None:
-                return
-            if time.monotonic() - last_mirror > 2.0:  # SMS/e-mail members added through the API
-                stack.phone.mirror_contacts()
-                last_mirror = time.monotonic()
-            if stack.phone.poll_once() == 0:
-                stop.wait(0.2)
-
-    threading.Thread(target=phones, name="phones", daemon=True).start()
+    # Survives AWS being away (says so once, resumes); mirrors SMS/e-mail members added
+    # through the API every 2 s.
+    threading.Thread(
+        target=keep_polling,
+        args=(stack.phone, stop, lambda line: print(line, flush=True)),
+        name="phones",
+        daemon=True,
+    ).start()
     polling = _start_polling(stack, demo, load_posts()) if args.poll else None
+    running.extend([polling] if polling is not None else [])
     posts = load_posts()[: args.limit or None]
     print(f"Replaying {len(posts)} recorded posts at {args.rate:g}/s through POST /ingest/webhook")
     began = time.monotonic()
@@ -212,7 +211,6 @@ def main(argv: list[str] | None = None) -> int:
         f"\nServing. Send your own: tvarit replay --url {stack.api_url} --secret "
         f"{stack.webhook_secret} --limit 5. Ctrl-C stops everything."
     )
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         while not stop.is_set():
             stop.wait(1)
@@ -224,6 +222,34 @@ def main(argv: list[str] | None = None) -> int:
         polling.stop()
     stack.stop()
     return 0
+
+
+# Seconds each child (moto, workers) gets to exit on Ctrl-C before it is killed: the whole
+# stack is down within about 2 s (tests/e2e/test_shutdown.py).
+INTERRUPT_GRACE = 0.5
+
+
+def _stop_on_signals(stack: Any, stop: threading.Event, running: list[Any]) -> None:
+    """Ctrl-C or SIGTERM, in any phase (start, demo, serving): stop everything now and exit.
+
+    The pump abandons an invocation in flight (its messages come back, as after a Lambda
+    timeout) rather than finishing it; a second Ctrl-C exits at once.
+    """
+
+    from local.children import quick_exit
+
+    def interrupted(signum: int, _frame: object) -> None:
+        if stop.is_set():
+            os._exit(128 + signum)
+        stop.set()
+        print("\nStopping…", flush=True)
+        for part in running:
+            part.stop()
+        stack.stop(grace=INTERRUPT_GRACE)
+        quick_exit(128 + signum)  # the interpreter's teardown of the app's imports: ~1 s
+
+    signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
 
 
 def _start_polling(stack: Any, demo: Any, posts: list[dict[str, Any]]) -> Any:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,6 +79,7 @@ class PhoneSink:
     contacts: list[Contact] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
     repeats_dropped: int = 0
+    outages: int = 0  # times the phones found AWS away (keep_polling)
     _seen: set[tuple[str, str, int]] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -280,3 +282,41 @@ def format_delivery(d: Delivery) -> str:
         f"post:{d.post_lang or '?':<7}{terms} {d.leader}: {excerpt}  "
         f"({d.task_id} v{d.version}){link}"
     )
+
+
+def keep_polling(
+    sink: PhoneSink,
+    stop: threading.Event,
+    say: Callable[[str], None],
+    mirror_every: float = 2.0,
+    idle_wait: float = 0.2,
+    max_backoff: float = 5.0,
+) -> None:
+    """The phones' loop until ``stop``: deliveries, and SMS/e-mail members added meanwhile.
+
+    AWS may be away (moto frozen, stopped, overloaded): the phones say so once, back off and
+    resume when it answers again, as a phone would reconnect; a delivery is never lost, since
+    SQS keeps it until the phone deletes it.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    last_mirror = time.monotonic()
+    backoff = 0.0
+    while not stop.is_set():
+        try:
+            if time.monotonic() - last_mirror > mirror_every:
+                sink.mirror_contacts()
+                last_mirror = time.monotonic()
+            got = sink.poll_once()
+        except (BotoCoreError, ClientError) as err:
+            if not backoff:
+                say(f"phones: AWS unreachable ({type(err).__name__}); retrying")
+            sink.outages += 0 if backoff else 1
+            backoff = min(max(backoff * 2, 0.5), max_backoff)
+            stop.wait(backoff)
+            continue
+        if backoff:
+            say("phones: AWS answers again; resuming")
+            backoff = 0.0
+        if got == 0:
+            stop.wait(idle_wait)

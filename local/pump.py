@@ -268,10 +268,17 @@ class EventPump:
         if self.schedules:
             self._spawn("schedules", self._schedule_loop, None)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 1.0) -> None:
+        """Stop taking work; wait at most ``timeout`` in all for invocations in flight.
+
+        One shared deadline, not one per thread (three threads once made Ctrl-C wait 15 s). An
+        invocation still running is abandoned, as Lambda abandons one at its timeout: its SQS
+        messages come back after the visibility timeout, its stream batch is read again.
+        """
         self._stop.set()
+        deadline = time.monotonic() + timeout
         for t in self._threads:
-            t.join(timeout=5)
+            t.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def _spawn(self, name: str, target: Callable[[Any], None], arg: Any) -> None:
         t = threading.Thread(target=target, args=(arg,), name=name, daemon=True)

@@ -30,7 +30,7 @@ from typing import Any
 from chalicelib import settings as cfg
 from chalicelib import wiring
 from local.bootstrap import Resources, bootstrap
-from local.children import Child, stop_all
+from local.children import GRACE_SECONDS, Child, stop_all
 from local.front import RoundRobinFront
 from local.phone import PhoneSink
 from local.pump import EventPump, ScheduleMapping, SqsMapping, StreamMapping
@@ -40,12 +40,25 @@ REGION = "ap-south-1"
 LOG_LEVEL_ENV = "TVARIT_LOG_LEVEL"
 
 
-def make_clients(endpoint_url: str, region: str = REGION) -> dict[str, Any]:
+def make_clients(
+    endpoint_url: str, region: str = REGION, read_timeout: float = 10.0
+) -> dict[str, Any]:
+    import botocore.config
     import botocore.session
 
     session = botocore.session.get_session()
+    # The pump's and phones' clients: a frozen or stopped moto must fail their calls in
+    # seconds (botocore's default is 60 s a try), so they report it and try again; the read
+    # timeout leaves room for the pump's 1 s long polls.
+    config = botocore.config.Config(
+        connect_timeout=2,
+        read_timeout=read_timeout,
+        retries={"mode": "standard", "total_max_attempts": 2},
+    )
     return {
-        name: session.create_client(name, region_name=region, endpoint_url=endpoint_url)
+        name: session.create_client(
+            name, region_name=region, endpoint_url=endpoint_url, config=config
+        )
         for name in ("sqs", "sns", "dynamodb", "dynamodbstreams")
     }
 
@@ -65,6 +78,12 @@ class LocalStack:
     # Concurrent containers: more than one worker of a kind makes each a child process.
     api_workers: int = 1
     pump_workers: int = 1
+    # The pump in a child process even when it is one worker (``make run``): the API and the
+    # pump are different Lambda functions, and as threads of one process every API request
+    # waits behind a whole analyze batch (docs/operations.md, "API while the pump is busy").
+    separate_pump: bool = False
+    # How long the stack's own clients (pump, phones) wait for an answer from the local AWS.
+    aws_read_timeout: float = 10.0
     region: str = REGION
     # Delivery channels of the local stage: SMS and e-mail subscriptions are real on moto (its
     # deliveries are dropped; the phone sink mirrors them). DLT ids: local placeholders.
@@ -164,7 +183,7 @@ class LocalStack:
                 ),
             }
         )
-        self.clients = make_clients(self.aws_url, self.region)
+        self.clients = make_clients(self.aws_url, self.region, self.aws_read_timeout)
         self.resources = bootstrap(
             cfg.Settings.from_env(), self.clients, self.visibility_timeout, self.max_receive_count
         )
@@ -183,7 +202,7 @@ class LocalStack:
         self._start_api()
         self.pump = EventPump(self.clients, self.region, invoke_lock=self._invoke_lock)
         add_mappings(self.pump, self.resources, events, self.escalate_every)
-        if self.run_pump and self.pump_workers > 1:
+        if self.run_pump and (self.pump_workers > 1 or self.separate_pump):
             self._start_pump_workers()
         elif self.run_pump:
             self.pump.start()
@@ -221,7 +240,10 @@ class LocalStack:
         self.api_url = f"http://{host}:{port}"
         self.api_urls = [self.api_url]
         self._api_thread = threading.Thread(
-            target=self._api.server.serve_forever, name="api", daemon=True
+            target=self._api.server.serve_forever,
+            kwargs={"poll_interval": 0.1},  # stop() waits up to one interval
+            name="api",
+            daemon=True,
         )
         self._api_thread.start()
 
@@ -277,17 +299,18 @@ class LocalStack:
         """Process ids of the stack's children (the AWS stand-in and the workers)."""
         return [c.pid for c in self.children if c.process is not None]
 
-    def stop(self) -> None:
+    def stop(self, grace: float = GRACE_SECONDS) -> None:
+        """Stop everything; each child gets ``grace`` seconds to exit before it is killed."""
         if self.pump is not None:
-            self.pump.stop()
+            self.pump.stop(timeout=min(grace, 1.0))
         if self._api is not None:
             self._api.shutdown()
             self._api.server.server_close()
         if self._front is not None:
             self._front.stop()
         # Workers first (they may be mid-invocation against AWS), the AWS stand-in last.
-        stop_all([c for c in self.children if c.name != "aws"])
-        stop_all([c for c in self.children if c.name == "aws"])
+        stop_all([c for c in self.children if c.name != "aws"], grace)
+        stop_all([c for c in self.children if c.name == "aws"], grace)
         wiring.use(None)
         if self.signing_key_path is not None:
             self.signing_key_path.unlink(missing_ok=True)

@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 
-from local.children import exit_with_parent, say_ready
+from local.children import exit_with_parent, quick_exit, say_ready
 
 # ``module:function`` called with the worker's kind before it takes work: the e2e tests use it
 # to record each function's AWS calls in the workers too (tests/e2e/iam.py), the soak to inject
@@ -53,8 +53,9 @@ def serve_api(port: int = 0) -> None:
     host, port = server.server.server_address[:2]
     exit_with_parent(server.shutdown)
     say_ready(f"http://{host}:{port}")
-    server.server.serve_forever()
+    server.server.serve_forever(poll_interval=0.1)
     server.server.server_close()
+    quick_exit(0)
 
 
 def run_pump(index: int, workers: int, resources_json: str, escalate_every: float) -> None:
@@ -76,7 +77,8 @@ def run_pump(index: int, workers: int, resources_json: str, escalate_every: floa
     pump.start()
     say_ready(f"pump {index}/{workers}")
     stopped.wait()
-    pump.stop()
+    pump.stop(timeout=0.2)  # what is in flight is abandoned, as at a Lambda timeout
+    quick_exit(0)
 
 
 def main(argv: list[str] | None = None) -> int:
