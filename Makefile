@@ -125,3 +125,9 @@ bench-api-busy: venv
 # What grows in moto under a steady replay, retention off and on (issue 15; ~6 min).
 bench-moto-memory: venv
 	$(PY) bench/moto_memory.py
+
+# Soak with chaos on the local stack (issue 15, docs/soak.md): SOAK_SECONDS of replay (600),
+# faults every 2 minutes, then the reconciliation; one JSON line, exit 1 when a check fails.
+.PHONY: soak
+soak: venv
+	$(PY) -m local.soak $(if $(SOAK_SECONDS),--seconds $(SOAK_SECONDS))

@@ -61,6 +61,9 @@ ENV_COGNITO_DOMAIN = "TVARIT_COGNITO_DOMAIN"
 # The FCM project's web push certificate (VAPID public key, base64url): the pages offer "turn
 # on notifications" only when it is set.
 ENV_WEB_PUSH_KEY = "TVARIT_WEB_PUSH_KEY"
+# Seconds an AWS call may wait for its answer (adapters/aws_budget.py); the local stage raises
+# it: one moto process on a shared machine answers far slower than AWS.
+ENV_AWS_READ_TIMEOUT = "TVARIT_AWS_READ_TIMEOUT"
 
 DEFAULT_REGION = "ap-south-1"
 
@@ -123,6 +126,7 @@ class Settings:
     channels: tuple[str, ...] = ()  # besides push: "sms", "email"
     sms_entity_id: str = ""
     sms_template_id: str = ""
+    aws_read_timeout: float = 2.0
 
     @property
     def enabled_channels(self) -> frozenset[str]:
@@ -216,4 +220,5 @@ class Settings:
             channels=channels,
             sms_entity_id=env.get(ENV_SMS_ENTITY_ID, "").strip(),
             sms_template_id=env.get(ENV_SMS_TEMPLATE_ID, "").strip(),
+            aws_read_timeout=float(env.get(ENV_AWS_READ_TIMEOUT, "2")),
         )

@@ -92,7 +92,7 @@ class Container:
         """Timeouts and retries of every AWS client (``adapters/aws_budget.py``)."""
         from chalicelib.adapters.aws_budget import AwsBudget
 
-        return AwsBudget()
+        return AwsBudget(read_timeout=self.settings.aws_read_timeout)
 
     def _client(self, service: str) -> Any:
         from chalicelib.adapters.botocore_sessions import new_session

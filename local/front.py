@@ -6,6 +6,7 @@ headers and body back. It is a development tool (no keep-alive, no streaming).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import itertools
 import threading
@@ -53,15 +54,17 @@ class RoundRobinFront:
                     return
                 finally:
                     conn.close()
-                self.send_response(answer.status, answer.reason)
-                for key, value in answer.getheaders():
-                    if key.lower() not in HOP_BY_HOP and key.lower() != "content-length":
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.send_header("Connection", "close")
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(payload)
+                # A client that gave up waiting (a busy stack) has nobody left to answer.
+                with contextlib.suppress(ConnectionError):
+                    self.send_response(answer.status, answer.reason)
+                    for key, value in answer.getheaders():
+                        if key.lower() not in HOP_BY_HOP and key.lower() != "content-length":
+                            self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(payload)
                 self.close_connection = True
 
             do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _forward

@@ -82,7 +82,7 @@ class LocalStack:
     # pump are different Lambda functions, and as threads of one process every API request
     # waits behind a whole analyze batch (docs/operations.md, "API while the pump is busy").
     separate_pump: bool = False
-    # How long the stack's own clients (pump, phones) wait for an answer from the local AWS.
+    # How long the stack's own clients (pump, phones) and the app's wait for the local AWS.
     aws_read_timeout: float = 10.0
     # Bound what moto keeps and AWS would not (local/moto_memory.py); off only to measure it.
     aws_retention: bool = True
@@ -182,6 +182,10 @@ class LocalStack:
                 cfg.ENV_CHANNELS: self.channels,
                 cfg.ENV_SMS_ENTITY_ID: self.sms_entity_id,
                 cfg.ENV_SMS_TEMPLATE_ID: self.sms_template_id,
+                # The app's AWS budget against moto: a 2 s read timeout, shorter than moto's
+                # queue of serialised DynamoDB requests on a loaded machine, makes clients give
+                # up and retry work moto still does, until nothing gets through (docs/soak.md).
+                cfg.ENV_AWS_READ_TIMEOUT: str(self.aws_read_timeout),
                 "POWERTOOLS_METRICS_DISABLED": os.environ.get(
                     "POWERTOOLS_METRICS_DISABLED", "true"
                 ),

@@ -19,7 +19,8 @@ import threading
 from local.children import exit_with_parent, quick_exit, say_ready
 
 # ``module:function`` called with the worker's kind before it takes work: the e2e tests use it
-# to record each function's AWS calls in the workers too (tests/e2e/iam.py).
+# to record each function's AWS calls in the workers too (tests/e2e/iam.py), the soak to inject
+# throttling (local/faults.py). Several are separated by commas.
 PLUGIN_ENV = "TVARIT_WORKER_PLUGIN"
 
 
@@ -37,19 +38,18 @@ def _container() -> None:
 
 
 def _plugin(kind: str) -> None:
-    spec = os.environ.get(PLUGIN_ENV, "")
-    if spec:
-        module, _, function = spec.partition(":")
+    for spec in filter(None, os.environ.get(PLUGIN_ENV, "").split(",")):
+        module, _, function = spec.strip().partition(":")
         getattr(importlib.import_module(module), function)(kind)
 
 
-def serve_api() -> None:
+def serve_api(port: int = 0) -> None:
     from local.stack import api_server
 
     _container()
     _plugin("api")
     app = importlib.import_module("app").app
-    server = api_server(app, 0, threading.Lock())
+    server = api_server(app, port, threading.Lock())
     host, port = server.server.server_address[:2]
     exit_with_parent(server.shutdown)
     say_ready(f"http://{host}:{port}")
@@ -84,7 +84,9 @@ def run_pump(index: int, workers: int, resources_json: str, escalate_every: floa
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m local.worker", description=__doc__.splitlines()[0])
     kinds = p.add_subparsers(dest="kind", required=True)
-    kinds.add_parser("api", help="serve the API on a free port")
+    api = kinds.add_parser("api", help="serve the API on a free port")
+    # A worker restarted in place (the soak's SIGKILL) takes its old port behind the front.
+    api.add_argument("--port", type=int, default=0)
     pump = kinds.add_parser("pump", help="run the event source mappings")
     pump.add_argument("--index", type=int, required=True)
     pump.add_argument("--workers", type=int, required=True)
@@ -92,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     pump.add_argument("--escalate-every", type=float, default=5.0)
     args = p.parse_args(argv)
     if args.kind == "api":
-        serve_api()
+        serve_api(args.port)
     else:
         if not 0 <= args.index < args.workers:
             p.error("--index must be in 0..--workers-1")
