@@ -201,33 +201,20 @@ class Container:
     @cached_property
     def platform_clients(self) -> dict[str, PlatformClient]:
         from chalicelib.adapters.platforms.http import RetryingTransport, UrllibTransport
-        from chalicelib.adapters.platforms.registry import PlatformCredentials, build_clients
+        from chalicelib.adapters.platforms.registry import build_clients
 
         s = self.settings
-        base = s.platform_base_url.rstrip("/")
-        urls = (
-            {
-                "x_base_url": base,
-                "youtube_base_url": f"{base}/youtube/v3",
-                "telegram_base_url": base,
-                "facebook_base_url": f"{base}/v19.0",
-                "bluesky_appview_url": base,
-            }
-            if base
-            else {}
-        )
-        creds = PlatformCredentials(
-            x_bearer_token=self.secret("x_bearer_token"),
-            youtube_api_key=self.secret("youtube_api_key"),
-            telegram_bot_token=self.secret("telegram_bot_token"),
-            facebook_access_token=self.secret("facebook_access_token"),
-            facebook_enabled=s.facebook_enabled,
-            mastodon_instance_url=base or s.mastodon_url,
-            **urls,
-        )
         # Short timeouts: a poll is one Lambda invocation per account, not a long wait.
         transport = RetryingTransport(UrllibTransport(timeout=8.0), attempts=2)
-        return build_clients(creds, transport, self.wall_time)
+        # Which platform needs which secret, flag and base URL is its descriptor's to say.
+        return build_clients(
+            self.secret,
+            transport,
+            self.wall_time,
+            flag=lambda name: bool(getattr(s, name)),
+            setting=lambda name: str(getattr(s, name)),
+            local_base=s.platform_base_url,
+        )
 
     @cached_property
     def poller(self) -> PollingService:

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import hashlib
 import json
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -27,15 +28,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from chalicelib.adapters.platforms.bluesky import BlueskyClient
-from chalicelib.adapters.platforms.facebook import FacebookPageClient
+from chalicelib import settings as cfg
 from chalicelib.adapters.platforms.http import HttpTransport
-from chalicelib.adapters.platforms.mastodon import MastodonClient
-from chalicelib.adapters.platforms.rss import FeedClient
-from chalicelib.adapters.platforms.telegram import TelegramBotClient
-from chalicelib.adapters.platforms.x import XClient
-from chalicelib.adapters.platforms.youtube import YouTubeClient
-from chalicelib.services.polling import FetchResult, PlatformClient, WatchedAccount
+from chalicelib.adapters.platforms.registry import build_clients, credentials_from
+from chalicelib.domain.org import Account, Leader
+from chalicelib.domain.platforms import platform
+from chalicelib.services.polling import PlatformClient, WatchedAccount
 
 EVENTS = Path(__file__).resolve().parent.parent / "tests" / "events"
 X_TOKEN = "fake-x-bearer"  # noqa: S105 (a fake credential for the fake server)
@@ -43,6 +41,11 @@ YOUTUBE_KEY = "fake-youtube-key"
 TELEGRAM_TOKEN = "123:fake"  # noqa: S105
 FACEBOOK_TOKEN = "fake-fb-token"  # noqa: S105
 FEED_LAST_MODIFIED = "Mon, 31 Mar 2025 10:00:00 GMT"
+# The environment that gives the local stack's pollers the fake credentials.
+FAKE_ENV: Mapping[str, str] = {
+    cfg.ENV_X_BEARER_TOKEN: X_TOKEN,
+    cfg.ENV_YOUTUBE_API_KEY: YOUTUBE_KEY,
+}
 
 
 @dataclass
@@ -251,15 +254,18 @@ class FakePlatforms:
         segs = [s for s in path.split("/") if s]
         if len(segs) == 4 and segs[:2] == ["2", "users"] and segs[3] == "tweets":
             return self._x_timeline(segs[2], q, headers)
-        if segs[:2] == ["youtube", "v3"] and len(segs) == 3:
-            return self._youtube(segs[2], q)
+        # Where an API lives under the server's root is its descriptor's ``local_path``.
+        youtube = platform("youtube").local_path + "/"
+        if path.startswith(youtube) and "/" not in path[len(youtube) :]:
+            return self._youtube(path[len(youtube) :], q)
         if segs == ["xrpc", "app.bsky.feed.getAuthorFeed"]:
             return self._bluesky(q)
         if len(segs) == 5 and segs[:3] == ["api", "v1", "accounts"] and segs[4] == "statuses":
             return self._mastodon(segs[3], q)
         if len(segs) == 2 and segs[0].startswith("bot") and segs[1] == "getUpdates":
             return self._telegram(segs[0][3:], q)
-        if len(segs) == 3 and segs[0] == "v19.0" and segs[2] == "posts":
+        graph = [s for s in platform("facebook").local_path.split("/") if s]
+        if len(segs) == 3 and segs[:1] == graph and segs[2] == "posts":
             return self._facebook(segs[1], q)
         if len(segs) == 2 and segs[0] == "feeds" and segs[1].endswith(".xml"):
             return self._feed(segs[1][:-4], headers)
@@ -425,38 +431,81 @@ def demo_accounts() -> list[WatchedAccount]:
     ]
 
 
+# The fake credentials per secret name, as the registry asks for them.
+FAKE_SECRETS: Mapping[str, str] = {
+    "x_bearer_token": X_TOKEN,
+    "youtube_api_key": YOUTUBE_KEY,
+    "telegram_bot_token": TELEGRAM_TOKEN,
+    "facebook_access_token": FACEBOOK_TOKEN,
+}
+
+
 def demo_clients(
     base_url: str, transport: HttpTransport, clock: Callable[[], float] = time.time
 ) -> dict[str, PlatformClient]:
-    """The real platform clients pointed at a fake server (RSS account ids are paths on it)."""
-    return {
-        "x": XClient(transport, X_TOKEN, base_url=base_url, clock=clock),
-        "youtube": YouTubeClient(
-            transport, YOUTUBE_KEY, base_url=base_url + "/youtube/v3", clock=clock
-        ),
-        "rss": _BasedFeedClient(FeedClient(transport, clock=clock), base_url),
-        "bluesky": BlueskyClient(transport, base_url=base_url, clock=clock),
-        "mastodon": MastodonClient(transport, base_url, clock=clock),
-        "telegram": TelegramBotClient(transport, TELEGRAM_TOKEN, base_url=base_url, clock=clock),
-        "facebook": FacebookPageClient(
-            transport, FACEBOOK_TOKEN, enabled=True, base_url=base_url + "/v19.0", clock=clock
-        ),
-    }
+    """The real platform clients, built by the registry from the descriptors, at this server."""
+    return build_clients(
+        credentials_from(FAKE_SECRETS),
+        transport,
+        clock,
+        flag=lambda _: True,
+        local_base=base_url,
+    )
 
 
-class _BasedFeedClient:
-    """A feed client whose account ids are paths on the fake server."""
+# Real X user ids of the demo leaders (public), so the fake timeline paths look like X's.
+DEMO_X_USER_IDS: Mapping[str, str] = {"narendramodi": "18839785", "ArvindKejriwal": "405427035"}
+# Recorded accounts of the fake dataset, given to a demo leader so every platform is polled.
+EXTRA_ACCOUNTS: Sequence[Account] = (
+    Account("youtube", "Google Developers", "UC_x5XG1OV2P6uZZ5FSM9Ttw"),
+    Account("bluesky", "leader.example.in", "did:plc:tvaritleader0000000000a"),
+    Account("mastodon", "Gargron", "1"),
+)
 
-    platform = "rss"
-    min_cost = 0
 
-    def __init__(self, inner: FeedClient, base_url: str) -> None:
-        self._inner = inner
-        self._base = base_url
+def demo_dataset(posts: Iterable[Mapping[str, Any]]) -> Dataset:
+    """The recorded dataset plus the demo posts as X API v2 timelines of their authors."""
+    data = recorded_dataset()
+    for post in posts:
+        handle = str(post["author"]["handle"])
+        user_id = DEMO_X_USER_IDS.get(handle)
+        if user_id is None or post.get("platform", "x") != "x":
+            continue
+        data.x_users.setdefault(
+            user_id,
+            {
+                "id": user_id,
+                "username": handle,
+                "name": str(post["author"].get("name", handle)),
+                "public_metrics": {"followers_count": 0},
+            },
+        )
+        data.x_posts.setdefault(user_id, []).append(
+            {
+                "id": str(post["id"]),
+                "text": str(post["text"]),
+                "author_id": user_id,
+                "created_at": str(post["created_at"]),
+                "edit_history_tweet_ids": [str(post["id"])],
+            }
+        )
+    return data
 
-    def fetch(self, account_id: str, cursor: Mapping[str, str]) -> FetchResult:
-        url = account_id if "://" in account_id else self._base + account_id
-        return self._inner.fetch(url, cursor)
+
+def pollable_leaders(leaders: Iterable[Leader], feed_url: str) -> list[Leader]:
+    """The demo leaders with X user ids filled in; the first also gets the other platforms."""
+    out: list[Leader] = []
+    for i, leader in enumerate(leaders):
+        accounts = [
+            dataclasses.replace(a, platform_id=DEMO_X_USER_IDS.get(a.handle, a.platform_id))
+            if a.platform == "x"
+            else a
+            for a in leader.accounts
+        ]
+        if i == 0:
+            accounts += [*EXTRA_ACCOUNTS, Account("rss", feed_url)]
+        out.append(dataclasses.replace(leader, accounts=tuple(accounts)))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

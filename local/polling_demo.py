@@ -12,28 +12,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from chalicelib import settings as cfg
 from chalicelib import wiring
 from chalicelib.domain.config_kinds import LEADERS
-from chalicelib.domain.org import Account, Leader
+from chalicelib.domain.org import Leader
 from chalicelib.services.config_admin import ConfigAdmin, system_principal
 from chalicelib.services.ports import ConfigRepository
 from chalicelib.settings import POLLS_QUEUE_NAME
-from local.fake_platforms import X_TOKEN, YOUTUBE_KEY, Dataset, FakePlatforms, recorded_dataset
+from local.fake_platforms import FAKE_ENV, FakePlatforms, demo_dataset, pollable_leaders
 from local.pump import EventPump, ScheduleMapping, SqsMapping
-
-# Real X user ids of the demo leaders (public), so the fake timeline paths look like X's.
-DEMO_X_USER_IDS: Mapping[str, str] = {"narendramodi": "18839785", "ArvindKejriwal": "405427035"}
-# Recorded accounts of the fake dataset, given to a demo leader so every platform is polled.
-EXTRA_ACCOUNTS: Sequence[Account] = (
-    Account("youtube", "Google Developers", "UC_x5XG1OV2P6uZZ5FSM9Ttw"),
-    Account("bluesky", "leader.example.in", "did:plc:tvaritleader0000000000a"),
-    Account("mastodon", "Gargron", "1"),
-)
 
 
 class _Stack(Protocol):
@@ -43,51 +34,6 @@ class _Stack(Protocol):
     region: str
 
     def _set_env(self, values: dict[str, str]) -> None: ...
-
-
-def demo_dataset(posts: Iterable[Mapping[str, Any]]) -> Dataset:
-    """The recorded dataset plus the demo posts as X API v2 timelines of their authors."""
-    data = recorded_dataset()
-    for post in posts:
-        handle = str(post["author"]["handle"])
-        user_id = DEMO_X_USER_IDS.get(handle)
-        if user_id is None or post.get("platform", "x") != "x":
-            continue
-        data.x_users.setdefault(
-            user_id,
-            {
-                "id": user_id,
-                "username": handle,
-                "name": str(post["author"].get("name", handle)),
-                "public_metrics": {"followers_count": 0},
-            },
-        )
-        data.x_posts.setdefault(user_id, []).append(
-            {
-                "id": str(post["id"]),
-                "text": str(post["text"]),
-                "author_id": user_id,
-                "created_at": str(post["created_at"]),
-                "edit_history_tweet_ids": [str(post["id"])],
-            }
-        )
-    return data
-
-
-def pollable_leaders(leaders: Iterable[Leader], feed_url: str) -> list[Leader]:
-    """The demo leaders with X user ids filled in; the first also gets the other platforms."""
-    out: list[Leader] = []
-    for i, leader in enumerate(leaders):
-        accounts = [
-            dataclasses.replace(a, platform_id=DEMO_X_USER_IDS.get(a.handle, a.platform_id))
-            if a.platform == "x"
-            else a
-            for a in leader.accounts
-        ]
-        if i == 0:
-            accounts += [*EXTRA_ACCOUNTS, Account("rss", feed_url)]
-        out.append(dataclasses.replace(leader, accounts=tuple(accounts)))
-    return out
 
 
 @dataclass
@@ -130,8 +76,7 @@ def start_polling(
         {
             cfg.ENV_POLLS_QUEUE_URL: url,
             cfg.ENV_PLATFORM_BASE_URL: fake.url,
-            cfg.ENV_X_BEARER_TOKEN: X_TOKEN,
-            cfg.ENV_YOUTUBE_API_KEY: YOUTUBE_KEY,
+            **FAKE_ENV,
         }
     )
     # A container with the new settings; adapters are rebuilt lazily on first use.

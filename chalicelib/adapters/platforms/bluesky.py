@@ -260,3 +260,10 @@ class BlueskyClient:
 def _stamp(dt: datetime) -> str:
     # Fixed-width UTC text compares in time order.
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def make_client(
+    base_url: str, secrets: Mapping[str, str], transport: HttpTransport, clock: Callable[[], float]
+) -> BlueskyClient:
+    """The poller's client, as the registry builds it from the platform descriptor."""
+    return BlueskyClient(transport, base_url=base_url, clock=clock)

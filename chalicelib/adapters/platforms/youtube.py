@@ -38,9 +38,10 @@ from chalicelib.adapters.platforms._common import (
     req_time,
 )
 from chalicelib.adapters.platforms.http import HttpTransport, check_status, with_query
-from chalicelib.domain.mention import Author, Mention, Reference, parse_timestamp
+from chalicelib.domain.mention import Author, Mention, Reference, mention_to_dict, parse_timestamp
 from chalicelib.errors import AuthenticationError, FieldProblem, RateLimitedError
 from chalicelib.services.polling import FetchResult
+from chalicelib.services.push import PushContext, PushRequest, PushResult, check_size
 
 PLATFORM = "youtube"
 API_BASE = "https://www.googleapis.com/youtube/v3"
@@ -431,3 +432,36 @@ def _rfc3339(dt: datetime) -> str:
     # publishedAfter is inclusive at the second; the newest video is fetched again once and
     # deduplicated by its key, which is cheaper than risking a missed upload.
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def make_client(
+    base_url: str, secrets: Mapping[str, str], transport: HttpTransport, clock: Callable[[], float]
+) -> YouTubeClient:
+    """The poller's client, as the registry builds it from the platform descriptor."""
+    return YouTubeClient(transport, secrets["youtube_api_key"], base_url=base_url, clock=clock)
+
+
+# --- push (the descriptor's WebSub endpoints) -----------------------------------------------
+
+WEBSUB_SIGNATURE_HEADER = "x-hub-signature"
+YOUTUBE_TOPIC = "https://www.youtube.com/xml/feeds/videos.xml?channel_id="
+
+
+def websub_notification(req: PushRequest, ctx: PushContext) -> PushResult:
+    """A WebSub notification: check the HMAC, enqueue new videos and deletions."""
+    check_size(req.body)
+    verify_websub_signature(
+        ctx.secret("websub_secret"), req.headers.get(WEBSUB_SIGNATURE_HEADER), req.body
+    )
+    mentions = parse_websub_notification(req.body)
+    ctx.mention_queue.send([mention_to_dict(m) for m in mentions])
+    return PushResult(tuple(m.key for m in mentions))
+
+
+def websub_verification(req: PushRequest, ctx: PushContext) -> PushResult:
+    """The challenge to echo: subscribe for watched channels, unsubscribe for the others."""
+    expected = {f"{YOUTUBE_TOPIC}{c}": "subscribe" for c in ctx.watched_ids(PLATFORM)}
+    topic = req.query.get("hub.topic", "")
+    if topic.startswith(YOUTUBE_TOPIC) and topic not in expected:
+        expected[topic] = "unsubscribe"
+    return PushResult(text=websub_challenge(req.query, expected))
