@@ -200,12 +200,12 @@ class Container:
 
     @cached_property
     def platform_clients(self) -> dict[str, PlatformClient]:
-        from chalicelib.adapters.platforms.http import RetryingTransport, UrllibTransport
+        from chalicelib.adapters.platforms.http import Urllib3Transport
         from chalicelib.adapters.platforms.registry import build_clients
 
         s = self.settings
         # Short timeouts: a poll is one Lambda invocation per account, not a long wait.
-        transport = RetryingTransport(UrllibTransport(timeout=8.0), attempts=2)
+        transport = Urllib3Transport(timeout=8.0, attempts=2)
         # Which platform needs which secret, flag and base URL is its descriptor's to say.
         return build_clients(
             self.secret,

@@ -152,6 +152,8 @@ class FakePlatforms:
     ) -> None:
         self.data = dataset if dataset is not None else recorded_dataset()
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        # (path, client port) per request: one port for many requests is one reused connection.
+        self.client_ports: list[tuple[str, int]] = []
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self._clock = clock
@@ -224,6 +226,7 @@ class FakePlatforms:
         headers = {k.lower(): v for k, v in handler.headers.items()}
         with self._lock:
             self.requests.append(("GET", handler.path, headers))
+            self.client_ports.append((handler.path, int(handler.client_address[1])))
         parts = urllib.parse.urlsplit(handler.path)
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(parts.query).items()}
         fault = self._take_fault(parts.path)

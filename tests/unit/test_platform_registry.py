@@ -4,7 +4,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from chalicelib.adapters.platforms.http import UrllibTransport
+from chalicelib.adapters.platforms.http import Urllib3Transport
 from chalicelib.adapters.platforms.registry import build_clients, credentials_from
 
 
@@ -35,7 +35,7 @@ def test_only_configured_platforms_get_a_client(
     values = {"mastodon_url": "https://mastodon.social", **settings}
     clients = build_clients(
         credentials_from(secrets),
-        UrllibTransport(),
+        Urllib3Transport(),
         lambda: 0.0,
         flag=lambda name: flags.get(name, False),
         setting=credentials_from(values),
