@@ -61,6 +61,9 @@ ENV_COGNITO_DOMAIN = "TVARIT_COGNITO_DOMAIN"
 # The FCM project's web push certificate (VAPID public key, base64url): the pages offer "turn
 # on notifications" only when it is set.
 ENV_WEB_PUSH_KEY = "TVARIT_WEB_PUSH_KEY"
+# How long one scheduled run of a stream consumer reads (Jetstream): just under a minute in
+# Lambda (its timeout is 60 s, the schedule every minute); the local stack runs short ones.
+ENV_STREAM_SECONDS = "TVARIT_STREAM_SECONDS"
 
 DEFAULT_REGION = "ap-south-1"
 
@@ -123,6 +126,7 @@ class Settings:
     channels: tuple[str, ...] = ()  # besides push: "sms", "email"
     sms_entity_id: str = ""
     sms_template_id: str = ""
+    stream_seconds: float = 54.0
 
     @property
     def enabled_channels(self) -> frozenset[str]:
@@ -216,4 +220,5 @@ class Settings:
             channels=channels,
             sms_entity_id=env.get(ENV_SMS_ENTITY_ID, "").strip(),
             sms_template_id=env.get(ENV_SMS_TEMPLATE_ID, "").strip(),
+            stream_seconds=float(env.get(ENV_STREAM_SECONDS, "54")),
         )

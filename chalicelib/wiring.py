@@ -40,6 +40,7 @@ from chalicelib.services.ports import (
     ThrottleStore,
     TokenVerifier,
 )
+from chalicelib.services.streams import StreamContext
 from chalicelib.settings import Settings
 
 
@@ -227,6 +228,27 @@ class Container:
             WindowBudget(),
             self.wall_time,
         )
+
+    def stream_context(self, platform: str, stream: str) -> StreamContext:
+        """What the descriptor's stream consumer needs: where, whom, how long, where to save."""
+        from chalicelib.domain.platforms import BY_NAME
+        from chalicelib.services.streams import StreamConsumer
+
+        s = self.settings
+        desc = next(st for st in BY_NAME[platform].streams if st.name == stream)
+        local = s.platform_base_url.rstrip("/")
+        # The fake server speaks WebSocket on its HTTP port.
+        base = local.replace("http", "ws", 1) + desc.local_path if local else desc.base_url
+        watched = [
+            a.platform_id or a.handle
+            for leader in self.config.watch_config().leaders.values()
+            for a in leader.accounts
+            if a.platform == platform
+        ]
+        consumer = StreamConsumer(
+            self.cursor_store, QueueMentionSink(self.mention_queue), self.wall_time
+        )
+        return StreamContext(consumer, base, watched, s.stream_seconds, self.secret, self.wall_time)
 
     @cached_property
     def devices(self) -> DeviceRegistry:

@@ -467,6 +467,19 @@ FUNCTIONS: tuple[Function, ...] = (
         ),
     ),
     Function(
+        "consume-jetstream",
+        "ConsumeJetstream",
+        # Reads Bluesky's Jetstream for TVARIT_STREAM_SECONDS (54) of each minute, then saves
+        # its cursor; the next run resumes from it (docs/platforms.md).
+        timeout=60,
+        memory=256,
+        reserved_concurrency=1,  # one reader: overlapping runs would read everything twice
+        grants=(
+            table_grant("config", "GetItem", "Query", "PutItem"),  # watch config; the cursor
+            send_grant(MENTIONS.logical_id, "EnqueueMentions"),
+        ),
+    ),
+    Function(
         "escalate",
         "Escalate",
         timeout=60,
@@ -901,6 +914,7 @@ def dashboard_body() -> Json:
     journey = [
         "PollsScheduled",
         "MentionsPolled",
+        "StreamEvents",
         "MentionsIngested",
         "MentionsAnalyzed",
         "MentionsMatched",

@@ -13,10 +13,13 @@ Run it alone with ``python -m local.fake_platforms --port 8765``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import dataclasses
 import hashlib
 import json
+import socket
+import struct
 import threading
 import time
 import urllib.parse
@@ -31,6 +34,7 @@ from typing import Any
 from chalicelib import settings as cfg
 from chalicelib.adapters.platforms.http import HttpTransport
 from chalicelib.adapters.platforms.registry import build_clients, credentials_from
+from chalicelib.adapters.websocket import accept_key
 from chalicelib.domain.org import Account, Leader
 from chalicelib.domain.platforms import platform
 from chalicelib.services.polling import PlatformClient, WatchedAccount
@@ -80,11 +84,14 @@ class Dataset:
     youtube_activities: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     youtube_videos: dict[str, dict[str, Any]] = field(default_factory=dict)
     youtube_comments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    youtube_playlists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     bluesky_feeds: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     mastodon_statuses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     telegram_updates: list[dict[str, Any]] = field(default_factory=list)
     facebook_posts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     feeds: dict[str, Feed] = field(default_factory=dict)
+    # Jetstream events in the recorded shape, in time_us order; tests append "live" ones.
+    jetstream_events: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _load(platform: str, name: str) -> Any:
@@ -107,6 +114,7 @@ def recorded_dataset() -> Dataset:
     data.x_stream = (EVENTS / "x" / "filtered_stream_truncated.jsonl").read_bytes()
     for item in _load("youtube", "activities_list.json")["items"]:
         data.youtube_activities.setdefault(item["snippet"]["channelId"], []).append(item)
+    data.youtube_playlists = uploads_playlists(data.youtube_activities)
     for item in _load("youtube", "videos_list.json")["items"]:
         data.youtube_videos[item["id"]] = item
     for item in _load("youtube", "commentThreads_list.json")["items"]:
@@ -125,7 +133,81 @@ def recorded_dataset() -> Dataset:
     for post in _load("facebook", "page_posts_fields.json")["data"]:
         data.facebook_posts.setdefault(post["id"].split("_")[0], []).append(post)
     data.feeds["toi"] = Feed((EVENTS / "rss" / "timesofindia_topstories.xml").read_bytes())
+    data.jetstream_events = jetstream_dataset(data.bluesky_feeds)
     return data
+
+
+def uploads_playlists(
+    activities: Mapping[str, list[dict[str, Any]]],
+) -> dict[str, list[dict[str, Any]]]:
+    """Each channel's uploads playlist (``UU…``): its recorded upload activities in the shape
+    of ``playlistItems.list`` items, plus the recorded playlist items of that channel; newest
+    first, as YouTube lists uploads."""
+    recorded = _load("youtube", "playlistItems_list.json")["items"]
+    out: dict[str, list[dict[str, Any]]] = {}
+    for channel, items in activities.items():
+        playlist = "UU" + channel[2:]
+        entries = [copy.deepcopy(i) for i in recorded if i["snippet"]["channelId"] == channel]
+        for n, act in enumerate(i for i in items if i["snippet"]["type"] == "upload"):
+            snippet = {k: v for k, v in act["snippet"].items() if k != "type"}
+            video_id = snippet["thumbnails"]["default"]["url"].split("/vi/")[1].split("/")[0]
+            snippet.update(
+                playlistId=playlist,
+                position=n,
+                resourceId={"kind": "youtube#video", "videoId": video_id},
+                videoOwnerChannelId=channel,
+                videoOwnerChannelTitle=snippet.get("channelTitle", ""),
+            )
+            entries.append(
+                {
+                    "kind": "youtube#playlistItem",
+                    "id": f"{playlist}.{video_id}",
+                    "snippet": snippet,
+                    "contentDetails": {
+                        "videoId": video_id,
+                        "videoPublishedAt": snippet["publishedAt"],
+                    },
+                }
+            )
+        out[playlist] = sorted(entries, key=lambda e: e["snippet"]["publishedAt"], reverse=True)
+    return out
+
+
+def jetstream_dataset(
+    feeds: Mapping[str, list[dict[str, Any]]], now: float | None = None
+) -> list[dict[str, Any]]:
+    """The recorded Jetstream events (other accounts, other collections), then a post commit for
+    each post of the fake AppView's feeds, so one post reaches us by poll and by stream under
+    one key (its AT URI). Commits take the recorded commit's shape; they are stamped just
+    before ``now`` (a consumer's first run looks back a minute), in indexedAt order, and the
+    last two share a microsecond, as Jetstream allows."""
+    recorded = [
+        json.loads(line)
+        for line in (EVENTS / "bluesky" / "jetstream_events.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
+    shape = _load("bluesky", "jetstream_post_commit.json")
+    posts = sorted(
+        (
+            (item["post"]["indexedAt"], did, item["post"])
+            for did, items in feeds.items()
+            for item in items
+            # A repost shows on Jetstream as a repost record, not as the post.
+            if not item.get("reason") and item["post"]["uri"].startswith(f"at://{did}/")
+        ),
+        key=lambda t: t[0],
+    )
+    base_us = int((time.time() if now is None else now) * 1_000_000) - 1000 * (len(posts) + 1)
+    made = []
+    for i, (_, did, post) in enumerate(posts):
+        event = copy.deepcopy(shape)
+        event["did"] = did
+        event["time_us"] = base_us + 1000 * min(i, len(posts) - 2 if len(posts) > 1 else i)
+        event["commit"]["rkey"] = post["uri"].rsplit("/", 1)[1]
+        event["commit"]["record"] = copy.deepcopy(post["record"])
+        event["commit"]["cid"] = post.get("cid", event["commit"]["cid"])
+        made.append(event)
+    return sorted(recorded, key=lambda e: int(e["time_us"])) + made
 
 
 Reply = tuple[int, dict[str, str], bytes]
@@ -159,7 +241,11 @@ class FakePlatforms:
         self._clock = clock
         self._x_rate_limit = x_rate_limit
         self._x_remaining = x_rate_limit
+        self.jetstream_connections: list[dict[str, Any]] = []
+        self.jetstream_drops: list[int] = []
+        self._stopping = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
     @property
@@ -177,6 +263,7 @@ class FakePlatforms:
 
     def stop(self) -> None:
         """Stop serving and close the socket."""
+        self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
@@ -238,6 +325,9 @@ class FakePlatforms:
             )
         elif parts.path == "/2/tweets/search/stream":
             self._stream(handler)
+            return
+        elif parts.path == "/subscribe" and headers.get("upgrade", "").lower() == "websocket":
+            self._jetstream(handler, urllib.parse.parse_qs(parts.query), headers)
             return
         else:
             try:
@@ -321,6 +411,67 @@ class FakePlatforms:
         handler.end_headers()
         handler.wfile.write(body)
 
+    # --- Bluesky Jetstream (WebSocket) ---------------------------------------------------
+
+    def drop_jetstream_after(self, *counts: int) -> None:
+        """Cut the next connections (one count each) after that many messages, mid-stream."""
+        with self._lock:
+            self.jetstream_drops.extend(counts)
+
+    def _jetstream(
+        self,
+        handler: BaseHTTPRequestHandler,
+        q: Mapping[str, list[str]],
+        headers: Mapping[str, str],
+    ) -> None:
+        # Jetstream: GET /subscribe?wantedCollections=..&wantedDids=..&cursor=<time_us>;
+        # each message is one JSON event (text frame); playback from the cursor, inclusive.
+        key = headers.get("sec-websocket-key", "")
+        handler.send_response(101, "Switching Protocols")
+        handler.send_header("Upgrade", "websocket")
+        handler.send_header("Connection", "Upgrade")
+        handler.send_header("Sec-WebSocket-Accept", accept_key(key))
+        handler.end_headers()
+        handler.wfile.flush()
+        handler.close_connection = True
+        dids = set(q.get("wantedDids", []))
+        collections = q.get("wantedCollections", [])
+        cursor = int(q["cursor"][-1]) if q.get("cursor", [""])[-1].isdigit() else None
+        with self._lock:
+            self.jetstream_connections.append({"dids": sorted(dids), "cursor": cursor})
+            drop = self.jetstream_drops.pop(0) if self.jetstream_drops else None
+        sock = handler.connection
+        sock.settimeout(0.05)
+        _ws_send(handler, 0x9, b"keepalive")  # a ping first: the client must answer
+        sent, position = 0, 0
+        last = cursor if cursor is not None else int(self._clock() * 1_000_000)
+        while not self._stopping.is_set():
+            with self._lock:
+                pending = self.data.jetstream_events[position:]
+            for event in pending:
+                position += 1
+                at = int(event["time_us"])
+                if at < last:
+                    continue
+                if dids and event["did"] not in dids:
+                    continue
+                coll = (event.get("commit") or {}).get("collection")
+                if collections and event["kind"] == "commit" and coll not in collections:
+                    continue
+                if drop is not None and sent >= drop:
+                    _drop(sock)
+                    return
+                _ws_send(handler, 0x1, json.dumps(event, ensure_ascii=False).encode())
+                sent += 1
+            try:
+                data = sock.recv(4096)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if not data or data[0] & 0x0F == 0x8:
+                return  # the client closed
+
     # --- YouTube -------------------------------------------------------------------------
 
     def _youtube(self, resource: str, q: Mapping[str, str]) -> Reply:
@@ -337,6 +488,12 @@ class FakePlatforms:
             ids = [v for v in q.get("id", "").split(",") if v]
             found = [self.data.youtube_videos[v] for v in ids if v in self.data.youtube_videos]
             return self._youtube_page("youtube#videoListResponse", found, q)
+        if resource == "playlistItems":
+            playlist = self.data.youtube_playlists.get(q.get("playlistId", ""))
+            if playlist is None:
+                message = "The playlist identified with the request's playlistId cannot be found."
+                return _json({"error": {"code": 404, "message": message}}, 404)
+            return self._youtube_page("youtube#playlistItemListResponse", playlist, q)
         if resource == "commentThreads":
             items = self.data.youtube_comments.get(q.get("videoId", ""), [])
             return self._youtube_page("youtube#commentThreadListResponse", items, q)
@@ -414,6 +571,34 @@ class FakePlatforms:
             except (TypeError, ValueError):
                 pass
         return 200, {"Content-Type": "application/rss+xml; charset=utf-8", **validators}, feed.body
+
+
+def _drop(sock: Any) -> None:
+    """End a connection with no close frame, after what was sent (a network drop).
+
+    Unread input (the client's pong) is drained first: closing over it would send a reset,
+    and a reset may discard frames the client has not read yet, making tests depend on timing.
+    """
+    try:
+        while sock.recv(4096):
+            pass
+    except OSError:
+        pass
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_WR)
+
+
+def _ws_send(handler: BaseHTTPRequestHandler, opcode: int, payload: bytes) -> None:
+    # Server frames are unmasked (RFC 6455 section 5.1).
+    n = len(payload)
+    if n < 126:
+        head = bytes([0x80 | opcode, n])
+    elif n < 65536:
+        head = bytes([0x80 | opcode, 126]) + struct.pack("!H", n)
+    else:
+        head = bytes([0x80 | opcode, 127]) + struct.pack("!Q", n)
+    handler.wfile.write(head + payload)
+    handler.wfile.flush()
 
 
 def parsedate_to_datetime_iso(value: str) -> int:

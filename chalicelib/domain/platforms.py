@@ -46,7 +46,10 @@ class PushEndpoint:
 class Stream:
     """A streaming consumer run by a schedule for a bounded time (docs/platforms.md)."""
 
+    name: str  # the scheduled function is ``consume-<name>``
     consumer: str  # a function of the adapter module: (StreamContext) -> StreamRun
+    base_url: str  # production's stream root
+    local_path: str = ""  # under the fake server's root (as ws://)
     every_minutes: int = 1
 
 
@@ -190,6 +193,9 @@ PLATFORMS: tuple[Platform, ...] = (
         adapter=f"{_ADAPTERS}.bluesky",
         parser="parse_bluesky",
         pollable=True,
+        streams=(
+            Stream("jetstream", "consume_jetstream", "wss://jetstream2.us-east.bsky.network"),
+        ),
         cursor=("newest",),
     ),
     Platform(

@@ -247,10 +247,11 @@ def test_rss_conditional_get_gives_304_until_the_feed_changes(
     ("account", "first_count", "first_key", "cursor_key"),
     [
         (
+            # The uploads playlist: 4 recorded uploads and 2 recorded playlist items.
             WatchedAccount("youtube", "UC_x5XG1OV2P6uZZ5FSM9Ttw"),
-            4,
+            6,
             "youtube#Du7E0okmNlk",
-            "published_after",
+            "playlist_after",
         ),
         (
             WatchedAccount("bluesky", "did:plc:tvaritleader0000000000a"),
@@ -284,7 +285,7 @@ def test_each_platform_polls_then_finds_nothing_new(
     assert cursor_key in first.state.cursor
     second = service.poll(account)
     new_keys = {m.key for m in sink.mentions[first_count:]}
-    # YouTube's publishedAfter is inclusive: at most the newest video comes again, same key.
+    # YouTube's playlist cursor is inclusive: at most the newest video comes again, same key.
     assert new_keys <= {first_key}
     assert second.status == OK
 

@@ -52,7 +52,13 @@ _VIDEO_METRICS = {
     "favoriteCount": "favorites",
 }
 # Quota units per call (developers.google.com/youtube/v3/determine_quota_cost).
-UNITS = {"videos.list": 1, "activities.list": 1, "commentThreads.list": 1, "search.list": 100}
+UNITS = {
+    "videos.list": 1,
+    "activities.list": 1,
+    "playlistItems.list": 1,
+    "commentThreads.list": 1,
+    "search.list": 100,
+}
 
 
 def parse_youtube(raw: bytes | str) -> list[Mention]:
@@ -136,6 +142,44 @@ def _activity(item: Mapping[str, Json], loc: str) -> Mention | None:
     return _video_mention(video_id, snippet, loc)
 
 
+def _playlist_item(item: Mapping[str, Json], loc: str) -> Mention | None:
+    """An uploads-playlist entry (``playlistItems.list``) as its video's mention.
+
+    With ``part=contentDetails`` the item has the video's own publish time; the snippet's
+    ``publishedAt`` is when it was added to the playlist (the same moment for uploads).
+    """
+    sloc = f"{loc}/snippet"
+    snippet = as_dict(item.get("snippet"), sloc)
+    resource = opt_dict(snippet, "resourceId", sloc)
+    if opt_str(resource, "kind", f"{sloc}/resourceId") not in ("", "youtube#video"):
+        return None
+    details = opt_dict(item, "contentDetails", loc)
+    video_id = opt_str(details, "videoId", f"{loc}/contentDetails") or opt_str(
+        resource, "videoId", f"{sloc}/resourceId"
+    )
+    if not video_id:
+        raise fail(f"{sloc}/resourceId/videoId", "required")
+    published = opt_str(details, "videoPublishedAt", f"{loc}/contentDetails")
+    if not published and opt_str(snippet, "title", sloc) in ("Private video", "Deleted video"):
+        return None  # listed in the playlist, but nothing we may read
+    owner = opt_str(snippet, "videoOwnerChannelId", sloc)
+    fields = dict(snippet)
+    if published:
+        fields["publishedAt"] = published
+    if owner:
+        # The playlist's channel and the video's are one for uploads; the owner is the author.
+        fields["channelId"] = owner
+        fields["channelTitle"] = opt_str(snippet, "videoOwnerChannelTitle", sloc) or opt_str(
+            snippet, "channelTitle", sloc
+        )
+    return _video_mention(video_id, fields, loc)
+
+
+def uploads_playlist_id(channel_id: str) -> str:
+    """A channel's uploads playlist: its id with ``UC`` turned into ``UU``."""
+    return "UU" + channel_id[2:] if channel_id.startswith("UC") else channel_id
+
+
 def _video_id_from_thumbnails(thumbnails: Mapping[str, Json]) -> str:
     for thumb in thumbnails.values():
         url = thumb.get("url") if isinstance(thumb, dict) else None
@@ -187,6 +231,7 @@ _ITEM_PARSERS: dict[str, Callable[[Mapping[str, Json], str], Mention | None]] = 
     "youtube#searchListResponse": _search_result,
     "youtube#activityListResponse": _activity,
     "youtube#commentThreadListResponse": _comment_thread,
+    "youtube#playlistItemListResponse": _playlist_item,
 }
 
 
@@ -386,35 +431,63 @@ class YouTubeClient:
         return mentions, opt_str(doc, "nextPageToken", "") or None
 
     def fetch(self, account_id: str, cursor: Mapping[str, str]) -> FetchResult:
-        """A channel's uploads published after ``cursor['published_after']``."""
-        after = cursor.get("published_after") or None
+        """A channel's new uploads, from its uploads playlist (1 unit a page), newest first.
+
+        The playlist cannot be asked for "after", so paging stops at the first video not newer
+        than ``cursor['playlist_after']`` (a cursor saved by the older activities.list poller,
+        ``published_after``, serves the same purpose). A first poll takes one page only.
+        """
+        after = cursor.get("playlist_after") or cursor.get("published_after") or ""
+        threshold = parse_timestamp(after) if after else None
         mentions: list[Mention] = []
         token: str | None = None
         units = 0
         for _ in range(self._max_pages):
             doc = self._get(
-                "activities.list",
+                "playlistItems.list",
                 {
                     "part": "snippet,contentDetails",
-                    "channelId": account_id,
+                    "playlistId": uploads_playlist_id(account_id),
                     "maxResults": 50,
-                    "publishedAfter": after,
                     "pageToken": token,
                 },
             )
-            units += UNITS["activities.list"]
+            units += UNITS["playlistItems.list"]
+            reached_seen = False
             for i, it in enumerate(opt_list(doc, "items", "")):
-                mention = _activity(as_dict(it, f"/items/{i}"), f"/items/{i}")
-                if mention is not None:
-                    mentions.append(mention)
+                mention = _playlist_item(as_dict(it, f"/items/{i}"), f"/items/{i}")
+                if mention is None:
+                    continue
+                if threshold is not None and mention.created_at < threshold:
+                    reached_seen = True
+                    continue
+                mentions.append(mention)
             token = opt_str(doc, "nextPageToken", "") or None
-            if not token:
+            if not token or reached_seen or threshold is None:
                 break
-        new_cursor = dict(cursor)
-        if mentions:
-            newest = max(m.created_at for m in mentions)
-            new_cursor["published_after"] = _rfc3339(newest)
+        new_cursor = {k: v for k, v in cursor.items() if k != "published_after"}
+        newest = max((m.created_at for m in mentions), default=threshold)
+        if newest is not None:
+            new_cursor["playlist_after"] = _rfc3339(newest)
         return FetchResult(mentions=mentions, cursor=new_cursor, units=units)
+
+    def activities(self, account_id: str, after: str | None = None) -> list[Mention]:
+        """A channel's uploads through ``activities.list`` (1 unit), published after ``after``."""
+        doc = self._get(
+            "activities.list",
+            {
+                "part": "snippet,contentDetails",
+                "channelId": account_id,
+                "maxResults": 50,
+                "publishedAfter": after,
+            },
+        )
+        out = []
+        for i, it in enumerate(opt_list(doc, "items", "")):
+            mention = _activity(as_dict(it, f"/items/{i}"), f"/items/{i}")
+            if mention is not None:
+                out.append(mention)
+        return out
 
 
 def quota_reset_after(now: float) -> float:
