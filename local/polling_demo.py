@@ -4,8 +4,10 @@
 serving the recorded payloads plus the demo leaders' posts as their X timelines, creates the
 polls queue on the moto server, points the platform clients at the fake server, gives the demo
 leaders pollable accounts on X, YouTube, RSS, Bluesky and Mastodon, and runs the
-``schedule-polls`` and ``poll`` handlers from an event pump of its own. The real pollers run
-unchanged; their mentions go through the same mentions queue as webhook posts.
+``schedule-polls`` and ``poll`` handlers from an event pump of its own, with each stream
+consumer of the platform descriptors (Jetstream) on the same schedule, reading the fake
+server's ``/subscribe`` for ``stream_seconds``. The real pollers and consumers run unchanged;
+their mentions go through the same mentions queue as webhook posts.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chalicelib import settings as cfg
 from chalicelib import wiring
 from chalicelib.domain.config_kinds import LEADERS
 from chalicelib.domain.org import Leader
+from chalicelib.domain.platforms import PLATFORMS
 from chalicelib.services.config_admin import ConfigAdmin, system_principal
 from chalicelib.services.ports import ConfigRepository
 from chalicelib.settings import POLLS_QUEUE_NAME
@@ -44,10 +47,18 @@ class PollingDemo:
     pump: EventPump
     queue_url: str
     schedule: ScheduleMapping
+    # One schedule per stream of a platform descriptor (Jetstream), reading for a short while.
+    streams: list[ScheduleMapping] = field(default_factory=list)
 
     def tick(self) -> int:
         """Fire the schedule once and deliver the poll messages (deterministic, for tests)."""
         self.pump.fire_schedule(self.schedule)
+        return self.pump.drain()
+
+    def read_streams(self) -> int:
+        """Fire each stream consumer's schedule once and deliver what it enqueued."""
+        for mapping in self.streams:
+            self.pump.fire_schedule(mapping)
         return self.pump.drain()
 
     def stop(self) -> None:
@@ -62,6 +73,7 @@ def start_polling(
     config_repo: ConfigRepository | None = None,
     every_seconds: float = 5.0,
     run_pump: bool = True,
+    stream_seconds: float = 1.0,
 ) -> PollingDemo:
     """Start the fake platforms and the pollers against a started local stack."""
     fake = FakePlatforms(demo_dataset(posts)).start()
@@ -76,6 +88,8 @@ def start_polling(
         {
             cfg.ENV_POLLS_QUEUE_URL: url,
             cfg.ENV_PLATFORM_BASE_URL: fake.url,
+            # A stream run holds the local stack's one invocation lock: keep it short here.
+            cfg.ENV_STREAM_SECONDS: str(stream_seconds),
             **FAKE_ENV,
         }
     )
@@ -91,9 +105,15 @@ def start_polling(
     pump.sqs.append(SqsMapping("poll", url, arn, events.poll_accounts, events.POLL_BATCH_SIZE))
     schedule = ScheduleMapping("schedule-polls", events.schedule_polls, every_seconds)
     pump.schedules.append(schedule)
+    streams = [
+        ScheduleMapping(f"consume-{st.name}", getattr(events, f"consume_{st.name}"), every_seconds)
+        for p in PLATFORMS
+        for st in p.streams
+    ]
+    pump.schedules.extend(streams)
     if run_pump:
         pump.start()
-    return PollingDemo(fake, pump, url, schedule)
+    return PollingDemo(fake, pump, url, schedule, streams)
 
 
 def summary(mention_keys: Iterable[str]) -> str:

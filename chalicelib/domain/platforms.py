@@ -248,6 +248,11 @@ def web_hosts() -> dict[str, tuple[str, ...]]:
     return {p.name: p.hosts for p in PLATFORMS if p.hosts}
 
 
+def stream_keys() -> list[str]:
+    """Where each stream's cursor is saved: ``<platform>#<stream>`` (with the poll states)."""
+    return [f"{p.name}#{st.name}" for p in PLATFORMS for st in p.streams]
+
+
 def push_endpoints() -> list[tuple[Platform, PushEndpoint]]:
     """Every push route with its platform, in descriptor order."""
     return [(p, e) for p in PLATFORMS for e in p.push]

@@ -337,6 +337,11 @@ class JetstreamSource:
         mentions: list[Mention] = []
         events = 0
         try:
+            if last is None:
+                # Save where the first run started, so a run with no events still leaves a
+                # position for the next one (whatever the time between runs).
+                last = start
+                yield StreamBatch([], _jetstream_cursor(last, seen), 0)
             while self._clock() < until:
                 flush_at = min(until, self._clock() + self._flush)
                 try:
