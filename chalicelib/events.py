@@ -257,6 +257,23 @@ def _stream_function(platform: str, stream: str) -> Any:
     return consume
 
 
+def _job_function(platform: str, job: str) -> Any:
+    def run(event: Any) -> dict[str, Any]:
+        """A platform's scheduled chore (renewing WebSub leases), as its descriptor names it."""
+        from chalicelib.adapters.platforms.registry import adapter_function
+        from chalicelib.domain.platforms import BY_NAME
+
+        p = BY_NAME[platform]
+        desc = next(j for j in p.jobs if j.name == job)
+        counts = adapter_function(p, desc.function)(container().job_context(platform, job))
+        assert isinstance(counts, dict)
+        logger.info("job ran", extra={"job": job, **counts})
+        return counts
+
+    run.__name__ = run.__qualname__ = job.replace("-", "_")
+    return run
+
+
 def _register_streams() -> None:
     from chalicelib.domain.platforms import PLATFORMS
 
@@ -266,6 +283,10 @@ def _register_streams() -> None:
             rate = Rate(s.every_minutes, unit=Rate.MINUTES)
             # Lambda finds the handler by its name in this module (lambda_entry).
             globals()[fn.__name__] = events.schedule(rate, name=f"consume-{s.name}")(fn)
+        for j in p.jobs:
+            fn = _job_function(p.name, j.name)
+            rate = Rate(j.every_minutes, unit=Rate.MINUTES)
+            globals()[fn.__name__] = events.schedule(rate, name=j.name)(fn)
 
 
 _register_streams()

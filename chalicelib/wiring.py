@@ -40,7 +40,7 @@ from chalicelib.services.ports import (
     ThrottleStore,
     TokenVerifier,
 )
-from chalicelib.services.streams import StreamContext
+from chalicelib.services.streams import JobContext, StreamContext
 from chalicelib.settings import Settings
 
 
@@ -249,6 +249,30 @@ class Container:
             self.cursor_store, QueueMentionSink(self.mention_queue), self.wall_time
         )
         return StreamContext(consumer, base, watched, s.stream_seconds, self.secret, self.wall_time)
+
+    def job_context(self, platform: str, job: str) -> JobContext:
+        """What the descriptor's scheduled job needs: its endpoint, the watched ids, its state."""
+        from chalicelib.adapters.platforms.http import Urllib3Transport
+        from chalicelib.domain.platforms import BY_NAME
+
+        s = self.settings
+        desc = next(j for j in BY_NAME[platform].jobs if j.name == job)
+        local = s.platform_base_url.rstrip("/")
+        watched = [
+            a.platform_id or a.handle
+            for leader in self.config.watch_config().leaders.values()
+            for a in leader.accounts
+            if a.platform == platform
+        ]
+        return JobContext(
+            base_url=local + desc.local_path if local else desc.base_url,
+            watched_ids=watched,
+            cursors=self.cursor_store,
+            transport=Urllib3Transport(timeout=8.0),
+            public_base_url=s.public_base_url,
+            secret=self.secret,
+            wall_clock=self.wall_time,
+        )
 
     @cached_property
     def devices(self) -> DeviceRegistry:

@@ -480,6 +480,19 @@ FUNCTIONS: tuple[Function, ...] = (
         ),
     ),
     Function(
+        "renew-websub",
+        "RenewWebsub",
+        # Every 6 hours: subscribes watched channels whose 5-day WebSub lease ends within 2 days.
+        timeout=60,
+        memory=256,
+        reserved_concurrency=1,
+        grants=(
+            table_grant("config", "GetItem", "Query", "PutItem"),  # watch config; leases
+            secrets_grant("websub_secret"),
+        ),
+        env={cfg.ENV_PUBLIC_BASE_URL: NOTIFY_ENV[cfg.ENV_PUBLIC_BASE_URL]},
+    ),
+    Function(
         "escalate",
         "Escalate",
         timeout=60,

@@ -243,6 +243,8 @@ class FakePlatforms:
         self._x_remaining = x_rate_limit
         self.jetstream_connections: list[dict[str, Any]] = []
         self.jetstream_drops: list[int] = []
+        # Form fields of each WebSub (un)subscription request the fake hub accepted.
+        self.websub_requests: list[dict[str, str]] = []
         self._stopping = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
@@ -296,6 +298,9 @@ class FakePlatforms:
 
             def do_GET(self) -> None:
                 fake._serve(self)
+
+            def do_POST(self) -> None:
+                fake._serve_post(self)
 
             def log_message(self, format: str, *args: Any) -> None:
                 return None  # quiet: tests assert on fake.requests instead
@@ -410,6 +415,39 @@ class FakePlatforms:
         handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         handler.wfile.write(body)
+
+    # --- the WebSub hub (POST /subscribe, as pubsubhubbub.appspot.com) -------------------
+
+    def _serve_post(self, handler: BaseHTTPRequestHandler) -> None:
+        headers = {k.lower(): v for k, v in handler.headers.items()}
+        length = int(headers.get("content-length", "0") or 0)
+        body = handler.rfile.read(length) if length else b""
+        with self._lock:
+            self.requests.append(("POST", handler.path, headers))
+        path = urllib.parse.urlsplit(handler.path).path
+        fault = self._take_fault(path)
+        if fault is not None:
+            status, reply = fault.status, fault.body
+        elif path == "/subscribe":
+            status, reply = self._hub(body, headers)
+        else:
+            status, reply = 404, b"not found"
+        handler.send_response(status)
+        handler.send_header("Content-Type", "text/plain")
+        handler.send_header("Content-Length", str(len(reply)))
+        handler.end_headers()
+        handler.wfile.write(reply)
+
+    def _hub(self, body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]:
+        if "application/x-www-form-urlencoded" not in headers.get("content-type", ""):
+            return 400, b"Invalid request: expected a form"
+        form = {k: v[-1] for k, v in urllib.parse.parse_qs(body.decode()).items()}
+        missing = [f for f in ("hub.callback", "hub.topic", "hub.mode") if not form.get(f)]
+        if missing or form["hub.mode"] not in ("subscribe", "unsubscribe"):
+            return 400, f"Invalid request: {', '.join(missing) or 'hub.mode'}".encode()
+        with self._lock:
+            self.websub_requests.append(form)
+        return 202, b""  # verification of intent would follow, asynchronously
 
     # --- Bluesky Jetstream (WebSocket) ---------------------------------------------------
 

@@ -54,6 +54,17 @@ class Stream:
 
 
 @dataclass(frozen=True)
+class Job:
+    """A scheduled chore of a platform (renewing WebSub leases); the function is ``name``."""
+
+    name: str  # the scheduled function (``renew-websub``); its handler is name with "_"
+    function: str  # a function of the adapter module: (JobContext) -> dict of counts
+    base_url: str  # the production endpoint it calls
+    local_path: str = ""  # the same endpoint under the fake server's root
+    every_minutes: int = 360
+
+
+@dataclass(frozen=True)
 class Platform:
     """What the rest of the system knows about one source."""
 
@@ -81,6 +92,7 @@ class Platform:
     pollable: bool = False  # the adapter has make_client(base_url, secrets, transport, clock)
     push: tuple[PushEndpoint, ...] = ()
     streams: tuple[Stream, ...] = ()
+    jobs: tuple[Job, ...] = ()
     # What the poller's cursor holds, for docs and operators.
     cursor: tuple[str, ...] = field(default=())
 
@@ -143,6 +155,15 @@ PLATFORMS: tuple[Platform, ...] = (
                 errors=_WEBSUB_ERRORS,
                 content_types=("application/atom+xml", "application/xml", "text/xml"),
                 body_media="application/atom+xml",
+            ),
+        ),
+        # WebSub leases last 5 days; a schedule renews them two days ahead.
+        jobs=(
+            Job(
+                "renew-websub",
+                "renew_websub_leases",
+                "https://pubsubhubbub.appspot.com/subscribe",
+                local_path="/subscribe",
             ),
         ),
         cursor=("published_after", "playlist_after"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from chalicelib.domain.mention import Mention
 from chalicelib.errors import RateLimitedError, UpstreamError
@@ -131,5 +131,30 @@ class StreamContext:
     base_url: str  # the stream's root: production's, or the fake server's
     watched_ids: Sequence[str]  # the watched accounts' platform ids on this platform
     seconds: float  # how long this run may read
+    secret: Callable[[str], str] = lambda _name: ""
+    wall_clock: Callable[[], float] = time.time
+
+
+class HttpSender(Protocol):
+    """The platform HTTP transport's shape (adapters/platforms/http.py), seen from here."""
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> Any: ...
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a platform's scheduled job (named in its descriptor) is given."""
+
+    base_url: str  # the endpoint it calls: production's, or the fake server's
+    watched_ids: Sequence[str]
+    cursors: CursorStore  # its state, keyed ``<platform>#<job>:<account>``
+    transport: HttpSender
+    public_base_url: str  # where our push endpoints are reachable (https in production)
     secret: Callable[[str], str] = lambda _name: ""
     wall_clock: Callable[[], float] = time.time

@@ -104,3 +104,5 @@ def test_every_adapter_has_what_its_descriptor_promises() -> None:
             assert callable(getattr(module, ep.handler)), (p.name, ep.op_id)
         for stream in p.streams:
             assert callable(getattr(module, stream.consumer)), (p.name, stream.consumer)
+        for job in p.jobs:
+            assert callable(getattr(module, job.function)), (p.name, job.function)

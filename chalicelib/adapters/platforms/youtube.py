@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import html
+import urllib.parse
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -39,9 +41,10 @@ from chalicelib.adapters.platforms._common import (
 )
 from chalicelib.adapters.platforms.http import HttpTransport, check_status, with_query
 from chalicelib.domain.mention import Author, Mention, Reference, mention_to_dict, parse_timestamp
-from chalicelib.errors import AuthenticationError, FieldProblem, RateLimitedError
-from chalicelib.services.polling import FetchResult
+from chalicelib.errors import AuthenticationError, FieldProblem, RateLimitedError, UpstreamError
+from chalicelib.services.polling import FetchResult, PollState
 from chalicelib.services.push import PushContext, PushRequest, PushResult, check_size
+from chalicelib.services.streams import JobContext
 
 PLATFORM = "youtube"
 API_BASE = "https://www.googleapis.com/youtube/v3"
@@ -538,3 +541,66 @@ def websub_verification(req: PushRequest, ctx: PushContext) -> PushResult:
     if topic.startswith(YOUTUBE_TOPIC) and topic not in expected:
         expected[topic] = "unsubscribe"
     return PushResult(text=websub_challenge(req.query, expected))
+
+
+# --- WebSub lease renewal (the descriptor's renew-websub job) ------------------------------
+
+# YouTube's hub grants at most about 5 days (432,000 s); renewing 2 days ahead leaves a
+# 6-hourly schedule several tries before a lease runs out.
+LEASE_SECONDS = 432_000
+RENEW_BEFORE_SECONDS = 2 * 86_400
+WEBSUB_PATH = "/ingest/websub/youtube"
+
+
+def lease_key(channel_id: str) -> str:
+    """Where a channel's lease is remembered (with the poll states)."""
+    return f"{PLATFORM}#websub:{channel_id}"
+
+
+def renew_websub_leases(ctx: JobContext) -> dict[str, int]:
+    """Subscribe every watched channel whose lease ends within two days (or is unknown).
+
+    The hub answers 202 and verifies asynchronously by calling our callback, which echoes the
+    challenge only for watched channels; the lease is taken as granted from the 202 on.
+    """
+    now = ctx.wall_clock()
+    if not ctx.public_base_url.startswith(("https://", "http://")):
+        return {"renewed": 0, "current": 0, "failed": 0, "skipped": len(ctx.watched_ids)}
+    callback = ctx.public_base_url.rstrip("/") + WEBSUB_PATH
+    secret = ctx.secret("websub_secret")
+    counts = {"renewed": 0, "current": 0, "failed": 0, "skipped": 0}
+    for channel in sorted({c for c in ctx.watched_ids if c.startswith("UC")}):
+        key = lease_key(channel)
+        state = ctx.cursors.get(key) or PollState()
+        until = float(state.cursor.get("lease_until", "0") or 0)
+        if until - now > RENEW_BEFORE_SECONDS:
+            counts["current"] += 1
+            continue
+        form = {
+            "hub.callback": callback,
+            "hub.topic": YOUTUBE_TOPIC + channel,
+            "hub.mode": "subscribe",
+            "hub.verify": "async",
+            "hub.lease_seconds": str(LEASE_SECONDS),
+        }
+        if secret:
+            form["hub.secret"] = secret
+        body = urllib.parse.urlencode(form).encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        try:
+            resp = ctx.transport.send("POST", ctx.base_url, headers, body)
+            ok, error = resp.status in (202, 204), f"hub answered {resp.status}"
+        except UpstreamError as err:
+            ok, error = False, err.detail
+        if ok:
+            cursor = {"lease_until": str(int(now + LEASE_SECONDS))}
+            ctx.cursors.save(key, PollState(cursor=cursor, last_success_at=now))
+            counts["renewed"] += 1
+        else:
+            failures = state.failures + 1
+            ctx.cursors.save(
+                key,
+                replace(state, failures=failures, healthy=until > now, last_error=error),
+            )
+            counts["failed"] += 1
+    return counts
