@@ -236,3 +236,68 @@ def retire_dead_endpoints(event: Any) -> dict[str, int]:
         metrics.add_metric(name="EndpointsRetired", unit="Count", value=1)
         logger.info("push endpoint retired", extra={"endpoint_arn": arn})
     return {"retired": int(retired)}
+
+
+# --- stream consumers: one scheduled function per stream of a platform descriptor ----------
+
+
+def _stream_function(platform: str, stream: str) -> Any:
+    def consume(event: Any) -> dict[str, Any]:
+        """Read the stream for just under a minute from its saved cursor (docs/platforms.md)."""
+        from chalicelib.adapters.platforms.registry import adapter_function
+        from chalicelib.domain.platforms import BY_NAME
+        from chalicelib.services.streams import StreamRun
+
+        p = BY_NAME[platform]
+        desc = next(s for s in p.streams if s.name == stream)
+        run = adapter_function(p, desc.consumer)(container().stream_context(platform, stream))
+        assert isinstance(run, StreamRun)
+        summary = {
+            "stream": run.key,
+            "events": run.events,
+            "mentions": run.mentions,
+            "connections": run.connections,
+            "errors": len(run.errors),
+        }
+        logger.info("stream read", extra={**summary, "last_error": run.errors[-1:]})
+        metrics.add_metric(name="StreamEvents", unit="Count", value=run.events)
+        metrics.add_metric(name="MentionsIngested", unit="Count", value=run.mentions)
+        return summary
+
+    consume.__name__ = consume.__qualname__ = f"consume_{stream}"
+    return consume
+
+
+def _job_function(platform: str, job: str) -> Any:
+    def run(event: Any) -> dict[str, Any]:
+        """A platform's scheduled chore (renewing WebSub leases), as its descriptor names it."""
+        from chalicelib.adapters.platforms.registry import adapter_function
+        from chalicelib.domain.platforms import BY_NAME
+
+        p = BY_NAME[platform]
+        desc = next(j for j in p.jobs if j.name == job)
+        counts = adapter_function(p, desc.function)(container().job_context(platform, job))
+        assert isinstance(counts, dict)
+        logger.info("job ran", extra={"job": job, **counts})
+        return counts
+
+    run.__name__ = run.__qualname__ = job.replace("-", "_")
+    return run
+
+
+def _register_streams() -> None:
+    from chalicelib.domain.platforms import PLATFORMS
+
+    for p in PLATFORMS:
+        for s in p.streams:
+            fn = _stream_function(p.name, s.name)
+            rate = Rate(s.every_minutes, unit=Rate.MINUTES)
+            # Lambda finds the handler by its name in this module (lambda_entry).
+            globals()[fn.__name__] = events.schedule(rate, name=f"consume-{s.name}")(fn)
+        for j in p.jobs:
+            fn = _job_function(p.name, j.name)
+            rate = Rate(j.every_minutes, unit=Rate.MINUTES)
+            globals()[fn.__name__] = events.schedule(rate, name=j.name)(fn)
+
+
+_register_streams()

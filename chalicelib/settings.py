@@ -64,6 +64,9 @@ ENV_WEB_PUSH_KEY = "TVARIT_WEB_PUSH_KEY"
 # Seconds an AWS call may wait for its answer (adapters/aws_budget.py); the local stage raises
 # it: one moto process on a shared machine answers far slower than AWS.
 ENV_AWS_READ_TIMEOUT = "TVARIT_AWS_READ_TIMEOUT"
+# How long one scheduled run of a stream consumer reads (Jetstream): just under a minute in
+# Lambda (its timeout is 60 s, the schedule every minute); the local stack runs short ones.
+ENV_STREAM_SECONDS = "TVARIT_STREAM_SECONDS"
 
 DEFAULT_REGION = "ap-south-1"
 
@@ -127,6 +130,7 @@ class Settings:
     sms_entity_id: str = ""
     sms_template_id: str = ""
     aws_read_timeout: float = 2.0
+    stream_seconds: float = 54.0
 
     @property
     def enabled_channels(self) -> frozenset[str]:
@@ -221,4 +225,5 @@ class Settings:
             sms_entity_id=env.get(ENV_SMS_ENTITY_ID, "").strip(),
             sms_template_id=env.get(ENV_SMS_TEMPLATE_ID, "").strip(),
             aws_read_timeout=float(env.get(ENV_AWS_READ_TIMEOUT, "2")),
+            stream_seconds=float(env.get(ENV_STREAM_SECONDS, "54")),
         )

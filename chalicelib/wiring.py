@@ -40,6 +40,7 @@ from chalicelib.services.ports import (
     ThrottleStore,
     TokenVerifier,
 )
+from chalicelib.services.streams import JobContext, StreamContext
 from chalicelib.settings import Settings
 
 if TYPE_CHECKING:
@@ -209,34 +210,21 @@ class Container:
 
     @cached_property
     def platform_clients(self) -> dict[str, PlatformClient]:
-        from chalicelib.adapters.platforms.http import RetryingTransport, UrllibTransport
-        from chalicelib.adapters.platforms.registry import PlatformCredentials, build_clients
+        from chalicelib.adapters.platforms.http import Urllib3Transport
+        from chalicelib.adapters.platforms.registry import build_clients
 
         s = self.settings
-        base = s.platform_base_url.rstrip("/")
-        urls = (
-            {
-                "x_base_url": base,
-                "youtube_base_url": f"{base}/youtube/v3",
-                "telegram_base_url": base,
-                "facebook_base_url": f"{base}/v19.0",
-                "bluesky_appview_url": base,
-            }
-            if base
-            else {}
-        )
-        creds = PlatformCredentials(
-            x_bearer_token=self.secret("x_bearer_token"),
-            youtube_api_key=self.secret("youtube_api_key"),
-            telegram_bot_token=self.secret("telegram_bot_token"),
-            facebook_access_token=self.secret("facebook_access_token"),
-            facebook_enabled=s.facebook_enabled,
-            mastodon_instance_url=base or s.mastodon_url,
-            **urls,
-        )
         # Short timeouts: a poll is one Lambda invocation per account, not a long wait.
-        transport = RetryingTransport(UrllibTransport(timeout=8.0), attempts=2)
-        return build_clients(creds, transport, self.wall_time)
+        transport = Urllib3Transport(timeout=8.0, attempts=2)
+        # Which platform needs which secret, flag and base URL is its descriptor's to say.
+        return build_clients(
+            self.secret,
+            transport,
+            self.wall_time,
+            flag=lambda name: bool(getattr(s, name)),
+            setting=lambda name: str(getattr(s, name)),
+            local_base=s.platform_base_url,
+        )
 
     @cached_property
     def poller(self) -> PollingService:
@@ -248,6 +236,51 @@ class Container:
             QueueMentionSink(self.mention_queue),
             WindowBudget(),
             self.wall_time,
+        )
+
+    def stream_context(self, platform: str, stream: str) -> StreamContext:
+        """What the descriptor's stream consumer needs: where, whom, how long, where to save."""
+        from chalicelib.domain.platforms import BY_NAME
+        from chalicelib.services.streams import StreamConsumer
+
+        s = self.settings
+        desc = next(st for st in BY_NAME[platform].streams if st.name == stream)
+        local = s.platform_base_url.rstrip("/")
+        # The fake server speaks WebSocket on its HTTP port.
+        base = local.replace("http", "ws", 1) + desc.local_path if local else desc.base_url
+        watched = [
+            a.platform_id or a.handle
+            for leader in self.config.watch_config().leaders.values()
+            for a in leader.accounts
+            if a.platform == platform
+        ]
+        consumer = StreamConsumer(
+            self.cursor_store, QueueMentionSink(self.mention_queue), self.wall_time
+        )
+        return StreamContext(consumer, base, watched, s.stream_seconds, self.secret, self.wall_time)
+
+    def job_context(self, platform: str, job: str) -> JobContext:
+        """What the descriptor's scheduled job needs: its endpoint, the watched ids, its state."""
+        from chalicelib.adapters.platforms.http import Urllib3Transport
+        from chalicelib.domain.platforms import BY_NAME
+
+        s = self.settings
+        desc = next(j for j in BY_NAME[platform].jobs if j.name == job)
+        local = s.platform_base_url.rstrip("/")
+        watched = [
+            a.platform_id or a.handle
+            for leader in self.config.watch_config().leaders.values()
+            for a in leader.accounts
+            if a.platform == platform
+        ]
+        return JobContext(
+            base_url=local + desc.local_path if local else desc.base_url,
+            watched_ids=watched,
+            cursors=self.cursor_store,
+            transport=Urllib3Transport(timeout=8.0),
+            public_base_url=s.public_base_url,
+            secret=self.secret,
+            wall_clock=self.wall_time,
         )
 
     @cached_property

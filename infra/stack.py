@@ -467,6 +467,32 @@ FUNCTIONS: tuple[Function, ...] = (
         ),
     ),
     Function(
+        "consume-jetstream",
+        "ConsumeJetstream",
+        # Reads Bluesky's Jetstream for TVARIT_STREAM_SECONDS (54) of each minute, then saves
+        # its cursor; the next run resumes from it (docs/platforms.md).
+        timeout=60,
+        memory=256,
+        reserved_concurrency=1,  # one reader: overlapping runs would read everything twice
+        grants=(
+            table_grant("config", "GetItem", "Query", "PutItem"),  # watch config; the cursor
+            send_grant(MENTIONS.logical_id, "EnqueueMentions"),
+        ),
+    ),
+    Function(
+        "renew-websub",
+        "RenewWebsub",
+        # Every 6 hours: subscribes watched channels whose 5-day WebSub lease ends within 2 days.
+        timeout=60,
+        memory=256,
+        reserved_concurrency=1,
+        grants=(
+            table_grant("config", "GetItem", "Query", "PutItem"),  # watch config; leases
+            secrets_grant("websub_secret"),
+        ),
+        env={cfg.ENV_PUBLIC_BASE_URL: NOTIFY_ENV[cfg.ENV_PUBLIC_BASE_URL]},
+    ),
+    Function(
         "escalate",
         "Escalate",
         timeout=60,
@@ -901,6 +927,7 @@ def dashboard_body() -> Json:
     journey = [
         "PollsScheduled",
         "MentionsPolled",
+        "StreamEvents",
         "MentionsIngested",
         "MentionsAnalyzed",
         "MentionsMatched",

@@ -268,7 +268,33 @@ def _start_polling(stack: Any, demo: Any, posts: list[dict[str, Any]]) -> Any:
         f"{stack.task_count() - before} tasks from polling. The webhook replay below repeats "
         "these X posts (duplicates: no new task) and adds the older ones the first poll skipped"
     )
+    _print_sources(polling)
     return polling
+
+
+def _print_sources(polling: Any) -> None:
+    """Where the streaming and uploads-playlist paths run, and what they did so far."""
+    from chalicelib.domain.platforms import stream_keys
+    from chalicelib.wiring import container
+
+    fake = polling.fake
+    for conn in fake.jetstream_connections[:1]:
+        print(
+            f"  Jetstream           {fake.url.replace('http', 'ws', 1)}/subscribe "
+            f"(wantedDids={','.join(conn['dids'])}), {len(polling.streams)} consumer every 5 s"
+        )
+    for key in stream_keys():
+        state = container().cursor_store.get(key)
+        if state is not None:
+            print(
+                f"    cursor {key} in DynamoDB: {dict(state.cursor).get('time_us', '-')} (time_us)"
+            )
+    calls = fake.paths("/youtube/v3/playlistItems")
+    if calls:
+        print(
+            f"  YouTube uploads     {fake.url}/youtube/v3/playlistItems "
+            f"(playlistItems.list, 1 unit): {len(calls)} call(s)"
+        )
 
 
 def _print_first_page(stack: Any, deliveries: list[Any]) -> None:

@@ -13,13 +13,17 @@ Run it alone with ``python -m local.fake_platforms --port 8765``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
+import dataclasses
 import hashlib
 import json
+import socket
+import struct
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -27,15 +31,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from chalicelib.adapters.platforms.bluesky import BlueskyClient
-from chalicelib.adapters.platforms.facebook import FacebookPageClient
+from chalicelib import settings as cfg
 from chalicelib.adapters.platforms.http import HttpTransport
-from chalicelib.adapters.platforms.mastodon import MastodonClient
-from chalicelib.adapters.platforms.rss import FeedClient
-from chalicelib.adapters.platforms.telegram import TelegramBotClient
-from chalicelib.adapters.platforms.x import XClient
-from chalicelib.adapters.platforms.youtube import YouTubeClient
-from chalicelib.services.polling import FetchResult, PlatformClient, WatchedAccount
+from chalicelib.adapters.platforms.registry import build_clients, credentials_from
+from chalicelib.adapters.websocket import accept_key
+from chalicelib.domain.org import Account, Leader
+from chalicelib.domain.platforms import platform
+from chalicelib.services.polling import PlatformClient, WatchedAccount
 
 EVENTS = Path(__file__).resolve().parent.parent / "tests" / "events"
 X_TOKEN = "fake-x-bearer"  # noqa: S105 (a fake credential for the fake server)
@@ -43,6 +45,11 @@ YOUTUBE_KEY = "fake-youtube-key"
 TELEGRAM_TOKEN = "123:fake"  # noqa: S105
 FACEBOOK_TOKEN = "fake-fb-token"  # noqa: S105
 FEED_LAST_MODIFIED = "Mon, 31 Mar 2025 10:00:00 GMT"
+# The environment that gives the local stack's pollers the fake credentials.
+FAKE_ENV: Mapping[str, str] = {
+    cfg.ENV_X_BEARER_TOKEN: X_TOKEN,
+    cfg.ENV_YOUTUBE_API_KEY: YOUTUBE_KEY,
+}
 
 
 @dataclass
@@ -77,11 +84,14 @@ class Dataset:
     youtube_activities: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     youtube_videos: dict[str, dict[str, Any]] = field(default_factory=dict)
     youtube_comments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    youtube_playlists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     bluesky_feeds: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     mastodon_statuses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     telegram_updates: list[dict[str, Any]] = field(default_factory=list)
     facebook_posts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     feeds: dict[str, Feed] = field(default_factory=dict)
+    # Jetstream events in the recorded shape, in time_us order; tests append "live" ones.
+    jetstream_events: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _load(platform: str, name: str) -> Any:
@@ -104,6 +114,7 @@ def recorded_dataset() -> Dataset:
     data.x_stream = (EVENTS / "x" / "filtered_stream_truncated.jsonl").read_bytes()
     for item in _load("youtube", "activities_list.json")["items"]:
         data.youtube_activities.setdefault(item["snippet"]["channelId"], []).append(item)
+    data.youtube_playlists = uploads_playlists(data.youtube_activities)
     for item in _load("youtube", "videos_list.json")["items"]:
         data.youtube_videos[item["id"]] = item
     for item in _load("youtube", "commentThreads_list.json")["items"]:
@@ -122,7 +133,81 @@ def recorded_dataset() -> Dataset:
     for post in _load("facebook", "page_posts_fields.json")["data"]:
         data.facebook_posts.setdefault(post["id"].split("_")[0], []).append(post)
     data.feeds["toi"] = Feed((EVENTS / "rss" / "timesofindia_topstories.xml").read_bytes())
+    data.jetstream_events = jetstream_dataset(data.bluesky_feeds)
     return data
+
+
+def uploads_playlists(
+    activities: Mapping[str, list[dict[str, Any]]],
+) -> dict[str, list[dict[str, Any]]]:
+    """Each channel's uploads playlist (``UU…``): its recorded upload activities in the shape
+    of ``playlistItems.list`` items, plus the recorded playlist items of that channel; newest
+    first, as YouTube lists uploads."""
+    recorded = _load("youtube", "playlistItems_list.json")["items"]
+    out: dict[str, list[dict[str, Any]]] = {}
+    for channel, items in activities.items():
+        playlist = "UU" + channel[2:]
+        entries = [copy.deepcopy(i) for i in recorded if i["snippet"]["channelId"] == channel]
+        for n, act in enumerate(i for i in items if i["snippet"]["type"] == "upload"):
+            snippet = {k: v for k, v in act["snippet"].items() if k != "type"}
+            video_id = snippet["thumbnails"]["default"]["url"].split("/vi/")[1].split("/")[0]
+            snippet.update(
+                playlistId=playlist,
+                position=n,
+                resourceId={"kind": "youtube#video", "videoId": video_id},
+                videoOwnerChannelId=channel,
+                videoOwnerChannelTitle=snippet.get("channelTitle", ""),
+            )
+            entries.append(
+                {
+                    "kind": "youtube#playlistItem",
+                    "id": f"{playlist}.{video_id}",
+                    "snippet": snippet,
+                    "contentDetails": {
+                        "videoId": video_id,
+                        "videoPublishedAt": snippet["publishedAt"],
+                    },
+                }
+            )
+        out[playlist] = sorted(entries, key=lambda e: e["snippet"]["publishedAt"], reverse=True)
+    return out
+
+
+def jetstream_dataset(
+    feeds: Mapping[str, list[dict[str, Any]]], now: float | None = None
+) -> list[dict[str, Any]]:
+    """The recorded Jetstream events (other accounts, other collections), then a post commit for
+    each post of the fake AppView's feeds, so one post reaches us by poll and by stream under
+    one key (its AT URI). Commits take the recorded commit's shape; they are stamped just
+    before ``now`` (a consumer's first run looks back a minute), in indexedAt order, and the
+    last two share a microsecond, as Jetstream allows."""
+    recorded = [
+        json.loads(line)
+        for line in (EVENTS / "bluesky" / "jetstream_events.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
+    shape = _load("bluesky", "jetstream_post_commit.json")
+    posts = sorted(
+        (
+            (item["post"]["indexedAt"], did, item["post"])
+            for did, items in feeds.items()
+            for item in items
+            # A repost shows on Jetstream as a repost record, not as the post.
+            if not item.get("reason") and item["post"]["uri"].startswith(f"at://{did}/")
+        ),
+        key=lambda t: t[0],
+    )
+    base_us = int((time.time() if now is None else now) * 1_000_000) - 1000 * (len(posts) + 1)
+    made = []
+    for i, (_, did, post) in enumerate(posts):
+        event = copy.deepcopy(shape)
+        event["did"] = did
+        event["time_us"] = base_us + 1000 * min(i, len(posts) - 2 if len(posts) > 1 else i)
+        event["commit"]["rkey"] = post["uri"].rsplit("/", 1)[1]
+        event["commit"]["record"] = copy.deepcopy(post["record"])
+        event["commit"]["cid"] = post.get("cid", event["commit"]["cid"])
+        made.append(event)
+    return sorted(recorded, key=lambda e: int(e["time_us"])) + made
 
 
 Reply = tuple[int, dict[str, str], bytes]
@@ -149,12 +234,20 @@ class FakePlatforms:
     ) -> None:
         self.data = dataset if dataset is not None else recorded_dataset()
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        # (path, client port) per request: one port for many requests is one reused connection.
+        self.client_ports: list[tuple[str, int]] = []
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self._clock = clock
         self._x_rate_limit = x_rate_limit
         self._x_remaining = x_rate_limit
+        self.jetstream_connections: list[dict[str, Any]] = []
+        self.jetstream_drops: list[int] = []
+        # Form fields of each WebSub (un)subscription request the fake hub accepted.
+        self.websub_requests: list[dict[str, str]] = []
+        self._stopping = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
     @property
@@ -172,6 +265,7 @@ class FakePlatforms:
 
     def stop(self) -> None:
         """Stop serving and close the socket."""
+        self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
@@ -205,6 +299,9 @@ class FakePlatforms:
             def do_GET(self) -> None:
                 fake._serve(self)
 
+            def do_POST(self) -> None:
+                fake._serve_post(self)
+
             def log_message(self, format: str, *args: Any) -> None:
                 return None  # quiet: tests assert on fake.requests instead
 
@@ -221,6 +318,7 @@ class FakePlatforms:
         headers = {k.lower(): v for k, v in handler.headers.items()}
         with self._lock:
             self.requests.append(("GET", handler.path, headers))
+            self.client_ports.append((handler.path, int(handler.client_address[1])))
         parts = urllib.parse.urlsplit(handler.path)
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(parts.query).items()}
         fault = self._take_fault(parts.path)
@@ -232,6 +330,9 @@ class FakePlatforms:
             )
         elif parts.path == "/2/tweets/search/stream":
             self._stream(handler)
+            return
+        elif parts.path == "/subscribe" and headers.get("upgrade", "").lower() == "websocket":
+            self._jetstream(handler, urllib.parse.parse_qs(parts.query), headers)
             return
         else:
             try:
@@ -251,15 +352,18 @@ class FakePlatforms:
         segs = [s for s in path.split("/") if s]
         if len(segs) == 4 and segs[:2] == ["2", "users"] and segs[3] == "tweets":
             return self._x_timeline(segs[2], q, headers)
-        if segs[:2] == ["youtube", "v3"] and len(segs) == 3:
-            return self._youtube(segs[2], q)
+        # Where an API lives under the server's root is its descriptor's ``local_path``.
+        youtube = platform("youtube").local_path + "/"
+        if path.startswith(youtube) and "/" not in path[len(youtube) :]:
+            return self._youtube(path[len(youtube) :], q)
         if segs == ["xrpc", "app.bsky.feed.getAuthorFeed"]:
             return self._bluesky(q)
         if len(segs) == 5 and segs[:3] == ["api", "v1", "accounts"] and segs[4] == "statuses":
             return self._mastodon(segs[3], q)
         if len(segs) == 2 and segs[0].startswith("bot") and segs[1] == "getUpdates":
             return self._telegram(segs[0][3:], q)
-        if len(segs) == 3 and segs[0] == "v19.0" and segs[2] == "posts":
+        graph = [s for s in platform("facebook").local_path.split("/") if s]
+        if len(segs) == 3 and segs[:1] == graph and segs[2] == "posts":
             return self._facebook(segs[1], q)
         if len(segs) == 2 and segs[0] == "feeds" and segs[1].endswith(".xml"):
             return self._feed(segs[1][:-4], headers)
@@ -312,6 +416,100 @@ class FakePlatforms:
         handler.end_headers()
         handler.wfile.write(body)
 
+    # --- the WebSub hub (POST /subscribe, as pubsubhubbub.appspot.com) -------------------
+
+    def _serve_post(self, handler: BaseHTTPRequestHandler) -> None:
+        headers = {k.lower(): v for k, v in handler.headers.items()}
+        length = int(headers.get("content-length", "0") or 0)
+        body = handler.rfile.read(length) if length else b""
+        with self._lock:
+            self.requests.append(("POST", handler.path, headers))
+        path = urllib.parse.urlsplit(handler.path).path
+        fault = self._take_fault(path)
+        if fault is not None:
+            status, reply = fault.status, fault.body
+        elif path == "/subscribe":
+            status, reply = self._hub(body, headers)
+        else:
+            status, reply = 404, b"not found"
+        handler.send_response(status)
+        handler.send_header("Content-Type", "text/plain")
+        handler.send_header("Content-Length", str(len(reply)))
+        handler.end_headers()
+        handler.wfile.write(reply)
+
+    def _hub(self, body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]:
+        if "application/x-www-form-urlencoded" not in headers.get("content-type", ""):
+            return 400, b"Invalid request: expected a form"
+        form = {k: v[-1] for k, v in urllib.parse.parse_qs(body.decode()).items()}
+        missing = [f for f in ("hub.callback", "hub.topic", "hub.mode") if not form.get(f)]
+        if missing or form["hub.mode"] not in ("subscribe", "unsubscribe"):
+            return 400, f"Invalid request: {', '.join(missing) or 'hub.mode'}".encode()
+        with self._lock:
+            self.websub_requests.append(form)
+        return 202, b""  # verification of intent would follow, asynchronously
+
+    # --- Bluesky Jetstream (WebSocket) ---------------------------------------------------
+
+    def drop_jetstream_after(self, *counts: int) -> None:
+        """Cut the next connections (one count each) after that many messages, mid-stream."""
+        with self._lock:
+            self.jetstream_drops.extend(counts)
+
+    def _jetstream(
+        self,
+        handler: BaseHTTPRequestHandler,
+        q: Mapping[str, list[str]],
+        headers: Mapping[str, str],
+    ) -> None:
+        # Jetstream: GET /subscribe?wantedCollections=..&wantedDids=..&cursor=<time_us>;
+        # each message is one JSON event (text frame); playback from the cursor, inclusive.
+        key = headers.get("sec-websocket-key", "")
+        handler.send_response(101, "Switching Protocols")
+        handler.send_header("Upgrade", "websocket")
+        handler.send_header("Connection", "Upgrade")
+        handler.send_header("Sec-WebSocket-Accept", accept_key(key))
+        handler.end_headers()
+        handler.wfile.flush()
+        handler.close_connection = True
+        dids = set(q.get("wantedDids", []))
+        collections = q.get("wantedCollections", [])
+        cursor = int(q["cursor"][-1]) if q.get("cursor", [""])[-1].isdigit() else None
+        with self._lock:
+            self.jetstream_connections.append({"dids": sorted(dids), "cursor": cursor})
+            drop = self.jetstream_drops.pop(0) if self.jetstream_drops else None
+        sock = handler.connection
+        sock.settimeout(0.05)
+        _ws_send(handler, 0x9, b"keepalive")  # a ping first: the client must answer
+        sent, position = 0, 0
+        last = cursor if cursor is not None else int(self._clock() * 1_000_000)
+        while not self._stopping.is_set():
+            with self._lock:
+                pending = self.data.jetstream_events[position:]
+            for event in pending:
+                position += 1
+                at = int(event["time_us"])
+                if at < last:
+                    continue
+                if dids and event["did"] not in dids:
+                    continue
+                coll = (event.get("commit") or {}).get("collection")
+                if collections and event["kind"] == "commit" and coll not in collections:
+                    continue
+                if drop is not None and sent >= drop:
+                    _drop(sock)
+                    return
+                _ws_send(handler, 0x1, json.dumps(event, ensure_ascii=False).encode())
+                sent += 1
+            try:
+                data = sock.recv(4096)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if not data or data[0] & 0x0F == 0x8:
+                return  # the client closed
+
     # --- YouTube -------------------------------------------------------------------------
 
     def _youtube(self, resource: str, q: Mapping[str, str]) -> Reply:
@@ -328,6 +526,12 @@ class FakePlatforms:
             ids = [v for v in q.get("id", "").split(",") if v]
             found = [self.data.youtube_videos[v] for v in ids if v in self.data.youtube_videos]
             return self._youtube_page("youtube#videoListResponse", found, q)
+        if resource == "playlistItems":
+            playlist = self.data.youtube_playlists.get(q.get("playlistId", ""))
+            if playlist is None:
+                message = "The playlist identified with the request's playlistId cannot be found."
+                return _json({"error": {"code": 404, "message": message}}, 404)
+            return self._youtube_page("youtube#playlistItemListResponse", playlist, q)
         if resource == "commentThreads":
             items = self.data.youtube_comments.get(q.get("videoId", ""), [])
             return self._youtube_page("youtube#commentThreadListResponse", items, q)
@@ -407,6 +611,34 @@ class FakePlatforms:
         return 200, {"Content-Type": "application/rss+xml; charset=utf-8", **validators}, feed.body
 
 
+def _drop(sock: Any) -> None:
+    """End a connection with no close frame, after what was sent (a network drop).
+
+    Unread input (the client's pong) is drained first: closing over it would send a reset,
+    and a reset may discard frames the client has not read yet, making tests depend on timing.
+    """
+    try:
+        while sock.recv(4096):
+            pass
+    except OSError:
+        pass
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_WR)
+
+
+def _ws_send(handler: BaseHTTPRequestHandler, opcode: int, payload: bytes) -> None:
+    # Server frames are unmasked (RFC 6455 section 5.1).
+    n = len(payload)
+    if n < 126:
+        head = bytes([0x80 | opcode, n])
+    elif n < 65536:
+        head = bytes([0x80 | opcode, 126]) + struct.pack("!H", n)
+    else:
+        head = bytes([0x80 | opcode, 127]) + struct.pack("!Q", n)
+    handler.wfile.write(head + payload)
+    handler.wfile.flush()
+
+
 def parsedate_to_datetime_iso(value: str) -> int:
     """Unix seconds of a Graph API time (``2021-07-04T19:50:58+0000``)."""
     return int(datetime.fromisoformat(value).timestamp())
@@ -425,38 +657,81 @@ def demo_accounts() -> list[WatchedAccount]:
     ]
 
 
+# The fake credentials per secret name, as the registry asks for them.
+FAKE_SECRETS: Mapping[str, str] = {
+    "x_bearer_token": X_TOKEN,
+    "youtube_api_key": YOUTUBE_KEY,
+    "telegram_bot_token": TELEGRAM_TOKEN,
+    "facebook_access_token": FACEBOOK_TOKEN,
+}
+
+
 def demo_clients(
     base_url: str, transport: HttpTransport, clock: Callable[[], float] = time.time
 ) -> dict[str, PlatformClient]:
-    """The real platform clients pointed at a fake server (RSS account ids are paths on it)."""
-    return {
-        "x": XClient(transport, X_TOKEN, base_url=base_url, clock=clock),
-        "youtube": YouTubeClient(
-            transport, YOUTUBE_KEY, base_url=base_url + "/youtube/v3", clock=clock
-        ),
-        "rss": _BasedFeedClient(FeedClient(transport, clock=clock), base_url),
-        "bluesky": BlueskyClient(transport, base_url=base_url, clock=clock),
-        "mastodon": MastodonClient(transport, base_url, clock=clock),
-        "telegram": TelegramBotClient(transport, TELEGRAM_TOKEN, base_url=base_url, clock=clock),
-        "facebook": FacebookPageClient(
-            transport, FACEBOOK_TOKEN, enabled=True, base_url=base_url + "/v19.0", clock=clock
-        ),
-    }
+    """The real platform clients, built by the registry from the descriptors, at this server."""
+    return build_clients(
+        credentials_from(FAKE_SECRETS),
+        transport,
+        clock,
+        flag=lambda _: True,
+        local_base=base_url,
+    )
 
 
-class _BasedFeedClient:
-    """A feed client whose account ids are paths on the fake server."""
+# Real X user ids of the demo leaders (public), so the fake timeline paths look like X's.
+DEMO_X_USER_IDS: Mapping[str, str] = {"narendramodi": "18839785", "ArvindKejriwal": "405427035"}
+# Recorded accounts of the fake dataset, given to a demo leader so every platform is polled.
+EXTRA_ACCOUNTS: Sequence[Account] = (
+    Account("youtube", "Google Developers", "UC_x5XG1OV2P6uZZ5FSM9Ttw"),
+    Account("bluesky", "leader.example.in", "did:plc:tvaritleader0000000000a"),
+    Account("mastodon", "Gargron", "1"),
+)
 
-    platform = "rss"
-    min_cost = 0
 
-    def __init__(self, inner: FeedClient, base_url: str) -> None:
-        self._inner = inner
-        self._base = base_url
+def demo_dataset(posts: Iterable[Mapping[str, Any]]) -> Dataset:
+    """The recorded dataset plus the demo posts as X API v2 timelines of their authors."""
+    data = recorded_dataset()
+    for post in posts:
+        handle = str(post["author"]["handle"])
+        user_id = DEMO_X_USER_IDS.get(handle)
+        if user_id is None or post.get("platform", "x") != "x":
+            continue
+        data.x_users.setdefault(
+            user_id,
+            {
+                "id": user_id,
+                "username": handle,
+                "name": str(post["author"].get("name", handle)),
+                "public_metrics": {"followers_count": 0},
+            },
+        )
+        data.x_posts.setdefault(user_id, []).append(
+            {
+                "id": str(post["id"]),
+                "text": str(post["text"]),
+                "author_id": user_id,
+                "created_at": str(post["created_at"]),
+                "edit_history_tweet_ids": [str(post["id"])],
+            }
+        )
+    return data
 
-    def fetch(self, account_id: str, cursor: Mapping[str, str]) -> FetchResult:
-        url = account_id if "://" in account_id else self._base + account_id
-        return self._inner.fetch(url, cursor)
+
+def pollable_leaders(leaders: Iterable[Leader], feed_url: str) -> list[Leader]:
+    """The demo leaders with X user ids filled in; the first also gets the other platforms."""
+    out: list[Leader] = []
+    for i, leader in enumerate(leaders):
+        accounts = [
+            dataclasses.replace(a, platform_id=DEMO_X_USER_IDS.get(a.handle, a.platform_id))
+            if a.platform == "x"
+            else a
+            for a in leader.accounts
+        ]
+        if i == 0:
+            accounts += [*EXTRA_ACCOUNTS, Account("rss", feed_url)]
+        out.append(dataclasses.replace(leader, accounts=tuple(accounts)))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

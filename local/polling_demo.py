@@ -4,36 +4,30 @@
 serving the recorded payloads plus the demo leaders' posts as their X timelines, creates the
 polls queue on the moto server, points the platform clients at the fake server, gives the demo
 leaders pollable accounts on X, YouTube, RSS, Bluesky and Mastodon, and runs the
-``schedule-polls`` and ``poll`` handlers from an event pump of its own. The real pollers run
-unchanged; their mentions go through the same mentions queue as webhook posts.
+``schedule-polls`` and ``poll`` handlers from an event pump of its own, with each stream
+consumer of the platform descriptors (Jetstream) on the same schedule, reading the fake
+server's ``/subscribe`` for ``stream_seconds``. The real pollers and consumers run unchanged;
+their mentions go through the same mentions queue as webhook posts.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chalicelib import settings as cfg
 from chalicelib import wiring
 from chalicelib.domain.config_kinds import LEADERS
-from chalicelib.domain.org import Account, Leader
+from chalicelib.domain.org import Leader
+from chalicelib.domain.platforms import PLATFORMS
 from chalicelib.services.config_admin import ConfigAdmin, system_principal
 from chalicelib.services.ports import ConfigRepository
 from chalicelib.settings import POLLS_QUEUE_NAME
-from local.fake_platforms import X_TOKEN, YOUTUBE_KEY, Dataset, FakePlatforms, recorded_dataset
+from local.fake_platforms import FAKE_ENV, FakePlatforms, demo_dataset, pollable_leaders
 from local.pump import EventPump, ScheduleMapping, SqsMapping
-
-# Real X user ids of the demo leaders (public), so the fake timeline paths look like X's.
-DEMO_X_USER_IDS: Mapping[str, str] = {"narendramodi": "18839785", "ArvindKejriwal": "405427035"}
-# Recorded accounts of the fake dataset, given to a demo leader so every platform is polled.
-EXTRA_ACCOUNTS: Sequence[Account] = (
-    Account("youtube", "Google Developers", "UC_x5XG1OV2P6uZZ5FSM9Ttw"),
-    Account("bluesky", "leader.example.in", "did:plc:tvaritleader0000000000a"),
-    Account("mastodon", "Gargron", "1"),
-)
 
 
 class _Stack(Protocol):
@@ -45,51 +39,6 @@ class _Stack(Protocol):
     def _set_env(self, values: dict[str, str]) -> None: ...
 
 
-def demo_dataset(posts: Iterable[Mapping[str, Any]]) -> Dataset:
-    """The recorded dataset plus the demo posts as X API v2 timelines of their authors."""
-    data = recorded_dataset()
-    for post in posts:
-        handle = str(post["author"]["handle"])
-        user_id = DEMO_X_USER_IDS.get(handle)
-        if user_id is None or post.get("platform", "x") != "x":
-            continue
-        data.x_users.setdefault(
-            user_id,
-            {
-                "id": user_id,
-                "username": handle,
-                "name": str(post["author"].get("name", handle)),
-                "public_metrics": {"followers_count": 0},
-            },
-        )
-        data.x_posts.setdefault(user_id, []).append(
-            {
-                "id": str(post["id"]),
-                "text": str(post["text"]),
-                "author_id": user_id,
-                "created_at": str(post["created_at"]),
-                "edit_history_tweet_ids": [str(post["id"])],
-            }
-        )
-    return data
-
-
-def pollable_leaders(leaders: Iterable[Leader], feed_url: str) -> list[Leader]:
-    """The demo leaders with X user ids filled in; the first also gets the other platforms."""
-    out: list[Leader] = []
-    for i, leader in enumerate(leaders):
-        accounts = [
-            dataclasses.replace(a, platform_id=DEMO_X_USER_IDS.get(a.handle, a.platform_id))
-            if a.platform == "x"
-            else a
-            for a in leader.accounts
-        ]
-        if i == 0:
-            accounts += [*EXTRA_ACCOUNTS, Account("rss", feed_url)]
-        out.append(dataclasses.replace(leader, accounts=tuple(accounts)))
-    return out
-
-
 @dataclass
 class PollingDemo:
     """The running pieces; :meth:`stop` ends the pump and the fake server."""
@@ -98,10 +47,18 @@ class PollingDemo:
     pump: EventPump
     queue_url: str
     schedule: ScheduleMapping
+    # One schedule per stream of a platform descriptor (Jetstream), reading for a short while.
+    streams: list[ScheduleMapping] = field(default_factory=list)
 
     def tick(self) -> int:
         """Fire the schedule once and deliver the poll messages (deterministic, for tests)."""
         self.pump.fire_schedule(self.schedule)
+        return self.pump.drain()
+
+    def read_streams(self) -> int:
+        """Fire each stream consumer's schedule once and deliver what it enqueued."""
+        for mapping in self.streams:
+            self.pump.fire_schedule(mapping)
         return self.pump.drain()
 
     def stop(self) -> None:
@@ -116,6 +73,7 @@ def start_polling(
     config_repo: ConfigRepository | None = None,
     every_seconds: float = 5.0,
     run_pump: bool = True,
+    stream_seconds: float = 1.0,
 ) -> PollingDemo:
     """Start the fake platforms and the pollers against a started local stack."""
     fake = FakePlatforms(demo_dataset(posts)).start()
@@ -130,8 +88,9 @@ def start_polling(
         {
             cfg.ENV_POLLS_QUEUE_URL: url,
             cfg.ENV_PLATFORM_BASE_URL: fake.url,
-            cfg.ENV_X_BEARER_TOKEN: X_TOKEN,
-            cfg.ENV_YOUTUBE_API_KEY: YOUTUBE_KEY,
+            # A stream run holds the local stack's one invocation lock: keep it short here.
+            cfg.ENV_STREAM_SECONDS: str(stream_seconds),
+            **FAKE_ENV,
         }
     )
     # A container with the new settings; adapters are rebuilt lazily on first use.
@@ -146,9 +105,15 @@ def start_polling(
     pump.sqs.append(SqsMapping("poll", url, arn, events.poll_accounts, events.POLL_BATCH_SIZE))
     schedule = ScheduleMapping("schedule-polls", events.schedule_polls, every_seconds)
     pump.schedules.append(schedule)
+    streams = [
+        ScheduleMapping(f"consume-{st.name}", getattr(events, f"consume_{st.name}"), every_seconds)
+        for p in PLATFORMS
+        for st in p.streams
+    ]
+    pump.schedules.extend(streams)
     if run_pump:
         pump.start()
-    return PollingDemo(fake, pump, url, schedule)
+    return PollingDemo(fake, pump, url, schedule, streams)
 
 
 def summary(mention_keys: Iterable[str]) -> str:

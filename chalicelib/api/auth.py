@@ -15,6 +15,7 @@ from chalice import Response
 
 from chalicelib.api.problems import PROBLEM_JSON, problem, problem_for, request_path
 from chalicelib.domain.access import Principal, principal_from_claims
+from chalicelib.domain.platforms import push_endpoints
 from chalicelib.errors import AuthenticationError, FieldProblem, TvaritError
 from chalicelib.web.paths import PAGE_ROUTES
 from chalicelib.wiring import container
@@ -26,8 +27,8 @@ PUBLIC_ROUTES = frozenset(
         "/health",
         "/openapi.json",
         "/ingest/webhook",
-        "/ingest/telegram",
-        "/ingest/websub/youtube",
+        # Platforms authenticate their pushes themselves (secret header, HMAC).
+        *(ep.path for _, ep in push_endpoints()),
     }
 )
 PRINCIPAL_KEY = "tvarit.principal"

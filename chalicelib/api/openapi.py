@@ -13,6 +13,7 @@ from typing import Any
 
 from chalice import Blueprint
 
+from chalicelib.domain.platforms import push_endpoints
 from chalicelib.domain.states import STATE_CODES
 
 openapi_api = Blueprint(__name__)
@@ -46,6 +47,30 @@ _READ = (401, 403, 404, 422, 503)
 _WRITE = (400, 401, 403, 404, 409, 412, 413, 415, 422, 428, 503)
 _PAGE = ("limit", "cursor")
 
+
+def _push_ops() -> list[Op]:
+    """One public operation per push endpoint of a platform, in path order."""
+    return [
+        Op(
+            ep.method.lower(),
+            ep.path,
+            ep.op_id,
+            ep.summary,
+            ok=ep.ok,
+            response=ep.response,
+            body=ep.body,
+            query=ep.query,
+            headers=ep.headers,
+            errors=ep.errors,
+            public=True,
+            response_media=ep.response_media,
+            body_media=ep.body_media,
+            strict_query=ep.strict_query,
+        )
+        for _, ep in sorted(push_endpoints(), key=lambda pe: pe[1].path)
+    ]
+
+
 OPERATIONS: tuple[Op, ...] = (
     Op("get", "/health", "health", "Liveness", response="Health", public=True),
     Op("get", "/openapi.json", "openapi", "This document", response="Object", public=True),
@@ -61,42 +86,8 @@ OPERATIONS: tuple[Op, ...] = (
         errors=(400, 401, 413, 415, 422, 503),
         public=True,
     ),
-    Op(
-        "post",
-        "/ingest/telegram",
-        "ingestTelegram",
-        "Telegram bot updates of channels the bot administers (secret token header)",
-        response="Accepted",
-        body="Object",
-        headers=("X-Telegram-Bot-Api-Secret-Token",),
-        errors=(400, 401, 413, 415, 503),
-        public=True,
-    ),
-    Op(
-        "get",
-        "/ingest/websub/youtube",
-        "verifyYoutubeWebsub",
-        "WebSub subscription verification: echoes hub.challenge for watched channels only",
-        response="Text",
-        query=("hub.mode", "hub.topic", "hub.challenge", "hub.lease_seconds"),
-        errors=(400, 401, 503),
-        public=True,
-        response_media="text/plain",
-        strict_query=False,
-    ),
-    Op(
-        "post",
-        "/ingest/websub/youtube",
-        "notifyYoutubeWebsub",
-        "YouTube upload notification (Atom), HMAC-signed with the subscription's secret",
-        ok=202,
-        response="Accepted",
-        body="Text",
-        headers=("X-Hub-Signature",),
-        errors=(400, 401, 413, 415, 503),
-        public=True,
-        body_media="application/atom+xml",
-    ),
+    # Platform push routes come from the platform descriptors (domain/platforms.py).
+    *_push_ops(),
     Op(
         "get",
         "/me/tasks",

@@ -1,13 +1,21 @@
-"""Platform push endpoints: ``POST /ingest/telegram``, ``GET|POST /ingest/websub/youtube``."""
+"""Platform push endpoints: one route per push endpoint of a platform descriptor.
+
+``chalicelib/domain/platforms.py`` lists them (Telegram's bot webhook, YouTube's WebSub); the
+handlers live in the platforms' adapters.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from chalice import Blueprint, Response
 
 from chalicelib.api.problems import problems, request_path
 from chalicelib.api.wire import Accepted
+from chalicelib.domain.platforms import Platform, PushEndpoint, push_endpoints
 from chalicelib.observability import logger, metrics
-from chalicelib.wiring import container
+from chalicelib.services.ports import MentionQueue
+from chalicelib.wiring import Container, container
 
 push_api = Blueprint(__name__)
 
@@ -25,57 +33,62 @@ def _body() -> bytes:
     return raw.encode() if isinstance(raw, str) else raw
 
 
-@push_api.route("/ingest/telegram", methods=["POST"], content_types=["application/json"])
-@problems(_path)
-def telegram_update() -> Response:
-    from chalicelib.services.push import accept_telegram_update
+class _Context:
+    """What a push handler may use, over the composition root."""
 
-    c = container()
-    result = accept_telegram_update(
-        _body(),
-        push_api.current_request.headers,
-        c.secret("telegram_webhook_secret"),
-        c.mention_queue,
-    )
-    if result.ignored:
-        logger.warning("telegram update ignored", extra={"reason": result.ignored})
-    for key in result.keys:
-        logger.info("post accepted", extra={"correlation_id": key})
-    metrics.add_metric(name="MentionsIngested", unit="Count", value=len(result.keys))
-    return Response(body=_accepted(result.keys), status_code=200)
+    def __init__(self, c: Container) -> None:
+        self._c = c
 
+    def secret(self, name: str) -> str:
+        return self._c.secret(name)
 
-@push_api.route("/ingest/websub/youtube", methods=["GET"])
-@problems(_path)
-def websub_verify() -> Response:
-    from chalicelib.services.push import answer_websub_verification
+    @property
+    def mention_queue(self) -> MentionQueue:
+        return self._c.mention_queue
 
-    c = container()
-    params = dict(push_api.current_request.query_params or {})
-    channels = [
-        a.platform_id
-        for leader in c.config.watch_config().leaders.values()
-        for a in leader.accounts
-        if a.platform == "youtube" and a.platform_id
-    ]
-    challenge = answer_websub_verification(params, channels)
-    return Response(body=challenge, status_code=200, headers={"Content-Type": "text/plain"})
+    def watched_ids(self, platform: str) -> list[str]:
+        return [
+            a.platform_id
+            for leader in self._c.config.watch_config().leaders.values()
+            for a in leader.accounts
+            if a.platform == platform and a.platform_id
+        ]
 
 
-@push_api.route(
-    "/ingest/websub/youtube",
-    methods=["POST"],
-    content_types=["application/atom+xml", "application/xml", "text/xml"],
-)
-@problems(_path)
-def websub_notification() -> Response:
-    from chalicelib.services.push import accept_websub_notification
+def _view(p: Platform, ep: PushEndpoint) -> Callable[[], Response]:
+    def view() -> Response:
+        from chalicelib.adapters.platforms.registry import adapter_function
+        from chalicelib.services.push import PushRequest, PushResult
 
-    c = container()
-    result = accept_websub_notification(
-        _body(), push_api.current_request.headers, c.secret("websub_secret"), c.mention_queue
-    )
-    for key in result.keys:
-        logger.info("post accepted", extra={"correlation_id": key})
-    metrics.add_metric(name="MentionsIngested", unit="Count", value=len(result.keys))
-    return Response(body=_accepted(result.keys), status_code=202)
+        req = push_api.current_request
+        request = PushRequest.of(
+            _body() if ep.method != "GET" else b"",
+            dict(req.headers or {}),
+            dict(req.query_params or {}),
+        )
+        result = adapter_function(p, ep.handler)(request, _Context(container()))
+        assert isinstance(result, PushResult)
+        if result.text is not None:
+            return Response(
+                body=result.text, status_code=ep.ok, headers={"Content-Type": "text/plain"}
+            )
+        if result.ignored:
+            logger.warning("push ignored", extra={"platform": p.name, "reason": result.ignored})
+        for key in result.keys:
+            logger.info("post accepted", extra={"correlation_id": key})
+        metrics.add_metric(name="MentionsIngested", unit="Count", value=len(result.keys))
+        return Response(body=_accepted(result.keys), status_code=ep.ok)
+
+    view.__name__ = view.__qualname__ = ep.op_id
+    return view
+
+
+def _register() -> None:
+    for p, ep in push_endpoints():
+        options: dict[str, object] = {"methods": [ep.method], "name": ep.op_id}
+        if ep.content_types:
+            options["content_types"] = list(ep.content_types)
+        push_api.route(ep.path, **options)(problems(_path)(_view(p, ep)))  # type: ignore[arg-type]
+
+
+_register()

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from chalicelib.domain.contacts import normalize_email, normalize_phone
+from chalicelib.domain.platforms import NAMES
 from chalicelib.domain.states import STATE_CODES, is_state
 from chalicelib.errors import FieldProblem, InvalidInputError, MalformedInputError
 
@@ -30,7 +31,8 @@ Severity = Annotated[int, Field(ge=1, le=5)]
 # Validated by _state; the enum tells clients (and the OpenAPI document) the codes up front.
 StateCode = Annotated[str, Field(json_schema_extra={"enum": list(STATE_CODES)})]
 QueryScope = Annotated[str, Field(json_schema_extra={"enum": ["national", *STATE_CODES]})]
-PLATFORMS = Literal["x", "youtube", "facebook", "telegram", "bluesky", "mastodon", "rss", "webhook"]
+# The sources of the platform descriptors, in their order (the enum and messages stay as they were).
+PLATFORMS = Literal[NAMES]  # type: ignore[valid-type]
 
 
 def _at_most(limit: int) -> BeforeValidator:

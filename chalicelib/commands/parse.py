@@ -18,17 +18,13 @@ import json
 import sys
 from collections.abc import Callable
 
+from chalicelib.domain.platforms import BY_NAME as PLATFORMS_BY_NAME
+from chalicelib.domain.platforms import PLATFORMS
+
 help = "print the normalized mentions of a captured platform payload"
 
-PARSERS: dict[str, str] = {
-    "x": "chalicelib.adapters.platforms.x:parse_x",
-    "youtube": "chalicelib.adapters.platforms.youtube:parse_youtube",
-    "rss": "chalicelib.adapters.platforms.rss:parse_rss",
-    "bluesky": "chalicelib.adapters.platforms.bluesky:parse_bluesky",
-    "mastodon": "chalicelib.adapters.platforms.mastodon:parse_mastodon",
-    "telegram": "chalicelib.adapters.platforms.telegram:parse_telegram",
-    "facebook": "chalicelib.adapters.platforms.facebook:parse_facebook",
-}
+# "module:function" per platform, from the platform descriptors.
+PARSERS: dict[str, str] = {p.name: f"{p.adapter}:{p.parser}" for p in PLATFORMS if p.parser}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,15 +84,10 @@ def _read(path: str) -> bytes:
 
 
 def _truncated_tail(platform: str, raw: bytes) -> str:
-    if platform != "x":
+    # A platform whose captures are streams says how to find a cut-off last line.
+    p = PLATFORMS_BY_NAME[platform]
+    if not p.stream_tail:
         return ""
-    from chalicelib.adapters.platforms.x import parse_x_stream
-
-    text = raw.decode("utf-8", errors="replace")
-    if text.count("\n") < 1:
-        return ""
-    try:
-        json.loads(text)
-        return ""
-    except json.JSONDecodeError:
-        return parse_x_stream(text).truncated_tail
+    module = importlib.import_module(p.adapter)
+    tail: str = getattr(module, p.stream_tail)(raw)
+    return tail

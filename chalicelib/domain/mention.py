@@ -7,20 +7,13 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-PLATFORMS = frozenset(
-    {"x", "youtube", "facebook", "telegram", "bluesky", "mastodon", "rss", "webhook"}
-)
+from chalicelib.domain.platforms import NAMES, web_hosts
+
+PLATFORMS = frozenset(NAMES)
 
 # Where a warrior's response can live: the web hosts of the platforms we watch (a host and its
-# subdomains). RSS and webhooks are sources only; Mastodon is federated, so its big instances.
-PLATFORM_HOSTS: dict[str, tuple[str, ...]] = {
-    "x": ("x.com", "twitter.com"),
-    "youtube": ("youtube.com", "youtu.be"),
-    "facebook": ("facebook.com", "fb.com", "fb.watch"),
-    "telegram": ("t.me", "telegram.me"),
-    "bluesky": ("bsky.app",),
-    "mastodon": ("mastodon.social", "mastodon.online", "mstdn.social"),
-}
+# subdomains), from each platform's descriptor. RSS and webhooks are sources only.
+PLATFORM_HOSTS: dict[str, tuple[str, ...]] = web_hosts()
 
 
 def platform_of_url(url: str) -> str | None:

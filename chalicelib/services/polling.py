@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from chalicelib.domain.mention import Mention, mention_to_dict
 from chalicelib.domain.org import Leader
+from chalicelib.domain.platforms import PLATFORMS, poll_intervals, quotas
 from chalicelib.errors import ParseError, RateLimitedError, UpstreamError
 
 OK = "ok"
@@ -41,18 +42,11 @@ class WatchedAccount:
         return f"{self.platform}#{self.account_id}"
 
 
-# How often each platform is polled by default (docs/platforms.md has the arithmetic for
-# 500 accounts against each quota). Telegram is pushed to the bot webhook, never polled.
-DEFAULT_INTERVALS: Mapping[str, int] = {
-    "x": 360,
-    "youtube": 900,
-    "rss": 300,
-    "bluesky": 120,
-    "mastodon": 600,
-    "facebook": 900,
-}
+# How often each platform is polled by default, from its descriptor (docs/platforms.md has the
+# arithmetic for 500 accounts against each quota). Telegram is pushed, never polled.
+DEFAULT_INTERVALS: Mapping[str, int] = poll_intervals()
 # What each platform's API takes as the account: a numeric/opaque id, or the handle will do.
-_NEEDS_PLATFORM_ID = frozenset({"x", "youtube", "mastodon", "facebook"})
+_NEEDS_PLATFORM_ID = frozenset(p.name for p in PLATFORMS if p.needs_platform_id)
 
 
 def watched_accounts(
@@ -289,15 +283,8 @@ class PollingService:
 
 # --- budgets and in-memory adapters --------------------------------------------------------
 
-# Documented quotas (SOURCES.md): units per window in seconds. X is billed per post read with a
-# 2M/month cap; YouTube's 10,000 units/day; Bluesky 3,000 requests per 5 minutes per IP;
-# Mastodon 300 requests per 5 minutes. RSS, Telegram and Facebook have no budget here.
-DEFAULT_QUOTAS: Mapping[str, tuple[int, float]] = {
-    "x": (2_000_000, 30 * 86400.0),
-    "youtube": (10_000, 86400.0),
-    "bluesky": (3_000, 300.0),
-    "mastodon": (300, 300.0),
-}
+# Documented quotas per platform descriptor: units per window in seconds (docs/platforms.md).
+DEFAULT_QUOTAS: Mapping[str, tuple[int, float]] = quotas()
 
 
 class WindowBudget:

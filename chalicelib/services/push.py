@@ -1,84 +1,66 @@
-"""Push ingestion from the platforms: Telegram bot updates and YouTube WebSub notifications.
+"""Push ingestion from the platforms, generic over the platform descriptors.
 
-Authenticate first (a body that is not ours is never parsed), then parse with the platform's
-pure parser and put the mentions on the mentions queue in their wire form.
+A descriptor's push endpoints name a handler in its adapter (Telegram bot updates, YouTube
+WebSub). The handler authenticates first (a body that is not ours is never parsed), parses with
+the platform's pure parser and puts the mentions on the mentions queue in their wire form;
+this module holds what every handler shares.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
 
-from chalicelib.adapters.platforms.telegram import (
-    SECRET_HEADER as TELEGRAM_SECRET_HEADER,
-)
-from chalicelib.adapters.platforms.telegram import (
-    parse_telegram,
-    verify_webhook_secret,
-)
-from chalicelib.adapters.platforms.youtube import (
-    parse_websub_notification,
-    verify_websub_signature,
-    websub_challenge,
-)
-from chalicelib.domain.mention import mention_to_dict
-from chalicelib.errors import ParseError, PayloadTooLargeError
+from chalicelib.domain.mention import Mention, mention_to_dict
+from chalicelib.errors import PayloadTooLargeError
 from chalicelib.services.ports import MentionQueue
 
 MAX_BODY_BYTES = 256 * 1024
-WEBSUB_SIGNATURE_HEADER = "x-hub-signature"
-YOUTUBE_TOPIC = "https://www.youtube.com/xml/feeds/videos.xml?channel_id="
+
+
+@dataclass(frozen=True)
+class PushRequest:
+    """The parts of an HTTP request a push handler reads (header names lower-cased)."""
+
+    body: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    query: Mapping[str, str] = field(default_factory=dict)
+
+    @staticmethod
+    def of(body: bytes, headers: Mapping[str, str], query: Mapping[str, str]) -> PushRequest:
+        """A request with its header names lower-cased."""
+        return PushRequest(body, {k.lower(): v for k, v in headers.items()}, dict(query))
+
+
+class PushContext(Protocol):
+    """What a push handler may use: secrets, the mentions queue, the watched accounts."""
+
+    def secret(self, name: str) -> str: ...
+
+    @property
+    def mention_queue(self) -> MentionQueue: ...
+
+    def watched_ids(self, platform: str) -> list[str]: ...
 
 
 @dataclass(frozen=True)
 class PushResult:
-    """The mention keys put on the queue, and why a body was dropped (if it was)."""
+    """The mention keys put on the queue, why a body was dropped (if it was), or a text answer."""
 
-    keys: tuple[str, ...]
+    keys: tuple[str, ...] = ()
     ignored: str = ""
+    text: str | None = None  # a plain-text answer (a WebSub challenge) instead of Accepted
 
 
-def accept_telegram_update(
-    body: bytes, headers: Mapping[str, str], secret: str, queue: MentionQueue
-) -> PushResult:
-    """One bot Update: check the secret token, enqueue its post (if it carries one).
+def check_size(body: bytes) -> None:
+    """Refuse a body larger than any platform sends."""
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadTooLargeError(f"body is larger than {MAX_BODY_BYTES} bytes")
 
-    An update we cannot parse is dropped with the reason, not refused: Telegram re-sends a
-    refused update until it is accepted, holding back every update behind it.
-    """
-    _check_size(body)
-    lower = {k.lower(): v for k, v in headers.items()}
-    verify_webhook_secret(secret, lower.get(TELEGRAM_SECRET_HEADER))
-    try:
-        mentions = parse_telegram(body)
-    except ParseError as err:
-        return PushResult((), ignored=err.detail)
+
+def enqueue(mentions: Sequence[Mention], queue: MentionQueue) -> PushResult:
+    """Put the mentions on the queue; their keys are the result."""
     if mentions:
         queue.send([mention_to_dict(m) for m in mentions])
     return PushResult(tuple(m.key for m in mentions))
-
-
-def accept_websub_notification(
-    body: bytes, headers: Mapping[str, str], secret: str, queue: MentionQueue
-) -> PushResult:
-    """A YouTube WebSub notification: check the HMAC, enqueue new videos and deletions."""
-    _check_size(body)
-    lower = {k.lower(): v for k, v in headers.items()}
-    verify_websub_signature(secret, lower.get(WEBSUB_SIGNATURE_HEADER), body)
-    mentions = parse_websub_notification(body)
-    queue.send([mention_to_dict(m) for m in mentions])
-    return PushResult(tuple(m.key for m in mentions))
-
-
-def answer_websub_verification(params: Mapping[str, str], watched_channels: Iterable[str]) -> str:
-    """The challenge to echo: subscribe for watched channels, unsubscribe for the others."""
-    expected = {f"{YOUTUBE_TOPIC}{c}": "subscribe" for c in watched_channels}
-    topic = params.get("hub.topic", "")
-    if topic.startswith(YOUTUBE_TOPIC) and topic not in expected:
-        expected[topic] = "unsubscribe"
-    return websub_challenge(params, expected)
-
-
-def _check_size(body: bytes) -> None:
-    if len(body) > MAX_BODY_BYTES:
-        raise PayloadTooLargeError(f"body is larger than {MAX_BODY_BYTES} bytes")

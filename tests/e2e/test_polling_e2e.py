@@ -57,3 +57,62 @@ def test_every_polled_platform_reaches_the_store_and_x_posts_become_tasks(
     assert stack.task_count() == tasks
     paths = polling.fake.paths("/2/users/")
     assert {p.split("/")[3] for p in paths} == {"18839785", "405427035"}
+
+
+def _jetstream_post(did: str, rkey: str, at: int, text: str) -> dict[str, object]:
+    import copy
+    import json
+
+    from local.fake_platforms import EVENTS
+
+    event = copy.deepcopy(
+        json.loads((EVENTS / "bluesky" / "jetstream_post_commit.json").read_text())
+    )
+    event.update(did=did, time_us=at)
+    event["commit"]["rkey"] = rkey
+    event["commit"]["record"]["text"] = text
+    event["commit"]["record"].pop("reply", None)
+    return event
+
+
+def test_jetstream_runs_in_the_stack_and_resumes_without_gap_or_duplicate_task(
+    running: tuple[LocalStack, PollingDemo],
+) -> None:
+    import time
+
+    from chalicelib.domain.platforms import stream_keys
+    from chalicelib.services.polling import PollState
+
+    stack, polling = running
+    assert stack.pump is not None
+    polling.read_streams()
+    stack.pump.drain()
+    conn = polling.fake.jetstream_connections[0]
+    assert conn["dids"] == ["did:plc:tvaritleader0000000000a"]  # the watched DID only
+    (key,) = stream_keys()
+    store = wiring.container().cursor_store
+    first = store.get(key)
+    assert first is not None and first.cursor["time_us"]
+    keys, tasks = _mention_keys(), stack.task_count()
+    # New posts while nobody reads; the next run is cut after one message and resumes.
+    did = conn["dids"][0]
+    base = int(first.cursor["time_us"]) + 1000
+    texts = ["पहली नई पोस्ट", "दूसरी नई पोस्ट", "तीसरी नई पोस्ट"]
+    new = [_jetstream_post(did, f"3newpost{i}", base + i, t) for i, t in enumerate(texts)]
+    polling.fake.data.jetstream_events.extend(new)
+    polling.fake.drop_jetstream_after(1)
+    polling.read_streams()  # cut after one post; its 1 s backoff outlasts this 1 s run
+    polling.read_streams()
+    stack.pump.drain()
+    want = {f"bluesky#at://{did}/app.bsky.feed.post/3newpost{i}" for i in range(3)}
+    assert _mention_keys() - keys == want
+    after = store.get(key)
+    assert after is not None and after.cursor["time_us"] == str(base + 2)
+    # A crash before the cursor was saved: the same events are read again. No new mention,
+    # and no new task.
+    tasks_after = stack.task_count()
+    store.save(key, PollState(cursor=first.cursor, last_success_at=time.time()))
+    polling.read_streams()
+    stack.pump.drain()
+    assert _mention_keys() - keys == want
+    assert stack.task_count() == tasks_after >= tasks

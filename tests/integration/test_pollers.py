@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-from chalicelib.adapters.platforms.http import RetryingTransport, UrllibTransport
+from chalicelib.adapters.platforms.http import Urllib3Transport
 from chalicelib.adapters.platforms.x import XClient
 from chalicelib.domain.mention import Mention
 from chalicelib.errors import UpstreamError
@@ -66,7 +66,7 @@ def _service(
 
 
 def _x(fake: FakePlatforms, clock: Clock, **kw: int) -> XClient:
-    return XClient(UrllibTransport(timeout=5), X_TOKEN, base_url=fake.url, clock=clock, **kw)
+    return XClient(Urllib3Transport(timeout=5), X_TOKEN, base_url=fake.url, clock=clock, **kw)
 
 
 def test_x_timeline_pages_then_advances_since_id(fake: FakePlatforms, clock: Clock) -> None:
@@ -133,7 +133,7 @@ def test_x_rate_limit_exhausted_by_the_server_itself(clock: Clock) -> None:
 
 def test_5xx_is_retried_by_the_transport(fake: FakePlatforms, clock: Clock) -> None:
     slept: list[float] = []
-    transport = RetryingTransport(UrllibTransport(timeout=5), attempts=3, sleep=slept.append)
+    transport = Urllib3Transport(timeout=5, attempts=3, sleep=slept.append, rand=lambda: 1.0)
     client = XClient(transport, X_TOKEN, base_url=fake.url, clock=clock)
     service, _, _sink = _service({"x": client}, clock)
     fake.inject("/2/users/", 503, times=2)
@@ -222,7 +222,7 @@ def test_crash_between_enqueue_and_cursor_save_gives_a_harmless_duplicate(
 def test_rss_conditional_get_gives_304_until_the_feed_changes(
     fake: FakePlatforms, clock: Clock
 ) -> None:
-    clients = demo_clients(fake.url, UrllibTransport(timeout=5), clock)
+    clients = demo_clients(fake.url, Urllib3Transport(timeout=5), clock)
     service, _cursors, sink = _service(clients, clock)
     toi = WatchedAccount("rss", "/feeds/toi.xml")
     first = service.poll(toi)
@@ -247,10 +247,11 @@ def test_rss_conditional_get_gives_304_until_the_feed_changes(
     ("account", "first_count", "first_key", "cursor_key"),
     [
         (
+            # The uploads playlist: 4 recorded uploads and 2 recorded playlist items.
             WatchedAccount("youtube", "UC_x5XG1OV2P6uZZ5FSM9Ttw"),
-            4,
+            6,
             "youtube#Du7E0okmNlk",
-            "published_after",
+            "playlist_after",
         ),
         (
             WatchedAccount("bluesky", "did:plc:tvaritleader0000000000a"),
@@ -276,7 +277,7 @@ def test_each_platform_polls_then_finds_nothing_new(
     first_key: str,
     cursor_key: str,
 ) -> None:
-    clients = demo_clients(fake.url, UrllibTransport(timeout=5), clock)
+    clients = demo_clients(fake.url, Urllib3Transport(timeout=5), clock)
     service, _cursors, sink = _service(clients, clock)
     first = service.poll(account)
     assert (first.status, first.enqueued) == (OK, first_count)
@@ -284,13 +285,13 @@ def test_each_platform_polls_then_finds_nothing_new(
     assert cursor_key in first.state.cursor
     second = service.poll(account)
     new_keys = {m.key for m in sink.mentions[first_count:]}
-    # YouTube's publishedAfter is inclusive: at most the newest video comes again, same key.
+    # YouTube's playlist cursor is inclusive: at most the newest video comes again, same key.
     assert new_keys <= {first_key}
     assert second.status == OK
 
 
 def test_mastodon_fetches_only_statuses_after_min_id(fake: FakePlatforms, clock: Clock) -> None:
-    clients = demo_clients(fake.url, UrllibTransport(timeout=5), clock)
+    clients = demo_clients(fake.url, Urllib3Transport(timeout=5), clock)
     service, _, sink = _service(clients, clock)
     gargron = WatchedAccount("mastodon", "1")
     service.poll(gargron)
@@ -310,7 +311,7 @@ def test_mastodon_fetches_only_statuses_after_min_id(fake: FakePlatforms, clock:
 def test_youtube_daily_budget_stops_polling_without_counting_a_failure(
     fake: FakePlatforms, clock: Clock
 ) -> None:
-    clients = demo_clients(fake.url, UrllibTransport(timeout=5), clock)
+    clients = demo_clients(fake.url, Urllib3Transport(timeout=5), clock)
     budget = WindowBudget({"youtube": (2, 86400.0)})
     service, _, _ = _service(clients, clock, budget=budget)
     channel = WatchedAccount("youtube", "UC_x5XG1OV2P6uZZ5FSM9Ttw")
@@ -320,7 +321,7 @@ def test_youtube_daily_budget_stops_polling_without_counting_a_failure(
 
 
 def test_demo_accounts_all_poll_cleanly(fake: FakePlatforms, clock: Clock) -> None:
-    clients = demo_clients(fake.url, UrllibTransport(timeout=5), clock)
+    clients = demo_clients(fake.url, Urllib3Transport(timeout=5), clock)
     service, _, sink = _service(clients, clock)
     outcomes = [service.poll(a) for a in service.due(demo_accounts())]
     assert {o.status for o in outcomes} == {OK}
@@ -329,7 +330,7 @@ def test_demo_accounts_all_poll_cleanly(fake: FakePlatforms, clock: Clock) -> No
 
 
 def test_wrong_credentials_are_a_failure_not_a_crash(fake: FakePlatforms, clock: Clock) -> None:
-    client = XClient(UrllibTransport(timeout=5), "wrong", base_url=fake.url, clock=clock)
+    client = XClient(Urllib3Transport(timeout=5), "wrong", base_url=fake.url, clock=clock)
     service, _, _ = _service({"x": client}, clock)
     outcome = service.poll(PHILLY)
     assert outcome.status == FAILED
@@ -339,7 +340,7 @@ def test_wrong_credentials_are_a_failure_not_a_crash(fake: FakePlatforms, clock:
 def test_bluesky_follows_indexed_at_so_a_backdated_post_is_not_missed(
     fake: FakePlatforms, clock: Clock
 ) -> None:
-    clients = demo_clients(fake.url, UrllibTransport(timeout=5), clock)
+    clients = demo_clients(fake.url, Urllib3Transport(timeout=5), clock)
     service, _, sink = _service(clients, clock)
     leader = WatchedAccount("bluesky", "did:plc:tvaritleader0000000000a")
     assert service.poll(leader).enqueued == 2

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import pytest
+from urllib3.exceptions import ProtocolError
 
 from chalicelib.adapters.platforms.http import (
     HttpResponse,
-    RetryingTransport,
-    UrllibTransport,
+    Urllib3Transport,
     check_status,
+    jitter_retry,
     redact,
     retry_at,
     with_query,
@@ -72,51 +71,59 @@ def test_redact_drops_the_query_with_its_secrets() -> None:
     assert redact("https://g.example/v3/videos?key=SECRET&id=1") == "https://g.example/v3/videos"
 
 
-class Script:
-    def __init__(self, answers: list[int | Exception]) -> None:
-        self.answers = answers
-        self.calls = 0
-
-    def send(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str] | None = None,
-        body: bytes | None = None,
-    ) -> HttpResponse:
-        self.calls += 1
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return HttpResponse(answer)
-
-
 @pytest.mark.parametrize(
-    ("answers", "status", "calls", "sleeps"),
+    ("rand", "expected"),
     [
-        ([200], 200, 1, []),
-        ([503, 200], 200, 2, [0.5]),
-        ([UpstreamError("reset"), 502, 200], 200, 3, [0.5, 1.0]),
-        ([503, 503, 503], 503, 3, [0.5, 1.0]),
-        ([429], 429, 1, []),  # a 429 is the caller's to schedule, not to hammer
+        (0.0, [0.25, 0.5, 1.0, 2.0]),  # half of factor * 2**(n-1) at least
+        (1.0, [0.5, 1.0, 2.0, 4.0]),  # the whole of it at most
+        (0.5, [0.375, 0.75, 1.5, 3.0]),
     ],
 )
-def test_retrying_transport(
-    answers: list[int | Exception], status: int, calls: int, sleeps: list[float]
+def test_jitter_retry_backs_off_exponentially_within_bounds(
+    rand: float, expected: list[float]
 ) -> None:
-    slept: list[float] = []
-    inner = Script(answers)
-    resp = RetryingTransport(inner, attempts=3, sleep=slept.append).send("GET", "https://a")
-    assert (resp.status, inner.calls, slept) == (status, calls, sleeps)
+    retry = jitter_retry(attempts=5, base_delay=0.5, rand=lambda: rand)
+    waits = []
+    for _ in range(4):
+        retry = retry.increment("GET", "/", error=ProtocolError("reset"))
+        waits.append(retry.get_backoff_time())
+    assert waits == expected
 
 
-def test_retrying_transport_reraises_the_last_network_error() -> None:
-    inner = Script([UpstreamError("a"), UpstreamError("b")])
-    with pytest.raises(UpstreamError):
-        RetryingTransport(inner, attempts=2, sleep=lambda _s: None).send("GET", "https://a")
+def test_jitter_retry_spreads_real_waits() -> None:
+    waits = set()
+    for _ in range(20):
+        retry = jitter_retry(attempts=3, base_delay=1.0)
+        retry = retry.increment("GET", "/", error=ProtocolError("reset"))
+        waits.add(retry.get_backoff_time())
+    assert all(0.5 <= w <= 1.0 for w in waits)
+    assert len(waits) > 1  # not in step
+
+
+@pytest.mark.parametrize("attempts", [1, 2, 3])
+def test_jitter_retry_counts_attempts_and_leaves_429_to_the_poller(attempts: int) -> None:
+    retry = jitter_retry(attempts=attempts, base_delay=0.5)
+    assert retry.total == attempts - 1
+    assert retry.is_retry("GET", 503)
+    assert not retry.is_retry("GET", 429)
+    assert not retry.is_retry("POST", 503)  # not idempotent: never sent twice
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://x/y", "no-scheme"])
-def test_urllib_transport_refuses_other_schemes(url: str) -> None:
+def test_urllib3_transport_refuses_other_schemes(url: str) -> None:
     with pytest.raises(UpstreamError):
-        UrllibTransport().send("GET", url)
+        Urllib3Transport().send("GET", url)
+
+
+def test_urllib3_transport_turns_a_refused_connection_into_upstream_error() -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    slept: list[float] = []
+    transport = Urllib3Transport(timeout=1, attempts=2, sleep=slept.append, rand=lambda: 0.0)
+    with pytest.raises(UpstreamError, match=r"127\.0\.0\.1") as err:
+        transport.send("GET", f"http://127.0.0.1:{port}/x?key=SECRET")
+    assert "SECRET" not in str(err.value)
+    assert slept == [0.25]  # one retry, with its backoff

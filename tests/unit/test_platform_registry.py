@@ -1,30 +1,44 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pytest
 
-from chalicelib.adapters.platforms.http import UrllibTransport
-from chalicelib.adapters.platforms.registry import PlatformCredentials, build_clients
+from chalicelib.adapters.platforms.http import Urllib3Transport
+from chalicelib.adapters.platforms.registry import build_clients, credentials_from
 
 
 @pytest.mark.parametrize(
-    ("creds", "platforms"),
+    ("secrets", "flags", "settings", "platforms"),
     [
-        (PlatformCredentials(), {"rss", "bluesky", "mastodon"}),
-        (PlatformCredentials(mastodon_instance_url=""), {"rss", "bluesky"}),
-        (PlatformCredentials(x_bearer_token="t"), {"rss", "bluesky", "mastodon", "x"}),
-        (PlatformCredentials(youtube_api_key="k"), {"rss", "bluesky", "mastodon", "youtube"}),
-        (PlatformCredentials(telegram_bot_token="1:a"), {"rss", "bluesky", "mastodon", "telegram"}),
+        ({}, {}, {"mastodon_url": "https://mastodon.social"}, {"rss", "bluesky", "mastodon"}),
+        ({}, {}, {"mastodon_url": ""}, {"rss", "bluesky"}),
+        ({"x_bearer_token": "t"}, {}, {}, {"rss", "bluesky", "mastodon", "x"}),
+        ({"youtube_api_key": "k"}, {}, {}, {"rss", "bluesky", "mastodon", "youtube"}),
+        ({"telegram_bot_token": "1:a"}, {}, {}, {"rss", "bluesky", "mastodon", "telegram"}),
         # Facebook stays off without the flag, even with a token (app review first).
-        (PlatformCredentials(facebook_access_token="f"), {"rss", "bluesky", "mastodon"}),
+        ({"facebook_access_token": "f"}, {}, {}, {"rss", "bluesky", "mastodon"}),
         (
-            PlatformCredentials(facebook_access_token="f", facebook_enabled=True),
+            {"facebook_access_token": "f"},
+            {"facebook_enabled": True},
+            {},
             {"rss", "bluesky", "mastodon", "facebook"},
         ),
     ],
 )
 def test_only_configured_platforms_get_a_client(
-    creds: PlatformCredentials, platforms: set[str]
+    secrets: Mapping[str, str],
+    flags: Mapping[str, bool],
+    settings: Mapping[str, str],
+    platforms: set[str],
 ) -> None:
-    clients = build_clients(creds, UrllibTransport(), lambda: 0.0)
+    values = {"mastodon_url": "https://mastodon.social", **settings}
+    clients = build_clients(
+        credentials_from(secrets),
+        Urllib3Transport(),
+        lambda: 0.0,
+        flag=lambda name: flags.get(name, False),
+        setting=credentials_from(values),
+    )
     assert set(clients) == platforms
     assert all(client.platform == name for name, client in clients.items())

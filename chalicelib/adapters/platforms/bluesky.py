@@ -7,7 +7,10 @@ post becomes a deletion marker; likes, follows and other collections are ignored
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import hashlib
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -32,8 +35,11 @@ from chalicelib.adapters.platforms._common import (
     req_time,
 )
 from chalicelib.adapters.platforms.http import HttpTransport, check_status, with_query
+from chalicelib.adapters.websocket import WebSocket
 from chalicelib.domain.mention import Author, Mention, Reference
+from chalicelib.errors import ParseError, UpstreamError
 from chalicelib.services.polling import FetchResult
+from chalicelib.services.streams import StreamBatch, StreamContext, StreamRun
 
 PLATFORM = "bluesky"
 APPVIEW_BASE = "https://public.api.bsky.app"
@@ -260,3 +266,126 @@ class BlueskyClient:
 def _stamp(dt: datetime) -> str:
     # Fixed-width UTC text compares in time order.
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def make_client(
+    base_url: str, secrets: Mapping[str, str], transport: HttpTransport, clock: Callable[[], float]
+) -> BlueskyClient:
+    """The poller's client, as the registry builds it from the platform descriptor."""
+    return BlueskyClient(transport, base_url=base_url, clock=clock)
+
+
+# --- Jetstream (the descriptor's stream) ----------------------------------------------------
+
+JETSTREAM_KEY = f"{PLATFORM}#jetstream"
+# Jetstream takes at most 10,000 wantedDids (and the whole query in one URL).
+MAX_WANTED_DIDS = 10_000
+
+
+def jetstream_url(base_url: str, dids: Sequence[str], cursor: int | None) -> str:
+    """``/subscribe`` for posts of ``dids``, from ``cursor`` (time_us) when there is one."""
+    params: list[tuple[str, str]] = [("wantedCollections", POST_COLLECTION)]
+    params += [("wantedDids", d) for d in dids[:MAX_WANTED_DIDS]]
+    if cursor is not None:
+        params.append(("cursor", str(cursor)))
+    return base_url.rstrip("/") + "/subscribe?" + urllib.parse.urlencode(params)
+
+
+class JetstreamSource:
+    """Jetstream's ``/subscribe`` for the watched DIDs, resuming from a saved ``time_us``.
+
+    The cursor holds ``time_us`` (the last event delivered) and ``seen`` (digests of the events
+    delivered at exactly that microsecond). A reconnect asks from ``time_us`` itself, not
+    after it: events sharing the microsecond are not skipped, and the ones already delivered
+    are recognised by their digest, so a resume has no gap and no repeat.
+    """
+
+    key = JETSTREAM_KEY
+
+    def __init__(
+        self,
+        base_url: str,
+        dids: Sequence[str],
+        connect: Callable[[str], WebSocket] = WebSocket.connect,
+        clock: Callable[[], float] = time.monotonic,
+        flush_seconds: float = 0.5,
+        max_batch: int = 100,
+        wall_clock: Callable[[], float] = time.time,
+        lookback_seconds: float = 60.0,
+    ) -> None:
+        self._wall = wall_clock
+        self._lookback = lookback_seconds
+        self._base = base_url
+        self._dids = list(dids)
+        self._connect = connect
+        self._clock = clock
+        self._flush = flush_seconds
+        self._max_batch = max_batch
+
+    def backoff(self, failures: int, error: UpstreamError) -> float:
+        """1 s, 2 s, 4 s ... up to 16 s between reconnects."""
+        return float(min(16, 2 ** (failures - 1)))
+
+    def read(self, cursor: Mapping[str, str], until: float) -> Iterator[StreamBatch]:
+        """Batches of post mentions (every ``flush_seconds`` or ``max_batch`` events)."""
+        last = int(cursor["time_us"]) if cursor.get("time_us", "").isdigit() else None
+        seen = set(cursor.get("seen", "").split())
+        # A first run (no saved position) looks back a little: posts made while the
+        # consumer was being deployed are not lost. Jetstream replays from any time_us.
+        start = last if last is not None else int((self._wall() - self._lookback) * 1_000_000)
+        ws = self._connect(jetstream_url(self._base, self._dids, start))
+        mentions: list[Mention] = []
+        events = 0
+        try:
+            if last is None:
+                # Save where the first run started, so a run with no events still leaves a
+                # position for the next one (whatever the time between runs).
+                last = start
+                yield StreamBatch([], _jetstream_cursor(last, seen), 0)
+            while self._clock() < until:
+                flush_at = min(until, self._clock() + self._flush)
+                try:
+                    for text in ws.messages(flush_at, self._clock):
+                        event = as_dict(load_json(text, "jetstream event"), "/")
+                        at = as_count(req(event, "time_us", ""), "/time_us")
+                        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+                        if last is not None and (at < last or (at == last and digest in seen)):
+                            continue  # delivered before this connection
+                        if at != last:
+                            last, seen = at, set()
+                        seen.add(digest)
+                        events += 1
+                        mentions.extend(_jetstream_mentions(event))
+                        if events >= self._max_batch:
+                            break
+                except UpstreamError:
+                    if events:
+                        yield StreamBatch(mentions, _jetstream_cursor(last, seen), events)
+                    raise
+                if events:
+                    yield StreamBatch(mentions, _jetstream_cursor(last, seen), events)
+                    mentions, events = [], 0
+        finally:
+            ws.close()
+
+
+def _jetstream_mentions(event: Mapping[str, Json]) -> list[Mention]:
+    try:
+        return parse_jetstream_event(event, "")
+    except ParseError:
+        return []  # one malformed record must not stop the stream; its position still counts
+
+
+def _jetstream_cursor(last: int | None, seen: set[str]) -> dict[str, str]:
+    if last is None:
+        return {}
+    return {"time_us": str(last), "seen": " ".join(sorted(seen))}
+
+
+def consume_jetstream(ctx: StreamContext) -> StreamRun:
+    """One scheduled run: the watched accounts' DIDs (handles cannot be filtered on)."""
+    dids = sorted({d for d in ctx.watched_ids if d.startswith("did:")})
+    if not dids:
+        return StreamRun(JETSTREAM_KEY)  # without wantedDids Jetstream sends the whole network
+    source = JetstreamSource(ctx.base_url, dids, wall_clock=ctx.wall_clock)
+    return ctx.consumer.run(source, ctx.seconds)

@@ -155,3 +155,16 @@ class FacebookPageClient:
             newest = max(m.created_at for m in mentions)
             new_cursor["since"] = str(int(newest.timestamp()) + 1)
         return FetchResult(mentions=mentions, cursor=new_cursor, units=units)
+
+
+def make_client(
+    base_url: str, secrets: Mapping[str, str], transport: HttpTransport, clock: Callable[[], float]
+) -> FacebookPageClient:
+    """The poller's client, as the registry builds it from the platform descriptor."""
+    return FacebookPageClient(
+        transport,
+        secrets["facebook_access_token"],
+        enabled=True,
+        base_url=base_url,
+        clock=clock,
+    )

@@ -1,4 +1,4 @@
-"""A small HTTP port for the platform clients, with a stdlib ``urllib`` adapter.
+"""A small HTTP port for the platform clients, with an adapter on urllib3.
 
 Clients never import ``urllib`` themselves: they take an :class:`HttpTransport`, so tests replay
 recorded payloads through the real client code (the idea of httpx's ``BaseTransport``).
@@ -7,13 +7,16 @@ A transport returns every HTTP status as a response; only network failures raise
 
 from __future__ import annotations
 
+import random
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from urllib3 import BaseHTTPResponse, PoolManager, Timeout
+from urllib3.exceptions import HTTPError
+from urllib3.util import Retry
 
 from chalicelib.domain.mention import parse_timestamp
 from chalicelib.errors import RateLimitedError, UpstreamError
@@ -47,12 +50,85 @@ class HttpTransport(Protocol):
     ) -> HttpResponse: ...
 
 
-class UrllibTransport:
-    """:class:`HttpTransport` over ``urllib.request``; only http and https URLs."""
+# Statuses worth a second try inside one poll; 429 is not one: the poller schedules it from
+# the platform's reset header (retry_at), which urllib3's Retry does not know how to read.
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
 
-    def __init__(self, timeout: float = 10.0, user_agent: str = USER_AGENT) -> None:
-        self._timeout = timeout
+
+class JitterRetry(Retry):
+    """urllib3's Retry with "equal jitter": the n-th retry waits between half and all of
+    ``backoff_factor * 2**(n-1)``, so pollers that failed together do not retry in step.
+
+    ``sleeper`` and ``rand`` are class attributes because Retry copies itself through
+    ``type(self)(**params)`` on every attempt; :func:`jitter_retry` makes a subclass per
+    transport when a test injects them.
+    """
+
+    sleeper: Callable[[float], None] = staticmethod(time.sleep)
+    rand: Callable[[], float] = staticmethod(random.random)
+
+    def get_backoff_time(self) -> float:
+        """Half the exponential backoff, plus up to the other half at random."""
+        n = len(self.history)
+        if n < 1 or self.backoff_factor <= 0:
+            return 0.0
+        full = min(self.backoff_max, self.backoff_factor * 2 ** (n - 1))
+        return float(full / 2 + self.rand() * full / 2)
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        """Wait the jittered backoff (never a Retry-After: 429 is not retried here)."""
+        backoff = self.get_backoff_time()
+        if backoff > 0:
+            self.sleeper(backoff)
+
+
+def jitter_retry(
+    attempts: int,
+    base_delay: float,
+    sleep: Callable[[float], None] | None = None,
+    rand: Callable[[], float] | None = None,
+) -> JitterRetry:
+    """A Retry for ``attempts`` tries in all (connect, read and 5xx failures alike)."""
+    cls: type[JitterRetry] = JitterRetry
+    if sleep is not None or rand is not None:
+        members: dict[str, object] = {}
+        if sleep is not None:
+            members["sleeper"] = staticmethod(sleep)
+        if rand is not None:
+            members["rand"] = staticmethod(rand)
+        cls = type("InjectedJitterRetry", (JitterRetry,), members)
+    return cls(
+        total=max(0, attempts - 1),
+        redirect=3,
+        status_forcelist=RETRY_STATUSES,
+        backoff_factor=base_delay,
+        raise_on_status=False,  # the last 5xx comes back as a response, as before
+        raise_on_redirect=False,
+        respect_retry_after_header=False,
+    )
+
+
+class Urllib3Transport:
+    """:class:`HttpTransport` over urllib3 (shipped in every Lambda with botocore).
+
+    One ``PoolManager`` per container keeps TCP+TLS connections to each platform host open
+    between polls; retries are urllib3's ``Retry`` with jitter (:class:`JitterRetry`).
+    """
+
+    def __init__(
+        self,
+        timeout: float = 10.0,
+        attempts: int = 1,
+        base_delay: float = 0.5,
+        user_agent: str = USER_AGENT,
+        sleep: Callable[[float], None] | None = None,
+        rand: Callable[[], float] | None = None,
+        pool: PoolManager | None = None,
+    ) -> None:
+        self._timeout = Timeout(connect=min(timeout, 5.0), read=timeout)
+        self._retries = jitter_retry(attempts, base_delay, sleep, rand)
         self._user_agent = user_agent
+        self._pool = pool or PoolManager(num_pools=16, maxsize=2)
 
     def send(
         self,
@@ -67,24 +143,28 @@ class UrllibTransport:
             raise UpstreamError(f"refusing a {scheme or 'schemeless'} URL: {redact(url)}")
         all_headers = {"User-Agent": self._user_agent, "Accept-Encoding": "identity"}
         all_headers.update(headers or {})
-        request = urllib.request.Request(url, data=body, headers=all_headers, method=method)  # noqa: S310 (scheme checked above)
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as resp:  # noqa: S310
-                return HttpResponse(
-                    status=resp.status,
-                    body=resp.read(),
-                    headers=_lower(resp.headers.items()),
-                    url=resp.url,
-                )
-        except urllib.error.HTTPError as err:
-            # 304, 4xx and 5xx land here; they are answers, not failures of the transport.
-            with err:
-                data = err.read()
-            return HttpResponse(
-                status=err.code, body=data, headers=_lower(err.headers.items()), url=url
+            resp = self._pool.request(
+                method,
+                url,
+                body=body,
+                headers=all_headers,
+                timeout=self._timeout,
+                retries=self._retries,
             )
-        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as err:
-            raise UpstreamError(f"{method} {redact(url)} failed: {err}") from err
+        except HTTPError as err:
+            # Connection refused, timeouts, retries used up on network errors, TLS failures.
+            raise UpstreamError(f"{method} {redact(url)} failed: {type(err).__name__}") from err
+        return HttpResponse(
+            status=resp.status,
+            body=resp.data,
+            headers=_lower(resp.headers.items()),
+            url=resp.url or url,
+        )
+
+    def clear(self) -> None:
+        """Close every pooled connection."""
+        self._pool.clear()
 
 
 def _lower(items: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -139,41 +219,3 @@ def check_status(resp: HttpResponse, what: str, now: float) -> None:
         # 401/403/404 will not fix themselves by retrying soon; the poller counts them as
         # failures so the account ends up unhealthy and a cell head looks at it.
         raise UpstreamError(f"{what}: refused with {resp.status}")
-
-
-class RetryingTransport:
-    """Retries 5xx answers and network errors a few times with exponential backoff."""
-
-    def __init__(
-        self,
-        inner: HttpTransport,
-        attempts: int = 3,
-        base_delay: float = 0.5,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self._inner = inner
-        self._attempts = max(1, attempts)
-        self._base_delay = base_delay
-        self._sleep = sleep
-
-    def send(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str] | None = None,
-        body: bytes | None = None,
-    ) -> HttpResponse:
-        """Send, retrying while the answer is 5xx or the network fails."""
-        attempt = 0
-        while True:
-            last = attempt >= self._attempts - 1
-            try:
-                resp = self._inner.send(method, url, headers, body)
-            except UpstreamError:
-                if last:
-                    raise
-            else:
-                if resp.status < 500 or last:
-                    return resp
-            self._sleep(self._base_delay * (2**attempt))
-            attempt += 1

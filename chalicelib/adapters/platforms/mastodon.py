@@ -189,3 +189,10 @@ class MastodonClient:
 
 def _id_order(value: str) -> tuple[int, str]:
     return (int(value), value) if value.isdigit() else (0, value)
+
+
+def make_client(
+    base_url: str, secrets: Mapping[str, str], transport: HttpTransport, clock: Callable[[], float]
+) -> MastodonClient:
+    """The poller's client, as the registry builds it from the platform descriptor."""
+    return MastodonClient(transport, base_url, clock=clock)

@@ -1,76 +1,76 @@
-"""Builds the platform clients the poller needs from credentials, for the composition root.
+"""Builds the platform clients the poller needs, from the platform descriptors.
 
-Only platforms whose credentials are present get a client; an account on any other platform
-polls as ``unsupported`` instead of failing. Reading the credentials from the environment
-is the composition root's job (``chalicelib/settings.py``), not this module's.
+Only platforms whose secrets (and flag) are present get a client; an account on any other
+platform polls as ``unsupported`` instead of failing. Each descriptor names its adapter module,
+which has ``make_client(base_url, secrets, transport, clock)``; modules are imported only for
+the platforms that get a client. Reading secrets is the composition root's job.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import importlib
+from collections.abc import Callable, Mapping
+from types import ModuleType
 
-from chalicelib.adapters.platforms.bluesky import APPVIEW_BASE, BlueskyClient
-from chalicelib.adapters.platforms.facebook import API_BASE as GRAPH_BASE
-from chalicelib.adapters.platforms.facebook import FacebookPageClient
 from chalicelib.adapters.platforms.http import HttpTransport
-from chalicelib.adapters.platforms.mastodon import MastodonClient
-from chalicelib.adapters.platforms.rss import FeedClient
-from chalicelib.adapters.platforms.telegram import API_BASE as TELEGRAM_BASE
-from chalicelib.adapters.platforms.telegram import TelegramBotClient
-from chalicelib.adapters.platforms.x import API_BASE as X_BASE
-from chalicelib.adapters.platforms.x import XClient
-from chalicelib.adapters.platforms.youtube import API_BASE as YOUTUBE_BASE
-from chalicelib.adapters.platforms.youtube import YouTubeClient
+from chalicelib.domain.platforms import PLATFORMS, Platform
 from chalicelib.services.polling import PlatformClient
 
+Lookup = Callable[[str], str]
 
-@dataclass(frozen=True)
-class PlatformCredentials:
-    """Secrets and endpoints per platform; empty means "not configured"."""
 
-    x_bearer_token: str = ""
-    youtube_api_key: str = ""
-    telegram_bot_token: str = ""
-    facebook_access_token: str = ""
-    facebook_enabled: bool = False
-    mastodon_instance_url: str = "https://mastodon.social"
-    bluesky_appview_url: str = APPVIEW_BASE
-    # Base URLs are overridable so the local stack can point every client at the fake server.
-    x_base_url: str = X_BASE
-    youtube_base_url: str = YOUTUBE_BASE
-    telegram_base_url: str = TELEGRAM_BASE
-    facebook_base_url: str = GRAPH_BASE
+def adapter_module(p: Platform) -> ModuleType:
+    """The adapter module a descriptor names."""
+    return importlib.import_module(p.adapter)
+
+
+def adapter_function(p: Platform, name: str) -> Callable[..., object]:
+    """A function of a platform's adapter module, by name."""
+    func: Callable[..., object] = getattr(adapter_module(p), name)
+    return func
+
+
+def base_url_of(p: Platform, local_base: str = "", setting: Lookup | None = None) -> str:
+    """The API base a client of ``p`` talks to: the fake server's, a setting's, or production."""
+    if local_base:
+        return local_base.rstrip("/") + p.local_path
+    if p.base_url_setting and setting is not None:
+        return setting(p.base_url_setting)
+    return p.base_url
 
 
 def build_clients(
-    creds: PlatformCredentials, transport: HttpTransport, clock: Callable[[], float]
+    secret: Lookup,
+    transport: HttpTransport,
+    clock: Callable[[], float],
+    *,
+    flag: Callable[[str], bool] = lambda _: False,
+    setting: Lookup | None = None,
+    local_base: str = "",
 ) -> dict[str, PlatformClient]:
-    """One client per configured platform; RSS, Bluesky and Mastodon need no secret."""
-    clients: dict[str, PlatformClient] = {
-        "rss": FeedClient(transport, clock=clock),
-        "bluesky": BlueskyClient(transport, base_url=creds.bluesky_appview_url, clock=clock),
-    }
-    if creds.mastodon_instance_url:
-        clients["mastodon"] = MastodonClient(transport, creds.mastodon_instance_url, clock=clock)
-    if creds.x_bearer_token:
-        clients["x"] = XClient(
-            transport, creds.x_bearer_token, base_url=creds.x_base_url, clock=clock
-        )
-    if creds.youtube_api_key:
-        clients["youtube"] = YouTubeClient(
-            transport, creds.youtube_api_key, base_url=creds.youtube_base_url, clock=clock
-        )
-    if creds.telegram_bot_token:
-        clients["telegram"] = TelegramBotClient(
-            transport, creds.telegram_bot_token, base_url=creds.telegram_base_url, clock=clock
-        )
-    if creds.facebook_enabled and creds.facebook_access_token:
-        clients["facebook"] = FacebookPageClient(
-            transport,
-            creds.facebook_access_token,
-            enabled=True,
-            base_url=creds.facebook_base_url,
-            clock=clock,
-        )
+    """One client per configured platform (RSS, Bluesky and Mastodon need no secret).
+
+    ``secret`` and ``setting`` read Settings fields by name; ``flag`` a boolean one;
+    ``local_base`` points every client at the fake platform server.
+    """
+    clients: dict[str, PlatformClient] = {}
+    for p in PLATFORMS:
+        if not p.pollable:
+            continue
+        if p.enabled_by and not flag(p.enabled_by):
+            continue
+        secrets = {name: secret(name) for name in p.secrets}
+        if not all(secrets.values()):
+            continue
+        base = base_url_of(p, local_base, setting)
+        if p.base_url and not base:
+            continue  # a platform whose base URL was configured away (an empty setting)
+        make = adapter_function(p, "make_client")
+        client = make(base, secrets, transport, clock)
+        clients[p.name] = client  # type: ignore[assignment]
     return clients
+
+
+def credentials_from(values: Mapping[str, str]) -> Lookup:
+    """A lookup over a plain mapping (tests, the fake server)."""
+    return lambda name: values.get(name, "")

@@ -178,12 +178,21 @@ class FeedClient:
     platform = PLATFORM
     min_cost = 0
 
-    def __init__(self, transport: HttpTransport, clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        transport: HttpTransport,
+        clock: Callable[[], float] | None = None,
+        base_url: str = "",
+    ) -> None:
         self._transport = transport
         self._clock = clock or (lambda: 0.0)
+        # Feed "accounts" are URLs; against the fake server they may be paths under its root.
+        self._base = base_url.rstrip("/")
 
     def fetch(self, account_id: str, cursor: Mapping[str, str]) -> FetchResult:
         """The feed's items, or nothing on 304 Not Modified."""
+        if self._base and "://" not in account_id:
+            account_id = self._base + account_id
         headers = {"Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9"}
         if cursor.get("etag"):
             headers["If-None-Match"] = cursor["etag"]
@@ -210,3 +219,10 @@ class FeedClient:
 def _raw_get(entry: Mapping[str, Any], key: str) -> Any:
     # FeedParserDict is a dict; reading it as a plain dict skips its deprecated aliasing.
     return dict.get(entry, key) if isinstance(entry, dict) else entry.get(key)
+
+
+def make_client(
+    base_url: str, secrets: Mapping[str, str], transport: HttpTransport, clock: Callable[[], float]
+) -> FeedClient:
+    """The poller's client, as the registry builds it from the platform descriptor."""
+    return FeedClient(transport, clock=clock, base_url=base_url)

@@ -33,8 +33,9 @@ from chalicelib.adapters.platforms._common import (
 )
 from chalicelib.adapters.platforms.http import HttpTransport, check_status, with_query
 from chalicelib.domain.mention import Author, Mention, Reference
-from chalicelib.errors import AuthenticationError, FieldProblem
+from chalicelib.errors import AuthenticationError, FieldProblem, ParseError
 from chalicelib.services.polling import FetchResult
+from chalicelib.services.push import PushContext, PushRequest, PushResult, check_size, enqueue
 
 PLATFORM = "telegram"
 API_BASE = "https://api.telegram.org"
@@ -334,3 +335,30 @@ class TelegramBotClient:
             # Confirming an update is asking for offset = last id + 1.
             new_cursor["offset"] = str(max(ids) + 1)
         return FetchResult(mentions=parse_updates(result, "/result"), cursor=new_cursor, units=1)
+
+
+def make_client(
+    base_url: str, secrets: Mapping[str, str], transport: HttpTransport, clock: Callable[[], float]
+) -> TelegramBotClient:
+    """The poller's client, as the registry builds it from the platform descriptor."""
+    return TelegramBotClient(
+        transport, secrets["telegram_bot_token"], base_url=base_url, clock=clock
+    )
+
+
+# --- push (the descriptor's bot webhook) ----------------------------------------------------
+
+
+def bot_update(req: PushRequest, ctx: PushContext) -> PushResult:
+    """One bot Update: check the secret token, enqueue its post (if it carries one).
+
+    An update we cannot parse is dropped with the reason, not refused: Telegram re-sends a
+    refused update until it is accepted, holding back every update behind it.
+    """
+    check_size(req.body)
+    verify_webhook_secret(ctx.secret("telegram_webhook_secret"), req.headers.get(SECRET_HEADER))
+    try:
+        mentions = parse_telegram(req.body)
+    except ParseError as err:
+        return PushResult((), ignored=err.detail)
+    return enqueue(mentions, ctx.mention_queue)

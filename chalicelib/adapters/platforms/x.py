@@ -552,3 +552,22 @@ def _max_id(a: str | None, b: str | None) -> str | None:
 
 def _zero() -> float:
     return 0.0
+
+
+def make_client(
+    base_url: str, secrets: Mapping[str, str], transport: HttpTransport, clock: Callable[[], float]
+) -> XClient:
+    """The poller's client, as the registry builds it from the platform descriptor."""
+    return XClient(transport, secrets["x_bearer_token"], base_url=base_url, clock=clock)
+
+
+def truncated_tail(raw: bytes) -> str:
+    """The cut-off last line of a stream capture (``tvarit parse`` warns about it), or ""."""
+    text = raw.decode("utf-8", errors="replace")
+    if text.count("\n") < 1:
+        return ""
+    try:
+        json.loads(text)
+        return ""
+    except json.JSONDecodeError:
+        return parse_x_stream(text).truncated_tail

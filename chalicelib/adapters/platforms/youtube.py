@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import html
+import urllib.parse
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -38,9 +40,11 @@ from chalicelib.adapters.platforms._common import (
     req_time,
 )
 from chalicelib.adapters.platforms.http import HttpTransport, check_status, with_query
-from chalicelib.domain.mention import Author, Mention, Reference, parse_timestamp
-from chalicelib.errors import AuthenticationError, FieldProblem, RateLimitedError
-from chalicelib.services.polling import FetchResult
+from chalicelib.domain.mention import Author, Mention, Reference, mention_to_dict, parse_timestamp
+from chalicelib.errors import AuthenticationError, FieldProblem, RateLimitedError, UpstreamError
+from chalicelib.services.polling import FetchResult, PollState
+from chalicelib.services.push import PushContext, PushRequest, PushResult, check_size
+from chalicelib.services.streams import JobContext
 
 PLATFORM = "youtube"
 API_BASE = "https://www.googleapis.com/youtube/v3"
@@ -51,7 +55,13 @@ _VIDEO_METRICS = {
     "favoriteCount": "favorites",
 }
 # Quota units per call (developers.google.com/youtube/v3/determine_quota_cost).
-UNITS = {"videos.list": 1, "activities.list": 1, "commentThreads.list": 1, "search.list": 100}
+UNITS = {
+    "videos.list": 1,
+    "activities.list": 1,
+    "playlistItems.list": 1,
+    "commentThreads.list": 1,
+    "search.list": 100,
+}
 
 
 def parse_youtube(raw: bytes | str) -> list[Mention]:
@@ -135,6 +145,44 @@ def _activity(item: Mapping[str, Json], loc: str) -> Mention | None:
     return _video_mention(video_id, snippet, loc)
 
 
+def _playlist_item(item: Mapping[str, Json], loc: str) -> Mention | None:
+    """An uploads-playlist entry (``playlistItems.list``) as its video's mention.
+
+    With ``part=contentDetails`` the item has the video's own publish time; the snippet's
+    ``publishedAt`` is when it was added to the playlist (the same moment for uploads).
+    """
+    sloc = f"{loc}/snippet"
+    snippet = as_dict(item.get("snippet"), sloc)
+    resource = opt_dict(snippet, "resourceId", sloc)
+    if opt_str(resource, "kind", f"{sloc}/resourceId") not in ("", "youtube#video"):
+        return None
+    details = opt_dict(item, "contentDetails", loc)
+    video_id = opt_str(details, "videoId", f"{loc}/contentDetails") or opt_str(
+        resource, "videoId", f"{sloc}/resourceId"
+    )
+    if not video_id:
+        raise fail(f"{sloc}/resourceId/videoId", "required")
+    published = opt_str(details, "videoPublishedAt", f"{loc}/contentDetails")
+    if not published and opt_str(snippet, "title", sloc) in ("Private video", "Deleted video"):
+        return None  # listed in the playlist, but nothing we may read
+    owner = opt_str(snippet, "videoOwnerChannelId", sloc)
+    fields = dict(snippet)
+    if published:
+        fields["publishedAt"] = published
+    if owner:
+        # The playlist's channel and the video's are one for uploads; the owner is the author.
+        fields["channelId"] = owner
+        fields["channelTitle"] = opt_str(snippet, "videoOwnerChannelTitle", sloc) or opt_str(
+            snippet, "channelTitle", sloc
+        )
+    return _video_mention(video_id, fields, loc)
+
+
+def uploads_playlist_id(channel_id: str) -> str:
+    """A channel's uploads playlist: its id with ``UC`` turned into ``UU``."""
+    return "UU" + channel_id[2:] if channel_id.startswith("UC") else channel_id
+
+
 def _video_id_from_thumbnails(thumbnails: Mapping[str, Json]) -> str:
     for thumb in thumbnails.values():
         url = thumb.get("url") if isinstance(thumb, dict) else None
@@ -186,6 +234,7 @@ _ITEM_PARSERS: dict[str, Callable[[Mapping[str, Json], str], Mention | None]] = 
     "youtube#searchListResponse": _search_result,
     "youtube#activityListResponse": _activity,
     "youtube#commentThreadListResponse": _comment_thread,
+    "youtube#playlistItemListResponse": _playlist_item,
 }
 
 
@@ -385,35 +434,63 @@ class YouTubeClient:
         return mentions, opt_str(doc, "nextPageToken", "") or None
 
     def fetch(self, account_id: str, cursor: Mapping[str, str]) -> FetchResult:
-        """A channel's uploads published after ``cursor['published_after']``."""
-        after = cursor.get("published_after") or None
+        """A channel's new uploads, from its uploads playlist (1 unit a page), newest first.
+
+        The playlist cannot be asked for "after", so paging stops at the first video not newer
+        than ``cursor['playlist_after']`` (a cursor saved by the older activities.list poller,
+        ``published_after``, serves the same purpose). A first poll takes one page only.
+        """
+        after = cursor.get("playlist_after") or cursor.get("published_after") or ""
+        threshold = parse_timestamp(after) if after else None
         mentions: list[Mention] = []
         token: str | None = None
         units = 0
         for _ in range(self._max_pages):
             doc = self._get(
-                "activities.list",
+                "playlistItems.list",
                 {
                     "part": "snippet,contentDetails",
-                    "channelId": account_id,
+                    "playlistId": uploads_playlist_id(account_id),
                     "maxResults": 50,
-                    "publishedAfter": after,
                     "pageToken": token,
                 },
             )
-            units += UNITS["activities.list"]
+            units += UNITS["playlistItems.list"]
+            reached_seen = False
             for i, it in enumerate(opt_list(doc, "items", "")):
-                mention = _activity(as_dict(it, f"/items/{i}"), f"/items/{i}")
-                if mention is not None:
-                    mentions.append(mention)
+                mention = _playlist_item(as_dict(it, f"/items/{i}"), f"/items/{i}")
+                if mention is None:
+                    continue
+                if threshold is not None and mention.created_at < threshold:
+                    reached_seen = True
+                    continue
+                mentions.append(mention)
             token = opt_str(doc, "nextPageToken", "") or None
-            if not token:
+            if not token or reached_seen or threshold is None:
                 break
-        new_cursor = dict(cursor)
-        if mentions:
-            newest = max(m.created_at for m in mentions)
-            new_cursor["published_after"] = _rfc3339(newest)
+        new_cursor = {k: v for k, v in cursor.items() if k != "published_after"}
+        newest = max((m.created_at for m in mentions), default=threshold)
+        if newest is not None:
+            new_cursor["playlist_after"] = _rfc3339(newest)
         return FetchResult(mentions=mentions, cursor=new_cursor, units=units)
+
+    def activities(self, account_id: str, after: str | None = None) -> list[Mention]:
+        """A channel's uploads through ``activities.list`` (1 unit), published after ``after``."""
+        doc = self._get(
+            "activities.list",
+            {
+                "part": "snippet,contentDetails",
+                "channelId": account_id,
+                "maxResults": 50,
+                "publishedAfter": after,
+            },
+        )
+        out = []
+        for i, it in enumerate(opt_list(doc, "items", "")):
+            mention = _activity(as_dict(it, f"/items/{i}"), f"/items/{i}")
+            if mention is not None:
+                out.append(mention)
+        return out
 
 
 def quota_reset_after(now: float) -> float:
@@ -431,3 +508,99 @@ def _rfc3339(dt: datetime) -> str:
     # publishedAfter is inclusive at the second; the newest video is fetched again once and
     # deduplicated by its key, which is cheaper than risking a missed upload.
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def make_client(
+    base_url: str, secrets: Mapping[str, str], transport: HttpTransport, clock: Callable[[], float]
+) -> YouTubeClient:
+    """The poller's client, as the registry builds it from the platform descriptor."""
+    return YouTubeClient(transport, secrets["youtube_api_key"], base_url=base_url, clock=clock)
+
+
+# --- push (the descriptor's WebSub endpoints) -----------------------------------------------
+
+WEBSUB_SIGNATURE_HEADER = "x-hub-signature"
+YOUTUBE_TOPIC = "https://www.youtube.com/xml/feeds/videos.xml?channel_id="
+
+
+def websub_notification(req: PushRequest, ctx: PushContext) -> PushResult:
+    """A WebSub notification: check the HMAC, enqueue new videos and deletions."""
+    check_size(req.body)
+    verify_websub_signature(
+        ctx.secret("websub_secret"), req.headers.get(WEBSUB_SIGNATURE_HEADER), req.body
+    )
+    mentions = parse_websub_notification(req.body)
+    ctx.mention_queue.send([mention_to_dict(m) for m in mentions])
+    return PushResult(tuple(m.key for m in mentions))
+
+
+def websub_verification(req: PushRequest, ctx: PushContext) -> PushResult:
+    """The challenge to echo: subscribe for watched channels, unsubscribe for the others."""
+    expected = {f"{YOUTUBE_TOPIC}{c}": "subscribe" for c in ctx.watched_ids(PLATFORM)}
+    topic = req.query.get("hub.topic", "")
+    if topic.startswith(YOUTUBE_TOPIC) and topic not in expected:
+        expected[topic] = "unsubscribe"
+    return PushResult(text=websub_challenge(req.query, expected))
+
+
+# --- WebSub lease renewal (the descriptor's renew-websub job) ------------------------------
+
+# YouTube's hub grants at most about 5 days (432,000 s); renewing 2 days ahead leaves a
+# 6-hourly schedule several tries before a lease runs out.
+LEASE_SECONDS = 432_000
+RENEW_BEFORE_SECONDS = 2 * 86_400
+WEBSUB_PATH = "/ingest/websub/youtube"
+
+
+def lease_key(channel_id: str) -> str:
+    """Where a channel's lease is remembered (with the poll states)."""
+    return f"{PLATFORM}#websub:{channel_id}"
+
+
+def renew_websub_leases(ctx: JobContext) -> dict[str, int]:
+    """Subscribe every watched channel whose lease ends within two days (or is unknown).
+
+    The hub answers 202 and verifies asynchronously by calling our callback, which echoes the
+    challenge only for watched channels; the lease is taken as granted from the 202 on.
+    """
+    now = ctx.wall_clock()
+    if not ctx.public_base_url.startswith(("https://", "http://")):
+        return {"renewed": 0, "current": 0, "failed": 0, "skipped": len(ctx.watched_ids)}
+    callback = ctx.public_base_url.rstrip("/") + WEBSUB_PATH
+    secret = ctx.secret("websub_secret")
+    counts = {"renewed": 0, "current": 0, "failed": 0, "skipped": 0}
+    for channel in sorted({c for c in ctx.watched_ids if c.startswith("UC")}):
+        key = lease_key(channel)
+        state = ctx.cursors.get(key) or PollState()
+        until = float(state.cursor.get("lease_until", "0") or 0)
+        if until - now > RENEW_BEFORE_SECONDS:
+            counts["current"] += 1
+            continue
+        form = {
+            "hub.callback": callback,
+            "hub.topic": YOUTUBE_TOPIC + channel,
+            "hub.mode": "subscribe",
+            "hub.verify": "async",
+            "hub.lease_seconds": str(LEASE_SECONDS),
+        }
+        if secret:
+            form["hub.secret"] = secret
+        body = urllib.parse.urlencode(form).encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        try:
+            resp = ctx.transport.send("POST", ctx.base_url, headers, body)
+            ok, error = resp.status in (202, 204), f"hub answered {resp.status}"
+        except UpstreamError as err:
+            ok, error = False, err.detail
+        if ok:
+            cursor = {"lease_until": str(int(now + LEASE_SECONDS))}
+            ctx.cursors.save(key, PollState(cursor=cursor, last_success_at=now))
+            counts["renewed"] += 1
+        else:
+            failures = state.failures + 1
+            ctx.cursors.save(
+                key,
+                replace(state, failures=failures, healthy=until > now, last_error=error),
+            )
+            counts["failed"] += 1
+    return counts
