@@ -116,3 +116,9 @@ policies: venv
 # Cold start of app.py and the first analyze/API invocation, with and without bytecode.
 bench-coldstart: venv
 	$(PY) bench/coldstart.py
+
+# Post → phone latency per stage on the local stack at a steady rate, AWS calls per mention
+# (issue 17; ~1 min). python bench/latency.py --rate 5 --posts 150
+.PHONY: bench-latency
+bench-latency: venv
+	$(PY) bench/latency.py

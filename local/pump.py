@@ -50,6 +50,8 @@ class SqsMapping:
     queue_arn: str
     handler: Handler
     batch_size: int = 10
+    # The function's own container (LocalStack(function_containers=True)); None: the pump's.
+    lock: threading.Lock | None = None
 
 
 @dataclass
@@ -63,6 +65,7 @@ class StreamMapping:
     # (index, count) of this pump among the pump workers: it reads the shards it owns (a stable
     # hash of the shard id), so each shard has one reader, as under Lambda's mapping.
     worker: tuple[int, int] = (0, 1)
+    lock: threading.Lock | None = None
     _iterators: dict[str, str] = field(default_factory=dict)
 
     def owns(self, shard_id: str) -> bool:
@@ -111,12 +114,18 @@ class EventPump:
 
     # -- invocation -------------------------------------------------------------------------
 
-    def _invoke(self, name: str, handler: Handler, event: dict[str, Any]) -> Any:
+    def _invoke(
+        self,
+        name: str,
+        handler: Handler,
+        event: dict[str, Any],
+        lock: threading.Lock | None = None,
+    ) -> Any:
         with self._lock:
             self.stats.invocations += 1
             self.stats.records += len(event.get("Records", []))
         try:
-            with self._invoke_lock:
+            with lock or self._invoke_lock:
                 return handler(event, FakeLambdaContext(function_name=name))
         except Exception as err:
             with self._lock:
@@ -141,7 +150,7 @@ class EventPump:
         event = {"Records": [self._sqs_record(mapping, m) for m in messages]}
         failed: set[str]
         try:
-            result = self._invoke(mapping.name, mapping.handler, event)
+            result = self._invoke(mapping.name, mapping.handler, event, mapping.lock)
             failed = {
                 f["itemIdentifier"]
                 for f in (result or {}).get("batchItemFailures", [])
@@ -215,7 +224,9 @@ class EventPump:
         pending = records
         for _attempt in range(mapping.max_retries + 1):
             try:
-                result = self._invoke(mapping.name, mapping.handler, {"Records": pending})
+                result = self._invoke(
+                    mapping.name, mapping.handler, {"Records": pending}, mapping.lock
+                )
                 failed = [f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])]
             except Exception:
                 failed = [pending[0]["dynamodb"]["SequenceNumber"]]
