@@ -419,9 +419,8 @@ FUNCTIONS: tuple[Function, ...] = (
             table_grant("mentions", "GetItem", "PutItem", "UpdateItem", "DeleteItem"),
             table_grant("tasks", "PutItem", "UpdateItem"),  # create; note a repost; redact
             table_grant("config", *CONFIG_READ),
-            table_grant(
-                "incidents", "GetItem", "Query", "PutItem", "BatchGetItem", "BatchWriteItem"
-            ),
+            # Lookups in one BatchGetItem, writes in one TransactWriteItems (its Puts).
+            table_grant("incidents", "GetItem", "PutItem", "BatchGetItem"),
         ),
     ),
     Function(

@@ -114,18 +114,14 @@ class EventPump:
 
     # -- invocation -------------------------------------------------------------------------
 
-    def _invoke(
-        self,
-        name: str,
-        handler: Handler,
-        event: dict[str, Any],
-        lock: threading.Lock | None = None,
-    ) -> Any:
+    def _invoke(self, name: str, handler: Handler, event: dict[str, Any]) -> Any:
         with self._lock:
             self.stats.invocations += 1
             self.stats.records += len(event.get("Records", []))
+        # The mapping's own container, if it has one (found by name: tests wrap this method).
+        own = [m.lock for m in (*self.sqs, *self.streams) if m.name == name and m.lock]
         try:
-            with lock or self._invoke_lock:
+            with own[0] if own else self._invoke_lock:
                 return handler(event, FakeLambdaContext(function_name=name))
         except Exception as err:
             with self._lock:
@@ -150,7 +146,7 @@ class EventPump:
         event = {"Records": [self._sqs_record(mapping, m) for m in messages]}
         failed: set[str]
         try:
-            result = self._invoke(mapping.name, mapping.handler, event, mapping.lock)
+            result = self._invoke(mapping.name, mapping.handler, event)
             failed = {
                 f["itemIdentifier"]
                 for f in (result or {}).get("batchItemFailures", [])
@@ -224,9 +220,7 @@ class EventPump:
         pending = records
         for _attempt in range(mapping.max_retries + 1):
             try:
-                result = self._invoke(
-                    mapping.name, mapping.handler, {"Records": pending}, mapping.lock
-                )
+                result = self._invoke(mapping.name, mapping.handler, {"Records": pending})
                 failed = [f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])]
             except Exception:
                 failed = [pending[0]["dynamodb"]["SequenceNumber"]]
