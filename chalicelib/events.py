@@ -153,10 +153,10 @@ def _mark_analyzed(key: str, message: dict[str, Any], record: Any, outcome: Any)
             mark("created", key, datetime.fromisoformat(created).timestamp())
     sent = record.attributes.sent_timestamp
     queued = int(sent) / 1e3 if sent else None
-    times = [
+    times = [  # in the order they happen: the mention is stored last, once routed
         ("analyzed", outcome.analyzed_at),
-        ("stored", outcome.stored_at),
         ("task_written", outcome.tasks_written_at),
+        ("stored", outcome.stored_at),
     ]
     since = queued
     for stage, at in times:
