@@ -1,4 +1,4 @@
-"""Every stage of a post's way leaves its mark (issue 17): the handlers, not the bench, make them."""
+"""Every stage of a post's way leaves its mark (issue 17), made by the handlers themselves."""
 
 from __future__ import annotations
 
