@@ -52,7 +52,7 @@ def observe(event: Any, get_response: Callable[[Any], Any]) -> Any:
         logger.thread_safe_append_keys(request_id=request_id)
     has_context = context is not None and all(hasattr(context, f) for f in _CONTEXT_FIELDS)
     global _cold_start
-    if _cold_start and has_context:
+    if _cold_start and context is not None and has_context:
         # powertools' ColdStart metric (its own EMF line, dimension function_name): how often
         # a post waits for a container's import and first analyze (make bench-coldstart).
         metrics.provider.add_cold_start_metric(context)

@@ -119,7 +119,8 @@ class EventPump:
             self.stats.invocations += 1
             self.stats.records += len(event.get("Records", []))
         # The mapping's own container, if it has one (found by name: tests wrap this method).
-        own = [m.lock for m in (*self.sqs, *self.streams) if m.name == name and m.lock]
+        mappings: list[SqsMapping | StreamMapping] = [*self.sqs, *self.streams]
+        own = [m.lock for m in mappings if m.name == name and m.lock]
         try:
             with own[0] if own else self._invoke_lock:
                 return handler(event, FakeLambdaContext(function_name=name))
