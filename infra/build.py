@@ -143,7 +143,9 @@ def _add_language_model_cache(package: Path) -> None:
     """The romanized-Hindi model as marshal data beside its JSON (a faster first analyze)."""
     from chalicelib.domain.language.latin import MODEL_CACHE_FILE, MODEL_FILE, model_cache
 
-    (package / MODEL_CACHE_FILE).write_bytes(model_cache((package / MODEL_FILE).read_bytes()))
+    model = package / MODEL_FILE
+    if model.is_file():  # a package without the analyzer has no model to cache
+        (package / MODEL_CACHE_FILE).write_bytes(model_cache(model.read_bytes()))
 
 
 def main(argv: list[str] | None = None) -> int:

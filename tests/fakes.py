@@ -154,6 +154,11 @@ class InMemoryTaskRepository:
     history: dict[str, list[TaskEvent]] = field(default_factory=dict)
     last_mention: dict[str, str] = field(default_factory=dict)
 
+    def create_all(self, tasks: Sequence[Task]) -> bool:
+        if any(t.task_id in self.tasks for t in tasks):
+            return False
+        return all([self.create(t) for t in tasks])
+
     def create(self, task: Task) -> bool:
         if task.task_id in self.tasks:
             return False

@@ -87,7 +87,12 @@ class AnalyzeService:
         teams = self._candidate_teams(analyzed, config)
         planned = plan_tasks(analyzed, config, teams, now, incident_key)
         created: list[str] = []
-        for task in planned:
+        if reason == NEW and len(planned) > 1 and self.tasks.create_all(planned):
+            # A new incident's tasks are new: one write for all (a clash falls back below).
+            created, planned_left = [t.task_id for t in planned], []
+        else:
+            planned_left = planned
+        for task in planned_left:
             # One open task per (team, incident): a later mention of a known incident updates
             # the team's task (pages nobody), so that is tried first when the incident existed.
             if reason == NEW:

@@ -93,6 +93,10 @@ class TaskRepository(Protocol):
         """Write a new task unless its id exists; False when it already did."""
         ...
 
+    def create_all(self, tasks: Sequence[Task]) -> bool:
+        """Write new tasks together (one transaction), or none of them if any id exists."""
+        ...
+
     def get(self, task_id: str) -> Task | None: ...
 
     def save_transition(self, task: Task, event: TaskEvent, expected_version: int) -> None:

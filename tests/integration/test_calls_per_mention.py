@@ -113,3 +113,15 @@ def test_a_crash_before_the_mention_is_stored_is_finished_by_the_redelivery(
     assert outcome.incident_reason == "redelivery" and len(outcome.new_task_ids) == 1
     assert analyzer.mentions.status_of(outcome.key) == "routed"
     assert analyzer.handle(message).duplicate
+
+
+def test_the_tasks_of_several_teams_are_one_write(analyzer: AnalyzeService) -> None:
+    from chalicelib.adapters.dynamo.repositories import DynamoConfigRepository
+
+    seed(DynamoConfigRepository(lambda: T0), make_team("DL-EAST-01"))
+    analyzer.config.invalidate()
+    analyzer.config.watch_config()
+    analyzer.config.teams_in_state("DL")
+    n, outcome = calls(analyzer, make_message(native_id="1", text=TEXT))
+    assert len(outcome.new_task_ids) == 2
+    assert n == 4  # the two tasks in one TransactWriteItems, so dispatch sees them together

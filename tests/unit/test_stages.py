@@ -76,3 +76,12 @@ def test_the_counter_counts_by_operation_and_by_thread() -> None:
     t.join()
     assert counter.snapshot() == {"dynamodb.GetItem": 2, "sns.Publish": 1}
     assert (counter.total, counter.in_this_thread, other) == (3, 2, [1])
+
+
+def test_every_lag_metric_is_on_the_dashboard() -> None:
+    from chalicelib.stages import _METRIC
+    from infra.stack import STAGE_METRICS
+
+    # created and received start the way; delivered happens on a phone: no lag metric.
+    emitted = {_METRIC[s] for s in STAGES if s not in ("created", "received", "delivered")}
+    assert emitted == set(STAGE_METRICS)

@@ -354,6 +354,19 @@ class DynamoTaskRepository:
             f"creating task {task.task_id} failed",
         )
 
+    def create_all(self, tasks: Sequence[Task]) -> bool:
+        # One call, and the tasks of one mention reach the stream together: dispatch sees them
+        # in one batch and sends one notice per state and language (docs/response.md §6).
+        try:
+            with TransactWrite(connection=_connection_for(TaskModel)) as tx:
+                for task in tasks:
+                    tx.save(_task_to_model(task), condition=TaskModel.task_id.does_not_exist())
+        except TransactWriteError as err:
+            if err.cause_response_code == "TransactionCanceledException":
+                return False
+            raise UpstreamError("creating tasks failed") from err
+        return True
+
     def get(self, task_id: str) -> Task | None:
         try:
             return task_from_model(TaskModel.get(task_id, consistent_read=True))
