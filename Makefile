@@ -131,3 +131,9 @@ bench-moto-memory: venv
 .PHONY: soak
 soak: venv
 	$(PY) -m local.soak $(if $(SOAK_SECONDS),--seconds $(SOAK_SECONDS))
+
+# Post → phone latency per stage on the local stack at a steady rate, AWS calls per mention
+# (issue 17; ~1 min). python bench/latency.py --rate 5 --posts 150
+.PHONY: bench-latency
+bench-latency: venv
+	$(PY) bench/latency.py

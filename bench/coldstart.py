@@ -183,7 +183,7 @@ def run_child(
             code,
             str(pkg),
             mode,
-            *(["cumulative"] if profile else []),
+            *([os.environ.get("COLDSTART_PROFILE_ORDER", "cumulative")] if profile else []),
         ],
         input=json.dumps(event, ensure_ascii=False),
         capture_output=True,

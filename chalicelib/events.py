@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -10,6 +11,7 @@ from chalice import Blueprint, Rate
 from chalicelib.observability import logger, metrics
 from chalicelib.services.deadline import Deadline
 from chalicelib.settings import MENTIONS_QUEUE_NAME, POLLS_QUEUE_NAME
+from chalicelib.stages import aws_calls, mark
 from chalicelib.wiring import container
 
 events = Blueprint(__name__)
@@ -107,6 +109,7 @@ def analyze_mentions(event: Any) -> dict[str, Any]:
 
     analyzer = container().analyzer
     deadline = Deadline.of(event.context)
+    calls_before = aws_calls.in_this_thread
 
     def handle(record: SQSRecord) -> None:
         deadline.check()  # near the timeout: handed back as a batch item failure
@@ -114,6 +117,7 @@ def analyze_mentions(event: Any) -> dict[str, Any]:
         key = f"{message.get('platform')}#{message.get('native_id')}"
         logger.thread_safe_append_keys(correlation_id=key)
         outcome = analyzer.handle(message, correlation_id=key)
+        _mark_analyzed(key, message, record, outcome)
         logger.info(
             "mention analyzed",
             extra={
@@ -136,7 +140,38 @@ def analyze_mentions(event: Any) -> dict[str, Any]:
         processor=BatchProcessor(event_type=EventType.SQS),
         context=event.context,
     )
+    records = len(event.to_dict().get("Records", []))
+    if records:
+        # Round trips dominate a mention's cost on Lambda: the target is 4 on the common path.
+        per_mention = (aws_calls.in_this_thread - calls_before) / records
+        metrics.add_metric(name="AwsCallsPerMention", unit="Count", value=per_mention)
     return dict(result)
+
+
+def _mark_analyzed(key: str, message: dict[str, Any], record: Any, outcome: Any) -> None:
+    """The analyze stage's marks: the platform's time, queue wait, analysis, store, tasks."""
+    from datetime import datetime
+
+    created = message.get("created_at")
+    if isinstance(created, str):
+        with contextlib.suppress(ValueError):  # analyze refused it already: no mark
+            mark("created", key, datetime.fromisoformat(created).timestamp())
+    sent = record.attributes.sent_timestamp
+    queued = int(sent) / 1e3 if sent else None
+    times = [  # in the order they happen: the mention is stored last, once routed
+        ("analyzed", outcome.analyzed_at),
+        ("task_written", outcome.tasks_written_at),
+        ("stored", outcome.stored_at),
+    ]
+    since = queued
+    for stage, at in times:
+        if at is None:
+            continue
+        for i, task_id in enumerate(outcome.new_task_ids if stage == "task_written" else ("",)):
+            # One lag metric a stage; every new task gets its mark (the bench follows tasks).
+            sink = metrics if i == 0 else None
+            mark(stage, key, at.timestamp(), since=since, task_id=task_id, metrics=sink)
+        since = at.timestamp()
 
 
 @events.lambda_function(name="dispatch")
@@ -175,6 +210,18 @@ def dispatch_tasks(event: dict[str, Any], context: Any) -> dict[str, Any]:
         )
     metrics.add_metric(name="TasksDispatched", unit="Count", value=len(report.dispatched_task_ids))
     sent = [t for t in new_tasks if t.task_id in report.dispatched_task_ids]
+    for i, t in enumerate(sent):
+        at = report.published_at.get(t.task_id)
+        if at is not None:
+            mark(
+                "published",
+                t.mention_key,
+                at.timestamp(),
+                since=t.created_at.timestamp(),
+                task_id=t.task_id,
+                message_id=report.message_ids.get(t.task_id, ""),
+                metrics=metrics if i == 0 else None,
+            )
     if sent:
         # Dispatch lag: from the task's write (the outbox) to its publish; the worst of the batch.
         now = c.clock()

@@ -22,6 +22,8 @@ logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 _tracer: Any = None  # None: not decided yet; False: tracing is off in this container
+_cold_start = True  # the container's first invocation: its import and first work are slow
+_CONTEXT_FIELDS = ("function_name", "memory_limit_in_mb", "invoked_function_arn", "aws_request_id")
 
 
 def tracer() -> Any | None:
@@ -48,13 +50,27 @@ def observe(event: Any, get_response: Callable[[Any], Any]) -> Any:
     # runs the API and the event pump as threads of one process.
     if request_id:
         logger.thread_safe_append_keys(request_id=request_id)
-    try:
+    has_context = context is not None and all(hasattr(context, f) for f in _CONTEXT_FIELDS)
+    global _cold_start
+    if _cold_start and context is not None and has_context:
+        # powertools' ColdStart metric (its own EMF line, dimension function_name): how often
+        # a post waits for a container's import and first analyze (make bench-coldstart).
+        metrics.provider.add_cold_start_metric(context)
+    _cold_start = False
+
+    def run(_event: Any, _context: Any) -> Any:
         active = tracer()
         if active is None:
             return get_response(event)
         name = getattr(context, "function_name", None) or "handler"
         with active.provider.in_subsegment(f"## {name}"):
             return get_response(event)
+
+    try:
+        if has_context:
+            # The function's name, memory, ARN, request id and cold_start on every log line.
+            return logger.inject_lambda_context(run)(event, context)
+        return run(event, context)
     finally:
         logger.thread_safe_clear_keys()
         if metrics.metric_set:  # flushing nothing only makes powertools warn

@@ -119,6 +119,7 @@ def add_bytecode(zip_path: Path) -> int:
         root = Path(tmp)
         with zipfile.ZipFile(zip_path) as zf:
             zf.extractall(root)
+        _add_language_model_cache(root / "chalicelib" / "domain" / "language")
         compileall.compile_dir(
             root,
             quiet=2,
@@ -136,6 +137,15 @@ def add_bytecode(zip_path: Path) -> int:
                 count += path.suffix == ".pyc"
         rebuilt.replace(zip_path)
     return count
+
+
+def _add_language_model_cache(package: Path) -> None:
+    """The romanized-Hindi model as marshal data beside its JSON (a faster first analyze)."""
+    from chalicelib.domain.language.latin import MODEL_CACHE_FILE, MODEL_FILE, model_cache
+
+    model = package / MODEL_FILE
+    if model.is_file():  # a package without the analyzer has no model to cache
+        (package / MODEL_CACHE_FILE).write_bytes(model_cache(model.read_bytes()))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -419,9 +419,8 @@ FUNCTIONS: tuple[Function, ...] = (
             table_grant("mentions", "GetItem", "PutItem", "UpdateItem", "DeleteItem"),
             table_grant("tasks", "PutItem", "UpdateItem"),  # create; note a repost; redact
             table_grant("config", *CONFIG_READ),
-            table_grant(
-                "incidents", "GetItem", "Query", "PutItem", "BatchGetItem", "BatchWriteItem"
-            ),
+            # Lookups in one BatchGetItem, writes in one TransactWriteItems (its Puts).
+            table_grant("incidents", "GetItem", "PutItem", "BatchGetItem"),
         ),
     ),
     Function(
@@ -995,8 +994,25 @@ def dashboard_body() -> Json:
             x=12,
             y=12,
         ),
+        widget(  # issue 17: where a post waits on its way to a phone, and its round trips
+            "Post to phone p95 (ms) by stage; AWS calls per mention",
+            [[NAMESPACE, m, "service", SERVICE] for m in STAGE_METRICS]
+            + [[NAMESPACE, "AwsCallsPerMention", "service", SERVICE]],
+            stat="p95",
+            y=24,
+        ),
     ]
     return sub(json.dumps({"widgets": widgets}, separators=(",", ":")))
+
+
+# The lag metrics of chalicelib/stages.py (named there from the stage: Stage<Name>LagMs).
+STAGE_METRICS = (
+    "StageQueuedLagMs",
+    "StageAnalyzedLagMs",
+    "StageTaskWrittenLagMs",
+    "StageStoredLagMs",
+    "StagePublishedLagMs",
+)
 
 
 # --------------------------------------------------------------------------------------------

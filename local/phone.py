@@ -165,6 +165,36 @@ class PhoneSink:
                 self.sqs.delete_message(QueueUrl=device.queue_url, ReceiptHandle=m["ReceiptHandle"])
         return got
 
+    def listen(self, stop: threading.Event, wait_seconds: int = 1) -> list[threading.Thread]:
+        """Long-poll every device queue on a thread of its own until ``stop``: a message is
+        taken the moment SNS delivers it, as a phone with a live push connection would
+        (``poll_once`` sweeps the queues one after another; each empty sweep costs a wait)."""
+        threads = []
+        for device in list(self.devices):
+
+            def run(device: Device = device) -> None:
+                while not stop.is_set():
+                    try:
+                        response = self.sqs.receive_message(
+                            QueueUrl=device.queue_url,
+                            MaxNumberOfMessages=10,
+                            WaitTimeSeconds=wait_seconds,
+                        )
+                    except Exception:  # the stack is stopping under us
+                        if stop.wait(0.5):
+                            return
+                        continue
+                    for m in response.get("Messages", []):
+                        self._receive(device, m["Body"])
+                        self.sqs.delete_message(
+                            QueueUrl=device.queue_url, ReceiptHandle=m["ReceiptHandle"]
+                        )
+
+            t = threading.Thread(target=run, name=f"phone-{device.member.id}", daemon=True)
+            t.start()
+            threads.append(t)
+        return threads
+
     def _receive_contact(self, contact: Contact, body: str) -> None:
         data = json.loads(body)
         kind = data.get("type", "task")

@@ -50,6 +50,8 @@ class SqsMapping:
     queue_arn: str
     handler: Handler
     batch_size: int = 10
+    # The function's own container (LocalStack(function_containers=True)); None: the pump's.
+    lock: threading.Lock | None = None
 
 
 @dataclass
@@ -63,6 +65,7 @@ class StreamMapping:
     # (index, count) of this pump among the pump workers: it reads the shards it owns (a stable
     # hash of the shard id), so each shard has one reader, as under Lambda's mapping.
     worker: tuple[int, int] = (0, 1)
+    lock: threading.Lock | None = None
     _iterators: dict[str, str] = field(default_factory=dict)
 
     def owns(self, shard_id: str) -> bool:
@@ -115,8 +118,11 @@ class EventPump:
         with self._lock:
             self.stats.invocations += 1
             self.stats.records += len(event.get("Records", []))
+        # The mapping's own container, if it has one (found by name: tests wrap this method).
+        mappings: list[SqsMapping | StreamMapping] = [*self.sqs, *self.streams]
+        own = [m.lock for m in mappings if m.name == name and m.lock]
         try:
-            with self._invoke_lock:
+            with own[0] if own else self._invoke_lock:
                 return handler(event, FakeLambdaContext(function_name=name))
         except Exception as err:
             with self._lock:

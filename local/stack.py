@@ -93,6 +93,10 @@ class LocalStack:
     sms_entity_id: str = "LOCAL-DLT-ENTITY"
     sms_template_id: str = "LOCAL-DLT-TEMPLATE"
     log_level: str = field(default_factory=lambda: os.environ.get(LOG_LEVEL_ENV, "WARNING"))
+    # One container per function (API, analyze, dispatch, schedules), as Lambda runs them,
+    # instead of one for all: each runs one invocation at a time, beside the others. Only with
+    # POWERTOOLS_METRICS_DISABLED (the default here): powertools' metric set is per process.
+    function_containers: bool = False
 
     aws_url: str = ""
     api_url: str = ""
@@ -191,6 +195,8 @@ class LocalStack:
                 ),
             }
         )
+        if self.function_containers and os.environ["POWERTOOLS_METRICS_DISABLED"] != "true":
+            raise ValueError("function_containers needs POWERTOOLS_METRICS_DISABLED=true")
         self.clients = make_clients(self.aws_url, self.region, self.aws_read_timeout)
         self.resources = bootstrap(
             cfg.Settings.from_env(), self.clients, self.visibility_timeout, self.max_receive_count
@@ -210,6 +216,11 @@ class LocalStack:
         self._start_api()
         self.pump = EventPump(self.clients, self.region, invoke_lock=self._invoke_lock)
         add_mappings(self.pump, self.resources, events, self.escalate_every)
+        if self.function_containers:
+            for sqs in self.pump.sqs:
+                sqs.lock = threading.Lock()
+            for stream in self.pump.streams:
+                stream.lock = threading.Lock()
         if self.run_pump and (self.pump_workers > 1 or self.separate_pump):
             self._start_pump_workers()
         elif self.run_pump:
@@ -243,7 +254,8 @@ class LocalStack:
             self._start_api_workers()
             return
         assert self.app_module is not None
-        self._api = api_server(self.app_module.app, self.api_port, self._invoke_lock)
+        lock = threading.Lock() if self.function_containers else self._invoke_lock
+        self._api = api_server(self.app_module.app, self.api_port, lock)
         host, port = self._api.server.server_address[:2]
         self.api_url = f"http://{host}:{port}"
         self.api_urls = [self.api_url]

@@ -72,6 +72,20 @@ class InMemoryMentionRepository:
         self.items[key]["status"] = "routed"
         self.items[key]["task_ids"] = list(task_ids)
 
+    def put_routed(
+        self, analyzed: AnalyzedMention, correlation_id: str, task_ids: Sequence[str]
+    ) -> bool:
+        key = analyzed.mention.key
+        if self.status_of(key) == "routed":
+            return False
+        self.items[key] = {
+            "status": "routed",
+            "analyzed": analyzed,
+            "correlation_id": correlation_id,
+            "task_ids": list(task_ids),
+        }
+        return True
+
     def sample(self, limit: int) -> list[StoredMention]:
         out = []
         for key, item in list(self.items.items())[:limit]:
@@ -140,6 +154,11 @@ class InMemoryTaskRepository:
     history: dict[str, list[TaskEvent]] = field(default_factory=dict)
     last_mention: dict[str, str] = field(default_factory=dict)
 
+    def create_all(self, tasks: Sequence[Task]) -> bool:
+        if any(t.task_id in self.tasks for t in tasks):
+            return False
+        return all([self.create(t) for t in tasks])
+
     def create(self, task: Task) -> bool:
         if task.task_id in self.tasks:
             return False
@@ -165,16 +184,17 @@ class InMemoryTaskRepository:
         if current is not None and current.mention_key == mention_key:
             self.tasks[task_id] = dataclasses.replace(current, excerpt="(deleted on the platform)")
 
-    def note_mention(self, task_id: str, mention_key: str, priority: float = 0.0) -> None:
-        current = self.tasks[task_id]
-        if priority > current.priority:
-            current = dataclasses.replace(current, priority=priority)
-            self.tasks[task_id] = current
-        if self.last_mention.get(task_id) != mention_key:
-            self.last_mention[task_id] = mention_key
-            self.tasks[task_id] = dataclasses.replace(
-                current, mention_count=current.mention_count + 1
-            )
+    def note_mention(self, task_id: str, mention_key: str, priority: float = 0.0) -> bool:
+        current = self.tasks.get(task_id)
+        if current is None or self.last_mention.get(task_id) == mention_key:
+            return False
+        self.last_mention[task_id] = mention_key
+        self.tasks[task_id] = dataclasses.replace(
+            current,
+            mention_count=current.mention_count + 1,
+            priority=max(priority, current.priority),
+        )
+        return True
 
     def due_for_escalation(self, state: str, now: datetime) -> list[Task]:
         return [

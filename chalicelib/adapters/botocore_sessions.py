@@ -19,7 +19,11 @@ def new_session() -> Any:
     import botocore.session
 
     global _loader
+    from chalicelib.stages import count_aws_call
+
     session = botocore.session.get_session()
+    # Every AWS call is counted (the AwsCallsPerMention metric, bench/latency.py).
+    session.register("before-send", count_aws_call)
     if _loader is None:
         _loader = session.get_component("data_loader")
     else:

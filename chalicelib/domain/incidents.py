@@ -221,7 +221,7 @@ class IncidentRecord:
 @dataclass(frozen=True)
 class IncidentDecision:
     incident_key: str
-    reason: str  # reference | near_duplicate | same_leader_query | new
+    reason: str  # reference | near_duplicate | same_leader_query | new | redelivery
     agreement: int | None = None  # slots shared with the nearest signature (near_duplicate)
 
 
@@ -307,6 +307,7 @@ class IncidentIndex:
 
     records: dict[str, IncidentRecord] = field(default_factory=dict)
     by_band: dict[str, set[str]] = field(default_factory=dict)  # band -> band entries
+    # (leader, query) -> entries, read like a band: the newest BAND_READ_LIMIT.
     by_leader_query: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     by_mention: dict[str, str] = field(default_factory=dict)
 
@@ -317,21 +318,27 @@ class IncidentIndex:
             newest = sorted(self.by_band.get(b, ()), reverse=True)[:BAND_READ_LIMIT]
             keys.update(e.rsplit("#", 1)[1] for e in newest)
         for q in probe.query_ids:
-            keys.update(self.by_leader_query.get((probe.leader_id, q), ()))
+            same = self.by_leader_query.get((probe.leader_id, q), ())
+            keys.update(e.rsplit("#", 1)[1] for e in sorted(same, reverse=True)[:BAND_READ_LIMIT])
         for ref in probe.references:
             if ref in self.by_mention:
                 keys.add(self.by_mention[ref])
         return [self.records[k] for k in sorted(keys)]
 
     def assign(self, probe: IncidentProbe, window: timedelta = DEFAULT_WINDOW) -> IncidentDecision:
-        """Decide the incident of ``probe`` and record the mention in it."""
+        """Decide the incident of ``probe`` and record the mention in it; a mention assigned
+        before gets its incident back (reason ``redelivery``) and changes nothing."""
+        if probe.mention_key in self.by_mention:
+            return IncidentDecision(self.by_mention[probe.mention_key], "redelivery")
         decision = decide_incident(probe, self.candidates(probe), window)
         key = decision.incident_key
         self.records[key] = record_with(self.records.get(key), probe, key)
         for b in band_keys(probe.signature):
             self.by_band.setdefault(b, set()).add(band_entry(probe.at, key))
         for q in probe.query_ids:
-            self.by_leader_query.setdefault((probe.leader_id, q), set()).add(key)
+            self.by_leader_query.setdefault((probe.leader_id, q), set()).add(
+                band_entry(probe.at, key)
+            )
         self.by_mention[probe.mention_key] = key
         return decision
 

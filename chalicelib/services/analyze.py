@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.analysis import (
@@ -26,6 +26,8 @@ from chalicelib.services.ports import Clock, IncidentIndex, MentionRepository, T
 
 ROUTED = "routed"
 ANALYZED = "analyzed"
+NEW = "new"  # incident reasons (domain.incidents.IncidentDecision)
+REDELIVERY = "redelivery"
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,10 @@ class AnalyzeOutcome:
     query_ids: tuple[str, ...] = ()
     task_ids: tuple[str, ...] = ()
     new_task_ids: tuple[str, ...] = ()
+    # When the stages ended (the service's clock): analyzed, stored, tasks written.
+    analyzed_at: datetime | None = None
+    stored_at: datetime | None = None
+    tasks_written_at: datetime | None = None
 
 
 @dataclass
@@ -65,36 +71,49 @@ class AnalyzeService:
             for task_id in made_from:
                 self.tasks.redact(task_id, mention.key)
             return AnalyzeOutcome(mention.key, duplicate=False, deleted=True, task_ids=made_from)
-        # A mention fully routed before is a duplicate: no work, and certainly no second task.
-        if self.mentions.status_of(mention.key) == ROUTED:
-            return AnalyzeOutcome(mention.key, duplicate=True)
         now = self.clock()
         config = self.config.watch_config()
         analyzed = analyze(
             mention, self.detect(mention.text), config, now, self.mention_ttl, self.matched_ttl
         )
-        # Stored first (conditional put); if we crash later, a redelivery finds it "analyzed"
-        # and finishes the routing, whose task writes are themselves conditional.
-        self.mentions.put_new(analyzed, correlation_id or mention.key)
+        analyzed_at = self.clock()
         incident_key, reason = "", ""
         if analyzed.leader is not None and analyzed.matches:
             # A redelivery finds the incident it was given before and cannot fork a new one.
-            incident_key = self.incidents.incident_of(mention.key) or ""
-            reason = "redelivery" if incident_key else ""
-            if not incident_key:
-                decision = self.incidents.assign(analyzed.incident_probe(signature))
-                incident_key, reason = decision.incident_key, decision.reason
+            decision = self.incidents.assign(analyzed.incident_probe(signature))
+            incident_key, reason = decision.incident_key, decision.reason
+            if reason == REDELIVERY and self.mentions.status_of(mention.key) == ROUTED:
+                return AnalyzeOutcome(mention.key, duplicate=True)
         teams = self._candidate_teams(analyzed, config)
         planned = plan_tasks(analyzed, config, teams, now, incident_key)
         created: list[str] = []
-        for task in planned:
-            if self.tasks.create(task):
+        if reason == NEW and len(planned) > 1 and self.tasks.create_all(planned):
+            # A new incident's tasks are new: one write for all (a clash falls back below).
+            created, planned_left = [t.task_id for t in planned], []
+        else:
+            planned_left = planned
+        for task in planned_left:
+            # One open task per (team, incident): a later mention of a known incident updates
+            # the team's task (pages nobody), so that is tried first when the incident existed.
+            if reason == NEW:
+                if self.tasks.create(task):
+                    created.append(task.task_id)
+                else:
+                    self.tasks.note_mention(task.task_id, mention.key, task.priority)
+            elif not self.tasks.note_mention(
+                task.task_id, mention.key, task.priority
+            ) and self.tasks.create(task):
+                # No such task yet (a team the incident had not reached): this one opens it.
                 created.append(task.task_id)
-            else:
-                # One open task per (team, incident): a new mention updates it, pages nobody.
-                self.tasks.note_mention(task.task_id, mention.key, task.priority)
+        tasks_written_at = self.clock()
         task_ids = tuple(t.task_id for t in planned)
-        self.mentions.mark_routed(mention.key, task_ids)
+        # Stored last, already routed: one write, the mark that this mention is done. A crash
+        # before it leaves nothing that a redelivery would not redo the same way (the incident
+        # answers "redelivery", task writes are conditional on the deterministic ids).
+        stored = self.mentions.put_routed(analyzed, correlation_id or mention.key, task_ids)
+        stored_at = self.clock()
+        if not stored and not planned:
+            return AnalyzeOutcome(mention.key, duplicate=True)
         return AnalyzeOutcome(
             key=mention.key,
             duplicate=False,
@@ -103,6 +122,9 @@ class AnalyzeService:
             query_ids=tuple(m.query_id for m in analyzed.matches),
             task_ids=task_ids,
             new_task_ids=tuple(created),
+            analyzed_at=analyzed_at,
+            stored_at=stored_at,
+            tasks_written_at=tasks_written_at if planned else None,
         )
 
     def _candidate_teams(self, analyzed: AnalyzedMention, config: WatchConfig) -> list[Team]:

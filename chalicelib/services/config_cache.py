@@ -110,14 +110,41 @@ class CachedConfig:
     _watch: tuple[float, WatchConfig] | None = None
     _teams: dict[str, tuple[float, list[Team]]] = field(default_factory=dict)
     _team_states: dict[str, tuple[float, str | None]] = field(default_factory=dict)
+    _checked: tuple[float, str] | None = None  # (when, config version) last known current
+
+    def _still_current(self) -> None:
+        """Past the ttl, one GetItem of the version: every write bumps it, so an unchanged
+        version keeps everything cached for another ttl (loaded once per container and
+        version), and a changed one drops it all."""
+        now = self.monotonic()
+        if self._checked is not None and now - self._checked[0] <= self.ttl:
+            return
+        item = self.store.get_item(*VERSION_KEY)
+        version = str(item.version) if item else "0"
+        if self._checked is None:
+            # First use: what gets loaded now is at least this version (a write meanwhile
+            # only makes the next check reload).
+            self.invalidate()
+            self._checked = (now, version)
+            return
+        if version != self._checked[1]:
+            self.invalidate()
+            self._checked = (now, version)
+            return
+        self._checked = (now, version)
+        self._watch = (now, self._watch[1]) if self._watch else None
+        self._teams = {k: (now, v) for k, (_, v) in self._teams.items()}
+        self._team_states = {k: (now, v) for k, (_, v) in self._team_states.items()}
 
     def watch_config(self) -> WatchConfig:
+        self._still_current()
         now = self.monotonic()
         if self._watch is None or now - self._watch[0] > self.ttl:
             self._watch = (now, load_watch_config(self.store, self.matchers))
         return self._watch[1]
 
     def teams_in_state(self, state: str) -> list[Team]:
+        self._still_current()
         now = self.monotonic()
         cached = self._teams.get(state)
         if cached is None or now - cached[0] > self.ttl:
@@ -127,6 +154,7 @@ class CachedConfig:
 
     def state_of_team(self, team_id: str) -> str | None:
         """The state a team belongs to, from its ("TEAMIDX", id) pointer; None if unknown."""
+        self._still_current()
         now = self.monotonic()
         cached = self._team_states.get(team_id)
         if cached is None or now - cached[0] > self.ttl:
@@ -137,6 +165,7 @@ class CachedConfig:
         return cached[1]
 
     def invalidate(self) -> None:
+        self._checked = None
         self._watch = None
         self._teams.clear()
         self._team_states.clear()

@@ -11,7 +11,7 @@ same task ids and versions, which receivers drop.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -41,6 +41,9 @@ class DispatchReport:
     dispatched_task_ids: tuple[str, ...]
     failed_task_ids: tuple[str, ...]
     held_task_ids: tuple[str, ...] = ()
+    # Per dispatched task: the SNS message id of its publish, and when the publish returned.
+    message_ids: Mapping[str, str] = field(default_factory=dict)
+    published_at: Mapping[str, datetime] = field(default_factory=dict)
 
 
 @dataclass
@@ -60,6 +63,8 @@ class DispatchService:
         done: list[str] = []
         failed: list[str] = []
         held_ids: list[str] = []
+        ids: dict[str, str] = {}
+        times: dict[str, datetime] = {}
         for (state, _incident), group in groups.items():
             # Re-read: a task already dispatched (a redelivered record) is not published again.
             current = [t for t in (self.tasks.get(g.task_id) for g in group) if t is not None]
@@ -83,13 +88,16 @@ class DispatchService:
                 failed.extend(t.task_id for t, _ in moved)
                 continue
             first_id = message_ids[0] if message_ids else ""
+            sent_at = self.clock()
             for after, event in page:
                 if self._save(replace(after, sns_message_id=first_id), event):
                     done.append(after.task_id)
+                    ids[after.task_id] = first_id
+                    times[after.task_id] = sent_at
             for after, event in held:
                 if self._save(after, event):
                     held_ids.append(after.task_id)
-        return DispatchReport(published, tuple(done), tuple(failed), tuple(held_ids))
+        return DispatchReport(published, tuple(done), tuple(failed), tuple(held_ids), ids, times)
 
     def _save(self, task: Task, event: TaskEvent) -> bool:
         try:

@@ -56,6 +56,13 @@ class MentionRepository(Protocol):
 
     def mark_routed(self, key: str, task_ids: Sequence[str]) -> None: ...
 
+    def put_routed(
+        self, analyzed: AnalyzedMention, correlation_id: str, task_ids: Sequence[str]
+    ) -> bool:
+        """Store the mention as routed to ``task_ids`` in one write, unless it is routed
+        already (False then); a mention left "analyzed" by an older run is overwritten."""
+        ...
+
     def delete(self, key: str) -> list[str]:
         """Remove our copy of a post deleted on its platform; the ids of tasks made from it."""
         ...
@@ -86,6 +93,10 @@ class TaskRepository(Protocol):
         """Write a new task unless its id exists; False when it already did."""
         ...
 
+    def create_all(self, tasks: Sequence[Task]) -> bool:
+        """Write new tasks together (one transaction), or none of them if any id exists."""
+        ...
+
     def get(self, task_id: str) -> Task | None: ...
 
     def save_transition(self, task: Task, event: TaskEvent, expected_version: int) -> None:
@@ -98,9 +109,10 @@ class TaskRepository(Protocol):
         """The post behind a task was deleted on its platform: drop our copy of its text."""
         ...
 
-    def note_mention(self, task_id: str, mention_key: str, priority: float = 0.0) -> None:
+    def note_mention(self, task_id: str, mention_key: str, priority: float = 0.0) -> bool:
         """Another mention of the task's incident arrived: count it (once per mention) and
-        raise the task's priority to ``priority`` if that is higher."""
+        raise the task's priority to ``priority`` if that is higher. True when it counted the
+        mention now; False when there is no such task or the mention was counted already."""
         ...
 
     def due_for_escalation(self, state: str, now: datetime) -> list[Task]:
@@ -141,7 +153,8 @@ class IncidentIndex(Protocol):
         ...
 
     def assign(self, probe: IncidentProbe) -> IncidentDecision:
-        """Decide the incident of a new matched mention and record it there."""
+        """Decide the incident of a matched mention and record it there; a mention assigned
+        before (a redelivery) gets its incident back with reason ``redelivery``."""
         ...
 
     def get(self, incident_key: str) -> IncidentRecord | None:

@@ -432,3 +432,16 @@ def test_gateway_responses_are_problem_json_and_echo_nothing(prod: Template) -> 
     assert answers["UNAUTHORIZED"]["ResponseParameters"]["Headers"]["WWW-Authenticate"] == (
         "'Bearer'"
     )
+
+
+def test_the_language_model_is_packaged_with_its_marshal_cache(tmp_path: Path) -> None:
+    from chalicelib.domain.language import latin
+
+    model = Path(latin.__file__).with_name(latin.MODEL_FILE).read_bytes()
+    package = tmp_path / "deployment.zip"
+    with zipfile.ZipFile(package, "w") as zf:
+        zf.writestr(f"chalicelib/domain/language/{latin.MODEL_FILE}", model)
+    build.add_bytecode(package)
+    with zipfile.ZipFile(package) as zf:
+        cache = zf.read(f"chalicelib/domain/language/{latin.MODEL_CACHE_FILE}")
+    assert latin.model_from_cache(model, cache) is not None

@@ -445,3 +445,13 @@ def test_a_filtered_mention_page_reads_a_bounded_number_of_index_pages(tables: S
     first, cursor = mentions.list_by_state("DL", 1, None, matched=True)
     assert (first, cursor is not None) == ([], True)  # 4 read, none matched: stop, say where
     assert [m.key for m in walk(mentions, "DL", 1, matched=True)] == [oldest]
+
+
+def test_tasks_created_together_are_all_or_none(repos: dict[str, Any]) -> None:
+    tasks = repos["tasks"]
+    east, central = make_task("DL-EAST-01"), make_task("DL-CENTRAL-01")
+    assert tasks.create_all([east, central]) is True
+    assert tasks.get(east.task_id) is not None and tasks.get(central.task_id) is not None
+    north = replace(make_task("DL-NORTH-01"), task_id="t_north")
+    assert tasks.create_all([north, east]) is False  # east exists: nothing is written
+    assert tasks.get("t_north") is None

@@ -1,21 +1,35 @@
 """The incident index on DynamoDB: the lookups of ``domain.incidents.IncidentIndex``, stored.
 
-Reads per mention (the latency issue counts AWS calls): one Query per band (8, each at most
-``BAND_READ_LIMIT`` items, newest first, so a band shared by many posts costs one page), one
-Query per matched keyword query (leader + query), one GetItem per referenced post, one
-BatchGetItem for the candidate records and one GetItem for the chosen record; then one
-BatchWriteItem. The same count as with the SimHash bands before, now bounded in size.
+Round trips per matched mention (issue 17 counts them; each is ~5-10 ms on Lambda):
 
-Concurrent analyzers may both open an incident for two near-duplicates that arrive in the same
-instant; each mention still gets exactly one incident and every later mention joins one of them.
+1. one BatchGetItem of everything a mention can be found by: its own pointer (a redelivery),
+   its 8 band lists, its leader + query lists and the pointers of the posts it references;
+2. one BatchGetItem of the candidate records those name (none when nothing matched: skipped);
+3. one TransactWriteItems: the record, the mention's pointer and every list, each on condition
+   of the version it was read at.
+
+Each band (and each leader + query) is one small item holding its newest ``BAND_READ_LIMIT``
+entries, as the Query of the former layout returned them (``domain.incidents.IncidentIndex``
+reads them the same way, so ``make bench-incidents`` measures this lookup). The lists are
+rewritten whole, so the versions guard them: two analyzers writing one band or one record at
+once cannot lose each other's entry; the loser reads again and decides again (a few times at
+most, then the message is retried by SQS). Before, 8 Queries, a Query per query, a GetItem per
+reference, a BatchGetItem, a GetItem and a BatchWriteItem: 12 or more calls.
+
+Concurrent analyzers may still both open an incident for two near-duplicates that arrive in the
+same instant (each decided before the other wrote); each mention still gets exactly one
+incident and every later mention joins one of them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PynamoDBException
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters.dynamo.models import IncidentItemModel
 from chalicelib.domain.incidents import (
@@ -34,7 +48,21 @@ from chalicelib.domain.incidents import (
 from chalicelib.errors import UpstreamError
 
 META = "META"
+LIST = "L"
+POINTER = "INC"
 MAX_MENTIONS_KEPT = 200  # a viral incident's record stays small; the mentions table has them all
+ATTEMPTS = 3  # a list or record changed between read and write: read and decide again
+REDELIVERY = "redelivery"
+
+Key = tuple[str, str]
+
+
+def _band_pk(band: str) -> str:
+    return f"BANDS#{band}"
+
+
+def _lq_pk(leader_id: str, query_id: str) -> str:
+    return f"LQS#{leader_id}#{query_id}"
 
 
 def _record_from(item: IncidentItemModel) -> IncidentRecord:
@@ -53,13 +81,32 @@ def _record_from(item: IncidentItemModel) -> IncidentRecord:
     )
 
 
+def _entries(item: IncidentItemModel | None) -> list[str]:
+    return [str(e) for e in ((item.data or {}).get("entries", ()) if item else ())]
+
+
+def _newest(entries: Iterable[str]) -> list[str]:
+    """The entries a read returns: newest first, at most ``BAND_READ_LIMIT``."""
+    return sorted(set(entries), reverse=True)[:BAND_READ_LIMIT]
+
+
+@dataclass
+class _Read:
+    """What one BatchGetItem found, by (pk, sk); absent keys are missing."""
+
+    items: dict[Key, IncidentItemModel]
+
+    def get(self, key: Key) -> IncidentItemModel | None:
+        return self.items.get(key)
+
+
 class DynamoIncidentIndex:
     def __init__(self, window: timedelta = DEFAULT_WINDOW) -> None:
         self.window = window
 
     def incident_of(self, mention_key: str) -> str | None:
         try:
-            return IncidentItemModel.get(f"M#{mention_key}", "INC").incident_key
+            return IncidentItemModel.get(f"M#{mention_key}", POINTER).incident_key
         except DoesNotExist:
             return None
         except PynamoDBException as err:
@@ -73,38 +120,42 @@ class DynamoIncidentIndex:
         except PynamoDBException as err:
             raise UpstreamError("reading the incident failed") from err
 
-    def _candidates(self, probe: IncidentProbe) -> list[IncidentRecord]:
-        keys: set[str] = set()
-        for b in band_keys(probe.signature):
-            newest = IncidentItemModel.query(
-                f"BAND#{b}", scan_index_forward=False, limit=BAND_READ_LIMIT
-            )
-            keys.update(i.incident_key for i in newest)
-        for q in probe.query_ids:
-            same = IncidentItemModel.query(f"LQ#{probe.leader_id}#{q}")
-            keys.update(i.incident_key for i in same)
-        for ref in probe.references:
-            found = self.incident_of(ref)
-            if found:
-                keys.add(found)
-        records = IncidentItemModel.batch_get([(f"INC#{k}", META) for k in sorted(keys)])
-        return [_record_from(r) for r in records]
-
     def assign(self, probe: IncidentProbe) -> IncidentDecision:
-        """Decide the incident of ``probe`` and record the mention in it."""
+        """Decide the incident of ``probe`` and record the mention in it.
+
+        A mention assigned before (a redelivered message) gets its incident back with the
+        reason ``redelivery`` and changes nothing.
+        """
         try:
-            decision = decide_incident(probe, self._candidates(probe), self.window)
-            self._record(probe, decision.incident_key)
+            for _ in range(ATTEMPTS):
+                decision = self._try_assign(probe)
+                if decision is not None:
+                    return decision
         except PynamoDBException as err:
             raise UpstreamError("updating the incident index failed") from err
-        return decision
+        raise UpstreamError("the incident index kept changing under this mention; retried")
 
-    def _record(self, probe: IncidentProbe, key: str) -> None:
-        try:
-            old: IncidentRecord | None = _record_from(IncidentItemModel.get(f"INC#{key}", META))
-        except DoesNotExist:
-            old = None
-        rec = record_with(old, probe, key, MAX_MENTIONS_KEPT)
+    def _try_assign(self, probe: IncidentProbe) -> IncidentDecision | None:
+        own = (f"M#{probe.mention_key}", POINTER)
+        bands = [(_band_pk(b), LIST) for b in band_keys(probe.signature)]
+        lqs = [(_lq_pk(probe.leader_id, q), LIST) for q in dict.fromkeys(probe.query_ids)]
+        refs = [(f"M#{r}", POINTER) for r in probe.references]
+        read = self._batch_get([own, *bands, *lqs, *refs])
+        mine = read.get(own)
+        if mine is not None:
+            return IncidentDecision(mine.incident_key, REDELIVERY)
+        keys: set[str] = set()
+        for k in (*bands, *lqs):
+            keys.update(e.rsplit("#", 1)[1] for e in _entries(read.get(k)))
+        keys.update(item.incident_key for k in refs if (item := read.get(k)) is not None)
+        records = self._batch_get([(f"INC#{k}", META) for k in sorted(keys)]) if keys else None
+        candidates = [_record_from(i) for i in records.items.values()] if records else []
+        decision = decide_incident(probe, candidates, self.window)
+        key = decision.incident_key
+        old_item = records.get((f"INC#{key}", META)) if records else None
+        rec = record_with(
+            _record_from(old_item) if old_item else None, probe, key, MAX_MENTIONS_KEPT
+        )
         expires = rec.last_seen + self.window + timedelta(days=1)
         data = {
             "leader_id": rec.leader_id,
@@ -114,17 +165,41 @@ class DynamoIncidentIndex:
             "last_seen": rec.last_seen.isoformat(),
             "mention_keys": list(rec.mention_keys),
         }
-        items = [IncidentItemModel(f"INC#{key}", META, incident_key=key, data=data)]
-        items.append(IncidentItemModel(f"M#{probe.mention_key}", "INC", incident_key=key))
-        items += [
-            IncidentItemModel(f"BAND#{b}", band_entry(probe.at, key), incident_key=key)
-            for b in band_keys(probe.signature)
+        entry = band_entry(probe.at, key)
+        writes: list[tuple[IncidentItemModel, IncidentItemModel | None]] = [
+            (IncidentItemModel(f"INC#{key}", META, incident_key=key, data=data), old_item),
+            (IncidentItemModel(own[0], own[1], incident_key=key), None),
         ]
-        items += [
-            IncidentItemModel(f"LQ#{probe.leader_id}#{q}", key, incident_key=key)
-            for q in probe.query_ids
-        ]
-        with IncidentItemModel.batch_write() as batch:
-            for item in items:
-                item.expires_at = expires
-                batch.save(item)
+        for k in (*bands, *lqs):
+            old = read.get(k)
+            entries = _newest([*_entries(old), entry])
+            item = IncidentItemModel(k[0], k[1], incident_key=key, data={"entries": entries})
+            writes.append((item, old))
+        try:
+            with TransactWrite(connection=_connection()) as tx:
+                for item, old in writes:
+                    item.expires_at = expires
+                    if old is None:
+                        item.version = 1
+                        tx.save(item, condition=IncidentItemModel.pk.does_not_exist())
+                    elif old.version is None:  # written before versions (issue 17)
+                        item.version = 1
+                        tx.save(item, condition=IncidentItemModel.version.does_not_exist())
+                    else:
+                        item.version = int(old.version) + 1
+                        tx.save(item, condition=IncidentItemModel.version == int(old.version))
+        except TransactWriteError as err:
+            if err.cause_response_code == "TransactionCanceledException":
+                return None  # a list, the record or our own pointer changed: decide again
+            raise
+        return decision
+
+    def _batch_get(self, keys: list[Key]) -> _Read:
+        unique = list(dict.fromkeys(keys))
+        found = IncidentItemModel.batch_get(unique)
+        return _Read({(i.pk, i.sk): i for i in found})
+
+
+def _connection() -> Any:
+    """The model's own cached connection (a new one would build another botocore client)."""
+    return IncidentItemModel._get_connection().connection

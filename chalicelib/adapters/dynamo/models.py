@@ -175,9 +175,10 @@ class ThrottleModel(Model):
 class IncidentItemModel(Model):
     """Incidents and their lookups, single-table, all expiring with the grouping window.
 
-    ("INC#<key>", "META") the record; ("BAND#<band>", "<time>#<key>"), ("LQ#<leader>#<query>",
-    key) and ("M#<mention key>", "INC") find it from a new mention's MinHash bands (read newest
-    first, with a limit), leader and query, and referenced posts.
+    ("INC#<key>", "META") the record; ("BANDS#<band>", "L") and ("LQS#<leader>#<query>", "L")
+    hold the newest ``BAND_READ_LIMIT`` "<time>#<key>" entries of a MinHash band and of a
+    leader + query, and ("M#<mention key>", "INC") a mention's incident: a new mention finds
+    its candidates with one BatchGetItem (issue 17; before, one Query per band: "BAND#", "LQ#").
     """
 
     class Meta:
@@ -189,6 +190,8 @@ class IncidentItemModel(Model):
     incident_key = UnicodeAttribute()
     data = JSONAttribute(null=True)
     expires_at = TTLAttribute()
+    # Optimistic lock of the lists and records rewritten whole (issue 17): the version read.
+    version = NumberAttribute(null=True)
 
 
 class ConfigItemModel(Model):

@@ -108,31 +108,10 @@ class DynamoMentionRepository:
         return item.status
 
     def put_new(self, analyzed: AnalyzedMention, correlation_id: str) -> bool:
-        m = analyzed.mention
-        lang = analyzed.language
-        item = MentionModel(
-            key=m.key,
-            platform=m.platform,
-            native_id=m.native_id,
-            author_handle=m.author.handle,
-            leader_id=analyzed.leader.id if analyzed.leader else None,
-            state=analyzed.leader.state if analyzed.leader else None,
-            created_at=m.created_at,
-            ingested_at=analyzed.ingested_at,
-            text=m.text,
-            lang=lang.lang,
-            script=lang.script,
-            mixed=lang.mixed,
-            lang_confidence=round(lang.confidence, 4),
-            matches=[q.as_dict() for q in analyzed.matches] or None,
-            status="analyzed",
-            payload=mention_to_dict(m),
-            correlation_id=correlation_id,
-            expires_at=analyzed.expires_at,
-        )
+        item = _mention_model(analyzed, correlation_id)
         return _conditional_write(
             lambda: item.save(condition=MentionModel.key.does_not_exist()),
-            f"storing mention {m.key} failed",
+            f"storing mention {analyzed.mention.key} failed",
         )
 
     def delete(self, key: str) -> list[str]:
@@ -159,6 +138,19 @@ class DynamoMentionRepository:
             )
         except UpdateError as err:
             raise UpstreamError(f"marking mention {key} routed failed") from err
+
+    def put_routed(
+        self, analyzed: AnalyzedMention, correlation_id: str, task_ids: Sequence[str]
+    ) -> bool:
+        item = _mention_model(analyzed, correlation_id)
+        item.status = "routed"
+        item.task_ids = list(task_ids)  # type: ignore[arg-type]  # stub: a list of str
+        return _conditional_write(
+            lambda: item.save(
+                condition=MentionModel.key.does_not_exist() | (MentionModel.status != "routed")
+            ),
+            f"storing mention {analyzed.mention.key} failed",
+        )
 
     def sample(self, limit: int) -> list[StoredMention]:
         try:
@@ -225,6 +217,32 @@ class DynamoMentionRepository:
         except PynamoDBException as err:
             raise UpstreamError(f"listing mentions of {state} failed") from err
         return out, _mention_cursor(last) if last else None
+
+
+def _mention_model(analyzed: AnalyzedMention, correlation_id: str) -> MentionModel:
+    """The stored form of an analyzed mention, status "analyzed"."""
+    m = analyzed.mention
+    lang = analyzed.language
+    return MentionModel(
+        key=m.key,
+        platform=m.platform,
+        native_id=m.native_id,
+        author_handle=m.author.handle,
+        leader_id=analyzed.leader.id if analyzed.leader else None,
+        state=analyzed.leader.state if analyzed.leader else None,
+        created_at=m.created_at,
+        ingested_at=analyzed.ingested_at,
+        text=m.text,
+        lang=lang.lang,
+        script=lang.script,
+        mixed=lang.mixed,
+        lang_confidence=round(lang.confidence, 4),
+        matches=[q.as_dict() for q in analyzed.matches] or None,
+        status="analyzed",
+        payload=mention_to_dict(m),
+        correlation_id=correlation_id,
+        expires_at=analyzed.expires_at,
+    )
 
 
 def _mention_from_model(m: MentionModel) -> MentionRecord:
@@ -336,6 +354,19 @@ class DynamoTaskRepository:
             f"creating task {task.task_id} failed",
         )
 
+    def create_all(self, tasks: Sequence[Task]) -> bool:
+        # One call, and the tasks of one mention reach the stream together: dispatch sees them
+        # in one batch and sends one notice per state and language (docs/response.md §6).
+        try:
+            with TransactWrite(connection=_connection_for(TaskModel)) as tx:
+                for task in tasks:
+                    tx.save(_task_to_model(task), condition=TaskModel.task_id.does_not_exist())
+        except TransactWriteError as err:
+            if err.cause_response_code == "TransactionCanceledException":
+                return False
+            raise UpstreamError("creating tasks failed") from err
+        return True
+
     def get(self, task_id: str) -> Task | None:
         try:
             return task_from_model(TaskModel.get(task_id, consistent_read=True))
@@ -376,18 +407,12 @@ class DynamoTaskRepository:
             f"redacting task {task_id} failed",
         )
 
-    def note_mention(self, task_id: str, mention_key: str, priority: float = 0.0) -> None:
-        # Priority only rises: a repost wave with more engagement makes the task more urgent.
-        _conditional_write(
-            lambda: TaskModel(task_id=task_id).update(
-                actions=[TaskModel.priority.set(priority)],
-                condition=TaskModel.task_id.exists() & (TaskModel.priority < priority),
-            ),
-            f"raising the priority of task {task_id} failed",
-        )
-        # Once per mention: a redelivered mention does not count twice (condition fails).
-        _conditional_write(
-            lambda: TaskModel(task_id=task_id).update(
+    def note_mention(self, task_id: str, mention_key: str, priority: float = 0.0) -> bool:
+        # Once per mention: a redelivered mention does not count twice (condition fails). The
+        # update returns the task as it is now, so the priority is written only if it rises.
+        counted = TaskModel(task_id=task_id)
+        if not _conditional_write(
+            lambda: counted.update(
                 actions=[
                     TaskModel.mention_count.add(1),
                     TaskModel.last_mention_key.set(mention_key),
@@ -395,7 +420,18 @@ class DynamoTaskRepository:
                 condition=TaskModel.task_id.exists() & (TaskModel.last_mention_key != mention_key),
             ),
             f"updating task {task_id} failed",
-        )
+        ):
+            return False
+        if counted.priority is None or counted.priority < priority:
+            # Priority only rises: a repost wave with more engagement makes the task more urgent.
+            _conditional_write(
+                lambda: TaskModel(task_id=task_id).update(
+                    actions=[TaskModel.priority.set(priority)],
+                    condition=TaskModel.task_id.exists() & (TaskModel.priority < priority),
+                ),
+                f"raising the priority of task {task_id} failed",
+            )
+        return True
 
     def due_for_escalation(self, state: str, now: datetime) -> list[Task]:
         try:
