@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from chalicelib.domain.platforms import NAMES as PLATFORM_NAMES
 from local import faults
 from local.children import Child
 
@@ -481,8 +482,9 @@ class Soak:
 
     def _poison(self) -> None:
         """A message the analyzer can never read: it must end in the dead-letter queue."""
-        key = f"x#soak-poison-{len(self.ledger.poison)}"
-        body = json.dumps({"platform": "x", "native_id": key.split("#", 1)[1], "text": 7})
+        platform = PLATFORM_NAMES[0]  # any watched platform: the text is what poisons it
+        key = f"{platform}#soak-poison-{len(self.ledger.poison)}"
+        body = json.dumps({"platform": platform, "native_id": key.split("#", 1)[1], "text": 7})
         self.stack.clients["sqs"].send_message(
             QueueUrl=self.stack.resources.mentions_queue_url, MessageBody=body
         )
