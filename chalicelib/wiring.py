@@ -29,6 +29,7 @@ from chalicelib.services.polling import (
 from chalicelib.services.ports import (
     Clock,
     ConfigRepository,
+    DeliveryChannel,
     DeviceRegistry,
     IdempotencyStore,
     IncidentIndex,
@@ -312,10 +313,16 @@ class Container:
         )
 
     @cached_property
+    def channels(self) -> dict[str, DeliveryChannel]:
+        """The delivery channels this stage runs, by name (``domain.channels.CHANNELS``)."""
+        from chalicelib.adapters.channels.sns import SnsChannel
+
+        channels: dict[str, DeliveryChannel] = {"sns": SnsChannel(self.publisher, self.outbound)}
+        return channels
+
+    @cached_property
     def dispatcher(self) -> DispatchService:
-        return DispatchService(
-            self.tasks, self.publisher, self.clock, self.config, self.throttle, self.outbound
-        )
+        return DispatchService(self.tasks, self.channels, self.clock, self.config, self.throttle)
 
     @cached_property
     def throttle(self) -> ThrottleStore:
