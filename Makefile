@@ -116,3 +116,9 @@ policies: venv
 # Cold start of app.py and the first analyze/API invocation, with and without bytecode.
 bench-coldstart: venv
 	$(PY) bench/coldstart.py
+
+# Telegram sends through the fake Bot API: rate unpaced and paced (30/s), per-group limit,
+# fan-out arithmetic per channel (issue 13; ~10 s, one JSON line).
+.PHONY: bench-channels
+bench-channels: venv
+	$(PY) bench/channels.py

@@ -62,11 +62,18 @@ ENV_COGNITO_DOMAIN = "TVARIT_COGNITO_DOMAIN"
 # on notifications" only when it is set.
 ENV_WEB_PUSH_KEY = "TVARIT_WEB_PUSH_KEY"
 
+# The Telegram bot as a delivery channel (issue 13): its username (t.me/<username>; setting it
+# turns the channel on), the queue of its sends, and the Bot API's base URL (the local fake).
+ENV_TELEGRAM_BOT_USERNAME = "TVARIT_TELEGRAM_BOT_USERNAME"
+ENV_TELEGRAM_QUEUE_URL = "TVARIT_TELEGRAM_QUEUE_URL"
+ENV_TELEGRAM_API_URL = "TVARIT_TELEGRAM_API_URL"
+
 DEFAULT_REGION = "ap-south-1"
 
 # Resource names fixed by the deployment (one AWS account per stage, as AWS recommends).
 MENTIONS_QUEUE_NAME = "tvarit-mentions"
 POLLS_QUEUE_NAME = "tvarit-polls"
+TELEGRAM_QUEUE_NAME = "tvarit-telegram"
 
 # Settings that are secrets: read from SSM (``ENV_SECRETS_PATH``) in AWS when the env is empty.
 SECRET_FIELDS = (
@@ -123,6 +130,14 @@ class Settings:
     channels: tuple[str, ...] = ()  # besides push: "sms", "email"
     sms_entity_id: str = ""
     sms_template_id: str = ""
+    telegram_bot_username: str = ""
+    telegram_queue_url: str = ""
+    telegram_api_url: str = "https://api.telegram.org"
+
+    @property
+    def telegram_delivery(self) -> bool:
+        """Whether tasks are posted to linked Telegram groups on this stage."""
+        return bool(self.telegram_bot_username and self.telegram_queue_url)
 
     @property
     def enabled_channels(self) -> frozenset[str]:
@@ -216,4 +231,8 @@ class Settings:
             channels=channels,
             sms_entity_id=env.get(ENV_SMS_ENTITY_ID, "").strip(),
             sms_template_id=env.get(ENV_SMS_TEMPLATE_ID, "").strip(),
+            telegram_bot_username=env.get(ENV_TELEGRAM_BOT_USERNAME, "").strip().lstrip("@"),
+            telegram_queue_url=env.get(ENV_TELEGRAM_QUEUE_URL, ""),
+            telegram_api_url=env.get(ENV_TELEGRAM_API_URL, "").rstrip("/")
+            or "https://api.telegram.org",
         )

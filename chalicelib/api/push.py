@@ -31,6 +31,22 @@ def telegram_update() -> Response:
     from chalicelib.services.push import accept_telegram_update
 
     c = container()
+    if c.settings.telegram_bot_username:
+        from chalicelib.services.push import read_bot_update
+
+        # Button taps and /start links are the bot's (issue 13); posts go on to ingest.
+        update = read_bot_update(
+            _body(), push_api.current_request.headers, c.secret("telegram_webhook_secret")
+        )
+        outcome = c.telegram_bot.handle(update) if update is not None else None
+        if outcome is not None and outcome.handled:
+            # No chat or user ids here: they are personal data.
+            logger.info(
+                "telegram bot update",
+                extra={"result": outcome.result, "task_id": outcome.task_id},
+            )
+            metrics.add_metric(name="TelegramBotUpdates", unit="Count", value=1)
+            return Response(body=_accepted(()), status_code=200)
     result = accept_telegram_update(
         _body(),
         push_api.current_request.headers,

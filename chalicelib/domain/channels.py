@@ -25,7 +25,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.domain.tasks import Task, notice_version
+from chalicelib.domain.tasks import Task, TaskStatus, notice_version
 
 SNS = "sns"
 TELEGRAM = "telegram"
@@ -58,9 +58,9 @@ CHANNELS: dict[str, ChannelSpec] = {
     SNS: ChannelSpec(
         SNS,
         MEMBERS,
-        # Publish/PublishBatch to a standard topic: 30,000 messages/s in ap-south-1 (SNS
-        # quotas); each call carries up to 10 entries, one per (state, incident, language).
-        per_second=30_000.0,
+        # Publish/PublishBatch on standard topics outside the largest regions: 1,500 messages/s
+        # (unverified for ap-south-1: docs/response.md section 7); 10 entries a call.
+        per_second=1_500.0,
         per_chat_per_minute=None,
         entries_per_call=10,
         edits=False,
@@ -224,6 +224,19 @@ def plan_deliveries(
     return ChannelPlan(tuple(deliveries), tuple(skipped))
 
 
+def visible_change(before: Task, after: Task) -> bool:
+    """Whether a stored change of a task is one its team should see (an ``update``).
+
+    Acting on it (acknowledge, complete, decline, expire) and another mention of its incident
+    are; the dispatch transition itself (new -> dispatched) and escalation bookkeeping are not.
+    """
+    if after.status is TaskStatus.NEW:
+        return False
+    if before.status is not after.status:
+        return not (before.status is TaskStatus.NEW and after.status is TaskStatus.DISPATCHED)
+    return before.mention_count != after.mention_count
+
+
 # ---- limits ----------------------------------------------------------------------------------
 
 
@@ -250,21 +263,23 @@ def send_delay(
     sender_sends: Sequence[float],
     chat_sends: Sequence[float],
     channel: str,
+    margin: float = 0.0,
 ) -> float:
     """Seconds to wait before the next message, given recent send times (sliding windows).
 
     ``sender_sends``: times of this sender's (bot's) sends, ``chat_sends``: of those into the
-    target chat. 0.0: send now.
+    target chat. ``margin``: seconds added to a window that is full, because the provider counts
+    arrivals and requests do not all take equally long to arrive. 0.0: send now.
     """
     spec = CHANNELS[channel]
     wait = 0.0
     per_second = max(1, int(spec.per_second))
-    recent = [t for t in sender_sends if t > now - 1.0]
+    recent = [t for t in sender_sends if t > now - 1.0 - margin]
     if len(recent) >= per_second:
-        wait = max(wait, sorted(recent)[-per_second] + 1.0 - now)
+        wait = max(wait, sorted(recent)[-per_second] + 1.0 + margin - now)
     if spec.per_chat_per_minute is not None:
         per_minute = max(1, int(spec.per_chat_per_minute))
-        minute = [t for t in chat_sends if t > now - 60.0]
+        minute = [t for t in chat_sends if t > now - 60.0 - margin]
         if len(minute) >= per_minute:
-            wait = max(wait, sorted(minute)[-per_minute] + 60.0 - now)
+            wait = max(wait, sorted(minute)[-per_minute] + 60.0 + margin - now)
     return max(0.0, wait)

@@ -382,3 +382,23 @@ class DeliveryLedger(Protocol):
     def first(self, channel: str, task_id: str) -> tuple[str, str] | None:
         """(ref, chat) of the first delivery of a task on ``channel`` (what an edit changes)."""
         ...
+
+
+class LinkTokenStore(Protocol):
+    """Single-use tokens of chat deep links (``domain.telegram_bot.LinkGrant``), with TTL."""
+
+    def issue(self, token: str, grant: Mapping[str, Any], expires_at: datetime) -> None:
+        """Store a new token's grant until ``expires_at``."""
+        ...
+
+    def consume(self, token: str, now: datetime) -> Mapping[str, Any] | None:
+        """The grant of a live, unused token, marking it used (atomically); None otherwise."""
+        ...
+
+
+class ReplayGuard(Protocol):
+    """Updates a channel delivered to us, each accepted once (update ids are the channel's)."""
+
+    def first_time(self, channel: str, update_id: str, expires_at: datetime) -> bool:
+        """True the first time ``update_id`` is seen on ``channel`` (a conditional put)."""
+        ...

@@ -6,8 +6,10 @@ pure parser and put the mentions on the mentions queue in their wire form.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from chalicelib.adapters.platforms.telegram import (
     SECRET_HEADER as TELEGRAM_SECRET_HEADER,
@@ -82,3 +84,19 @@ def answer_websub_verification(params: Mapping[str, str], watched_channels: Iter
 def _check_size(body: bytes) -> None:
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLargeError(f"body is larger than {MAX_BODY_BYTES} bytes")
+
+
+def read_bot_update(body: bytes, headers: Mapping[str, str], secret: str) -> dict[str, Any] | None:
+    """A webhook update for the bot (after its secret token is checked); None if not JSON.
+
+    The caller asks the bot whether it is an interaction (a tap, ``/start``); anything else
+    goes on to :func:`accept_telegram_update`.
+    """
+    _check_size(body)
+    lower = {k.lower(): v for k, v in headers.items()}
+    verify_webhook_secret(secret, lower.get(TELEGRAM_SECRET_HEADER))
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None

@@ -265,8 +265,8 @@ FANOUT = [
     (TELEGRAM, 0, 1, 0.0),
     (TELEGRAM, 21, 21, 60.0),  # 21 into one group: the 21st waits a minute
     (TELEGRAM, 41, 41, 120.0),
-    (SNS, 36 * 3, 1, 11 / 30_000),  # 108 entries, ten to a PublishBatch: 11 calls
-    (SNS, 1, 1, 1 / 30_000),
+    (SNS, 36 * 3, 1, 11 / 1_500),  # 108 entries, ten to a PublishBatch: 11 calls
+    (SNS, 1, 1, 1 / 1_500),
 ]
 
 
@@ -291,6 +291,13 @@ DELAYS = [
     ("20 in the chat this minute: wait", 100.0, [], [45.0] + [90.0] * 19, 5.0),
     ("both limits: the longer wait wins", 100.0, [99.5] * 30, [41.0] * 20, 1.0),
 ]
+
+
+def test_a_margin_widens_a_full_window_only() -> None:
+    assert send_delay(100.0, [99.25] * 30, [], TELEGRAM, margin=0.1) == pytest.approx(0.35)
+    # 30 sends 1.05 s ago still count with a 0.1 s margin: the window is full.
+    assert send_delay(100.0, [98.95] * 30, [], TELEGRAM, margin=0.1) == pytest.approx(0.05)
+    assert send_delay(100.0, [99.5] * 29, [], TELEGRAM, margin=0.1) == 0.0
 
 
 @pytest.mark.parametrize(("case", "now", "bot", "chat", "wait"), DELAYS, ids=[d[0] for d in DELAYS])
