@@ -224,6 +224,16 @@ def classify_update(update: Mapping[str, Any], bot_username: str = "") -> BotUpd
     return None
 
 
+def message_chat(update: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(chat id, chat type) of a ``message`` / ``edited_message`` update; None otherwise."""
+    for key in ("message", "edited_message"):
+        msg = _obj(update, key)
+        if msg:
+            chat = _obj(msg, "chat")
+            return _s(chat.get("id")), _text(chat, "type")
+    return None
+
+
 def _start_token(text: str, bot_username: str) -> str | None:
     """The token of ``/start <token>`` (also ``/start@bot <token>`` in groups); else None."""
     parts = text.strip().split()

@@ -50,6 +50,7 @@ from chalicelib.domain.telegram_bot import (
     group_link,
     keyboard,
     last_actor,
+    message_chat,
     parse_callback_data,
     private_link,
     render_task,
@@ -276,6 +277,10 @@ class TelegramBot:
         """Handle one webhook update if it is a bot interaction."""
         what = classify_update(update, self.bot_username)
         if what is None:
+            # Talk in a private chat or a team's own group is the team's, not a post to watch:
+            # it never reaches the ingest path (and the mentions table).
+            if self._teams_own_chat(update):
+                return BotOutcome(True, "ignored")
             return BotOutcome(False)
         now = self.clock()
         if not self.replays.first_time(TELEGRAM, str(what.update_id), now + UPDATE_TTL):
@@ -285,6 +290,17 @@ class TelegramBot:
         if isinstance(what, StartCommand):
             return self._start(what)
         return self._done_reply(what)
+
+    def _teams_own_chat(self, update: Mapping[str, Any]) -> bool:
+        chat = message_chat(update)
+        if chat is None:
+            return False
+        chat_id, chat_type = chat
+        if chat_type == "private":
+            return True
+        return bool(chat_id) and (
+            self.store.get_item(CHAT_LINKS, team_chat_id(TELEGRAM, chat_id)) is not None
+        )
 
     # -- who is tapping ------------------------------------------------------------------------
 

@@ -244,6 +244,19 @@ def test_a_replayed_update_changes_nothing(client: Client, world: World, bot: Bo
     assert len(world.tasks.events(task.task_id)) == events_before
 
 
+def test_talk_in_a_linked_group_or_a_private_chat_is_never_ingested(
+    client: Client, world: World, bot: Bot
+) -> None:
+    link(client, bot)
+    group = say(client, bot, GROUP, "kal ka kaam kaun karega? notebandi par jawab do", 7, "group")
+    private = say(client, bot, WARRIOR_TG, "hello bot", WARRIOR_TG, "private")
+    assert json.loads(group.body) == json.loads(private.body) == {"accepted": 0, "keys": []}
+    assert world.queue.messages == []
+    # A group nobody linked (a public group the bot was added to) is still watched.
+    elsewhere = say(client, bot, -100111, "notebandi par jawab do", 7, "supergroup")
+    assert json.loads(elsewhere.body)["accepted"] == 1 and len(world.queue.messages) == 1
+
+
 def modify_event(before: Task, after: Task) -> dict[str, Any]:
     return {
         "Records": [
