@@ -137,3 +137,10 @@ soak: venv
 .PHONY: bench-latency
 bench-latency: venv
 	$(PY) bench/latency.py
+
+
+# Telegram sends through the fake Bot API: rate unpaced and paced (30/s), per-group limit,
+# fan-out arithmetic per channel (issue 13; ~10 s, one JSON line).
+.PHONY: bench-channels
+bench-channels: venv
+	$(PY) bench/channels.py

@@ -6,6 +6,7 @@ from chalice import Chalice
 
 from chalicelib.api.admin import admin_api
 from chalicelib.api.auth import authenticate
+from chalicelib.api.chat_links import chat_links_api
 from chalicelib.api.health import health_api
 from chalicelib.api.http import known_query, utf8_json
 from chalicelib.api.ingest import ingest_api
@@ -28,4 +29,5 @@ app.register_blueprint(tasks_api)
 app.register_blueprint(admin_api)
 app.register_blueprint(openapi_api)
 app.register_blueprint(web)
+app.register_blueprint(chat_links_api)
 app.register_blueprint(events)

@@ -10,7 +10,7 @@ from chalice import Blueprint, Rate
 
 from chalicelib.observability import logger, metrics
 from chalicelib.services.deadline import Deadline
-from chalicelib.settings import MENTIONS_QUEUE_NAME, POLLS_QUEUE_NAME
+from chalicelib.settings import MENTIONS_QUEUE_NAME, POLLS_QUEUE_NAME, TELEGRAM_QUEUE_NAME
 from chalicelib.stages import aws_calls, mark
 from chalicelib.wiring import container
 
@@ -178,25 +178,42 @@ def _mark_analyzed(key: str, message: dict[str, Any], record: Any, outcome: Any)
 def dispatch_tasks(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """DynamoDB stream of the tasks table: publish newly written tasks."""
     from chalicelib.adapters.dynamo.repositories import task_from_stream_image
+    from chalicelib.domain.channels import visible_change
     from chalicelib.domain.tasks import TaskStatus
+    from chalicelib.errors import UpstreamError
 
     c = container()
     sequence_of: dict[str, str] = {}
     new_tasks = []
+    changed: list[tuple[Any, str]] = []
     for record in event.get("Records", []):
+        if record.get("eventName") == "MODIFY" and "OldImage" in record["dynamodb"]:
+            before = task_from_stream_image(record["dynamodb"]["OldImage"])
+            after = task_from_stream_image(record["dynamodb"]["NewImage"])
+            if visible_change(before, after):
+                changed.append((after, record["dynamodb"]["SequenceNumber"]))
+            continue
         if record.get("eventName") != "INSERT":
             continue
         task = task_from_stream_image(record["dynamodb"]["NewImage"])
         if task.status is TaskStatus.NEW:
             new_tasks.append(task)
             sequence_of[task.task_id] = record["dynamodb"]["SequenceNumber"]
+    update_failures: list[dict[str, str]] = []
+    if changed:
+        # Acted on or mentioned again: chats edit their message (SNS pages nobody).
+        try:
+            c.dispatcher.update([t for t, _ in changed])
+        except UpstreamError:
+            update_failures = [{"itemIdentifier": seq} for _, seq in changed]
     if not new_tasks:
-        return {"batchItemFailures": []}
+        return {"batchItemFailures": update_failures}
     if Deadline.of(context).near():
         # Too late to publish and record: the stream retries from the lowest of these.
         logger.warning("dispatch handed back near the timeout", extra={"tasks": len(new_tasks)})
         return {
-            "batchItemFailures": [{"itemIdentifier": sequence_of[t.task_id]} for t in new_tasks]
+            "batchItemFailures": update_failures
+            + [{"itemIdentifier": sequence_of[t.task_id]} for t in new_tasks]
         }
     report = c.dispatcher.dispatch(new_tasks)
     for task in new_tasks:
@@ -231,10 +248,14 @@ def dispatch_tasks(event: dict[str, Any], context: Any) -> dict[str, Any]:
         metrics.add_metric(name="TasksHeldForDigest", unit="Count", value=len(report.held_task_ids))
     if report.failed_task_ids:
         metrics.add_metric(name="DispatchFailures", unit="Count", value=len(report.failed_task_ids))
+    to_chats = sum(n for channel, n in report.channel_counts.items() if channel != "sns")
+    if to_chats:
+        metrics.add_metric(name="TasksToChats", unit="Count", value=to_chats)
     return {
         "batchItemFailures": [
             {"itemIdentifier": sequence_of[t]} for t in report.failed_task_ids if t in sequence_of
         ]
+        + update_failures
     }
 
 
@@ -348,3 +369,58 @@ def _register_streams() -> None:
 
 
 _register_streams()
+
+
+@events.on_sqs_message(queue=TELEGRAM_QUEUE_NAME, batch_size=10, name="telegram_send")
+def telegram_send(event: Any) -> dict[str, Any]:
+    """Post tasks to their teams' Telegram groups and edit them as they change (issue 13).
+
+    Limits are kept by the one sender (reserved concurrency 1): a message that must wait
+    longer than a few seconds (a group's minute is full, or a 429's retry_after) is put back
+    on the queue with that delay, and its record counts as done.
+    """
+    import math
+
+    from aws_lambda_powertools.utilities.batch import (
+        BatchProcessor,
+        EventType,
+        process_partial_response,
+    )
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    from chalicelib.errors import FieldProblem, MalformedInputError
+    from chalicelib.services.telegram_bot import Deferred
+
+    c = container()
+    sender = c.telegram_sender
+
+    def handle(record: SQSRecord) -> None:
+        try:
+            message = json.loads(record.body)
+        except ValueError as err:
+            raise MalformedInputError(
+                "telegram message is not JSON", [FieldProblem("body", repr(err))]
+            ) from None
+        try:
+            outcome = sender.handle(message)
+        except Deferred as wait:
+            c.telegram_queue.send([message], delay_seconds=math.ceil(wait.seconds))
+            metrics.add_metric(name="TelegramDeferred", unit="Count", value=1)
+            logger.info("telegram send deferred", extra={"seconds": round(wait.seconds, 1)})
+            return
+        logger.info(
+            "telegram " + outcome,
+            extra={"task_id": message.get("task_id"), "op": message.get("op")},
+        )
+        if outcome == "sent":
+            metrics.add_metric(name="TelegramSent", unit="Count", value=1)
+        elif outcome == "edited":
+            metrics.add_metric(name="TelegramEdited", unit="Count", value=1)
+
+    result = process_partial_response(
+        event=event.to_dict(),
+        record_handler=handle,
+        processor=BatchProcessor(event_type=EventType.SQS),
+        context=event.context,
+    )
+    return dict(result)

@@ -68,11 +68,18 @@ ENV_AWS_READ_TIMEOUT = "TVARIT_AWS_READ_TIMEOUT"
 # Lambda (its timeout is 60 s, the schedule every minute); the local stack runs short ones.
 ENV_STREAM_SECONDS = "TVARIT_STREAM_SECONDS"
 
+# The Telegram bot as a delivery channel (issue 13): its username (t.me/<username>; setting it
+# turns the channel on), the queue of its sends, and the Bot API's base URL (the local fake).
+ENV_TELEGRAM_BOT_USERNAME = "TVARIT_TELEGRAM_BOT_USERNAME"
+ENV_TELEGRAM_QUEUE_URL = "TVARIT_TELEGRAM_QUEUE_URL"
+ENV_TELEGRAM_API_URL = "TVARIT_TELEGRAM_API_URL"
+
 DEFAULT_REGION = "ap-south-1"
 
 # Resource names fixed by the deployment (one AWS account per stage, as AWS recommends).
 MENTIONS_QUEUE_NAME = "tvarit-mentions"
 POLLS_QUEUE_NAME = "tvarit-polls"
+TELEGRAM_QUEUE_NAME = "tvarit-telegram"
 
 # Settings that are secrets: read from SSM (``ENV_SECRETS_PATH``) in AWS when the env is empty.
 SECRET_FIELDS = (
@@ -131,6 +138,14 @@ class Settings:
     sms_template_id: str = ""
     aws_read_timeout: float = 2.0
     stream_seconds: float = 54.0
+    telegram_bot_username: str = ""
+    telegram_queue_url: str = ""
+    telegram_api_url: str = "https://api.telegram.org"
+
+    @property
+    def telegram_delivery(self) -> bool:
+        """Whether tasks are posted to linked Telegram groups on this stage."""
+        return bool(self.telegram_bot_username and self.telegram_queue_url)
 
     @property
     def enabled_channels(self) -> frozenset[str]:
@@ -226,4 +241,8 @@ class Settings:
             sms_template_id=env.get(ENV_SMS_TEMPLATE_ID, "").strip(),
             aws_read_timeout=float(env.get(ENV_AWS_READ_TIMEOUT, "2")),
             stream_seconds=float(env.get(ENV_STREAM_SECONDS, "54")),
+            telegram_bot_username=env.get(ENV_TELEGRAM_BOT_USERNAME, "").strip().lstrip("@"),
+            telegram_queue_url=env.get(ENV_TELEGRAM_QUEUE_URL, ""),
+            telegram_api_url=env.get(ENV_TELEGRAM_API_URL, "").rstrip("/")
+            or "https://api.telegram.org",
         )

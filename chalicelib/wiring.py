@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.notify import Outbound
 from chalicelib.services.analyze import AnalyzeService
+from chalicelib.services.config_admin import ConfigAdmin
 from chalicelib.services.config_cache import CachedConfig
 from chalicelib.services.contacts import ContactSync
 from chalicelib.services.devices import DeviceSync
@@ -29,12 +30,16 @@ from chalicelib.services.polling import (
 from chalicelib.services.ports import (
     Clock,
     ConfigRepository,
+    DeliveryChannel,
+    DeliveryLedger,
     DeviceRegistry,
     IdempotencyStore,
     IncidentIndex,
+    LinkTokenStore,
     LoginCodeExchange,
     MentionQueue,
     MentionRepository,
+    ReplayGuard,
     TaskPublisher,
     TaskRepository,
     ThrottleStore,
@@ -45,6 +50,14 @@ from chalicelib.settings import Settings
 
 if TYPE_CHECKING:
     from chalicelib.adapters.aws_budget import AwsBudget
+    from chalicelib.services.telegram_bot import (
+        BotApi,
+        LinkIssuer,
+        SendQueue,
+        TeamChats,
+        TelegramBot,
+        TelegramSender,
+    )
 
 
 def utcnow() -> datetime:
@@ -354,10 +367,117 @@ class Container:
         )
 
     @cached_property
-    def dispatcher(self) -> DispatchService:
-        return DispatchService(
-            self.tasks, self.publisher, self.clock, self.config, self.throttle, self.outbound
+    def channels(self) -> dict[str, DeliveryChannel]:
+        """The delivery channels this stage runs, by name (``domain.channels.CHANNELS``)."""
+        from chalicelib.adapters.channels.sns import SnsChannel
+
+        channels: dict[str, DeliveryChannel] = {"sns": SnsChannel(self.publisher, self.outbound)}
+        if self.settings.telegram_delivery:
+            from chalicelib.adapters.channels.telegram import TelegramChannel
+
+            channels["telegram"] = TelegramChannel(
+                self.team_chats, self.delivery_ledger, self.telegram_queue
+            )
+        return channels
+
+    # ---- Telegram (issue 13) ------------------------------------------------------------------
+
+    @cached_property
+    def telegram_api(self) -> BotApi:
+        from chalicelib.adapters.channels.telegram import TelegramBotApi
+        from chalicelib.adapters.platforms.http import Urllib3Transport
+
+        return TelegramBotApi(
+            self.secret("telegram_bot_token"),
+            Urllib3Transport(timeout=8.0),
+            self.settings.telegram_api_url,
+            self.wall_time,
         )
+
+    @cached_property
+    def telegram_queue(self) -> SendQueue:
+        from chalicelib.adapters.channels.telegram import SqsSendQueue
+
+        return SqsSendQueue(self._client("sqs"), self.settings.telegram_queue_url)
+
+    @cached_property
+    def delivery_ledger(self) -> DeliveryLedger:
+        from chalicelib.adapters.dynamo.channel_state import DynamoDeliveryLedger
+
+        assert self._dynamo_bound
+        return DynamoDeliveryLedger()
+
+    @cached_property
+    def link_tokens(self) -> LinkTokenStore:
+        from chalicelib.adapters.dynamo.channel_state import DynamoLinkTokenStore
+
+        assert self._dynamo_bound
+        return DynamoLinkTokenStore()
+
+    @cached_property
+    def replays(self) -> ReplayGuard:
+        from chalicelib.adapters.dynamo.channel_state import DynamoReplayGuard
+
+        assert self._dynamo_bound
+        return DynamoReplayGuard()
+
+    @cached_property
+    def team_chats(self) -> TeamChats:
+        from chalicelib.services.telegram_bot import TeamChats
+
+        return TeamChats(
+            self.config_repo,
+            self.config.state_of_team,
+            time.monotonic,
+            self.settings.config_cache_seconds,
+        )
+
+    @cached_property
+    def config_admin(self) -> ConfigAdmin:
+        return ConfigAdmin(self.config_repo, self.contact_sync, self.device_sync)
+
+    @cached_property
+    def telegram_bot(self) -> TelegramBot:
+        from chalicelib.services.telegram_bot import TelegramBot
+
+        return TelegramBot(
+            self.tasks,
+            self.config_repo,
+            self.config_admin,
+            self.telegram_api,
+            self.link_tokens,
+            self.replays,
+            self.clock,
+            self.settings.telegram_bot_username,
+        )
+
+    @cached_property
+    def link_issuer(self) -> LinkIssuer:
+        from chalicelib.services.telegram_bot import LinkIssuer
+
+        return LinkIssuer(
+            self.config_repo, self.link_tokens, self.clock, self.settings.telegram_bot_username
+        )
+
+    @cached_property
+    def telegram_sender(self) -> TelegramSender:
+        from chalicelib.services.telegram_bot import TelegramSender
+
+        return TelegramSender(
+            self.tasks,
+            self.config_repo,
+            self.team_chats,
+            self.delivery_ledger,
+            self.telegram_api,
+            self.clock,
+            self.wall_time,
+            time.sleep,
+            self.outbound,
+        )
+
+    @cached_property
+    def dispatcher(self) -> DispatchService:
+        return DispatchService(self.tasks, self.channels, self.clock, self.config, self.throttle)
 
     @cached_property
     def throttle(self) -> ThrottleStore:

@@ -179,7 +179,12 @@ MENTIONS = Queue(cfg.MENTIONS_QUEUE_NAME, visibility_timeout=180, max_concurrenc
 # Pollers: few at a time, so the platforms' quotas hold (the account budget is per container).
 POLLS = Queue(cfg.POLLS_QUEUE_NAME, visibility_timeout=360, max_concurrency=2)
 DISPATCH_FAILURES = FailureQueue("tvarit-dispatch-failures")
-QUEUES: tuple[Queue, ...] = (MENTIONS, POLLS)
+# Telegram sends (issue 13): one consumer keeps the bot's limits; deferred sends come back
+# with a delay, so a message may be received several times before it goes out.
+TELEGRAM = Queue(
+    cfg.TELEGRAM_QUEUE_NAME, visibility_timeout=360, max_receive_count=8, max_concurrency=2
+)
+QUEUES: tuple[Queue, ...] = (MENTIONS, POLLS, TELEGRAM)
 FAILURE_QUEUES: tuple[FailureQueue, ...] = (DISPATCH_FAILURES,)
 DLQ_RETENTION = 14 * 24 * 3600  # the maximum: time to read, fix and redrive
 
@@ -336,6 +341,11 @@ NOTIFY_ENV: dict[str, tuple[str, str]] = {
     cfg.ENV_SMS_TEMPLATE_ID: ("SmsTemplateId", "India DLT content template id of the SMS"),
 }
 
+# The Telegram bot as a delivery channel (issue 13): its username turns the channel on.
+TELEGRAM_ENV: dict[str, tuple[str, str]] = {
+    cfg.ENV_TELEGRAM_BOT_USERNAME: ("TelegramBotUsername", "The bot's username; empty: off"),
+}
+
 # X-Ray's write actions have no resource-level permissions: "*" is the only valid resource.
 XRAY_WRITE = Grant(("xray:PutTraceSegments", "xray:PutTelemetryRecords"), ("*",), "XRay")
 
@@ -385,7 +395,12 @@ FUNCTIONS: tuple[Function, ...] = (
         memory=512,
         grants=(
             send_grant(MENTIONS.logical_id, "EnqueueMentions"),
-            PUSH_SECRETS,
+            # The webhook's secrets; the bot token answers button taps (issue 13).
+            secrets_grant(
+                "webhook_secret", "telegram_webhook_secret", "websub_secret", "telegram_bot_token"
+            ),
+            # Link tokens (single use) and seen Telegram updates (replays refused).
+            table_grant("channel-state", "GetItem", "PutItem", "UpdateItem"),
             # Configuration: items, the team index, devices, written in one transaction with
             # the audit record and the version bump.
             table_grant("config", "GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem"),
@@ -405,7 +420,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant(("sns:Subscribe",), STATE_TOPICS_PUBLISH.resources, "SubscribeDevices"),
             DEVICE_ENDPOINTS,
         ),
-        env=API_ENV | NOTIFY_ENV,
+        env=API_ENV | NOTIFY_ENV | TELEGRAM_ENV,
     ),
     Function(
         "analyze",
@@ -437,8 +452,29 @@ FUNCTIONS: tuple[Function, ...] = (
             STATE_TOPICS_PUBLISH,
             # The stream trigger's on-failure destination is sent with the function's role.
             send_grant(DISPATCH_FAILURES.logical_id, "DispatchFailures"),
+            # Chat channels (issue 13): what was delivered; the Telegram queue.
+            table_grant("channel-state", "BatchGetItem"),
+            send_grant(TELEGRAM.logical_id, "EnqueueTelegram"),
         ),
-        env=NOTIFY_ENV,
+        env=NOTIFY_ENV | TELEGRAM_ENV,
+    ),
+    Function(
+        "telegram_send",
+        "TelegramSend",
+        timeout=60,
+        memory=256,
+        # The bot's only sender: the limits (30/s, 20 a minute per group) are kept in memory.
+        reserved_concurrency=1,
+        grants=(
+            consume_grant(TELEGRAM),
+            send_grant(TELEGRAM.logical_id, "DeferTelegram"),  # a send that must wait
+            table_grant("tasks", "GetItem"),
+            table_grant("task-events", "Query"),
+            table_grant("config", *CONFIG_READ),
+            table_grant("channel-state", "GetItem", "PutItem", "Query", "BatchGetItem"),
+            secrets_grant("telegram_bot_token"),
+        ),
+        env=NOTIFY_ENV | TELEGRAM_ENV,
     ),
     Function(
         "schedule-polls",
@@ -607,6 +643,7 @@ def environment() -> dict[str, Any]:
         cfg.ENV_TABLE_PREFIX: TABLE_PREFIX,
         cfg.ENV_MENTIONS_QUEUE_URL: ref(MENTIONS.logical_id),
         cfg.ENV_POLLS_QUEUE_URL: ref(POLLS.logical_id),
+        cfg.ENV_TELEGRAM_QUEUE_URL: ref(TELEGRAM.logical_id),
         cfg.ENV_TOPIC_ARN_PREFIX: arn("sns", TOPIC_PREFIX),
         cfg.ENV_SECRETS_PATH: SECRETS_PATH,
         "POWERTOOLS_SERVICE_NAME": SERVICE,
@@ -935,8 +972,13 @@ def dashboard_body() -> Json:
         "TasksHeldForDigest",
         "DigestsSent",
         "TasksEscalated",
+        # Telegram as a delivery channel (issue 13)
+        "TasksToChats",
+        "TelegramSent",
+        "TelegramEdited",
+        "TelegramBotUpdates",
     ]
-    trouble = [*FAILURE_METRICS, "PollsRateLimited", "EndpointsRetired"]
+    trouble = [*FAILURE_METRICS, "PollsRateLimited", "EndpointsRetired", "TelegramDeferred"]
     widgets = [
         widget(
             "Post journey (Tvarit metrics)", [[NAMESPACE, m, "service", SERVICE] for m in journey]

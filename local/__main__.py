@@ -144,6 +144,26 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(contacts)} SMS/e-mail subscriptions"
     )
 
+    telegram_chats = []
+    if stack.fake_telegram is not None:
+        from local.telegram_stack import link_demo_chat
+
+        for n, team in enumerate(demo.teams):
+            telegram_chats.append(
+                link_demo_chat(
+                    stack.api_url,
+                    stack.issuer,
+                    stack.fake_telegram,
+                    team,
+                    group_id=f"-10010000000{n:02d}",
+                    warrior_user_id=5550100 + n,
+                )
+            )
+        print(
+            f"  telegram bot        fake Bot API {stack.fake_telegram.url}; each demo team's "
+            "group linked by its lead, one member's account each (through the API and /start)"
+        )
+
     # Survives AWS being away (says so once, resumes); mirrors SMS/e-mail members added
     # through the API every 2 s.
     threading.Thread(
@@ -182,6 +202,11 @@ def main(argv: list[str] | None = None) -> int:
     if first_task:
         print(f"Time from start to the first task on a phone: {first_task[0]:.1f} s")
     _print_first_page(stack, task_deliveries())
+    if telegram_chats:
+        from local.telegram_stack import show_demo
+
+        for line in show_demo(stack.fake_telegram, telegram_chats):
+            print(line)
 
     print("Replaying the same posts again: duplicates must create no new task…")
     again = replay(posts, stack.api_url, stack.webhook_secret, rate=0, progress=None)

@@ -31,6 +31,8 @@ class Resources:
     dispatch_failures_url: str
     tasks_stream_arn: str
     topic_arns: dict[str, str]
+    telegram_queue_url: str = ""  # issue 13: the bot's sends
+    telegram_queue_arn: str = ""
 
     @property
     def topic_arn_prefix(self) -> str:
@@ -87,4 +89,7 @@ def bootstrap(
         clients["sqs"], clients["sns"], visibility_timeout, max_receive_count
     )
     stream_arn = bootstrap_tables(settings, clients["dynamodb"])
-    return Resources(url, arn, dlq_url, failures_url, stream_arn, topics)
+    from local.telegram_stack import create_queue
+
+    tg_url, tg_arn = create_queue(clients["sqs"], visibility_timeout, max_receive_count)
+    return Resources(url, arn, dlq_url, failures_url, stream_arn, topics, tg_url, tg_arn)

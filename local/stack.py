@@ -97,6 +97,9 @@ class LocalStack:
     # instead of one for all: each runs one invocation at a time, beside the others. Only with
     # POWERTOOLS_METRICS_DISABLED (the default here): powertools' metric set is per process.
     function_containers: bool = False
+    # The Telegram bot (issue 13) against the fake Bot API (local.fake_telegram).
+    telegram: bool = True
+    fake_telegram: Any = None
 
     aws_url: str = ""
     api_url: str = ""
@@ -208,6 +211,13 @@ class LocalStack:
                 **self._push_platforms(),
             }
         )
+        if self.telegram:
+            from local.telegram_stack import start_fake
+
+            self.fake_telegram, telegram_env = start_fake(
+                self.api_url, self.resources.telegram_queue_url
+            )
+            self._set_env(telegram_env)
         settings = cfg.Settings.from_env()
         wiring.use(wiring.Container(settings))
         # Import the app only now, as Lambda would in an environment that is configured.
@@ -323,6 +333,9 @@ class LocalStack:
         """Stop everything; each child gets ``grace`` seconds to exit before it is killed."""
         if self.pump is not None:
             self.pump.stop(timeout=min(grace, 1.0))
+        if self.fake_telegram is not None:
+            self.fake_telegram.stop()
+            self.fake_telegram = None
         if self._api is not None:
             self._api.shutdown()
             self._api.server.server_close()
@@ -418,6 +431,15 @@ def add_mappings(
             worker=worker,
         )
     )
+    if resources.telegram_queue_url:
+        pump.sqs.append(
+            SqsMapping(
+                "telegram_send",
+                resources.telegram_queue_url,
+                resources.telegram_queue_arn,
+                events.telegram_send,
+            )
+        )
     if worker[0] == 0:
         pump.schedules.append(ScheduleMapping("escalate", events.escalate_tasks, escalate_every))
         pump.schedules.append(

@@ -12,6 +12,7 @@ from typing import Any
 
 from chalicelib.domain.access import Scope
 from chalicelib.domain.analysis import AnalyzedMention
+from chalicelib.domain.channels import Delivery, DeliveryKey
 from chalicelib.domain.config_kinds import VERSION_KEY
 from chalicelib.domain.contacts import redact_contacts
 from chalicelib.domain.incidents import (
@@ -506,3 +507,124 @@ class RecordingContactSubscriber:
 
     def of(self, protocol: str) -> list[dict[str, Any]]:
         return [s for s in self.subscriptions.values() if s["protocol"] == protocol]
+
+
+@dataclass
+class RecordingChannel:
+    """A delivery channel (``services.ports.DeliveryChannel``) that records what it is given.
+
+    ``reach``: the team ids it can reach (a chat channel); ``failures_left`` fails that many
+    deliveries with UpstreamError. Records what it delivered, so it dedupes like a real one.
+    """
+
+    channel: str = "telegram"
+    reach: set[str] = field(default_factory=set)
+    deliveries: list[Delivery] = field(default_factory=list)
+    sent: set[DeliveryKey] = field(default_factory=set)
+    failures_left: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.channel
+
+    def reachable(self, team_ids: Sequence[str]) -> frozenset[str]:
+        return frozenset(t for t in team_ids if t in self.reach)
+
+    def delivered(self, keys: Sequence[DeliveryKey]) -> frozenset[DeliveryKey]:
+        return frozenset(k for k in keys if k in self.sent)
+
+    def deliver(self, delivery: Delivery) -> list[str]:
+        if self.failures_left > 0:
+            self.failures_left -= 1
+            raise UpstreamError(f"{self.channel} unavailable")
+        self.deliveries.append(delivery)
+        if delivery.kind == "task":
+            self.sent.update(delivery.keys)
+        return [f"{self.channel}-{len(self.deliveries)}-{i}" for i in range(len(delivery.tasks))]
+
+
+@dataclass
+class InMemoryDeliveryLedger:
+    """``services.ports.DeliveryLedger`` in memory."""
+
+    records: dict[tuple[str, str, int], tuple[str, str]] = field(default_factory=dict)
+
+    def delivered(self, channel: str, keys: Sequence[DeliveryKey]) -> frozenset[DeliveryKey]:
+        return frozenset(k for k in keys if (channel, k[0], k[1]) in self.records)
+
+    def record(
+        self, channel: str, key: DeliveryKey, ref: str, chat: str, expires_at: datetime
+    ) -> bool:
+        if (channel, key[0], key[1]) in self.records:
+            return False
+        self.records[(channel, key[0], key[1])] = (ref, chat)
+        return True
+
+    def first(self, channel: str, task_id: str) -> tuple[str, str] | None:
+        mine = sorted(
+            (v, r) for (c, t, v), r in self.records.items() if (c, t) == (channel, task_id)
+        )
+        return mine[0][1] if mine else None
+
+
+@dataclass
+class InMemoryLinkTokens:
+    """``services.ports.LinkTokenStore`` in memory (single use, expiry)."""
+
+    tokens: dict[str, tuple[dict[str, Any], datetime, bool]] = field(default_factory=dict)
+
+    def issue(self, token: str, grant: Mapping[str, Any], expires_at: datetime) -> None:
+        self.tokens[token] = (dict(grant), expires_at, False)
+
+    def consume(self, token: str, now: datetime) -> Mapping[str, Any] | None:
+        found = self.tokens.get(token)
+        if found is None or found[2] or found[1] <= now:
+            return None
+        self.tokens[token] = (found[0], found[1], True)
+        return found[0]
+
+
+@dataclass
+class InMemoryReplayGuard:
+    seen: set[tuple[str, str]] = field(default_factory=set)
+
+    def first_time(self, channel: str, update_id: str, expires_at: datetime) -> bool:
+        if (channel, update_id) in self.seen:
+            return False
+        self.seen.add((channel, update_id))
+        return True
+
+
+@dataclass
+class RecordingBotApi:
+    """The Bot API methods the bot uses, recorded (``services.telegram_bot.BotApi``)."""
+
+    sent: list[tuple[str, str, Any]] = field(default_factory=list)
+    edited: list[tuple[str, int, str, Any]] = field(default_factory=list)
+    answers: dict[str, str] = field(default_factory=dict)
+
+    def send_message(
+        self, chat_id: str, text: str, reply_markup: Mapping[str, Any] | None = None
+    ) -> int:
+        self.sent.append((chat_id, text, reply_markup))
+        return len(self.sent)
+
+    def edit_message_text(
+        self,
+        chat_id: str,
+        message_id: int,
+        text: str,
+        reply_markup: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.edited.append((chat_id, message_id, text, reply_markup))
+
+    def answer_callback_query(self, callback_id: str, text: str) -> None:
+        self.answers[callback_id] = text
+
+
+@dataclass
+class RecordingSendQueue:
+    messages: list[tuple[dict[str, Any], int]] = field(default_factory=list)
+
+    def send(self, messages: Sequence[Mapping[str, Any]], delay_seconds: int = 0) -> None:
+        self.messages.extend((dict(m), delay_seconds) for m in messages)

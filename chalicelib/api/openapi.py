@@ -245,6 +245,25 @@ OPERATIONS: tuple[Op, ...] = (
         errors=_WRITE,
     ),
     Op(
+        "post",
+        "/me/telegram-link",
+        "myTelegramLink",
+        "A one-time link that ties my Telegram account to me (taps in my team's group count "
+        "as mine)",
+        ok=201,
+        response="ChatLink",
+        errors=_WRITE,
+    ),
+    Op(
+        "post",
+        "/teams/{team_id}/telegram-link",
+        "teamTelegramLink",
+        "A one-time link that adds the bot to a Telegram group and binds it to the team",
+        ok=201,
+        response="ChatLink",
+        errors=_WRITE,
+    ),
+    Op(
         "get",
         "/me/devices",
         "myDevices",

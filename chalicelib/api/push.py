@@ -6,7 +6,7 @@ handlers live in the platforms' adapters.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from chalice import Blueprint, Response
 
@@ -45,6 +45,20 @@ class _Context:
     @property
     def mention_queue(self) -> MentionQueue:
         return self._c.mention_queue
+
+    def bot_interaction(self, update: Mapping[str, object]) -> bool:
+        c = self._c
+        if not c.settings.telegram_bot_username:
+            return False
+        outcome = c.telegram_bot.handle(update)
+        if not outcome.handled:
+            return False
+        # No chat or user ids here: they are personal data.
+        logger.info(
+            "telegram bot update", extra={"result": outcome.result, "task_id": outcome.task_id}
+        )
+        metrics.add_metric(name="TelegramBotUpdates", unit="Count", value=1)
+        return True
 
     def watched_ids(self, platform: str) -> list[str]:
         return [

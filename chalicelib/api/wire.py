@@ -205,6 +205,13 @@ class Preview(TypedDict):
 
 
 # Response bodies by the name the OpenAPI document gives them.
+class ChatLink(TypedDict):
+    """A one-time Telegram deep link (issue 13) and when it stops working."""
+
+    url: str
+    expires_at: str
+
+
 RESPONSES: tuple[type[Any], ...] = (
     Health,
     Accepted,
@@ -221,6 +228,7 @@ RESPONSES: tuple[type[Any], ...] = (
     DeviceList,
     Routes,
     Preview,
+    ChatLink,
 )
 
 # What a field means, where its name alone could mislead a reader.

@@ -82,6 +82,16 @@ PERMISSIONS: dict[str, dict[Role, frozenset[Verb]]] = {
         **{r: frozenset({_R, _W}) for r in _HEADS},
         Role.TEAM_LEAD: frozenset({_R}),
     },
+    # Chat links (issue 13): a lead links the team's group; a warrior links their own account.
+    "team_chat": {
+        **{r: frozenset({_R, _W}) for r in _HEADS},
+        Role.TEAM_LEAD: frozenset({_R, _W}),
+    },
+    "member_chat": {
+        **{r: frozenset({_R, _W}) for r in _HEADS},
+        Role.TEAM_LEAD: frozenset({_R, _W}),
+        Role.WARRIOR: frozenset({_R, _W}),
+    },
     "audit": {r: frozenset({_R}) for r in _HEADS},
     "stats": {r: frozenset({_R}) for r in _HEADS},
     # Ingested posts and their grouping, per leader state: heads read, nobody writes.

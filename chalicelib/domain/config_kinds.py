@@ -33,6 +33,7 @@ ANALYZE = "analyze"  # match, link to a leader, route, snapshot the chain (event
 DISPATCH = "dispatch"  # paging limits, quiet hours, digests (events.dispatch_tasks, flush_digests)
 ESCALATE = "escalate"  # the level tokens of a task's team (events.escalate_tasks)
 DEVICES = "devices"  # a member's filter policy, made when their device registers
+BOT = "bot"  # the Telegram webhook: button taps, links (services.telegram_bot)
 
 # ("TEAMIDX", team id) -> {"pk": "TEAMS#<state>"}: finds a team by its id alone; written in the
 # same transaction as the team.
@@ -249,6 +250,10 @@ def _same(data: Mapping[str, Any]) -> dict[str, Any]:
     return dict(data)
 
 
+def _no_pointers(data: Mapping[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return []
+
+
 @dataclass(frozen=True)
 class ConfigKind:
     """One kind of configuration object."""
@@ -267,6 +272,8 @@ class ConfigKind:
     # The stored form of valid wire data (a team's members get their team id).
     prepare: Callable[[Mapping[str, Any]], dict[str, Any]] = _same
     indexed_by_team_id: bool = False  # found by id through a ("TEAMIDX", id) pointer
+    # Lookup items written (and deleted) in the object's own transaction: (pk, sk, data).
+    pointers: Callable[[Mapping[str, Any]], list[tuple[str, str, dict[str, Any]]]] = _no_pointers
 
     def key(self, data: Mapping[str, Any]) -> tuple[str, str]:
         """The (pk, sk) an object is stored under."""
@@ -340,4 +347,120 @@ CHAINS = ConfigKind(
     team_of=_chain_team,
 )
 
-KINDS: tuple[ConfigKind, ...] = (LEADERS, QUERIES, TEAMS, MEMBERS, ROUTES, CHAINS)
+
+# ---- chat links (issue 13): a team's group chat, a member's own chat account -----------------
+
+CHAT_LINKS = "CHATLINK"  # one partition; sk "<channel>:<chat id>" / "<channel>:user:<user id>"
+_TEAM_CHATS_PREFIX = "TEAMCHATS#"  # ("TEAMCHATS#<state>", "<channel>#<team>") -> {"chat_id"}
+CHAT_CHANNELS = ("telegram",)  # channels whose team chats are linked this way
+_TEAM_CHAT: dict[str, Any] = {
+    "id": str,
+    "channel": str,
+    "chat_id": str,
+    "team_id": str,
+    "state": str,
+    "district": str,
+}
+_MEMBER_CHAT: dict[str, Any] = {
+    "id": str,
+    "channel": str,
+    "user_id": str,
+    "team_id": str,
+    "member_id": str,
+    "state": str,
+    "district": str,
+}
+
+
+def team_chat_id(channel: str, chat_id: str) -> str:
+    """The id of a team chat link: the chat finds its team by it."""
+    return f"{channel}:{chat_id}"
+
+
+def member_chat_id(channel: str, user_id: str) -> str:
+    """The id of a member's chat account link: a tap's sender finds their member by it."""
+    return f"{channel}:user:{user_id}"
+
+
+def team_chats_partition(state: str) -> str:
+    """Where a state's team-chat pointers live (one query tells which teams are reachable)."""
+    return f"{_TEAM_CHATS_PREFIX}{state}"
+
+
+def _chat_link(data: Mapping[str, Any], fields: dict[str, Any], who: str, kind: str) -> None:
+    problems = _shape(data, fields, "", tuple(fields))
+    if problems:
+        raise InvalidInputError(f"invalid {kind} at {problems[0].loc}", problems)
+    if data["channel"] not in CHAT_CHANNELS:
+        raise _bad("not a chat channel", "channel", f"one of {', '.join(CHAT_CHANNELS)}")
+    if not is_state(str(data["state"])):
+        raise _bad(f"a {kind} belongs to a state", "state", "not a state or UT code")
+    if not str(data[who]).lstrip("-").isdigit():
+        raise _bad(f"a {kind} names a numeric Telegram id", who, "digits, maybe after a -")
+    if not data["team_id"]:
+        raise _bad(f"a {kind} belongs to a team", "team_id", "required")
+
+
+def validate_team_chat(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A team's group chat on a chat channel; its id is ``<channel>:<chat id>``."""
+    _chat_link(data, _TEAM_CHAT, "chat_id", "team chat")
+    if data["id"] != team_chat_id(str(data["channel"]), str(data["chat_id"])):
+        raise _bad("a team chat's id is <channel>:<chat id>", "id", "does not match")
+    return dict(data)
+
+
+def validate_member_chat(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A member's own account on a chat channel; its id is ``<channel>:user:<user id>``."""
+    _chat_link(data, _MEMBER_CHAT, "user_id", "member chat")
+    if data["id"] != member_chat_id(str(data["channel"]), str(data["user_id"])):
+        raise _bad("a member chat's id is <channel>:user:<user id>", "id", "does not match")
+    if not data["member_id"]:
+        raise _bad("a member chat names its member", "member_id", "required")
+    return dict(data)
+
+
+def _team_chat_pointer(data: Mapping[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (
+            team_chats_partition(str(data["state"])),
+            f"{data['channel']}#{data['team_id']}",
+            {"chat_id": str(data["chat_id"])},
+        )
+    ]
+
+
+TEAM_CHATS = ConfigKind(
+    "team_chat",
+    lambda d: CHAT_LINKS,
+    lambda d: Scope(
+        state=str(d["state"]), district=str(d.get("district", "")), team=str(d["team_id"])
+    ),
+    validate_team_chat,
+    readers=(DISPATCH, BOT),
+    fixed_partition=CHAT_LINKS,
+    pointers=_team_chat_pointer,
+)
+MEMBER_CHATS = ConfigKind(
+    "member_chat",
+    lambda d: CHAT_LINKS,
+    lambda d: Scope(
+        state=str(d["state"]),
+        district=str(d.get("district", "")),
+        team=str(d["team_id"]),
+        member=str(d["member_id"]),
+    ),
+    validate_member_chat,
+    readers=(BOT,),
+    fixed_partition=CHAT_LINKS,
+)
+
+KINDS: tuple[ConfigKind, ...] = (
+    LEADERS,
+    QUERIES,
+    TEAMS,
+    MEMBERS,
+    ROUTES,
+    CHAINS,
+    TEAM_CHATS,
+    MEMBER_CHATS,
+)

@@ -155,11 +155,24 @@ class ConfigAdmin:
         return team_record(self.store, object_id)
 
     def _index(
-        self, kind: ConfigKind, data: dict[str, Any] | None, object_id: str
+        self,
+        kind: ConfigKind,
+        data: dict[str, Any] | None,
+        object_id: str,
+        before: dict[str, Any] | None = None,
     ) -> list[IndexItem]:
-        if not kind.indexed_by_team_id:
-            return []
-        return [(TEAM_INDEX, object_id, None if data is None else {"pk": kind.partition(data)})]
+        items: list[IndexItem] = []
+        if kind.indexed_by_team_id:
+            items.append(
+                (TEAM_INDEX, object_id, None if data is None else {"pk": kind.partition(data)})
+            )
+        # The kind's lookup pointers follow the object: the old ones go, the new ones come.
+        new = kind.pointers(data) if data is not None else []
+        keys = {(pk, sk) for pk, sk, _ in new}
+        old = kind.pointers(before) if before is not None else []
+        items += [(pk, sk, None) for pk, sk, _ in old if (pk, sk) not in keys]
+        items += [(pk, sk, dict(value)) for pk, sk, value in new]
+        return items
 
     def get(self, kind: ConfigKind, p: Principal, object_id: str) -> ConfigRecord:
         record = self._locate(kind, object_id)
@@ -271,6 +284,7 @@ class ConfigAdmin:
             kind.audit_scope(scope),
             p.sub,
             expected_version(current, if_match),
+            [i for i in self._index(kind, data, object_id, current.data) if i[0] != TEAM_INDEX],
             objects=_distinct(self._scope(kind, current.data), scope),
         )
         assert record is not None
@@ -291,7 +305,7 @@ class ConfigAdmin:
             kind.audit_scope(scope),
             p.sub,
             expected_version(current, if_match),
-            self._index(kind, None, object_id),
+            self._index(kind, None, object_id, current.data),
             objects=[scope],
         )
         self._after_team_write(kind, p, current.data, None)

@@ -43,6 +43,11 @@ class PushContext(Protocol):
 
     def watched_ids(self, platform: str) -> list[str]: ...
 
+    def bot_interaction(self, update: Mapping[str, object]) -> bool:
+        """True when the update was the bot's own business (a tap, a /start link, a team's
+        chat) and was handled: it is then not a post to ingest."""
+        ...
+
 
 @dataclass(frozen=True)
 class PushResult:

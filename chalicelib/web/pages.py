@@ -445,6 +445,10 @@ def render_task(
         progress=_progress(m, view.events, view.team),
         actions=_actions(page, task, errors, values or {}),
         notify=render("notify.html", m, csrf=page.csrf, key=key),
+        # The bot (issue 13): link this warrior's Telegram account (a one-time deep link).
+        telegram=render("telegram.html", m, csrf=page.csrf)
+        if c.settings.telegram_bot_username
+        else Safe(""),
     )
     title = Safe((m("error_title_prefix") + " " if errors else "") + heading)
     return html(page, Safe(title), body, status)
@@ -786,6 +790,18 @@ def register_web_device(page: Page) -> Response:
         c.config_repo, c.devices, c.settings.state_topic_arn, page.principal, "fcm", token
     )
     return Response(body="", status_code=204, headers=_security_headers())
+
+
+@web.route("/web/telegram-link", methods=["POST"], content_types=FORM)
+@page_view
+def link_telegram(page: Page) -> Response:
+    """ "Link Telegram": the same use case as ``POST /me/telegram-link``, then off to the bot."""
+    form = session.form_of(page.request.raw_body)
+    if not session.csrf_ok(page.token, form, page.headers):
+        return Response(body="", status_code=403, headers=_security_headers())
+    assert page.principal is not None
+    issued = container().link_issuer.issue_member_link(page.principal)
+    return redirect(issued.url)
 
 
 # --- Static files ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@ PAGE_ROUTES = frozenset(
         "/i/{incident_key}",
         "/i/{incident_key}/ack",
         "/web/devices",
+        "/web/telegram-link",
         "/lang/{lang}",
         "/auth/login",
         "/auth/callback",

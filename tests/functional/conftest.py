@@ -25,9 +25,12 @@ from tests.fakes import (
     InMemoryConfigRepository,
     InMemoryIdempotencyStore,
     InMemoryIncidentIndex,
+    InMemoryLinkTokens,
     InMemoryMentionRepository,
+    InMemoryReplayGuard,
     InMemoryTaskRepository,
     InMemoryThrottleStore,
+    RecordingBotApi,
     RecordingContactSubscriber,
     RecordingDeviceRegistry,
     RecordingPublisher,
@@ -53,6 +56,8 @@ SETTINGS = Settings(
     channels=("sms", "email"),
     sms_entity_id="1101000000000000001",
     sms_template_id="1107000000000000002",
+    # The bot's links work (issue 13); its delivery stays off without a queue.
+    telegram_bot_username="tvarit_test_bot",
 )
 
 # One caller per role, in and out of the scope of the world's objects (DL and UP).
@@ -151,6 +156,9 @@ def world() -> Iterator[World]:
             ),
             idempotency=w.idempotency,
             wall_time=lambda: NOW,
+            link_tokens=InMemoryLinkTokens(),
+            replays=InMemoryReplayGuard(),
+            telegram_api=RecordingBotApi(),
         )
     )
     yield w

@@ -305,6 +305,16 @@ MATRIX: list[tuple[str, str, Any, Any, str, str]] = [
     ),
     ("GET", "/routes", None, None, "200 200 200 403 403 200 403", "-"),
     ("POST", "/me/devices", DEVICE, None, "403 403 403 404 201 403 201", "-"),
+    # Telegram links (issue 13): a lead (or a head) links the team's group; members their own.
+    (
+        "POST",
+        "/teams/{obj}/telegram-link",
+        None,
+        None,
+        "201 201 201 201 403 404 403",
+        "201 404 404 404 403 201 403",
+    ),
+    ("POST", "/me/telegram-link", None, None, "403 403 403 404 201 403 201", "-"),
     ("GET", "/me/devices", None, None, "200 200 200 200 200 200 200", "-"),
     (
         "DELETE",

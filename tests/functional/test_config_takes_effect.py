@@ -68,6 +68,9 @@ def test_every_kind_names_its_readers() -> None:
         "member": ("devices", "escalate"),
         "routes": ("analyze",),
         "escalation_chain": ("analyze", "escalate"),
+        # Taken into effect in tests/functional/test_telegram_bot.py
+        "team_chat": ("dispatch", "bot"),
+        "member_chat": ("bot",),
     }
 
 

@@ -247,6 +247,27 @@ class IdempotencyModel(Model):
     expires_at = TTLAttribute()
 
 
+class ChannelStateModel(Model):
+    """Delivery channels' small records (issue 13), all with TTL.
+
+    ``<channel>#<task id>`` / ``v<version>``: a delivery (what a chat channel dedupes on, and
+    the message an edit changes); ``link#<token digest>`` / ``-``: a single-use link token;
+    ``update#<channel>#<update id>`` / ``-``: an update seen (replays are refused).
+    """
+
+    class Meta:
+        table_name = "tvarit-channel-state"
+        region = "ap-south-1"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    ref = UnicodeAttribute(null=True)
+    chat = UnicodeAttribute(null=True)
+    data = JSONAttribute(null=True)
+    used_at = UTCDateTimeAttribute(null=True)
+    expires_at = TTLAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     MentionModel,
     TaskModel,
@@ -256,6 +277,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     IncidentItemModel,
     ThrottleModel,
     IdempotencyModel,
+    ChannelStateModel,
 )
 
 _TABLE_SUFFIX: dict[type[Model], str] = {
@@ -267,6 +289,7 @@ _TABLE_SUFFIX: dict[type[Model], str] = {
     IncidentItemModel: "incidents",
     ThrottleModel: "throttle",
     IdempotencyModel: "idempotency",
+    ChannelStateModel: "channel-state",
 }
 
 

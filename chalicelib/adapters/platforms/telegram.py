@@ -10,6 +10,7 @@ Entity offsets are in UTF-16 code units, as the Bot API counts them.
 from __future__ import annotations
 
 import hmac
+import json
 from collections.abc import Callable, Mapping
 
 from chalicelib.adapters.platforms._common import (
@@ -357,6 +358,13 @@ def bot_update(req: PushRequest, ctx: PushContext) -> PushResult:
     """
     check_size(req.body)
     verify_webhook_secret(ctx.secret("telegram_webhook_secret"), req.headers.get(SECRET_HEADER))
+    # Button taps, /start links and a team's own chat are the delivery bot's (issue 13).
+    try:
+        update = json.loads(req.body)
+    except ValueError:
+        update = None
+    if isinstance(update, dict) and ctx.bot_interaction(update):
+        return PushResult(())
     try:
         mentions = parse_telegram(req.body)
     except ParseError as err:
