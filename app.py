@@ -15,6 +15,7 @@ from chalicelib.api.tasks import tasks_api
 from chalicelib.events import events
 from chalicelib.observability import observe
 from chalicelib.web.pages import web
+from chalicelib.whatsapp_events import whatsapp_events
 
 app = Chalice(app_name="tvarit")
 app.register_middleware(observe, "all")
@@ -29,3 +30,4 @@ app.register_blueprint(admin_api)
 app.register_blueprint(openapi_api)
 app.register_blueprint(web)
 app.register_blueprint(events)
+app.register_blueprint(whatsapp_events)

@@ -61,6 +61,14 @@ ENV_COGNITO_DOMAIN = "TVARIT_COGNITO_DOMAIN"
 # The FCM project's web push certificate (VAPID public key, base64url): the pages offer "turn
 # on notifications" only when it is set.
 ENV_WEB_PUSH_KEY = "TVARIT_WEB_PUSH_KEY"
+# WhatsApp through AWS End User Messaging Social (docs/deploy.md), off unless set to 1/true:
+# the business number's id in End User Messaging Social (phone-number-id-...), the Meta API
+# version messages are written for, and the number's limits (domain.whatsapp.SendLimits).
+ENV_WHATSAPP = "TVARIT_WHATSAPP"
+ENV_WHATSAPP_PHONE_NUMBER_ID = "TVARIT_WHATSAPP_PHONE_NUMBER_ID"
+ENV_WHATSAPP_META_API_VERSION = "TVARIT_WHATSAPP_META_API_VERSION"
+ENV_WHATSAPP_TIER = "TVARIT_WHATSAPP_TIER"
+ENV_WHATSAPP_MPS = "TVARIT_WHATSAPP_MPS"
 
 DEFAULT_REGION = "ap-south-1"
 
@@ -123,11 +131,18 @@ class Settings:
     channels: tuple[str, ...] = ()  # besides push: "sms", "email"
     sms_entity_id: str = ""
     sms_template_id: str = ""
+    whatsapp: bool = False
+    whatsapp_phone_number_id: str = ""
+    whatsapp_meta_api_version: str = "v20.0"
+    whatsapp_tier: str = "TIER_250"
+    whatsapp_mps: int = 80
 
     @property
     def enabled_channels(self) -> frozenset[str]:
         """Channels members may choose: push always; SMS only with its DLT ids set."""
         on = {"push", *self.channels}
+        if self.whatsapp:
+            on.add("whatsapp")
         if not (self.sms_entity_id and self.sms_template_id):
             on.discard("sms")
         return frozenset(on)
@@ -216,4 +231,9 @@ class Settings:
             channels=channels,
             sms_entity_id=env.get(ENV_SMS_ENTITY_ID, "").strip(),
             sms_template_id=env.get(ENV_SMS_TEMPLATE_ID, "").strip(),
+            whatsapp=env.get(ENV_WHATSAPP, "").lower() in ("1", "true", "yes"),
+            whatsapp_phone_number_id=env.get(ENV_WHATSAPP_PHONE_NUMBER_ID, "").strip(),
+            whatsapp_meta_api_version=env.get(ENV_WHATSAPP_META_API_VERSION, "v20.0").strip(),
+            whatsapp_tier=env.get(ENV_WHATSAPP_TIER, "TIER_250").strip(),
+            whatsapp_mps=int(env.get(ENV_WHATSAPP_MPS, "80")),
         )

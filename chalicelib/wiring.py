@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.notify import Outbound
 from chalicelib.services.analyze import AnalyzeService
@@ -39,8 +39,13 @@ from chalicelib.services.ports import (
     TaskRepository,
     ThrottleStore,
     TokenVerifier,
+    WhatsAppClient,
+    WhatsAppLedger,
 )
 from chalicelib.settings import Settings
+
+if TYPE_CHECKING:
+    from chalicelib.services.whatsapp import WhatsAppInbound, WhatsAppSender
 
 
 def utcnow() -> datetime:
@@ -328,6 +333,45 @@ class Container:
     def digester(self) -> DigestService:
         return DigestService(
             self.tasks, self.throttle, self.config, self.publisher, self.clock, self.outbound
+        )
+
+    # WhatsApp (End User Messaging Social), built only where the stage turns it on.
+    @cached_property
+    def whatsapp_ledger(self) -> WhatsAppLedger:
+        from chalicelib.adapters.dynamo.whatsapp import DynamoWhatsAppLedger
+
+        assert self._dynamo_bound
+        return DynamoWhatsAppLedger()
+
+    @cached_property
+    def whatsapp_client(self) -> WhatsAppClient:
+        from chalicelib.adapters.whatsapp import SocialMessagingWhatsAppClient
+
+        return SocialMessagingWhatsAppClient(self._client("socialmessaging"))
+
+    @cached_property
+    def whatsapp_inbound(self) -> WhatsAppInbound:
+        from chalicelib.services.whatsapp import WhatsAppInbound
+
+        return WhatsAppInbound(self.config_repo, self.tasks, self.whatsapp_ledger, self.clock)
+
+    @cached_property
+    def whatsapp_sender(self) -> WhatsAppSender:
+        from chalicelib.domain.links import task_page_url
+        from chalicelib.domain.whatsapp import SendLimiter, SendLimits
+        from chalicelib.services.whatsapp import WhatsAppSender, load_templates
+
+        s = self.settings
+        return WhatsAppSender(
+            self.whatsapp_client,
+            self.whatsapp_ledger,
+            load_templates(),
+            SendLimiter(SendLimits(s.whatsapp_mps, s.whatsapp_tier)),
+            s.whatsapp_phone_number_id,
+            s.whatsapp_meta_api_version,
+            self.clock,
+            time.sleep,
+            lambda task: task_page_url(s.public_base_url, task.task_id),
         )
 
 

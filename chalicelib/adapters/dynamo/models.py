@@ -241,6 +241,20 @@ class IdempotencyModel(Model):
     expires_at = TTLAttribute()
 
 
+class WhatsAppLedgerModel(Model):
+    """WhatsApp delivery's memory (``adapters.dynamo.whatsapp``): ``seen#<key>`` items for
+    inbound message ids and sent (task, version, member), expiring; ``inbound#<phone key>``
+    with the member's last message time (the 24-hour window), expiring after the window."""
+
+    class Meta:
+        table_name = "tvarit-whatsapp"
+        region = "ap-south-1"
+
+    key = UnicodeAttribute(hash_key=True)
+    at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     MentionModel,
     TaskModel,
@@ -250,6 +264,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     IncidentItemModel,
     ThrottleModel,
     IdempotencyModel,
+    WhatsAppLedgerModel,
 )
 
 _TABLE_SUFFIX: dict[type[Model], str] = {
@@ -261,6 +276,7 @@ _TABLE_SUFFIX: dict[type[Model], str] = {
     IncidentItemModel: "incidents",
     ThrottleModel: "throttle",
     IdempotencyModel: "idempotency",
+    WhatsAppLedgerModel: "whatsapp",
 }
 
 
