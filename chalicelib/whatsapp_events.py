@@ -25,7 +25,17 @@ def whatsapp_replies(event: Any) -> dict[str, int]:
     if not c.settings.whatsapp:
         logger.warning("WhatsApp event ignored: WhatsApp is off on this stage")
         return {"acted": 0, "refused": 0, "noted": 0}
-    report = c.whatsapp_inbound.handle(event.message)
+    from chalicelib.errors import MalformedInputError
+
+    try:
+        report = c.whatsapp_inbound.handle(event.message)
+    except MalformedInputError as err:
+        # A retry cannot fix it: say so and drop it (the problem names the part, not the data).
+        logger.error(
+            "whatsapp event unreadable", extra={"problems": [p.as_dict() for p in err.problems]}
+        )
+        metrics.add_metric(name="WhatsAppRepliesRefused", unit="Count", value=1)
+        return {"acted": 0, "refused": 1, "noted": 0}
     for member_id, action, task_id in report.acted:
         # The member id, never the phone number: that is personal data.
         logger.info(

@@ -350,6 +350,9 @@ class Function:
     reserved_concurrency: int | None = None
     env: dict[str, tuple[str, str]] = field(default_factory=dict)  # var -> (parameter, what)
     extra: Json = field(default_factory=dict)
+    # A template condition the function (its log group, role, trigger, alarms) exists under.
+    condition: str = ""
+    fixed_env: dict[str, str] = field(default_factory=dict)  # var -> value
 
     @property
     def function_name(self) -> str:
@@ -507,7 +510,62 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant(("sns:DeleteEndpoint", "sns:Unsubscribe"), ("*",), "RetireEndpoints"),
         ),
     ),
+    Function(
+        "whatsapp_events",
+        "WhatsappEvents",
+        timeout=30,
+        memory=256,
+        reserved_concurrency=5,
+        grants=(
+            # A member's button tap: their phone pointer and team, then the task transition
+            # with its event (as the API's ack/decline); message ids seen and last inbound.
+            table_grant("config", *CONFIG_READ),
+            table_grant("tasks", "GetItem", "PutItem"),
+            table_grant("task-events", "PutItem"),
+            table_grant("whatsapp", "GetItem", "PutItem", "DeleteItem"),
+        ),
+        condition="WhatsAppEnabled",
+        fixed_env={cfg.ENV_WHATSAPP: "true"},
+    ),
 )
+
+# WhatsApp (End User Messaging Social): everything it adds exists only with WhatsApp=on.
+WHATSAPP_CONDITION = "WhatsAppEnabled"
+WHATSAPP_EVENTS_TOPIC = "tvarit-whatsapp-events"
+WHATSAPP_EVENTS_TOPIC_ID = "WhatsAppEventsTopic"
+
+
+def whatsapp_resources() -> dict[str, Json]:
+    """The WABA's event destination: a standard topic End User Messaging Social publishes to
+    (FIFO topics are not supported); the whatsapp_events function subscribes to it."""
+    return {
+        WHATSAPP_EVENTS_TOPIC_ID: {
+            "Type": "AWS::SNS::Topic",
+            "Condition": WHATSAPP_CONDITION,
+            "Properties": {"TopicName": WHATSAPP_EVENTS_TOPIC},
+        },
+        "WhatsAppEventsTopicPolicy": {
+            "Type": "AWS::SNS::TopicPolicy",
+            "Condition": WHATSAPP_CONDITION,
+            "Properties": {
+                "Topics": [ref(WHATSAPP_EVENTS_TOPIC_ID)],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "social-messaging.amazonaws.com"},
+                            "Action": "sns:Publish",
+                            "Resource": ref(WHATSAPP_EVENTS_TOPIC_ID),
+                            "Condition": {
+                                "StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")}
+                            },
+                        }
+                    ],
+                },
+            },
+        },
+    }
 
 
 def function_named(chalice_name: str) -> Function:
@@ -838,6 +896,10 @@ def alarm_resources() -> dict[str, Json]:
             period=300,
             evaluation_periods=2,
         )
+    for fn in FUNCTIONS:
+        if fn.condition:  # no function, no alarm on it
+            for kind in ("Errors", "Throttles"):
+                out[f"{fn.logical_id}{kind}Alarm"]["Condition"] = fn.condition
     out["RestApi5xxAlarm"] = _alarm(
         "API: 5xx responses (503 when a dependency is down)",
         "AWS/ApiGateway",
@@ -897,7 +959,8 @@ def dashboard_body() -> Json:
             },
         }
 
-    fns = [f"${{{fn.logical_id}}}" for fn in FUNCTIONS]
+    # A conditional function may not exist: the dashboard names only the others.
+    fns = [f"${{{fn.logical_id}}}" for fn in FUNCTIONS if not fn.condition]
     journey = [
         "PollsScheduled",
         "MentionsPolled",
@@ -911,6 +974,8 @@ def dashboard_body() -> Json:
         "TasksEscalated",
     ]
     trouble = [*FAILURE_METRICS, "PollsRateLimited", "EndpointsRetired"]
+    journey += ["WhatsAppRepliesActed"]
+    trouble += ["WhatsAppRepliesRefused"]
     widgets = [
         widget(
             "Post journey (Tvarit metrics)", [[NAMESPACE, m, "service", SERVICE] for m in journey]
@@ -983,13 +1048,18 @@ def function_patch(fn: Function, stage: str) -> Json:
         "Timeout": fn.timeout,
         "MemorySize": fn.memory,
         "Environment": {
-            "Variables": environment() | {var: ref(p) for var, (p, _) in fn.env.items()}
+            "Variables": environment()
+            | {var: ref(p) for var, (p, _) in fn.env.items()}
+            | fn.fixed_env
         },
     }
     if fn.reserved_concurrency is not None:
         props["ReservedConcurrentExecutions"] = fn.reserved_concurrency
     props.update(fn.extra)
-    return {"DependsOn": [fn.log_group_logical_id], "Properties": props}
+    patch: Json = {"DependsOn": [fn.log_group_logical_id], "Properties": props}
+    if fn.condition:
+        patch["Condition"] = fn.condition
+    return patch
 
 
 def sqs_trigger_patches(event_sources: Iterable[Any]) -> dict[str, Json]:
@@ -1157,6 +1227,9 @@ def merge_template(stage: str, chalice_app: Any = None) -> Json:
             "Type": "AWS::Logs::LogGroup",
             "Properties": {"LogGroupName": fn.log_group, "RetentionInDays": retention},
         }
+        if fn.condition:
+            resources[fn.log_group_logical_id]["Condition"] = fn.condition
+            resources[f"{fn.logical_id}Role"] = {"Condition": fn.condition}  # Chalice's role
         resources[fn.logical_id] = function_patch(fn, stage)
         if fn.chalice_name in handlers:
             resources[fn.logical_id]["Properties"]["Handler"] = handlers[fn.chalice_name]
@@ -1183,6 +1256,16 @@ def merge_template(stage: str, chalice_app: Any = None) -> Json:
         }
     }
     resources.update(alarm_resources())
+    resources.update(whatsapp_resources())
+    # The trigger's topic ARN as Chalice writes it, but through the topic's attribute: then
+    # CloudFormation creates the topic before the subscription.
+    topic = sub(
+        "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:"
+        f"${{{WHATSAPP_EVENTS_TOPIC_ID}.TopicName}}"
+    )
+    resources["WhatsappEvents"]["Properties"]["Events"] = {
+        "WhatsappEventsSnsSubscription": {"Properties": {"Topic": topic}}
+    }
     outputs: Json = {
         "MentionsQueueUrl": {"Value": ref(MENTIONS.logical_id)},
         "StateTopicArnPrefix": {"Value": arn("sns", TOPIC_PREFIX)},
@@ -1215,8 +1298,17 @@ def merge_template(stage: str, chalice_app: Any = None) -> Json:
                 "Default": "",
                 "Description": "E-mail subscribed to alarms (empty: none)",
             },
+            "WhatsApp": {
+                "Type": "String",
+                "Default": "off",
+                "AllowedValues": ["off", "on"],
+                "Description": "WhatsApp through End User Messaging Social (docs/deploy.md)",
+            },
         },
-        "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [ref("AlarmEmail"), ""]}]}},
+        "Conditions": {
+            "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [ref("AlarmEmail"), ""]}]},
+            WHATSAPP_CONDITION: {"Fn::Equals": [ref("WhatsApp"), "on"]},
+        },
         "Resources": resources,
         "Outputs": outputs,
     }

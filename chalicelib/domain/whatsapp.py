@@ -268,10 +268,10 @@ def validate_templates(data: Any) -> TemplateSet:
                     _bad_template(f"{where}.text", f"1 to {MAX_BUTTON_TEXT} characters")
                 )
                 continue
-            try:
-                buttons.append(Button(TaskAction(str(action)), text))
-            except ValueError:
+            if action not in {a.value for a in BUTTON_ACTIONS}:
                 problems.append(_bad_template(f"{where}.action", "ack, complete or decline"))
+                continue
+            buttons.append(Button(TaskAction(str(action)), text))
         if [b.action for b in buttons] != list(BUTTON_ACTIONS) and len(buttons) == len(raw_buttons):
             problems.append(
                 _bad_template(f"{at}.buttons", "three quick replies: ack, complete, decline")
