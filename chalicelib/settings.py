@@ -69,12 +69,14 @@ ENV_WHATSAPP_PHONE_NUMBER_ID = "TVARIT_WHATSAPP_PHONE_NUMBER_ID"
 ENV_WHATSAPP_META_API_VERSION = "TVARIT_WHATSAPP_META_API_VERSION"
 ENV_WHATSAPP_TIER = "TVARIT_WHATSAPP_TIER"
 ENV_WHATSAPP_MPS = "TVARIT_WHATSAPP_MPS"
+ENV_WHATSAPP_SENDS_QUEUE_URL = "TVARIT_WHATSAPP_SENDS_QUEUE_URL"
 
 DEFAULT_REGION = "ap-south-1"
 
 # Resource names fixed by the deployment (one AWS account per stage, as AWS recommends).
 MENTIONS_QUEUE_NAME = "tvarit-mentions"
 POLLS_QUEUE_NAME = "tvarit-polls"
+WHATSAPP_SENDS_QUEUE_NAME = "tvarit-whatsapp-sends"
 
 # Settings that are secrets: read from SSM (``ENV_SECRETS_PATH``) in AWS when the env is empty.
 SECRET_FIELDS = (
@@ -136,6 +138,7 @@ class Settings:
     whatsapp_meta_api_version: str = "v20.0"
     whatsapp_tier: str = "TIER_250"
     whatsapp_mps: int = 80
+    whatsapp_sends_queue_url: str = ""
 
     @property
     def enabled_channels(self) -> frozenset[str]:
@@ -233,7 +236,9 @@ class Settings:
             sms_template_id=env.get(ENV_SMS_TEMPLATE_ID, "").strip(),
             whatsapp=env.get(ENV_WHATSAPP, "").lower() in ("1", "true", "yes"),
             whatsapp_phone_number_id=env.get(ENV_WHATSAPP_PHONE_NUMBER_ID, "").strip(),
-            whatsapp_meta_api_version=env.get(ENV_WHATSAPP_META_API_VERSION, "v20.0").strip(),
-            whatsapp_tier=env.get(ENV_WHATSAPP_TIER, "TIER_250").strip(),
-            whatsapp_mps=int(env.get(ENV_WHATSAPP_MPS, "80")),
+            # Empty (a template parameter left at its default) means the default.
+            whatsapp_meta_api_version=env.get(ENV_WHATSAPP_META_API_VERSION, "").strip() or "v20.0",
+            whatsapp_tier=env.get(ENV_WHATSAPP_TIER, "").strip() or "TIER_250",
+            whatsapp_mps=int(env.get(ENV_WHATSAPP_MPS, "").strip() or "80"),
+            whatsapp_sends_queue_url=env.get(ENV_WHATSAPP_SENDS_QUEUE_URL, ""),
         )

@@ -29,6 +29,7 @@ from chalicelib.services.polling import (
 from chalicelib.services.ports import (
     Clock,
     ConfigRepository,
+    DeliveryChannel,
     DeviceRegistry,
     IdempotencyStore,
     IncidentIndex,
@@ -317,10 +318,20 @@ class Container:
         )
 
     @cached_property
+    def channels(self) -> dict[str, DeliveryChannel]:
+        """The delivery channels this stage runs, by name (``domain.channels.CHANNELS``)."""
+        from chalicelib.adapters.channels.sns import SnsChannel
+
+        channels: dict[str, DeliveryChannel] = {"sns": SnsChannel(self.publisher, self.outbound)}
+        if self.settings.whatsapp:
+            from chalicelib.adapters.channels.whatsapp import WhatsAppChannel
+
+            channels["whatsapp"] = WhatsAppChannel(self.config_repo, self.whatsapp_queue)
+        return channels
+
+    @cached_property
     def dispatcher(self) -> DispatchService:
-        return DispatchService(
-            self.tasks, self.publisher, self.clock, self.config, self.throttle, self.outbound
-        )
+        return DispatchService(self.tasks, self.channels, self.clock, self.config, self.throttle)
 
     @cached_property
     def throttle(self) -> ThrottleStore:
@@ -348,6 +359,13 @@ class Container:
         from chalicelib.adapters.whatsapp import SocialMessagingWhatsAppClient
 
         return SocialMessagingWhatsAppClient(self._client("socialmessaging"))
+
+    @cached_property
+    def whatsapp_queue(self) -> MentionQueue:
+        """One message per (task, member) to send; its one consumer keeps the number's limits."""
+        from chalicelib.adapters.sqs import SqsMentionQueue
+
+        return SqsMentionQueue(self._client("sqs"), self.settings.whatsapp_sends_queue_url)
 
     @cached_property
     def whatsapp_inbound(self) -> WhatsAppInbound:

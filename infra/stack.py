@@ -150,6 +150,7 @@ class Queue:
     retention_seconds: int = 4 * 24 * 3600
     max_concurrency: int | None = None  # SQS trigger's ScalingConfig
     oldest_message_alarm_seconds: int = 300
+    condition: str = ""  # a template condition the queue (and its DLQ, alarms) exists under
 
     @property
     def logical_id(self) -> str:
@@ -179,12 +180,29 @@ MENTIONS = Queue(cfg.MENTIONS_QUEUE_NAME, visibility_timeout=180, max_concurrenc
 # Pollers: few at a time, so the platforms' quotas hold (the account budget is per container).
 POLLS = Queue(cfg.POLLS_QUEUE_NAME, visibility_timeout=360, max_concurrency=2)
 DISPATCH_FAILURES = FailureQueue("tvarit-dispatch-failures")
-QUEUES: tuple[Queue, ...] = (MENTIONS, POLLS)
+# WhatsApp sends, one per (task, member): one consumer at a time (reserved concurrency 1) keeps
+# the business number's throughput and tier; Lambda's throttling of the SQS pollers returns
+# messages to the queue, so they get many receives before the DLQ.
+WHATSAPP_SENDS = Queue(
+    cfg.WHATSAPP_SENDS_QUEUE_NAME,
+    visibility_timeout=360,
+    max_receive_count=10,
+    condition="WhatsAppEnabled",
+)
+QUEUES: tuple[Queue, ...] = (MENTIONS, POLLS, WHATSAPP_SENDS)
 FAILURE_QUEUES: tuple[FailureQueue, ...] = (DISPATCH_FAILURES,)
 DLQ_RETENTION = 14 * 24 * 3600  # the maximum: time to read, fix and redrive
 
 
 def queue_resources(queue: Queue) -> dict[str, Json]:
+    out = _queue_resources(queue)
+    if queue.condition:
+        for resource in out.values():
+            resource["Condition"] = queue.condition
+    return out
+
+
+def _queue_resources(queue: Queue) -> dict[str, Json]:
     return {
         queue.dlq_logical_id: {
             "Type": "AWS::SQS::Queue",
@@ -352,7 +370,7 @@ class Function:
     extra: Json = field(default_factory=dict)
     # A template condition the function (its log group, role, trigger, alarms) exists under.
     condition: str = ""
-    fixed_env: dict[str, str] = field(default_factory=dict)  # var -> value
+    fixed_env: dict[str, Any] = field(default_factory=dict)  # var -> value
 
     @property
     def function_name(self) -> str:
@@ -441,8 +459,21 @@ FUNCTIONS: tuple[Function, ...] = (
             STATE_TOPICS_PUBLISH,
             # The stream trigger's on-failure destination is sent with the function's role.
             send_grant(DISPATCH_FAILURES.logical_id, "DispatchFailures"),
+            # The WhatsApp channel enqueues its sends (the queue exists with WhatsApp=on only:
+            # named by its ARN, not by an attribute of a resource that may be absent).
+            Grant(
+                ("sqs:SendMessage",),
+                (arn("sqs", cfg.WHATSAPP_SENDS_QUEUE_NAME),),
+                "EnqueueWhatsAppSends",
+            ),
         ),
         env=NOTIFY_ENV,
+        fixed_env={
+            cfg.ENV_WHATSAPP: {"Fn::If": ["WhatsAppEnabled", "true", "false"]},
+            cfg.ENV_WHATSAPP_SENDS_QUEUE_URL: {
+                "Fn::If": ["WhatsAppEnabled", ref("WhatsappSendsQueue"), ""]
+            },
+        },
     ),
     Function(
         "schedule-polls",
@@ -524,6 +555,35 @@ FUNCTIONS: tuple[Function, ...] = (
             table_grant("task-events", "PutItem"),
             table_grant("whatsapp", "GetItem", "PutItem", "DeleteItem"),
         ),
+        condition="WhatsAppEnabled",
+        fixed_env={cfg.ENV_WHATSAPP: "true"},
+    ),
+    Function(
+        "whatsapp_send",
+        "WhatsappSend",
+        timeout=60,
+        memory=256,
+        reserved_concurrency=1,  # one sender per business number: its limiter is the number's
+        grants=(
+            consume_grant(WHATSAPP_SENDS),
+            table_grant("tasks", "GetItem"),
+            table_grant("config", *CONFIG_READ),
+            table_grant("whatsapp", "GetItem", "PutItem", "DeleteItem"),
+            Grant(
+                ("social-messaging:SendWhatsAppMessage",),
+                (arn("social-messaging", "phone-number-id/*"),),
+                "SendWhatsApp",
+            ),
+        ),
+        env={
+            cfg.ENV_WHATSAPP_PHONE_NUMBER_ID: (
+                "WhatsAppPhoneNumberId",
+                "End User Messaging Social phone number id (phone-number-id-...)",
+            ),
+            cfg.ENV_WHATSAPP_TIER: ("WhatsAppTier", "The number's messaging limit tier"),
+            cfg.ENV_WHATSAPP_MPS: ("WhatsAppMps", "The number's messages per second"),
+            cfg.ENV_PUBLIC_BASE_URL: ("PublicBaseUrl", "https:// base URL of the task pages"),
+        },
         condition="WhatsAppEnabled",
         fixed_env={cfg.ENV_WHATSAPP: "true"},
     ),
@@ -867,6 +927,8 @@ def alarm_resources() -> dict[str, Json]:
             period=300,
         )
     for queue in QUEUES:
+        if queue.condition:
+            out[f"{queue.dlq_logical_id}DepthAlarm"]["Condition"] = queue.condition
         out[f"{queue.logical_id}AgeAlarm"] = _alarm(
             f"{queue.name}: the oldest post has waited over {queue.oldest_message_alarm_seconds} s",
             "AWS/SQS",
@@ -876,6 +938,8 @@ def alarm_resources() -> dict[str, Json]:
             period=60,
             evaluation_periods=3,
         )
+        if queue.condition:
+            out[f"{queue.logical_id}AgeAlarm"]["Condition"] = queue.condition
     for fn in FUNCTIONS:
         out[f"{fn.logical_id}ErrorsAlarm"] = _alarm(
             f"{fn.function_name}: invocations failed",
@@ -974,8 +1038,8 @@ def dashboard_body() -> Json:
         "TasksEscalated",
     ]
     trouble = [*FAILURE_METRICS, "PollsRateLimited", "EndpointsRetired"]
-    journey += ["WhatsAppRepliesActed"]
-    trouble += ["WhatsAppRepliesRefused"]
+    journey += ["WhatsAppMessagesSent", "WhatsAppRepliesActed"]
+    trouble += ["WhatsAppMessagesDropped", "WhatsAppRepliesRefused"]
     widgets = [
         widget(
             "Post journey (Tvarit metrics)", [[NAMESPACE, m, "service", SERVICE] for m in journey]

@@ -12,6 +12,7 @@ from typing import Any
 
 from chalicelib.domain.access import Scope
 from chalicelib.domain.analysis import AnalyzedMention
+from chalicelib.domain.channels import Delivery, DeliveryKey
 from chalicelib.domain.config_kinds import VERSION_KEY
 from chalicelib.domain.contacts import redact_contacts
 from chalicelib.domain.incidents import (
@@ -486,3 +487,37 @@ class RecordingContactSubscriber:
 
     def of(self, protocol: str) -> list[dict[str, Any]]:
         return [s for s in self.subscriptions.values() if s["protocol"] == protocol]
+
+
+@dataclass
+class RecordingChannel:
+    """A delivery channel (``services.ports.DeliveryChannel``) that records what it is given.
+
+    ``reach``: the team ids it can reach (a chat channel); ``failures_left`` fails that many
+    deliveries with UpstreamError. Records what it delivered, so it dedupes like a real one.
+    """
+
+    channel: str = "telegram"
+    reach: set[str] = field(default_factory=set)
+    deliveries: list[Delivery] = field(default_factory=list)
+    sent: set[DeliveryKey] = field(default_factory=set)
+    failures_left: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.channel
+
+    def reachable(self, team_ids: Sequence[str]) -> frozenset[str]:
+        return frozenset(t for t in team_ids if t in self.reach)
+
+    def delivered(self, keys: Sequence[DeliveryKey]) -> frozenset[DeliveryKey]:
+        return frozenset(k for k in keys if k in self.sent)
+
+    def deliver(self, delivery: Delivery) -> list[str]:
+        if self.failures_left > 0:
+            self.failures_left -= 1
+            raise UpstreamError(f"{self.channel} unavailable")
+        self.deliveries.append(delivery)
+        if delivery.kind == "task":
+            self.sent.update(delivery.keys)
+        return [f"{self.channel}-{len(self.deliveries)}-{i}" for i in range(len(delivery.tasks))]

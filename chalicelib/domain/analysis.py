@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from chalicelib.domain.channels import DEFAULT_CHANNELS
 from chalicelib.domain.escalation import EscalationChain, chain_for, next_step
 from chalicelib.domain.incidents import (
     IncidentProbe,
@@ -191,14 +192,16 @@ def plan_tasks(
         "config_version": config.version,
     }
     by_id = {t.id: t for t in teams}
-    # The route that chose a team may name the escalation chain of its tasks.
+    # The route that chose a team may name the escalation chain and channels of its tasks.
     named = {r.path: r.escalation for r in routes}
-    picked = [
-        (by_id[team_id], chain_for(by_id[team_id], config.chains, named.get(target.route_path, "")))
+    channels = {r.path: list(r.channels) for r in routes}
+    chosen = [
+        (by_id[team_id], target.route_path)
         for target in config.routes.resolve(labels, TeamDirectory.build(teams))
         for team_id in target.team_ids
         if team_id in by_id
     ]
+    picked = [(team, chain_for(team, config.chains, named.get(path, ""))) for team, path in chosen]
     mention = analyzed.mention
     # Reach: the author's followers when the platform says, else the leader's known reach.
     score = priority(
@@ -226,10 +229,14 @@ def plan_tasks(
             lang=analyzed.language.lang,
             excerpt=excerpt,
             url=analyzed.mention.url,
-            route={**snapshot, "escalation": chain.as_dict()},
+            route={
+                **snapshot,
+                "escalation": chain.as_dict(),
+                "channels": channels.get(path, list(DEFAULT_CHANNELS)),
+            },
             priority=score,
         )
-        for team, chain in picked
+        for (team, chain), (_, path) in zip(picked, chosen, strict=True)
     ]
     # The chain in force is part of the snapshot; its first notify step sets the first due time.
     return [

@@ -27,7 +27,8 @@ import regex
 
 from chalicelib.domain.links import incident_page_url, task_page_url
 from chalicelib.domain.routing import TeamDirectory
-from chalicelib.domain.tasks import Task, TaskStatus
+from chalicelib.domain.tasks import Task
+from chalicelib.domain.tasks import notice_version as notice_version  # re-exported
 
 SNS_MESSAGE_LIMIT = 262_144  # bytes, message + attributes; also the PublishBatch aggregate
 BATCH_MAX_ENTRIES = 10
@@ -226,16 +227,6 @@ OFFLINE = Outbound()  # no pages configured, no SMS: what tests and the bench us
 def short_ref(incident_key: str) -> str:
     """A short, stable, URL-safe reference to an incident (batch entry ids, push collapse keys)."""
     return hashlib.sha256(incident_key.encode()).hexdigest()[:8]
-
-
-def notice_version(task: Task) -> int:
-    """The version a notice about ``task`` carries: the dispatch transition does not count.
-
-    Dispatch bumps the stored version when it publishes, but a warrior has seen nothing yet:
-    the first notice is version 1, and a republish after a crash (the task still ``new``)
-    carries the same number, so phones keep deduping on (task id, version).
-    """
-    return task.version - 1 if task.status is not TaskStatus.NEW else task.version
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import Any
 
 import regex
 
+from chalicelib.domain.channels import DEFAULT_CHANNELS, parse_channels
 from chalicelib.domain.org import Team
 from chalicelib.errors import FieldProblem, InvalidInputError
 
@@ -31,7 +32,7 @@ SELECTORS = frozenset({"state", "district", "all"})
 _LABEL_NAME = re.compile(r"[a-z_][a-z0-9_]*")
 _DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 _ROUTE_KEYS = frozenset(
-    {"name", "matchers", "receivers", "continue", "routes", "group_by", "escalation"}
+    {"name", "matchers", "receivers", "continue", "routes", "group_by", "escalation", "channels"}
 )
 # Alertmanager options that dispatch does not honour are refused, not stored and ignored
 # (docs/response.md says why and what does the job instead).
@@ -104,6 +105,8 @@ class Route:
     routes: tuple[Route, ...]
     group_by: tuple[str, ...]
     escalation: str  # the id of the escalation chain for the tasks this route makes
+    # The delivery channels of the tasks this route makes (domain.channels); inherited.
+    channels: tuple[str, ...] = DEFAULT_CHANNELS
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         """Whether every matcher of this route holds."""
@@ -205,6 +208,7 @@ class RouteTree:
                     "receivers": [x.as_dict() for x in r.receivers],
                     "group_by": list(r.group_by),
                     "escalation": r.escalation,
+                    "channels": list(r.channels),
                 }
                 for r in routes
             ],
@@ -401,6 +405,11 @@ def _parse_route(
     if not isinstance(name, str):
         problems.append(FieldProblem(f"{path}.name", "must be a string"))
         name = ""
+    channels = parent.channels if parent is not None else DEFAULT_CHANNELS
+    if "channels" in raw:
+        chosen, found = parse_channels(raw["channels"], f"{path}.channels")
+        problems.extend(FieldProblem(loc, msg) for loc, msg in found)
+        channels = chosen or channels
     node = Route(
         path,
         name,
@@ -410,6 +419,7 @@ def _parse_route(
         (),
         settings["group_by"],
         settings["escalation"],
+        channels,
     )
     raw_children = raw.get("routes", [])
     if not isinstance(raw_children, list):
@@ -429,6 +439,7 @@ def _parse_route(
         tuple(children),
         node.group_by,
         node.escalation,
+        node.channels,
     )
 
 

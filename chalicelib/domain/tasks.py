@@ -159,3 +159,13 @@ def transition(
     new = replace(task, **changes)
     event = TaskEvent(task.task_id, new.version, action, actor, at, task.status, target, detail)
     return new, event
+
+
+def notice_version(task: Task) -> int:
+    """The version a notice about ``task`` carries: the dispatch transition does not count.
+
+    Dispatch bumps the stored version when it publishes, but a warrior has seen nothing yet:
+    the first notice is version 1, and a republish after a crash (the task still ``new``)
+    carries the same number, so phones keep deduping on (task id, version).
+    """
+    return task.version - 1 if task.status is not TaskStatus.NEW else task.version

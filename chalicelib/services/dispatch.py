@@ -7,17 +7,31 @@ Each team's paging limits (token bucket, quiet hours) are applied first: a task 
 is dispatched into the team's digest instead, sent later as one notice (``DigestService``).
 A crash between publish and marking the tasks dispatched means a repeat publish with the
 same task ids and versions, which receivers drop.
+
+SNS is one delivery channel among others (``domain.channels``): each group is planned per
+channel from the same tasks and versions (``plan_deliveries``), and each channel
+(``services.ports.DeliveryChannel``) dedupes on (task id, version). A failure on any channel
+fails the group, so the stream retries it and no channel loses a task.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from chalicelib.domain.notify import Outbound, digest_notices, plan_notices, plan_publishes
+from chalicelib.domain.channels import SNS, UPDATE, ChannelPlan, plan_deliveries
+from chalicelib.domain.notify import Outbound, digest_notices, plan_notices
 from chalicelib.domain.org import Team
-from chalicelib.domain.tasks import Task, TaskAction, TaskEvent, TaskStatus, task_id_for, transition
+from chalicelib.domain.tasks import (
+    Task,
+    TaskAction,
+    TaskEvent,
+    TaskStatus,
+    notice_version,
+    task_id_for,
+    transition,
+)
 from chalicelib.domain.throttle import (
     Action,
     Decision,
@@ -28,7 +42,13 @@ from chalicelib.domain.throttle import (
 )
 from chalicelib.errors import ConflictError, UpstreamError
 from chalicelib.services.config_cache import CachedConfig
-from chalicelib.services.ports import Clock, TaskPublisher, TaskRepository, ThrottleStore
+from chalicelib.services.ports import (
+    Clock,
+    DeliveryChannel,
+    TaskPublisher,
+    TaskRepository,
+    ThrottleStore,
+)
 
 DISPATCHER = "system:dispatcher"
 DIGEST_MESSAGE_ID = "digest"
@@ -37,20 +57,21 @@ SAVE_ATTEMPTS = 5
 
 @dataclass(frozen=True)
 class DispatchReport:
-    published: int
+    published: int  # SNS messages (entries) published
     dispatched_task_ids: tuple[str, ...]
     failed_task_ids: tuple[str, ...]
     held_task_ids: tuple[str, ...] = ()
+    # tasks handed to each channel (SNS: carried by its publishes; chats: one message each)
+    channel_counts: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass
 class DispatchService:
     tasks: TaskRepository
-    publisher: TaskPublisher
+    channels: Mapping[str, DeliveryChannel]
     clock: Clock
     config: CachedConfig | None = None
     throttle: ThrottleStore | None = None
-    outbound: Outbound = field(default_factory=Outbound)
 
     def dispatch(self, new_tasks: Sequence[Task]) -> DispatchReport:
         groups: dict[tuple[str, str], list[Task]] = {}
@@ -60,6 +81,7 @@ class DispatchService:
         done: list[str] = []
         failed: list[str] = []
         held_ids: list[str] = []
+        counts: dict[str, int] = {}
         for (state, _incident), group in groups.items():
             # Re-read: a task already dispatched (a redelivered record) is not published again.
             current = [t for t in (self.tasks.get(g.task_id) for g in group) if t is not None]
@@ -74,10 +96,14 @@ class DispatchService:
                     moved.append((after, event))
             try:
                 page, held = self._admit(state, moved, now)
+                plan = self.plan([t for t, _ in page])
                 message_ids: list[str] = []
-                for call in plan_publishes([t for t, _ in page], self.outbound):
-                    message_ids += self.publisher.send(call)
-                    published += 1
+                for delivery in plan.deliveries:
+                    refs = self.channels[delivery.channel].deliver(delivery)
+                    counts[delivery.channel] = counts.get(delivery.channel, 0) + len(delivery.tasks)
+                    if delivery.channel == SNS:
+                        message_ids += refs
+                        published += len(refs)
             except UpstreamError:
                 # Reported back as batch item failures: the stream redelivers these records.
                 failed.extend(t.task_id for t, _ in moved)
@@ -89,7 +115,29 @@ class DispatchService:
             for after, event in held:
                 if self._save(after, event):
                     held_ids.append(after.task_id)
-        return DispatchReport(published, tuple(done), tuple(failed), tuple(held_ids))
+        return DispatchReport(published, tuple(done), tuple(failed), tuple(held_ids), counts)
+
+    def plan(self, tasks: Sequence[Task], kind: str = "task") -> ChannelPlan:
+        """Plan ``tasks`` over the wired channels (who each reaches, what each delivered)."""
+        team_ids = sorted({t.team_id for t in tasks})
+        keys = [(t.task_id, notice_version(t)) for t in tasks]
+        reach = {name: ch.reachable(team_ids) for name, ch in self.channels.items()}
+        delivered = {name: ch.delivered(keys) for name, ch in self.channels.items()}
+        return plan_deliveries(tasks, self.channels.keys(), reach, delivered, kind)
+
+    def update(self, changed: Sequence[Task]) -> int:
+        """Tasks that changed after dispatch (acted on, another mention): edit where posted.
+
+        Returns how many edits were handed to channels. UpstreamError propagates: the stream
+        retries the records.
+        """
+        sent = [t for t in changed if t.status is not TaskStatus.NEW]
+        if not sent:
+            return 0
+        plan = self.plan(sent, UPDATE)
+        for delivery in plan.deliveries:
+            self.channels[delivery.channel].deliver(delivery)
+        return sum(len(d.tasks) for d in plan.deliveries)
 
     def _save(self, task: Task, event: TaskEvent) -> bool:
         try:

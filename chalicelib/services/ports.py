@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from chalicelib.domain.access import Scope
 from chalicelib.domain.analysis import AnalyzedMention
+from chalicelib.domain.channels import Delivery, DeliveryKey
 from chalicelib.domain.incidents import IncidentDecision, IncidentProbe, IncidentRecord
 from chalicelib.domain.keywords import QueryMatch
 from chalicelib.domain.notify import Publish
@@ -331,6 +332,56 @@ class ContactSubscriber(Protocol):
         ...
 
     def unsubscribe(self, subscription_arn: str) -> None: ...
+
+
+class DeliveryChannel(Protocol):
+    """One way a task reaches its team (``domain.channels``): SNS, Telegram, WhatsApp.
+
+    The dispatch asks each channel whom it can reach and what it delivered already, plans with
+    ``domain.channels.plan_deliveries`` and hands each channel its deliveries.
+    """
+
+    @property
+    def name(self) -> str:
+        """The channel's name, a key of ``domain.channels.CHANNELS``."""
+        ...
+
+    def reachable(self, team_ids: Sequence[str]) -> frozenset[str]:
+        """Those of ``team_ids`` this channel can reach (a member channel: all of them)."""
+        ...
+
+    def delivered(self, keys: Sequence[DeliveryKey]) -> frozenset[DeliveryKey]:
+        """Those (task id, version) of ``keys`` this channel has delivered already."""
+        ...
+
+    def deliver(self, delivery: Delivery) -> list[str]:
+        """Send (or queue for sending) one planned delivery; its references (message ids).
+
+        Raises UpstreamError unless all of it was accepted: the caller retries the whole
+        delivery, and the channel's dedup on (task id, version) drops what went out already.
+        """
+        ...
+
+
+class DeliveryLedger(Protocol):
+    """Delivery records per (channel, task id, version): what a chat channel dedupes on."""
+
+    def delivered(self, channel: str, keys: Sequence[DeliveryKey]) -> frozenset[DeliveryKey]:
+        """Those of ``keys`` with a delivery record on ``channel``."""
+        ...
+
+    def record(
+        self, channel: str, key: DeliveryKey, ref: str, chat: str, expires_at: datetime
+    ) -> bool:
+        """Record a delivery unless one exists (conditional put); False if it already did.
+
+        ``ref``: the channel's id of what was sent (a message id), ``chat``: where it went.
+        """
+        ...
+
+    def first(self, channel: str, task_id: str) -> tuple[str, str] | None:
+        """(ref, chat) of the first delivery of a task on ``channel`` (what an edit changes)."""
+        ...
 
 
 class WhatsAppClient(Protocol):

@@ -19,6 +19,7 @@ from datetime import timedelta
 from importlib import resources
 
 from chalicelib.domain.access import Principal, Role
+from chalicelib.domain.channels import delivery_key
 from chalicelib.domain.org import Member, Team, team_from_dict
 from chalicelib.domain.tasks import Task
 from chalicelib.domain.whatsapp import (
@@ -54,6 +55,7 @@ from chalicelib.services.whatsapp_optin import PHONES
 # How long message ids are remembered: SNS retries and WhatsApp's own redeliveries fall well
 # within it; an older message is refused as stale rather than looked up.
 SEEN_KEPT = timedelta(days=7)
+OVER_TIER = "messaging limit tier reached for today"
 
 
 def load_templates(text: str | None = None) -> TemplateSet:
@@ -79,6 +81,8 @@ class SendReport:
     sent: list[Sent] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # member id -> why
     failed: dict[str, str] = field(default_factory=dict)  # member id -> why (may retry)
+    over_tier: list[str] = field(default_factory=list)  # beyond today's messaging limit
+    refused: list[str] = field(default_factory=list)  # refused as invalid: a retry cannot help
 
 
 @dataclass
@@ -96,20 +100,31 @@ class WhatsAppSender:
     def send_task(self, task: Task, team: Team) -> SendReport:
         """Send ``task`` to each opted-in member of ``team``, once per (task, version)."""
         report = SendReport()
-        values = task_parameters(task, self.link_for(task), team.name)
         for member in team.members:
-            if not may_message(member):
-                report.skipped[member.id] = "no WhatsApp opt-in"
-                continue
-            self._send_one(task, member, values, report)
+            self.send_to_member(task, member, team.name, report)
         return report
 
-    def _send_one(
-        self, task: Task, member: Member, values: dict[str, str], report: SendReport
+    def send_to_member(
+        self,
+        task: Task,
+        member: Member,
+        team_name: str,
+        report: SendReport,
+        version: int | None = None,
     ) -> None:
+        """One member's message about ``task``; the outcome goes into ``report``.
+
+        Dedupes on (task id, notice version, member); a failed send forgets its record so a
+        retry may send it. ``report.failed`` says why (throttled, refused, over the tier).
+        """
+        if not may_message(member):
+            report.skipped[member.id] = "no WhatsApp opt-in"
+            return
         key = phone_key(member.phone)
         now = self.clock()
-        sighting = f"out#{task.task_id}#{task.version}#{member.id}"
+        task_id, current = delivery_key(task)
+        version = current if version is None else version  # the version the plan enqueued
+        sighting = f"out#{task_id}#{version}#{member.id}"
         if not self.ledger.first_sighting(sighting, now, now + SEEN_KEPT):
             report.skipped[member.id] = "sent already"
             return
@@ -120,10 +135,12 @@ class WhatsAppSender:
             admission = self.limiter.admit(key, now)
         if admission.over_tier:
             self.ledger.forget(sighting)
-            report.failed[member.id] = "messaging limit tier reached for today"
+            report.over_tier.append(member.id)
+            report.failed[member.id] = OVER_TIER
             return
+        values = task_parameters(task, self.link_for(task), team_name)
         kind, message = task_message(
-            member, self.templates, values, task.task_id, self.ledger.last_inbound(key), now
+            member, self.templates, values, task_id, self.ledger.last_inbound(key), now
         )
         try:
             message_id = self.client.send_message(
@@ -132,6 +149,8 @@ class WhatsAppSender:
         except (UpstreamError, InvalidInputError) as err:
             self.ledger.forget(sighting)
             report.failed[member.id] = err.detail
+            if isinstance(err, InvalidInputError):
+                report.refused.append(member.id)
             return
         report.sent.append(Sent(member.id, kind, message_id))
 

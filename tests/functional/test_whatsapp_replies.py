@@ -286,3 +286,107 @@ def test_an_unreadable_notification_is_refused_not_retried(
     event = client.events.generate_sns_event(message='{"context": {}}', subject=None)
     result = client.lambda_.invoke("whatsapp_events", event).payload
     assert result == {"acted": 0, "refused": 1, "noted": 0}
+
+
+# ---------------------------------------------------------------------------------------------
+# Sending: dispatch plans the WhatsApp channel, which queues one send per opted-in member; the
+# queue's consumer (``whatsapp_send``) sends it through the port.
+
+
+@pytest.fixture
+def sending(world: World, ledger: InMemoryWhatsAppLedger) -> tuple[Any, Any]:
+    from tests.fakes import FakeMentionQueue
+    from tests.whatsapp_fakes import FakeWhatsAppClient
+
+    c = wiring.container()
+    queue, port = FakeMentionQueue(), FakeWhatsAppClient()
+    c.__dict__["whatsapp_queue"] = queue
+    c.__dict__["whatsapp_client"] = port
+    c.__dict__["settings"] = dataclasses.replace(
+        c.settings, whatsapp_phone_number_id="phone-number-id-0123456789"
+    )
+    return queue, port
+
+
+def new_task(world: World, n: int = 7) -> Task:
+    task = Task(
+        task_id=task_id_for(TEAM, f"x#{n}"),
+        team_id=TEAM,
+        state="DL",
+        incident_key=f"x#{n}",
+        mention_key=f"x#{n}",
+        created_at=CLOCK,
+        leader_name="Arvind Kejriwal",
+        terms=("black money",),
+    )
+    world.tasks.create(task)
+    return task
+
+
+def sqs(client: Client, bodies: list[dict[str, Any]]) -> dict[str, Any]:
+    event: dict[str, Any] = client.events.generate_sqs_event(
+        message_bodies=[json.dumps(b) for b in bodies], queue_name="tvarit-whatsapp-sends"
+    )
+    for i, record in enumerate(event["Records"]):
+        record["messageId"] = f"m-{i}"
+    payload: dict[str, Any] = client.lambda_.invoke("whatsapp_send", event).payload
+    return payload
+
+
+def test_a_dispatched_task_reaches_opted_in_members_once(
+    client: Client, world: World, sending: tuple[Any, Any]
+) -> None:
+    from tests.functional.test_event_handlers import stream_event
+
+    queue, port = sending
+    add(client, ASHA)
+    add(
+        client,
+        {"id": "w-no", "name": "No opt-in", "phone": "+919812345678", "contact_consent": True},
+    )
+    task = new_task(world)
+    result = client.lambda_.invoke("dispatch", stream_event([task])).payload
+    assert result == {"batchItemFailures": []}
+    assert queue.messages == [
+        {"task_id": task.task_id, "version": 1, "team_id": TEAM, "member_id": "w-asha"}
+    ]
+    assert sqs(client, queue.messages) == {"batchItemFailures": []}
+    [message] = port.sent
+    assert message["type"] == "template"  # Asha never wrote to us: outside the window
+    assert message["to"] == WA_ID and message["template"]["language"]["code"] == "hi"
+    assert f"ack:{task.task_id}" in json.dumps(message)
+    [request] = port.requests
+    assert request["originationPhoneNumberId"] == "phone-number-id-0123456789"
+    # The same queued send again (SQS at least once): nothing more goes out.
+    assert sqs(client, queue.messages) == {"batchItemFailures": []}
+    assert len(port.sent) == 1
+
+
+def test_a_throttled_send_is_reported_for_retry(
+    client: Client, world: World, sending: tuple[Any, Any]
+) -> None:
+    from chalicelib.errors import RateLimitedError
+
+    _queue, port = sending
+    add(client, ASHA)
+    task = dispatched_task(world)
+    body = {"task_id": task.task_id, "version": 1, "team_id": TEAM, "member_id": "w-asha"}
+    other = dispatched_task(world, n=2)
+    later = {**body, "task_id": other.task_id}
+    port.fail_next.append(RateLimitedError("throttled"))
+    # The first is throttled: reported, so SQS gives it again later; the second goes.
+    assert sqs(client, [body, later]) == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
+    assert sqs(client, [body]) == {"batchItemFailures": []}
+    assert len(port.sent) == 2
+
+
+def test_an_acknowledged_task_is_not_sent(
+    client: Client, world: World, sending: tuple[Any, Any]
+) -> None:
+    _queue, port = sending
+    add(client, ASHA)
+    task = dispatched_task(world)
+    reply(client, f"ack:{task.task_id}")
+    body = {"task_id": task.task_id, "version": 1, "team_id": TEAM, "member_id": "w-asha"}
+    assert sqs(client, [body]) == {"batchItemFailures": []}
+    assert port.sent == []

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.adapters.channels.sns import SnsChannel
 from chalicelib.adapters.dynamo.repositories import DynamoTaskRepository
 from chalicelib.adapters.sns import SnsTaskPublisher
 from chalicelib.domain.notify import Publish
@@ -65,7 +66,7 @@ def test_throttling_then_a_crash_lose_nothing_and_phones_show_each_task_once(
     for task in new:
         tasks.create(task)
     publisher = FlakyPublisher(SnsTaskPublisher(sns, lambda state: topic))
-    service = DispatchService(tasks, publisher, lambda: T0)
+    service = DispatchService(tasks, {"sns": SnsChannel(publisher)}, lambda: T0)
 
     # 1. SNS throttles (after botocore's own retries): reported failed, nothing marked, no send.
     report = service.dispatch(new)

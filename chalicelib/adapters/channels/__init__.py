@@ -1,0 +1,1 @@
+"""Delivery channels, one adapter per channel (``services.ports.DeliveryChannel``)."""
