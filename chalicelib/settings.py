@@ -164,6 +164,10 @@ class Settings:
             )
         elif "sms" not in self.channels:
             notes.append(f"SMS is off: not listed in {ENV_CHANNELS}")
+        if self.whatsapp and not self.whatsapp_phone_number_id:
+            notes.append(
+                f"WhatsApp is on but {ENV_WHATSAPP_PHONE_NUMBER_ID} is empty: sends will fail"
+            )
         return notes
 
     @property

@@ -447,3 +447,26 @@ def test_the_tier_caps_unique_users_per_rolling_24_hours(tier: str, cap: int) ->
     # 24 h after the first users, their places free up.
     assert limiter.admit("new", T + 24 * H + timedelta(seconds=2)).ok
     assert limiter.unique_users(T + 24 * H + timedelta(seconds=2)) < cap
+
+
+@pytest.mark.parametrize(
+    ("env", "on", "warned"),
+    [
+        ({}, False, False),
+        ({"TVARIT_WHATSAPP": "true"}, True, True),  # on without a number: said at start
+        (
+            {"TVARIT_WHATSAPP": "1", "TVARIT_WHATSAPP_PHONE_NUMBER_ID": "phone-number-id-1"},
+            True,
+            False,
+        ),
+        ({"TVARIT_WHATSAPP": "no"}, False, False),
+    ],
+)
+def test_the_stage_flag_is_off_by_default(env: dict[str, str], on: bool, warned: bool) -> None:
+    from chalicelib.settings import Settings
+
+    settings = Settings.from_env({**env, "TVARIT_WHATSAPP_TIER": "", "TVARIT_WHATSAPP_MPS": ""})
+    assert settings.whatsapp is on
+    assert ("whatsapp" in settings.enabled_channels) is on
+    assert (settings.whatsapp_tier, settings.whatsapp_mps) == ("TIER_250", 80)
+    assert any("WhatsApp" in n for n in settings.startup_warnings()) is warned
