@@ -50,6 +50,21 @@ def whatsapp_replies(event: Any) -> dict[str, int]:
         metrics.add_metric(name="WhatsAppRepliesRefused", unit="Count", value=len(report.refused))
     if report.acted:
         metrics.add_metric(name="WhatsAppRepliesActed", unit="Count", value=len(report.acted))
+    if report.asks:
+        # Done without a link: the sender (which keeps the number's limits) asks for it.
+        c.whatsapp_queue.send(
+            [
+                {
+                    "kind": "done_prompt",
+                    "member_id": member_id,
+                    "team_id": team_id,
+                    "task_id": task_id,
+                    "reply_to": message_id,
+                    "version": 0,
+                }
+                for member_id, team_id, task_id, message_id in report.asks
+            ]
+        )
     return {"acted": len(report.acted), "refused": len(report.refused), "noted": report.noted}
 
 
@@ -68,6 +83,7 @@ def send_whatsapp(event: Any) -> dict[str, Any]:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
     from chalicelib.domain.org import team_from_dict
+    from chalicelib.domain.tasks import TERMINAL
     from chalicelib.errors import FieldProblem, MalformedInputError, UpstreamError
     from chalicelib.services.config_cache import team_record
     from chalicelib.services.whatsapp import SendReport
@@ -85,14 +101,20 @@ def send_whatsapp(event: Any) -> dict[str, Any]:
             ) from None
         task = c.tasks.get(task_id)
         record_ = team_record(c.config_repo, str(body.get("team_id", "")))
-        if task is None or record_ is None or not task.is_open:
+        closed = task is None or (
+            not task.is_open if body.get("kind") != "done_prompt" else task.status in TERMINAL
+        )
+        if task is None or record_ is None or closed:
             return  # gone, or acknowledged / closed meanwhile: nobody needs paging
         team = team_from_dict(dict(record_.data))
         member = next((m for m in team.members if m.id == member_id), None)
         if member is None:
             return  # left the team meanwhile
         report = SendReport()
-        c.whatsapp_sender.send_to_member(task, member, team.name, report, version)
+        if body.get("kind") == "done_prompt":
+            c.whatsapp_sender.send_done_prompt(task, member, str(body.get("reply_to", "")), report)
+        else:
+            c.whatsapp_sender.send_to_member(task, member, team.name, report, version)
         if report.sent:
             metrics.add_metric(name="WhatsAppMessagesSent", unit="Count", value=1)
             logger.info(

@@ -554,9 +554,14 @@ FUNCTIONS: tuple[Function, ...] = (
             table_grant("tasks", "GetItem", "PutItem"),
             table_grant("task-events", "PutItem"),
             table_grant("whatsapp", "GetItem", "PutItem", "DeleteItem"),
+            # Done without a link: the sender is asked to ask the member for it.
+            send_grant(WHATSAPP_SENDS.logical_id, "EnqueueWhatsAppSends"),
         ),
         condition="WhatsAppEnabled",
-        fixed_env={cfg.ENV_WHATSAPP: "true"},
+        fixed_env={
+            cfg.ENV_WHATSAPP: "true",
+            cfg.ENV_WHATSAPP_SENDS_QUEUE_URL: ref(WHATSAPP_SENDS.logical_id),
+        },
     ),
     Function(
         "whatsapp_send",

@@ -191,6 +191,9 @@ class Template:
     body: str  # with {{1}}, {{2}}... in the order of ``parameters``
     parameters: tuple[str, ...]
     buttons: tuple[Button, ...]
+    # Free-form text (inside the window: the member just tapped Done) asking for the link to
+    # their response on the task page, whose URL is its {{1}}.
+    done_prompt: str = ""
 
 
 @dataclass(frozen=True)
@@ -224,7 +227,8 @@ def validate_templates(data: Any) -> TemplateSet:
         if not isinstance(t, Mapping):
             problems.append(_bad_template(at, "an object"))
             continue
-        unknown = sorted(set(t) - {"name", "language", "category", "body", "parameters", "buttons"})
+        fields = {"name", "language", "category", "body", "parameters", "buttons", "done_prompt"}
+        unknown = sorted(set(t) - fields)
         problems += [_bad_template(f"{at}.{k}", "unknown field") for k in unknown]
         name, lang, body = t.get("name"), t.get("language"), t.get("body")
         if not isinstance(name, str) or not _TEMPLATE_NAME.match(name):
@@ -277,7 +281,17 @@ def validate_templates(data: Any) -> TemplateSet:
                 _bad_template(f"{at}.buttons", "three quick replies: ack, complete, decline")
             )
         if isinstance(lang, str) and isinstance(name, str):
-            out[lang] = Template(name, lang, str(body), tuple(params), tuple(buttons))
+            prompt = t.get("done_prompt")
+            if (
+                not isinstance(prompt, str)
+                or len(prompt) > MAX_BODY
+                or [int(n) for n in _PLACEHOLDER.findall(prompt)] != [1]
+            ):
+                problems.append(
+                    _bad_template(f"{at}.done_prompt", "text with the task page link as {{1}}")
+                )
+                prompt = ""
+            out[lang] = Template(name, lang, str(body), tuple(params), tuple(buttons), prompt)
     for lang in REQUIRED_LANGUAGES:
         if lang not in out:
             problems.append(FieldProblem("templates", f"a template in {lang} is required"))
@@ -402,6 +416,17 @@ def task_message(
     kind = message_kind(last_inbound, now)
     build = interactive_message if kind == "free_form" else template_message
     return kind, build(member.phone, template, values, task_id)
+
+
+def done_prompt_message(phone: str, template: Template, link: str) -> dict[str, Any]:
+    """Free-form text asking for the response link (Done needs it, as on the task page)."""
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to_number(phone),
+        "type": "text",
+        "text": {"preview_url": True, "body": template.done_prompt.replace("{{1}}", link)},
+    }
 
 
 def message_bytes(message: Mapping[str, Any]) -> bytes:

@@ -26,6 +26,8 @@ from chalicelib.domain.whatsapp import (
     MessageKind,
     SendLimiter,
     TemplateSet,
+    done_prompt_message,
+    in_service_window,
     may_message,
     message_bytes,
     parse_event,
@@ -154,12 +156,53 @@ class WhatsAppSender:
             return
         report.sent.append(Sent(member.id, kind, message_id))
 
+    def send_done_prompt(
+        self, task: Task, member: Member, reply_to: str, report: SendReport
+    ) -> None:
+        """Ask a member who tapped Done for their response link: free-form, so only inside
+        their window (their tap opened it); once per tap (``reply_to``, its message id)."""
+        key = phone_key(member.phone)
+        now = self.clock()
+        if not may_message(member) or not in_service_window(self.ledger.last_inbound(key), now):
+            report.skipped[member.id] = "outside the 24-hour window"
+            return
+        sighting = f"ask#{reply_to}"
+        if not self.ledger.first_sighting(sighting, now, now + SEEN_KEPT):
+            report.skipped[member.id] = "asked already"
+            return
+        admission = self.limiter.admit(key, now)
+        while not admission.ok and not admission.over_tier:
+            self.sleep(admission.wait)
+            now = self.clock()
+            admission = self.limiter.admit(key, now)
+        if admission.over_tier:  # cannot be: the member is a user of today's already
+            self.ledger.forget(sighting)
+            report.over_tier.append(member.id)
+            report.failed[member.id] = OVER_TIER
+            return
+        message = done_prompt_message(
+            member.phone, self.templates.for_member(member), self.link_for(task)
+        )
+        try:
+            message_id = self.client.send_message(
+                self.phone_number_id, message_bytes(message), self.meta_api_version
+            )
+        except (UpstreamError, InvalidInputError) as err:
+            self.ledger.forget(sighting)
+            report.failed[member.id] = err.detail
+            if isinstance(err, InvalidInputError):
+                report.refused.append(member.id)
+            return
+        report.sent.append(Sent(member.id, "free_form", message_id))
+
 
 @dataclass
 class InboundReport:
     acted: list[tuple[str, str, str]] = field(default_factory=list)  # (member, action, task)
     noted: int = 0  # messages from members that were not button taps
     refused: list[str] = field(default_factory=list)  # why, per refused message
+    # Done tapped without a response link: (member, team, task, message id) to ask for it.
+    asks: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
 def member_principal(member: Member, team: Team) -> Principal:
@@ -231,8 +274,9 @@ class WhatsAppInbound:
                 report.refused.append("the task has moved on")
                 continue
             except InvalidInputError:
-                # Done needs the link to the response: the task page asks for it.
+                # Done needs the link to the response: the member is asked for it.
                 report.refused.append("needs the response link")
+                report.asks.append((member.id, team.id, message.task_id, message.message_id))
                 continue
             except Exception:
                 self.ledger.forget(sighting)  # let SNS's retry do it

@@ -216,15 +216,6 @@ def test_a_tap_on_another_teams_task_is_refused(
     assert world.tasks.events(other.task_id) == []
 
 
-def test_done_without_a_link_is_refused_not_an_error(
-    client: Client, world: World, ledger: InMemoryWhatsAppLedger
-) -> None:
-    add(client, ASHA)
-    task = dispatched_task(world)
-    assert reply(client, f"complete:{task.task_id}")["refused"] == 1
-    assert events_of(client, task.task_id) == []
-
-
 def test_opt_in_is_stamped_with_when_and_who(
     client: Client, world: World, ledger: InMemoryWhatsAppLedger
 ) -> None:
@@ -390,3 +381,32 @@ def test_an_acknowledged_task_is_not_sent(
     body = {"task_id": task.task_id, "version": 1, "team_id": TEAM, "member_id": "w-asha"}
     assert sqs(client, [body]) == {"batchItemFailures": []}
     assert port.sent == []
+
+
+def test_done_without_a_link_asks_for_it_inside_the_window(
+    client: Client, world: World, sending: tuple[Any, Any]
+) -> None:
+    queue, port = sending
+    add(client, ASHA)
+    task = dispatched_task(world)
+    result = reply(client, f"complete:{task.task_id}", wamid="wamid.done")
+    assert result == {"acted": 0, "refused": 1, "noted": 0}
+    assert events_of(client, task.task_id) == []  # completing needs the response link
+    assert queue.messages == [
+        {
+            "kind": "done_prompt",
+            "member_id": "w-asha",
+            "team_id": TEAM,
+            "task_id": task.task_id,
+            "reply_to": "wamid.done",
+            "version": 0,
+        }
+    ]
+    assert sqs(client, queue.messages) == {"batchItemFailures": []}
+    [prompt] = port.sent
+    assert prompt["type"] == "text"  # free-form: the tap opened Asha's window
+    assert prompt["text"]["body"].endswith(f"https://tvarit.test/t/{task.task_id}")
+    assert "{{" not in prompt["text"]["body"]
+    # The same queued ask again: asked once per tap.
+    sqs(client, queue.messages)
+    assert len(port.sent) == 1

@@ -222,6 +222,9 @@ DELETE = object()
         ("buttons.2", DELETE, "templates[0].buttons"),
         ("buttons.0.action", "decline", "templates[0].buttons"),  # order and each once
         ("footer", "x", "templates[0].footer"),
+        ("done_prompt", DELETE, "templates[0].done_prompt"),
+        ("done_prompt", "Add your link on the task page", "templates[0].done_prompt"),  # no {{1}}
+        ("done_prompt", "{{1}} {{2}}", "templates[0].done_prompt"),
     ],
 )
 def test_template_validator_refuses_what_meta_or_we_would(path: str, value: Any, loc: str) -> None:
@@ -470,3 +473,12 @@ def test_the_stage_flag_is_off_by_default(env: dict[str, str], on: bool, warned:
     assert ("whatsapp" in settings.enabled_channels) is on
     assert (settings.whatsapp_tier, settings.whatsapp_mps) == ("TIER_250", 80)
     assert any("WhatsApp" in n for n in settings.startup_warnings()) is warned
+
+
+def test_done_prompt_is_free_form_text_with_the_link() -> None:
+    from chalicelib.domain.whatsapp import done_prompt_message
+
+    template = load_templates().templates["hi"]
+    msg = done_prompt_message(PHONE, template, VALUES["link"])
+    assert msg["type"] == "text" and msg["to"] == "919876543210"
+    assert msg["text"]["body"].endswith(VALUES["link"]) and "{{" not in msg["text"]["body"]
