@@ -16,6 +16,7 @@ from chalicelib.api.tasks import tasks_api
 from chalicelib.events import events
 from chalicelib.observability import observe
 from chalicelib.web.pages import web
+from chalicelib.whatsapp_events import whatsapp_events
 
 app = Chalice(app_name="tvarit")
 app.register_middleware(observe, "all")
@@ -31,3 +32,4 @@ app.register_blueprint(openapi_api)
 app.register_blueprint(web)
 app.register_blueprint(chat_links_api)
 app.register_blueprint(events)
+app.register_blueprint(whatsapp_events)

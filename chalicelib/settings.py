@@ -73,6 +73,15 @@ ENV_STREAM_SECONDS = "TVARIT_STREAM_SECONDS"
 ENV_TELEGRAM_BOT_USERNAME = "TVARIT_TELEGRAM_BOT_USERNAME"
 ENV_TELEGRAM_QUEUE_URL = "TVARIT_TELEGRAM_QUEUE_URL"
 ENV_TELEGRAM_API_URL = "TVARIT_TELEGRAM_API_URL"
+# WhatsApp through AWS End User Messaging Social (docs/deploy.md), off unless set to 1/true:
+# the business number's id in End User Messaging Social (phone-number-id-...), the Meta API
+# version messages are written for, and the number's limits (domain.whatsapp.SendLimits).
+ENV_WHATSAPP = "TVARIT_WHATSAPP"
+ENV_WHATSAPP_PHONE_NUMBER_ID = "TVARIT_WHATSAPP_PHONE_NUMBER_ID"
+ENV_WHATSAPP_META_API_VERSION = "TVARIT_WHATSAPP_META_API_VERSION"
+ENV_WHATSAPP_TIER = "TVARIT_WHATSAPP_TIER"
+ENV_WHATSAPP_MPS = "TVARIT_WHATSAPP_MPS"
+ENV_WHATSAPP_SENDS_QUEUE_URL = "TVARIT_WHATSAPP_SENDS_QUEUE_URL"
 
 DEFAULT_REGION = "ap-south-1"
 
@@ -80,6 +89,7 @@ DEFAULT_REGION = "ap-south-1"
 MENTIONS_QUEUE_NAME = "tvarit-mentions"
 POLLS_QUEUE_NAME = "tvarit-polls"
 TELEGRAM_QUEUE_NAME = "tvarit-telegram"
+WHATSAPP_SENDS_QUEUE_NAME = "tvarit-whatsapp-sends"
 
 # Settings that are secrets: read from SSM (``ENV_SECRETS_PATH``) in AWS when the env is empty.
 SECRET_FIELDS = (
@@ -147,10 +157,19 @@ class Settings:
         """Whether tasks are posted to linked Telegram groups on this stage."""
         return bool(self.telegram_bot_username and self.telegram_queue_url)
 
+    whatsapp: bool = False
+    whatsapp_phone_number_id: str = ""
+    whatsapp_meta_api_version: str = "v20.0"
+    whatsapp_tier: str = "TIER_250"
+    whatsapp_mps: int = 80
+    whatsapp_sends_queue_url: str = ""
+
     @property
     def enabled_channels(self) -> frozenset[str]:
         """Channels members may choose: push always; SMS only with its DLT ids set."""
         on = {"push", *self.channels}
+        if self.whatsapp:
+            on.add("whatsapp")
         if not (self.sms_entity_id and self.sms_template_id):
             on.discard("sms")
         return frozenset(on)
@@ -169,6 +188,10 @@ class Settings:
             )
         elif "sms" not in self.channels:
             notes.append(f"SMS is off: not listed in {ENV_CHANNELS}")
+        if self.whatsapp and not self.whatsapp_phone_number_id:
+            notes.append(
+                f"WhatsApp is on but {ENV_WHATSAPP_PHONE_NUMBER_ID} is empty: sends will fail"
+            )
         return notes
 
     @property
@@ -245,4 +268,11 @@ class Settings:
             telegram_queue_url=env.get(ENV_TELEGRAM_QUEUE_URL, ""),
             telegram_api_url=env.get(ENV_TELEGRAM_API_URL, "").rstrip("/")
             or "https://api.telegram.org",
+            whatsapp=env.get(ENV_WHATSAPP, "").lower() in ("1", "true", "yes"),
+            whatsapp_phone_number_id=env.get(ENV_WHATSAPP_PHONE_NUMBER_ID, "").strip(),
+            # Empty (a template parameter left at its default) means the default.
+            whatsapp_meta_api_version=env.get(ENV_WHATSAPP_META_API_VERSION, "").strip() or "v20.0",
+            whatsapp_tier=env.get(ENV_WHATSAPP_TIER, "").strip() or "TIER_250",
+            whatsapp_mps=int(env.get(ENV_WHATSAPP_MPS, "").strip() or "80"),
+            whatsapp_sends_queue_url=env.get(ENV_WHATSAPP_SENDS_QUEUE_URL, ""),
         )

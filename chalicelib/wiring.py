@@ -44,6 +44,8 @@ from chalicelib.services.ports import (
     TaskRepository,
     ThrottleStore,
     TokenVerifier,
+    WhatsAppClient,
+    WhatsAppLedger,
 )
 from chalicelib.services.streams import JobContext, StreamContext
 from chalicelib.settings import Settings
@@ -58,6 +60,7 @@ if TYPE_CHECKING:
         TelegramBot,
         TelegramSender,
     )
+    from chalicelib.services.whatsapp import WhatsAppInbound, WhatsAppSender
 
 
 def utcnow() -> datetime:
@@ -378,6 +381,10 @@ class Container:
             channels["telegram"] = TelegramChannel(
                 self.team_chats, self.delivery_ledger, self.telegram_queue
             )
+        if self.settings.whatsapp:
+            from chalicelib.adapters.channels.whatsapp import WhatsAppChannel
+
+            channels["whatsapp"] = WhatsAppChannel(self.config_repo, self.whatsapp_queue)
         return channels
 
     # ---- Telegram (issue 13) ------------------------------------------------------------------
@@ -490,6 +497,52 @@ class Container:
     def digester(self) -> DigestService:
         return DigestService(
             self.tasks, self.throttle, self.config, self.publisher, self.clock, self.outbound
+        )
+
+    # WhatsApp (End User Messaging Social), built only where the stage turns it on.
+    @cached_property
+    def whatsapp_ledger(self) -> WhatsAppLedger:
+        from chalicelib.adapters.dynamo.whatsapp import DynamoWhatsAppLedger
+
+        assert self._dynamo_bound
+        return DynamoWhatsAppLedger()
+
+    @cached_property
+    def whatsapp_client(self) -> WhatsAppClient:
+        from chalicelib.adapters.whatsapp import SocialMessagingWhatsAppClient
+
+        return SocialMessagingWhatsAppClient(self._client("socialmessaging"))
+
+    @cached_property
+    def whatsapp_queue(self) -> MentionQueue:
+        """One message per (task, member) to send; its one consumer keeps the number's limits."""
+        from chalicelib.adapters.sqs import SqsMentionQueue
+
+        return SqsMentionQueue(self._client("sqs"), self.settings.whatsapp_sends_queue_url)
+
+    @cached_property
+    def whatsapp_inbound(self) -> WhatsAppInbound:
+        from chalicelib.services.whatsapp import WhatsAppInbound
+
+        return WhatsAppInbound(self.config_repo, self.tasks, self.whatsapp_ledger, self.clock)
+
+    @cached_property
+    def whatsapp_sender(self) -> WhatsAppSender:
+        from chalicelib.domain.links import task_page_url
+        from chalicelib.domain.whatsapp import SendLimiter, SendLimits
+        from chalicelib.services.whatsapp import WhatsAppSender, load_templates
+
+        s = self.settings
+        return WhatsAppSender(
+            self.whatsapp_client,
+            self.whatsapp_ledger,
+            load_templates(),
+            SendLimiter(SendLimits(s.whatsapp_mps, s.whatsapp_tier)),
+            s.whatsapp_phone_number_id,
+            s.whatsapp_meta_api_version,
+            self.clock,
+            time.sleep,
+            lambda task: task_page_url(s.public_base_url, task.task_id),
         )
 
 

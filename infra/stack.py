@@ -150,6 +150,7 @@ class Queue:
     retention_seconds: int = 4 * 24 * 3600
     max_concurrency: int | None = None  # SQS trigger's ScalingConfig
     oldest_message_alarm_seconds: int = 300
+    condition: str = ""  # a template condition the queue (and its DLQ, alarms) exists under
 
     @property
     def logical_id(self) -> str:
@@ -184,12 +185,29 @@ DISPATCH_FAILURES = FailureQueue("tvarit-dispatch-failures")
 TELEGRAM = Queue(
     cfg.TELEGRAM_QUEUE_NAME, visibility_timeout=360, max_receive_count=8, max_concurrency=2
 )
-QUEUES: tuple[Queue, ...] = (MENTIONS, POLLS, TELEGRAM)
+# WhatsApp sends, one per (task, member): one consumer at a time (reserved concurrency 1) keeps
+# the business number's throughput and tier; Lambda's throttling of the SQS pollers returns
+# messages to the queue, so they get many receives before the DLQ.
+WHATSAPP_SENDS = Queue(
+    cfg.WHATSAPP_SENDS_QUEUE_NAME,
+    visibility_timeout=360,
+    max_receive_count=10,
+    condition="WhatsAppEnabled",
+)
+QUEUES: tuple[Queue, ...] = (MENTIONS, POLLS, TELEGRAM, WHATSAPP_SENDS)
 FAILURE_QUEUES: tuple[FailureQueue, ...] = (DISPATCH_FAILURES,)
 DLQ_RETENTION = 14 * 24 * 3600  # the maximum: time to read, fix and redrive
 
 
 def queue_resources(queue: Queue) -> dict[str, Json]:
+    out = _queue_resources(queue)
+    if queue.condition:
+        for resource in out.values():
+            resource["Condition"] = queue.condition
+    return out
+
+
+def _queue_resources(queue: Queue) -> dict[str, Json]:
     return {
         queue.dlq_logical_id: {
             "Type": "AWS::SQS::Queue",
@@ -360,6 +378,9 @@ class Function:
     reserved_concurrency: int | None = None
     env: dict[str, tuple[str, str]] = field(default_factory=dict)  # var -> (parameter, what)
     extra: Json = field(default_factory=dict)
+    # A template condition the function (its log group, role, trigger, alarms) exists under.
+    condition: str = ""
+    fixed_env: dict[str, Any] = field(default_factory=dict)  # var -> value
 
     @property
     def function_name(self) -> str:
@@ -455,8 +476,21 @@ FUNCTIONS: tuple[Function, ...] = (
             # Chat channels (issue 13): what was delivered; the Telegram queue.
             table_grant("channel-state", "BatchGetItem"),
             send_grant(TELEGRAM.logical_id, "EnqueueTelegram"),
+            # The WhatsApp channel enqueues its sends (the queue exists with WhatsApp=on only:
+            # named by its ARN, not by an attribute of a resource that may be absent).
+            Grant(
+                ("sqs:SendMessage",),
+                (arn("sqs", cfg.WHATSAPP_SENDS_QUEUE_NAME),),
+                "EnqueueWhatsAppSends",
+            ),
         ),
         env=NOTIFY_ENV | TELEGRAM_ENV,
+        fixed_env={
+            cfg.ENV_WHATSAPP: {"Fn::If": ["WhatsAppEnabled", "true", "false"]},
+            cfg.ENV_WHATSAPP_SENDS_QUEUE_URL: {
+                "Fn::If": ["WhatsAppEnabled", ref("WhatsappSendsQueue"), ""]
+            },
+        },
     ),
     Function(
         "telegram_send",
@@ -568,7 +602,96 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant(("sns:DeleteEndpoint", "sns:Unsubscribe"), ("*",), "RetireEndpoints"),
         ),
     ),
+    Function(
+        "whatsapp_events",
+        "WhatsappEvents",
+        timeout=30,
+        memory=256,
+        reserved_concurrency=5,
+        grants=(
+            # A member's button tap: their phone pointer and team, then the task transition
+            # with its event (as the API's ack/decline); message ids seen and last inbound.
+            table_grant("config", *CONFIG_READ),
+            table_grant("tasks", "GetItem", "PutItem"),
+            table_grant("task-events", "PutItem"),
+            table_grant("whatsapp", "GetItem", "PutItem", "DeleteItem"),
+            # Done without a link: the sender is asked to ask the member for it.
+            send_grant(WHATSAPP_SENDS.logical_id, "EnqueueWhatsAppSends"),
+        ),
+        condition="WhatsAppEnabled",
+        fixed_env={
+            cfg.ENV_WHATSAPP: "true",
+            cfg.ENV_WHATSAPP_SENDS_QUEUE_URL: ref(WHATSAPP_SENDS.logical_id),
+        },
+    ),
+    Function(
+        "whatsapp_send",
+        "WhatsappSend",
+        timeout=60,
+        memory=256,
+        reserved_concurrency=1,  # one sender per business number: its limiter is the number's
+        grants=(
+            consume_grant(WHATSAPP_SENDS),
+            table_grant("tasks", "GetItem"),
+            table_grant("config", *CONFIG_READ),
+            table_grant("whatsapp", "GetItem", "PutItem", "DeleteItem"),
+            Grant(
+                ("social-messaging:SendWhatsAppMessage",),
+                (arn("social-messaging", "phone-number-id/*"),),
+                "SendWhatsApp",
+            ),
+        ),
+        env={
+            cfg.ENV_WHATSAPP_PHONE_NUMBER_ID: (
+                "WhatsAppPhoneNumberId",
+                "End User Messaging Social phone number id (phone-number-id-...)",
+            ),
+            cfg.ENV_WHATSAPP_TIER: ("WhatsAppTier", "The number's messaging limit tier"),
+            cfg.ENV_WHATSAPP_MPS: ("WhatsAppMps", "The number's messages per second"),
+            cfg.ENV_PUBLIC_BASE_URL: ("PublicBaseUrl", "https:// base URL of the task pages"),
+        },
+        condition="WhatsAppEnabled",
+        fixed_env={cfg.ENV_WHATSAPP: "true"},
+    ),
 )
+
+# WhatsApp (End User Messaging Social): everything it adds exists only with WhatsApp=on.
+WHATSAPP_CONDITION = "WhatsAppEnabled"
+WHATSAPP_EVENTS_TOPIC = "tvarit-whatsapp-events"
+WHATSAPP_EVENTS_TOPIC_ID = "WhatsAppEventsTopic"
+
+
+def whatsapp_resources() -> dict[str, Json]:
+    """The WABA's event destination: a standard topic End User Messaging Social publishes to
+    (FIFO topics are not supported); the whatsapp_events function subscribes to it."""
+    return {
+        WHATSAPP_EVENTS_TOPIC_ID: {
+            "Type": "AWS::SNS::Topic",
+            "Condition": WHATSAPP_CONDITION,
+            "Properties": {"TopicName": WHATSAPP_EVENTS_TOPIC},
+        },
+        "WhatsAppEventsTopicPolicy": {
+            "Type": "AWS::SNS::TopicPolicy",
+            "Condition": WHATSAPP_CONDITION,
+            "Properties": {
+                "Topics": [ref(WHATSAPP_EVENTS_TOPIC_ID)],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "social-messaging.amazonaws.com"},
+                            "Action": "sns:Publish",
+                            "Resource": ref(WHATSAPP_EVENTS_TOPIC_ID),
+                            "Condition": {
+                                "StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")}
+                            },
+                        }
+                    ],
+                },
+            },
+        },
+    }
 
 
 def function_named(chalice_name: str) -> Function:
@@ -871,6 +994,8 @@ def alarm_resources() -> dict[str, Json]:
             period=300,
         )
     for queue in QUEUES:
+        if queue.condition:
+            out[f"{queue.dlq_logical_id}DepthAlarm"]["Condition"] = queue.condition
         out[f"{queue.logical_id}AgeAlarm"] = _alarm(
             f"{queue.name}: the oldest post has waited over {queue.oldest_message_alarm_seconds} s",
             "AWS/SQS",
@@ -880,6 +1005,8 @@ def alarm_resources() -> dict[str, Json]:
             period=60,
             evaluation_periods=3,
         )
+        if queue.condition:
+            out[f"{queue.logical_id}AgeAlarm"]["Condition"] = queue.condition
     for fn in FUNCTIONS:
         out[f"{fn.logical_id}ErrorsAlarm"] = _alarm(
             f"{fn.function_name}: invocations failed",
@@ -900,6 +1027,10 @@ def alarm_resources() -> dict[str, Json]:
             period=300,
             evaluation_periods=2,
         )
+    for fn in FUNCTIONS:
+        if fn.condition:  # no function, no alarm on it
+            for kind in ("Errors", "Throttles"):
+                out[f"{fn.logical_id}{kind}Alarm"]["Condition"] = fn.condition
     out["RestApi5xxAlarm"] = _alarm(
         "API: 5xx responses (503 when a dependency is down)",
         "AWS/ApiGateway",
@@ -959,7 +1090,8 @@ def dashboard_body() -> Json:
             },
         }
 
-    fns = [f"${{{fn.logical_id}}}" for fn in FUNCTIONS]
+    # A conditional function may not exist: the dashboard names only the others.
+    fns = [f"${{{fn.logical_id}}}" for fn in FUNCTIONS if not fn.condition]
     journey = [
         "PollsScheduled",
         "MentionsPolled",
@@ -979,6 +1111,8 @@ def dashboard_body() -> Json:
         "TelegramBotUpdates",
     ]
     trouble = [*FAILURE_METRICS, "PollsRateLimited", "EndpointsRetired", "TelegramDeferred"]
+    journey += ["WhatsAppMessagesSent", "WhatsAppRepliesActed"]
+    trouble += ["WhatsAppMessagesDropped", "WhatsAppRepliesRefused"]
     widgets = [
         widget(
             "Post journey (Tvarit metrics)", [[NAMESPACE, m, "service", SERVICE] for m in journey]
@@ -1068,13 +1202,18 @@ def function_patch(fn: Function, stage: str) -> Json:
         "Timeout": fn.timeout,
         "MemorySize": fn.memory,
         "Environment": {
-            "Variables": environment() | {var: ref(p) for var, (p, _) in fn.env.items()}
+            "Variables": environment()
+            | {var: ref(p) for var, (p, _) in fn.env.items()}
+            | fn.fixed_env
         },
     }
     if fn.reserved_concurrency is not None:
         props["ReservedConcurrentExecutions"] = fn.reserved_concurrency
     props.update(fn.extra)
-    return {"DependsOn": [fn.log_group_logical_id], "Properties": props}
+    patch: Json = {"DependsOn": [fn.log_group_logical_id], "Properties": props}
+    if fn.condition:
+        patch["Condition"] = fn.condition
+    return patch
 
 
 def sqs_trigger_patches(event_sources: Iterable[Any]) -> dict[str, Json]:
@@ -1242,6 +1381,9 @@ def merge_template(stage: str, chalice_app: Any = None) -> Json:
             "Type": "AWS::Logs::LogGroup",
             "Properties": {"LogGroupName": fn.log_group, "RetentionInDays": retention},
         }
+        if fn.condition:
+            resources[fn.log_group_logical_id]["Condition"] = fn.condition
+            resources[f"{fn.logical_id}Role"] = {"Condition": fn.condition}  # Chalice's role
         resources[fn.logical_id] = function_patch(fn, stage)
         if fn.chalice_name in handlers:
             resources[fn.logical_id]["Properties"]["Handler"] = handlers[fn.chalice_name]
@@ -1268,6 +1410,16 @@ def merge_template(stage: str, chalice_app: Any = None) -> Json:
         }
     }
     resources.update(alarm_resources())
+    resources.update(whatsapp_resources())
+    # The trigger's topic ARN as Chalice writes it, but through the topic's attribute: then
+    # CloudFormation creates the topic before the subscription.
+    topic = sub(
+        "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:"
+        f"${{{WHATSAPP_EVENTS_TOPIC_ID}.TopicName}}"
+    )
+    resources["WhatsappEvents"]["Properties"]["Events"] = {
+        "WhatsappEventsSnsSubscription": {"Properties": {"Topic": topic}}
+    }
     outputs: Json = {
         "MentionsQueueUrl": {"Value": ref(MENTIONS.logical_id)},
         "StateTopicArnPrefix": {"Value": arn("sns", TOPIC_PREFIX)},
@@ -1300,8 +1452,17 @@ def merge_template(stage: str, chalice_app: Any = None) -> Json:
                 "Default": "",
                 "Description": "E-mail subscribed to alarms (empty: none)",
             },
+            "WhatsApp": {
+                "Type": "String",
+                "Default": "off",
+                "AllowedValues": ["off", "on"],
+                "Description": "WhatsApp through End User Messaging Social (docs/deploy.md)",
+            },
         },
-        "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [ref("AlarmEmail"), ""]}]}},
+        "Conditions": {
+            "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [ref("AlarmEmail"), ""]}]},
+            WHATSAPP_CONDITION: {"Fn::Equals": [ref("WhatsApp"), "on"]},
+        },
         "Resources": resources,
         "Outputs": outputs,
     }

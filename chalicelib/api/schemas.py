@@ -123,6 +123,11 @@ class MemberIn(_Strict):
     email: Annotated[str, Field(max_length=254)] = ""
     # The cell head confirms the member agreed to be contacted; without it no phone or e-mail.
     contact_consent: bool = False
+    # WhatsApp: the member's own opt-in and how it was given (domain.whatsapp.OPT_IN_SOURCES).
+    whatsapp_opt_in: bool = False
+    whatsapp_opt_in_source: Literal[
+        "", "signup_form", "paper_form", "whatsapp_message", "verbal"
+    ] = ""
 
     @field_validator("phone")
     @classmethod

@@ -29,6 +29,7 @@ from chalicelib.domain.tasks import Task, TaskStatus, notice_version
 
 SNS = "sns"
 TELEGRAM = "telegram"
+WHATSAPP = "whatsapp"
 
 # Audiences: who a channel's message reaches.
 MEMBERS = "members"  # each member's own subscriptions (devices, phone, address)
@@ -75,6 +76,18 @@ CHANNELS: dict[str, ChannelSpec] = {
         entries_per_call=1,
         edits=True,
         summary="the team's Telegram group, with Acknowledge / Done / Decline buttons",
+    ),
+    WHATSAPP: ChannelSpec(
+        WHATSAPP,
+        MEMBERS,
+        # One message per opted-in member from the business number (End User Messaging
+        # Social): 80 messages/s per number by default, up to 1,000; the messaging-limit tier
+        # caps unique users a day (domain.whatsapp.TIERS, docs/response.md).
+        per_second=80.0,
+        per_chat_per_minute=None,
+        entries_per_call=1,
+        edits=False,
+        summary="each opted-in member's WhatsApp, with Acknowledge / Done / Decline buttons",
     ),
 }
 DEFAULT_CHANNELS: tuple[str, ...] = tuple(CHANNELS)

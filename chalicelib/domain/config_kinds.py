@@ -84,6 +84,12 @@ _MEMBER: tuple[dict[str, Any], tuple[str, ...]] = (
         "contact_consent": bool,
         "contact_consent_at": str,
         "contact_consent_by": str,
+        "whatsapp_opt_in": bool,
+        "whatsapp_opt_in_source": str,
+        "whatsapp_opt_in_at": str,
+        "whatsapp_opt_in_by": str,
+        "whatsapp_opt_out_at": str,
+        "whatsapp_opt_out_by": str,
     },
     ("id", "name"),
 )

@@ -48,6 +48,13 @@ class Member:
     contact_consent: bool = False
     contact_consent_at: str = ""  # ISO time the cell head recorded the consent
     contact_consent_by: str = ""  # who recorded it (their sub)
+    # WhatsApp needs the member's own opt-in (domain.whatsapp): how, when, by whom; withdrawal.
+    whatsapp_opt_in: bool = False
+    whatsapp_opt_in_source: str = ""
+    whatsapp_opt_in_at: str = ""
+    whatsapp_opt_in_by: str = ""
+    whatsapp_opt_out_at: str = ""
+    whatsapp_opt_out_by: str = ""
 
 
 @dataclass(frozen=True)

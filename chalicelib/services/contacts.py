@@ -24,6 +24,7 @@ from chalicelib.domain.contacts import (
 )
 from chalicelib.domain.org import team_from_dict
 from chalicelib.errors import FieldProblem
+from chalicelib.services import whatsapp_optin
 from chalicelib.services.ports import Clock, ConfigStore, ContactSubscriber
 
 CONTACTS = "CONTACTS#"
@@ -50,6 +51,7 @@ class ContactSync:
         are named by the member's own fields; other members' by their place in the team).
         """
         problems = check_contacts(after, self.enabled)
+        problems += whatsapp_optin.whatsapp_problems(self.store, after, "whatsapp" in self.enabled)
         if member_id:
             at = next(
                 (i for i, m in enumerate(after.get("members", [])) if m.get("id") == member_id),
@@ -67,12 +69,15 @@ class ContactSync:
             actor,
             self.clock().isoformat(),
         )
-        return {**after, "members": members}
+        return whatsapp_optin.stamp(
+            {**after, "members": members}, before, actor, self.clock().isoformat()
+        )
 
     def sync(
         self, actor: str, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
     ) -> None:
         """Make the SNS subscriptions match the team as written (``after`` None: deleted)."""
+        whatsapp_optin.sync_pointers(self.store, actor, before, after)
         old = desired_contacts(team_from_dict(dict(before)) if before else None)
         new = desired_contacts(team_from_dict(dict(after)) if after else None)
         # Only members with a contact before or after can hold subscriptions: the others cost

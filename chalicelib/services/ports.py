@@ -415,3 +415,36 @@ class ReplayGuard(Protocol):
     def first_time(self, channel: str, update_id: str, expires_at: datetime) -> bool:
         """True the first time ``update_id`` is seen on ``channel`` (a conditional put)."""
         ...
+
+
+class WhatsAppClient(Protocol):
+    """AWS End User Messaging Social's SendWhatsAppMessage (boto3 ``socialmessaging``)."""
+
+    def send_message(
+        self, origination_phone_number_id: str, message: bytes, meta_api_version: str
+    ) -> str:
+        """Send one WhatsApp Cloud API message object (JSON bytes); its message id.
+
+        RateLimitedError when throttled, InvalidInputError when refused as invalid,
+        UpstreamError otherwise.
+        """
+        ...
+
+
+class WhatsAppLedger(Protocol):
+    """What WhatsApp delivery remembers: members' last inbound message, ids already seen."""
+
+    def first_sighting(self, key: str, at: datetime, expires_at: datetime) -> bool:
+        """Record ``key`` (an inbound message id, a sent (task, version, member)) once;
+        False if it was recorded before and has not expired. Atomic."""
+        ...
+
+    def forget(self, key: str) -> None:
+        """Drop a sighting whose work failed, so a retry may do it."""
+        ...
+
+    def note_inbound(self, phone_key: str, at: datetime) -> None:
+        """The member behind ``phone_key`` wrote to us at ``at`` (kept if later than known)."""
+        ...
+
+    def last_inbound(self, phone_key: str) -> datetime | None: ...

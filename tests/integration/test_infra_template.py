@@ -445,3 +445,31 @@ def test_the_language_model_is_packaged_with_its_marshal_cache(tmp_path: Path) -
     with zipfile.ZipFile(package) as zf:
         cache = zf.read(f"chalicelib/domain/language/{latin.MODEL_CACHE_FILE}")
     assert latin.model_from_cache(model, cache) is not None
+
+
+def test_whatsapp_exists_only_where_the_stage_turns_it_on(prod: Template) -> None:
+    """The event-destination topic, its policy, the function, its role, log group and alarms
+    carry the WhatsAppEnabled condition (parameter WhatsApp, off by default)."""
+    assert prod["Parameters"]["WhatsApp"]["Default"] == "off"
+    assert prod["Conditions"]["WhatsAppEnabled"] == {"Fn::Equals": [{"Ref": "WhatsApp"}, "on"]}
+    whatsapp = {k: v for k, v in prod["Resources"].items() if k.lower().startswith("whatsapp")}
+    whatsapp.pop("WhatsappTable")  # an empty on-demand table costs nothing; the code binds it
+    assert {
+        "WhatsappEvents",
+        "WhatsappEventsRole",
+        "WhatsappEventsLogGroup",
+        "WhatsAppEventsTopic",
+        "WhatsAppEventsTopicPolicy",
+    } <= set(whatsapp)
+    assert {k: v.get("Condition") for k, v in whatsapp.items()} == {
+        k: "WhatsAppEnabled" for k in whatsapp
+    }
+    fn = prod["Resources"]["WhatsappEvents"]
+    (trigger,) = fn["Properties"]["Events"].values()
+    assert trigger["Type"] == "SNS"
+    assert "${WhatsAppEventsTopic.TopicName}" in trigger["Properties"]["Topic"]["Fn::Sub"]
+    assert fn["Properties"]["Environment"]["Variables"][cfg.ENV_WHATSAPP] == "true"
+    policy = prod["Resources"]["WhatsAppEventsTopicPolicy"]["Properties"]["PolicyDocument"]
+    [statement] = policy["Statement"]
+    assert statement["Principal"] == {"Service": "social-messaging.amazonaws.com"}
+    assert statement["Action"] == "sns:Publish"

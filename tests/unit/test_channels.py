@@ -20,6 +20,7 @@ from chalicelib.domain.channels import (
     TELEGRAM,
     UNREACHABLE,
     UPDATE,
+    WHATSAPP,
     chosen_channels,
     delivery_key,
     fanout_seconds,
@@ -134,15 +135,21 @@ def test_skips_say_why() -> None:
         reach={TELEGRAM: {"C"}},
     )
     by_task = {(s.channel, s.task_id, s.reason) for s in plan.skipped}
+    # WhatsApp (off here) is left out of every task: A and B by their routes, C by the stage.
+    assert {(c, r) for c, _, r in by_task if c == WHATSAPP} == {
+        (WHATSAPP, NOT_CHOSEN),
+        (WHATSAPP, OFF),
+    }
+    by_task = {s for s in by_task if s[0] != WHATSAPP}
     assert (TELEGRAM, task("A").task_id, NOT_CHOSEN) in by_task
     assert (SNS, task("B").task_id, NOT_CHOSEN) in by_task
     assert (TELEGRAM, task("B").task_id, OFF) in by_task
     assert (TELEGRAM, task("C").task_id, OFF) in by_task
-    assert len(by_task) == len(plan.skipped) == 4  # every left-out pair, once
+    assert len(by_task) == len(plan.skipped) - 3 == 4  # every left-out pair, once
     # B chose only telegram, which is off: it falls back to SNS rather than reaching nobody.
     assert [d.fallback for d in plan.on(SNS)] == [True]
     unreachable = plan_deliveries([task("D")], enabled=BOTH, reach={TELEGRAM: set()})
-    assert [s.reason for s in unreachable.skipped] == [UNREACHABLE]
+    assert [s.reason for s in unreachable.skipped if s.channel != WHATSAPP] == [UNREACHABLE]
 
 
 # (case, delivered on sns, delivered on telegram, expected channels per team)
@@ -207,7 +214,9 @@ def test_an_update_edits_chats_and_pages_nobody() -> None:
         kind=UPDATE,
     )
     assert [(d.channel, d.kind) for d in plan.deliveries] == [(TELEGRAM, UPDATE)]
-    assert [(s.channel, s.reason) for s in plan.skipped] == [(SNS, NO_EDITS)]
+    assert [(s.channel, s.reason) for s in plan.skipped if s.channel != WHATSAPP] == [
+        (SNS, NO_EDITS)
+    ]
 
 
 def test_chat_channels_get_one_delivery_per_task_and_sns_one_for_all() -> None:
@@ -312,4 +321,6 @@ def test_a_delivered_post_is_skipped_with_its_reason() -> None:
     plan = plan_deliveries(
         [a], enabled=BOTH, reach={TELEGRAM: {"A"}}, delivered={TELEGRAM: {delivery_key(a)}}
     )
-    assert [(s.channel, s.reason) for s in plan.skipped] == [(TELEGRAM, DELIVERED)]
+    assert [(s.channel, s.reason) for s in plan.skipped if s.channel != WHATSAPP] == [
+        (TELEGRAM, DELIVERED)
+    ]

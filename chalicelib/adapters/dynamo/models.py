@@ -265,6 +265,19 @@ class ChannelStateModel(Model):
     chat = UnicodeAttribute(null=True)
     data = JSONAttribute(null=True)
     used_at = UTCDateTimeAttribute(null=True)
+
+
+class WhatsAppLedgerModel(Model):
+    """WhatsApp delivery's memory (``adapters.dynamo.whatsapp``): ``seen#<key>`` items for
+    inbound message ids and sent (task, version, member), expiring; ``inbound#<phone key>``
+    with the member's last message time (the 24-hour window), expiring after the window."""
+
+    class Meta:
+        table_name = "tvarit-whatsapp"
+        region = "ap-south-1"
+
+    key = UnicodeAttribute(hash_key=True)
+    at = UTCDateTimeAttribute()
     expires_at = TTLAttribute()
 
 
@@ -278,6 +291,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     ThrottleModel,
     IdempotencyModel,
     ChannelStateModel,
+    WhatsAppLedgerModel,
 )
 
 _TABLE_SUFFIX: dict[type[Model], str] = {
@@ -290,6 +304,7 @@ _TABLE_SUFFIX: dict[type[Model], str] = {
     ThrottleModel: "throttle",
     IdempotencyModel: "idempotency",
     ChannelStateModel: "channel-state",
+    WhatsAppLedgerModel: "whatsapp",
 }
 
 
