@@ -373,18 +373,19 @@ class Container:
     def channels(self) -> dict[str, DeliveryChannel]:
         """The delivery channels this stage runs, by name (``domain.channels.CHANNELS``)."""
         from chalicelib.adapters.channels.sns import SnsChannel
+        from chalicelib.domain.channels import SNS, TELEGRAM, WHATSAPP
 
-        channels: dict[str, DeliveryChannel] = {"sns": SnsChannel(self.publisher, self.outbound)}
+        channels: dict[str, DeliveryChannel] = {SNS: SnsChannel(self.publisher, self.outbound)}
         if self.settings.telegram_delivery:
             from chalicelib.adapters.channels.telegram import TelegramChannel
 
-            channels["telegram"] = TelegramChannel(
+            channels[TELEGRAM] = TelegramChannel(
                 self.team_chats, self.delivery_ledger, self.telegram_queue
             )
         if self.settings.whatsapp:
             from chalicelib.adapters.channels.whatsapp import WhatsAppChannel
 
-            channels["whatsapp"] = WhatsAppChannel(self.config_repo, self.whatsapp_queue)
+            channels[WHATSAPP] = WhatsAppChannel(self.config_repo, self.whatsapp_queue)
         return channels
 
     # ---- Telegram (issue 13) ------------------------------------------------------------------

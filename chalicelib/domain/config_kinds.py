@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.access import PERMISSIONS, Role, Scope, Verb
+from chalicelib.domain.channels import TELEGRAM
 from chalicelib.domain.escalation import EscalationChain, parse_chain
 from chalicelib.domain.keywords import KeywordQuery, keyword_query_from_dict, parse_query
 from chalicelib.domain.org import Leader, Team, leader_from_dict, team_from_dict
@@ -358,7 +359,7 @@ CHAINS = ConfigKind(
 
 CHAT_LINKS = "CHATLINK"  # one partition; sk "<channel>:<chat id>" / "<channel>:user:<user id>"
 _TEAM_CHATS_PREFIX = "TEAMCHATS#"  # ("TEAMCHATS#<state>", "<channel>#<team>") -> {"chat_id"}
-CHAT_CHANNELS = ("telegram",)  # channels whose team chats are linked this way
+CHAT_CHANNELS = (TELEGRAM,)  # channels whose team chats are linked this way
 _TEAM_CHAT: dict[str, Any] = {
     "id": str,
     "channel": str,
