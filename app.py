@@ -14,6 +14,7 @@ from chalicelib.api.push import push_api
 from chalicelib.api.tasks import tasks_api
 from chalicelib.events import events
 from chalicelib.observability import observe
+from chalicelib.web.console import console_web
 from chalicelib.web.pages import web
 
 app = Chalice(app_name="tvarit")
@@ -28,4 +29,5 @@ app.register_blueprint(tasks_api)
 app.register_blueprint(admin_api)
 app.register_blueprint(openapi_api)
 app.register_blueprint(web)
+app.register_blueprint(console_web)
 app.register_blueprint(events)

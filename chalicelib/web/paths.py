@@ -23,3 +23,10 @@ PAGE_ROUTES = frozenset(
         "/manifest.webmanifest",
     }
 )
+
+# The cell heads' console (chalicelib/web/console/), on the same session cookie.
+PAGE_ROUTES = PAGE_ROUTES | frozenset(
+    {
+        "/console",
+    }
+)
