@@ -6,6 +6,7 @@ from chalice import Chalice
 
 from chalicelib.api.admin import admin_api
 from chalicelib.api.auth import authenticate
+from chalicelib.api.console_api import console_api
 from chalicelib.api.health import health_api
 from chalicelib.api.http import known_query, utf8_json
 from chalicelib.api.ingest import ingest_api
@@ -28,6 +29,7 @@ app.register_blueprint(push_api)
 app.register_blueprint(tasks_api)
 app.register_blueprint(admin_api)
 app.register_blueprint(openapi_api)
+app.register_blueprint(console_api)
 app.register_blueprint(web)
 app.register_blueprint(console_web)
 app.register_blueprint(events)
