@@ -28,5 +28,14 @@ PAGE_ROUTES = frozenset(
 PAGE_ROUTES = PAGE_ROUTES | frozenset(
     {
         "/console",
+        "/console/watchlist",
+        "/console/queries",
+        "/console/queries/new",
+        "/console/queries/{query_id}",
+        "/console/queries/check",
+        "/console/queries/preview",
+        "/console/routes",
+        "/console/chains",
+        "/console/audit",
     }
 )

@@ -136,3 +136,96 @@ def error_summary(m: Messages, errors: list[tuple[str, Safe | str]]) -> Safe:
         return Safe("")
     items = "".join(f'<li><a href="#{esc(f)}">{esc(text)}</a></li>' for f, text in errors)
     return render("errors.html", m, items=Safe(items))
+
+
+def field(
+    m: Messages,
+    name: str,
+    label: Safe,
+    control: str,
+    error: str = "",
+    hint: Safe | str = "",
+) -> Safe:
+    """One labelled form field with its hint and error, GOV.UK-style (the control is built by
+    the caller with ``id=name``)."""
+    err = (
+        f'<p id="{name}-error" class="error-message"><span class="visually-hidden">'
+        f"{m('error_prefix')}</span> {esc(error)}</p>"
+        if error
+        else ""
+    )
+    hint_html = f'<div id="{name}-hint" class="hint">{esc(hint)}</div>' if hint else ""
+    group = "group group-error" if error else "group"
+    return Safe(
+        f'<div class="{group}"><label class="label" for="{name}">{label}</label>'
+        f"{hint_html}{err}{control}</div>"
+    )
+
+
+def described(name: str, error: str = "", hint: bool = False) -> str:
+    """The ``aria-describedby`` attribute of a control with a hint and/or an error."""
+    ids = ([f"{name}-hint"] if hint else []) + ([f"{name}-error"] if error else [])
+    return f' aria-describedby="{" ".join(ids)}"' if ids else ""
+
+
+def text_input(name: str, value: str, error: str = "", hint: bool = False, **attrs: str) -> str:
+    extra = "".join(f' {k.replace("_", "-")}="{esc(v)}"' for k, v in attrs.items())
+    return (
+        f'<input class="input" id="{name}" name="{name}" value="{esc(value)}"'
+        f"{described(name, error, hint)}{extra}>"
+    )
+
+
+def select(
+    name: str, options: list[tuple[str, str]], chosen: str, error: str = "", id_: str = ""
+) -> str:
+    opts = "".join(
+        f'<option value="{esc(v)}"{" selected" if v == chosen else ""}>{esc(t)}</option>'
+        for v, t in options
+    )
+    ident = id_ or name
+    return (
+        f'<select class="input" id="{ident}" name="{name}"{described(ident, error)}>{opts}</select>'
+    )
+
+
+def header_row(m: Messages, *keys: str) -> str:
+    """A table's header row from catalogue keys (a key ending in ``:num`` is right-aligned)."""
+    cells = []
+    for key in keys:
+        name, _, kind = key.partition(":")
+        cls = ' class="num"' if kind == "num" else ""
+        cells.append(f'<th scope="col"{cls}>{m(name)}</th>')
+    return f"<thead><tr>{''.join(cells)}</tr></thead>"
+
+
+def state_picker(m: Messages, action: str, states: tuple[str, ...], chosen: str) -> str:
+    """A GET form choosing the state a page shows (only when there is a choice)."""
+    if len(states) < 2:
+        return ""
+    options = [(s, STATES[s]) for s in states]
+    return (
+        f'<form method="get" action="{action}" class="action">'
+        f'<label class="label" for="pick-state">{m("console_state")}</label>'
+        f"{select('state', options, chosen, id_='pick-state')} "
+        f'<button class="button button-secondary" type="submit">{m("console_show")}</button>'
+        "</form>"
+    )
+
+
+def csrf_field(page: Page) -> str:
+    return f'<input type="hidden" name="csrf" value="{esc(page.csrf)}">'
+
+
+def problems_by_field(err: Any, fields: dict[str, str]) -> dict[str, str]:
+    """An InvalidInputError's problems on the form's fields: the first whose location starts
+    with one of ``fields``' keys (a wire location like ``accounts[0].handle``) wins."""
+    out: dict[str, str] = {}
+    for problem in getattr(err, "problems", ()) or ():
+        loc = problem.loc
+        name = next((f for prefix, f in fields.items() if loc.startswith(prefix)), "")
+        name = name or next(iter(fields.values()))
+        out.setdefault(name, f"{problem.msg}" if name != loc else problem.msg)
+    if not out:
+        out[next(iter(fields.values()))] = str(getattr(err, "detail", ""))
+    return out
