@@ -4,8 +4,6 @@ write through the API's use cases, errors summarised on the page, scope refusals
 from __future__ import annotations
 
 import dataclasses
-import json
-import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,7 +14,7 @@ from chalicelib.domain.org import Account
 from chalicelib.services.polling import PollState, with_units
 from chalicelib.web.session import csrf_token
 from tests.factories import make_leader
-from tests.functional.conftest import NOW, World, store_mention, token
+from tests.functional.conftest import NOW, World, token
 from tests.seeding import seed
 
 FORM = "application/x-www-form-urlencoded"
