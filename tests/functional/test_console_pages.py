@@ -13,8 +13,8 @@ from chalicelib import wiring
 from chalicelib.domain.org import Account
 from chalicelib.services.polling import PollState, with_units
 from chalicelib.web.session import csrf_token
-from tests.factories import make_leader
-from tests.functional.conftest import NOW, World, token
+from tests.factories import make_leader, make_query
+from tests.functional.conftest import NOW, World, store_mention, token
 from tests.seeding import seed
 
 FORM = "application/x-www-form-urlencoded"
@@ -162,3 +162,114 @@ def test_a_post_without_the_csrf_token_is_refused(client: Client, world: World) 
 def test_another_states_head_does_not_see_the_leader(client: Client, world: World) -> None:
     page = body(get(client, "/console/watchlist?state=DL", "state_head_up"))
     assert "Arvind Kejriwal" not in page and "Narendra Modi" in page
+
+
+# --- Queries -------------------------------------------------------------------------------
+
+
+def queries(world: World) -> dict[str, Any]:
+    return {r.id: r for r in world.config.list_items("QUERY")}
+
+
+def test_the_check_fragment_names_the_column_of_a_syntax_error(
+    client: Client, world: World
+) -> None:
+    r = post(client, "/console/queries/check", {"query": "नोटबंदी OR OR कालाधन", "variants": "on"})
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
+    page = body(r)
+    assert 'data-valid="false"' in page and "Column 12: unexpected &#x27;OR&#x27;" in page
+    assert '<span class="caret">           ^</span>' in page
+
+
+def test_the_check_fragment_lists_what_each_term_also_matches(client: Client, world: World) -> None:
+    page = body(
+        post(client, "/console/queries/check", {"query": "नोटबंदी OR sarkaar", "variants": "on"})
+    )
+    assert 'data-valid="true"' in page
+    assert "romanized spellings read as &quot;notbandi&quot; (e.g. notabandee)" in page
+    assert "Devanagari words read as &quot;sarkar&quot;" in page
+    page = body(post(client, "/console/queries/check", {"query": "नोटबंदी"}))  # variants off
+    assert "only as written (variants are off)" in page
+
+
+def test_the_preview_marks_matches_in_stored_and_pasted_posts(client: Client, world: World) -> None:
+    store_mention(world, "777", text="नोटबंदी पर फिर सवाल उठे")
+    fields = {
+        "query": "नोटबंदी",
+        "variants": "on",
+        "posts": "notabandi was a failure\n\nnothing here",
+    }
+    page = body(post(client, "/console/queries/preview", fields))
+    assert "<mark>नोटबंदी</mark> पर फिर सवाल उठे" in page
+    assert "1 of the 1 most recent posts match." in page
+    assert 'Post 2 · <strong class="hint">no match</strong>' in page
+
+
+def test_a_state_head_saves_a_new_query_with_briefs(client: Client, world: World) -> None:
+    fields = {
+        "do": "save",
+        "query_id": "q-paper-leak",
+        "name": "Paper leak",
+        "query": '"paper leak" OR पेपरलीक',
+        "scope": "DL",
+        "category": "education",
+        "severity": "5",
+        "variants": "on",
+        "brief_hi": "तथ्य रखें।",
+        "brief_en": "Stick to facts.",
+    }
+    r = post(client, "/console/queries", fields)
+    assert r.status_code == 303 and r.headers["Location"] == "/console/queries/q-paper-leak?saved=1"
+    stored = queries(world)["q-paper-leak"]
+    assert stored.data["brief"] == {"hi": "तथ्य रखें।", "en": "Stick to facts."}
+    assert (stored.data["severity"], stored.data["scope"], stored.updated_by) == (
+        5,
+        "DL",
+        "shead-dl",
+    )
+    page = body(get(client, r.headers["Location"]))
+    assert f'name="version" value="{stored.version}"' in page
+    assert "Stick to facts." in page and "The query is saved." in page
+
+
+def test_saving_a_query_with_a_syntax_error_shows_the_column_and_stores_nothing(
+    client: Client, world: World
+) -> None:
+    fields = {"do": "save", "query_id": "q-bad", "query": "a AND", "scope": "DL", "severity": "3"}
+    r = post(client, "/console/queries", fields)
+    assert r.status_code == 422 and "q-bad" not in queries(world)
+    assert '<a href="#query">column 6' in body(r)
+
+
+def test_an_edit_names_the_version_it_read(client: Client, world: World) -> None:
+    seed(world.config, make_query(scope="DL", id="q-dl"))
+    current = queries(world)["q-dl"]
+    fields = {
+        "do": "save",
+        "query_id": "q-dl",
+        "version": str(current.version),
+        "query": "EVM",
+        "scope": "DL",
+        "severity": "4",
+    }
+    assert post(client, "/console/queries", fields).status_code == 303
+    stale = post(client, "/console/queries", {**fields, "query": "ईवीएम"})  # the old version
+    assert stale.status_code == 412 and "Someone changed this query" in body(stale)
+    assert queries(world)["q-dl"].data["query"] == "EVM"
+
+
+def test_a_district_head_may_try_but_not_save_queries(client: Client, world: World) -> None:
+    page = body(get(client, "/console/queries/new", "district_head"))
+    assert "saving them is for state heads" in page and 'value="save"' not in page
+    fields = {"do": "save", "query_id": "q-x", "query": "EVM", "scope": "DL", "severity": "3"}
+    assert post(client, "/console/queries", fields, "district_head").status_code == 403
+    assert "q-x" not in queries(world)
+
+
+def test_a_state_head_sees_national_queries_but_not_another_states(
+    client: Client, world: World
+) -> None:
+    seed(world.config, make_query(id="q-up", scope="UP", name="UP only"))
+    page = body(get(client, "/console/queries"))
+    assert "q-demonetisation" in page and "UP only" not in page
+    assert get(client, "/console/queries/q-up").status_code == 404
