@@ -3,6 +3,10 @@ write through the API's use cases, errors summarised on the page, scope refusals
 
 from __future__ import annotations
 
+import html
+import json
+import re
+
 import dataclasses
 from typing import Any
 from urllib.parse import urlencode
@@ -14,7 +18,7 @@ from chalicelib.domain.org import Account
 from chalicelib.services.polling import PollState, with_units
 from chalicelib.web.session import csrf_token
 from tests.factories import make_leader, make_query
-from tests.functional.conftest import NOW, World, store_mention, token
+from tests.functional.conftest import NOW, World, auth, store_mention, token
 from tests.seeding import seed
 
 FORM = "application/x-www-form-urlencoded"
@@ -229,7 +233,7 @@ def test_a_state_head_saves_a_new_query_with_briefs(client: Client, world: World
     )
     page = body(get(client, r.headers["Location"]))
     assert f'name="version" value="{stored.version}"' in page
-    assert "Stick to facts." in page and "The query is saved." in page
+    assert "Stick to facts." in page and "The query is saved" in page
 
 
 def test_saving_a_query_with_a_syntax_error_shows_the_column_and_stores_nothing(
@@ -273,3 +277,76 @@ def test_a_state_head_sees_national_queries_but_not_another_states(
     page = body(get(client, "/console/queries"))
     assert "q-demonetisation" in page and "UP only" not in page
     assert get(client, "/console/queries/q-up").status_code == 404
+
+
+# --- Routes --------------------------------------------------------------------------------
+
+SEVERE = {
+    "route": {
+        "name": "root",
+        "receivers": [{"teams_of": "state"}],
+        "routes": [
+            {
+                "name": "severe to central",
+                "matchers": ["severity=~4|5"],
+                "receivers": [{"teams": ["DL-CENTRAL-01"]}],
+            }
+        ],
+    }
+}
+
+
+def test_the_routes_page_shows_the_tree_in_force(client: Client, world: World) -> None:
+    page = body(get(client, "/console/routes"))
+    assert "every team of the leader&#x27;s state" in page  # the default until one is saved
+    assert "saving it is for national admins" in page and 'value="save"' not in page
+
+
+def test_a_state_head_edits_the_tree_and_sees_which_teams_a_mention_reaches(
+    client: Client, world: World
+) -> None:
+    key = store_mention(world, "888")
+    fields = {"do": "preview", "config": json.dumps(SEVERE), "mention_key": key}
+    page = body(post(client, "/console/routes", fields))
+    reach = page[page.index('id="reach"') :]
+    assert "1 team(s), by the tree as edited above (not saved)." in reach
+    assert "<td>DL-CENTRAL-01</td>" in reach and "severe to central" in reach
+    # The tree in force (the default) reaches both Delhi teams.
+    fields = {"do": "preview", "config": get_config(client), "labels": "state=DL\nseverity=2"}
+    reach = body(post(client, "/console/routes", fields))
+    assert "<td>DL-CENTRAL-01, DL-EAST-01</td>" in reach
+
+
+def get_config(client: Client) -> str:
+    page = body(get(client, "/console/routes"))
+    raw = re.search(r'<textarea class="input code" id="config"[^>]*>(.*?)</textarea>', page, re.S)
+    assert raw is not None
+    return html.unescape(raw.group(1))
+
+
+def test_a_bad_tree_is_refused_with_every_problem_and_its_path(
+    client: Client, world: World
+) -> None:
+    bad = {"route": {"receivers": [{"teams_of": "planet"}], "routes": [{"matchers": ["sev~~1"]}]}}
+    fields = {"do": "preview", "config": json.dumps(bad), "labels": "state=DL"}
+    r = post(client, "/console/routes", fields)
+    assert r.status_code == 422
+    page = body(r)
+    assert "route.receivers[0]" in page and "route.routes[0].matchers[0]" in page
+    r = post(client, "/console/routes", {"do": "preview", "config": "{oops", "labels": "state=DL"})
+    assert r.status_code == 422 and "This is not JSON: line 1, column 2" in body(r)
+    r = post(client, "/console/routes", {"do": "preview", "config": "{}", "labels": "colour=red"})
+    assert r.status_code == 422 and "labels.colour" in body(r)
+
+
+def test_only_a_national_admin_saves_the_tree_and_it_is_audited(
+    client: Client, world: World
+) -> None:
+    fields = {"do": "save", "config": json.dumps(SEVERE), "version": ""}
+    assert post(client, "/console/routes", fields).status_code == 403
+    r = post(client, "/console/routes", fields, "national_admin")
+    assert r.status_code == 303 and r.headers["Location"] == "/console/routes?saved=1"
+    stored = json.loads(client.http.get("/routes", headers=auth("national_admin")).body)
+    assert stored["config"] == SEVERE and stored["updated_by"] == "admin-1"
+    stale = post(client, "/console/routes", {**fields, "version": "0"}, "national_admin")
+    assert stale.status_code == 412
