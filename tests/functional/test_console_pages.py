@@ -3,11 +3,10 @@ write through the API's use cases, errors summarised on the page, scope refusals
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import re
-
-import dataclasses
 from typing import Any
 from urllib.parse import urlencode
 
