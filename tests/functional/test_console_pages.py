@@ -349,3 +349,119 @@ def test_only_a_national_admin_saves_the_tree_and_it_is_audited(
     assert stored["config"] == SEVERE and stored["updated_by"] == "admin-1"
     stale = post(client, "/console/routes", {**fields, "version": "0"}, "national_admin")
     assert stale.status_code == 412
+
+
+# --- Escalation chains ---------------------------------------------------------------------
+
+
+def test_the_chains_page_shows_each_timeline_and_which_chain_a_team_follows(
+    client: Client, world: World
+) -> None:
+    chain = {
+        "id": "dl-fast",
+        "scope": "state",
+        "owner": "DL",
+        "repeat": 1,
+        "steps": [
+            {"wait": "10m"},
+            {"notify": "team_lead"},
+            {"wait": "1h"},
+            {"notify": "state_head"},
+        ],
+    }
+    from chalicelib.domain.config_kinds import CHAINS
+    from chalicelib.services.config_admin import ConfigAdmin, system_principal
+
+    ConfigAdmin(world.config).create(CHAINS, system_principal("test"), chain)
+    page = body(get(client, "/console/chains"))
+    dl = page[page.index('id="chain-dl-fast"') :]
+    # Round 2 starts after the first round's 70 minutes.
+    assert re.findall(r"<li><strong>([^<]+)</strong>: ([^<]+)</li>", dl)[:4] == [
+        ("After 10 min", "the team lead is told (round 1)"),
+        ("After 70 min", "the state head is told (round 1)"),
+        ("After 80 min", "the team lead is told (round 2)"),
+        ("After 140 min", "the state head is told (round 2)"),
+    ]
+    assert "default" in page and "(built in)" in page
+    assert "<td>DL-CENTRAL-01</td><td>dl-fast</td>" in page
+
+
+def test_a_head_previews_then_saves_a_chain(client: Client, world: World) -> None:
+    fields = {
+        "do": "preview",
+        "chain_id": "dl-slow",
+        "scope": "state",
+        "owner": "DL",
+        "repeat": "0",
+        "steps": "wait 30m\nnotify district_head",
+    }
+    page = body(post(client, "/console/chains", fields))
+    assert "<li><strong>After 30 min</strong>: the district head is told</li>" in page
+    assert "dl-slow" not in {r.id for r in world.config.list_items("CHAIN")}
+    r = post(client, "/console/chains", {**fields, "do": "save"})
+    assert r.status_code == 303
+    (stored,) = [x for x in world.config.list_items("CHAIN") if x.id == "dl-slow"]
+    assert stored.data["steps"] == [{"wait": "30m"}, {"notify": "district_head"}]
+
+
+def test_a_bad_chain_names_the_step(client: Client, world: World) -> None:
+    fields = {
+        "do": "preview",
+        "chain_id": "x",
+        "scope": "state",
+        "owner": "DL",
+        "repeat": "0",
+        "steps": "wait soon\nnotify mayor",
+    }
+    r = post(client, "/console/chains", fields)
+    assert r.status_code == 422 and "steps[0].wait" in body(r)
+
+
+def test_a_state_head_cannot_save_another_states_chain(client: Client, world: World) -> None:
+    fields = {
+        "do": "save",
+        "chain_id": "up-x",
+        "scope": "state",
+        "owner": "UP",
+        "repeat": "0",
+        "steps": "notify team_lead",
+    }
+    assert post(client, "/console/chains", fields).status_code == 403
+
+
+# --- Audit ---------------------------------------------------------------------------------
+
+
+def test_the_audit_log_shows_before_and_after_of_each_change(client: Client, world: World) -> None:
+    post(
+        client,
+        "/console/watchlist",
+        {
+            "name": "Atishi",
+            "leader_id": "atishi",
+            "state": "DL",
+            "platform": "x",
+            "handle": "AtishiAAP",
+            "platform_id": "1",
+        },
+    )
+    page = body(get(client, "/console/audit"))
+    assert "<code>atishi</code>" in page and "created · shead-dl" in page
+    assert "<td><code>accounts</code></td>" in page or "<code>name</code>" in page
+    assert '<span class="diff-add">Atishi</span>' in page
+
+
+def test_a_district_head_reads_only_their_districts_changes(client: Client, world: World) -> None:
+    from tests.factories import make_team
+
+    seed(
+        world.config,
+        make_team("DL-EAST-09", "DL", district="EAST"),
+        make_team("DL-CEN-09", "DL", district="CENTRAL"),
+    )
+    page = body(get(client, "/console/audit?scope=DL", "district_head"))
+    assert "DL-CEN-09" in page and "DL-EAST-09" not in page
+    assert (
+        get(client, "/console/audit?scope=UP", "state_head").status_code == 200
+    )  # falls back to DL
+    assert "UP-VARANASI-01" not in body(get(client, "/console/audit?scope=UP", "state_head"))

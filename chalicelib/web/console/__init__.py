@@ -13,5 +13,7 @@ from chalicelib.web.console import overview  # noqa: F401  isort: skip
 from chalicelib.web.console import watchlist  # noqa: F401  isort: skip
 from chalicelib.web.console import queries  # noqa: F401  isort: skip
 from chalicelib.web.console import routes  # noqa: F401  isort: skip
+from chalicelib.web.console import chains  # noqa: F401  isort: skip
+from chalicelib.web.console import audit  # noqa: F401  isort: skip
 
 __all__ = ["console_web"]
