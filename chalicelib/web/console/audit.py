@@ -83,7 +83,7 @@ def audit_page(page: Page) -> Response:
         href = "/console/audit?" + urlencode({"scope": scope, "cursor": next_cursor})
         older = f'<p><a href="{esc(href)}">{m("audit_older")}</a></p>'
     body = Safe(
-        f"<h1>{m('console_nav_audit')}</h1><p class=\"lead\">{m('audit_intro')}</p>"
+        f'<h1>{m("console_nav_audit")}</h1><p class="lead">{m("audit_intro")}</p>'
         f"{picker}{listing}{older}"
     )
     return console_html(page, "audit", m("console_nav_audit"), body)
