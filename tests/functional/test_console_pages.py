@@ -465,3 +465,12 @@ def test_a_district_head_reads_only_their_districts_changes(client: Client, worl
         get(client, "/console/audit?scope=UP", "state_head").status_code == 200
     )  # falls back to DL
     assert "UP-VARANASI-01" not in body(get(client, "/console/audit?scope=UP", "state_head"))
+
+
+def test_a_national_admin_sees_every_states_leaders_until_choosing_one(
+    client: Client, world: World
+) -> None:
+    page = body(get(client, "/console/watchlist", "national_admin"))
+    assert "Arvind Kejriwal" in page and "Narendra Modi" in page
+    page = body(get(client, "/console/watchlist?state=UP", "national_admin"))
+    assert "Arvind Kejriwal" not in page and "Narendra Modi" in page

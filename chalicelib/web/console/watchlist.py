@@ -173,7 +173,8 @@ def render_watchlist(
     p = head(page)
     c = container()
     asked = _param(page.request, "state") or (values or {}).get("state", "")
-    state = default_state(p, asked)
+    # A national admin without a chosen state sees every state's leaders.
+    state = default_state(p, asked) if asked or p.state else ""
     leaders, cursor = watchlist(
         c.config_repo,
         c.cursor_store,
@@ -194,7 +195,8 @@ def render_watchlist(
     listing = "".join(_leader_block(m, w) for w in leaders)
     listing = listing or f'<p class="hint">{m("watch_none")}</p>'
     summary = error_summary(m, list((errors or {}).items()))
-    intro = m("watch_intro", state=STATES.get(state, state))
+    where = STATES.get(state, state) if state else m("console_scope_national")
+    intro = m("watch_intro", state=where)
     body = Safe(
         f'{summary}<h1>{m("console_nav_watchlist")}</h1>{notice}<p class="lead">{intro}</p>'
         f"{state_picker(m, '/console/watchlist', states_of(p), state)}{listing}{more}"
