@@ -189,7 +189,10 @@ def test_5_chains_and_audit_pages(head_page: Any) -> None:
     page.get_by_label("Short id").fill("rj-fast")
     page.get_by_label("Steps").fill("wait 10m\nnotify team_lead\nwait 20m\nnotify state_head")
     page.get_by_role("button", name="Preview the timeline").click()
-    expect(page.get_by_text("After 30 min")).to_be_visible()
+    timeline = page.locator("h3", has_text="Timeline from the moment").locator("+ ol")
+    expect(timeline.get_by_role("listitem")).to_have_text(
+        ["After 10 min: the team lead is told", "After 30 min: the state head is told"]
+    )
     shot(page, "chains")
     nav = page.get_by_role("navigation", name="Console")
     nav.get_by_role("link", name="Audit").click()

@@ -474,3 +474,23 @@ def test_a_national_admin_sees_every_states_leaders_until_choosing_one(
     assert "Arvind Kejriwal" in page and "Narendra Modi" in page
     page = body(get(client, "/console/watchlist?state=UP", "national_admin"))
     assert "Arvind Kejriwal" not in page and "Narendra Modi" in page
+
+
+def test_no_console_page_escapes_a_message_twice(client: Client, world: World) -> None:
+    """Catalogue messages are escaped once (an apostrophe is &#x27;, never &amp;#x27;)."""
+    store_mention(world, "999")
+    for lang in ("en", "hi"):
+        for path in (
+            "/console",
+            "/console/watchlist",
+            "/console/queries",
+            "/console/queries/new",
+            "/console/queries/q-demonetisation",
+            "/console/routes",
+            "/console/chains",
+            "/console/audit",
+        ):
+            for who in ("national_admin", "state_head"):
+                page = body(get(client, path, who, lang))
+                assert "&amp;#" not in page and "&amp;quot;" not in page, (path, who, lang)
+    assert "A state&#x27;s teams" in body(get(client, "/console/chains"))

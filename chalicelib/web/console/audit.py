@@ -63,8 +63,8 @@ def audit_page(page: Page) -> Response:
 
     m = page.m
     p = head(page)
-    scopes = [("national", str(m("console_scope_national")))]
-    scopes += [(s, STATES[s]) for s in states_of(p)]
+    scopes = [("national", m("console_scope_national"))]
+    scopes += [(s, esc(STATES[s])) for s in states_of(p)]
     asked = _param(page.request, "scope") or p.state or "national"
     scope = asked if asked in dict(scopes) else (p.state or "national")
     cursor = _param(page.request, "cursor") or None

@@ -44,15 +44,15 @@ from chalicelib.wiring import container
 TEAMS_SHOWN = 50  # teams listed with their chain; the rest are counted
 
 
-def _duration(m: Messages, seconds: float) -> str:
+def _duration(m: Messages, seconds: float) -> Safe:
     seconds = int(seconds)
     if seconds == 0:
-        return str(m("chain_at_once"))
+        return m("chain_at_once")
     if seconds % 3600 == 0:
-        return str(m("chain_after_hours", n=seconds // 3600))
+        return m("chain_after_hours", n=seconds // 3600)
     if seconds % 60 == 0:
-        return str(m("chain_after_minutes", n=seconds // 60))
-    return str(m("chain_after_seconds", n=seconds))
+        return m("chain_after_minutes", n=seconds // 60)
+    return m("chain_after_seconds", n=seconds)
 
 
 def timeline(m: Messages, chain: EscalationChain) -> Safe:
@@ -66,12 +66,12 @@ def timeline(m: Messages, chain: EscalationChain) -> Safe:
     return Safe(f'<ol class="timeline">{items}</ol>')
 
 
-def _owner(m: Messages, chain: EscalationChain) -> str:
+def _owner(m: Messages, chain: EscalationChain) -> Safe:
     if chain.scope == "default":
-        return str(m("chain_scope_default"))
+        return m("chain_scope_default")
     if chain.scope == "state":
-        return str(m("chain_scope_state", state=STATES.get(chain.owner, chain.owner)))
-    return str(m("chain_scope_team", team=chain.owner))
+        return m("chain_scope_state", state=STATES.get(chain.owner, chain.owner))
+    return m("chain_scope_team", team=chain.owner)
 
 
 def _card(m: Messages, chain: EscalationChain, version: int | None, editable: bool) -> str:
@@ -119,7 +119,7 @@ def chain_from_form(form: dict[str, str]) -> dict[str, Any]:
 def _editor(page: Page, values: dict[str, str], errors: dict[str, str], preview: Safe) -> str:
     m = page.m
     v = values.get
-    scopes = [(s, str(m("chain_kind_" + s))) for s in ("team", "state", "default")]
+    scopes = [(s, m("chain_kind_" + s)) for s in ("team", "state", "default")]
     err = errors.get
 
     def text(name: str, label: str, hint: str = "") -> Safe:
@@ -198,7 +198,9 @@ def render_chains(
         if rows
         else ""
     )
-    editor = _editor(page, values or {"scope": "state", "owner": p.state}, errors or {}, preview)
+    editor = _editor(
+        page, values or {"scope": "state", "owner": p.state, "repeat": "0"}, errors or {}, preview
+    )
     body = Safe(
         f"{error_summary(m, list((errors or {}).items()))}<h1>{m('console_nav_chains')}</h1>"
         f'<p class="lead">{m("chain_intro")}</p>{"".join(groups)}{follows}'

@@ -207,8 +207,8 @@ def queries_page(page: Page) -> Response:
     return console_html(page, "queries", m("console_nav_queries"), body)
 
 
-def _scope_name(m: Messages, scope: str) -> str:
-    return str(m("console_scope_national")) if scope == "national" else STATES.get(scope, scope)
+def _scope_name(m: Messages, scope: str) -> Safe:
+    return m("console_scope_national") if scope == "national" else esc(STATES.get(scope, scope))
 
 
 # --- The editor ----------------------------------------------------------------------------
@@ -268,7 +268,7 @@ def render_editor(
     scopes = [(s, _scope_name(m, s)) for s in ("national", *states_of(p))]
     if p.state:
         scopes = [(s, n) for s, n in scopes if s == p.state or v("scope") == s]
-    severities = [(str(n), str(m("severity_value", n=n))) for n in range(1, 6)]
+    severities = [(str(n), m("severity_value", n=n)) for n in range(1, 6)]
 
     def box(name: str, label: str) -> str:
         checked = " checked" if v(name) else ""

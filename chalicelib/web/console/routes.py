@@ -66,7 +66,7 @@ def _mention_options(page: Page) -> list[tuple[str, str]]:
     state = default_state(p)
     found, _ = mentions_of_state(container().mentions, p, state or None, 20, None, True)
     m = page.m
-    options = [("", str(m("routes_no_mention")))]
+    options: list[tuple[str, str]] = [("", m("routes_no_mention"))]
     for record in found:
         text = record.text if len(record.text) <= 70 else record.text[:69] + "…"
         options.append((record.key, f"{record.author_handle}: {text}"))

@@ -9,7 +9,7 @@ through the API's use cases, which check each object's scope again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import Any
 
@@ -179,7 +179,7 @@ def text_input(name: str, value: str, error: str = "", hint: bool = False, **att
 
 
 def select(
-    name: str, options: list[tuple[str, str]], chosen: str, error: str = "", id_: str = ""
+    name: str, options: Sequence[tuple[str, str]], chosen: str, error: str = "", id_: str = ""
 ) -> str:
     opts = "".join(
         f'<option value="{esc(v)}"{" selected" if v == chosen else ""}>{esc(t)}</option>'

@@ -3,6 +3,7 @@ health; a form adds a leader with an account through the same use case as ``POST
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -129,14 +130,14 @@ def _add_form(page: Page, values: dict[str, str], errors: dict[str, str]) -> str
     m = page.m
     p = head(page)
     states = [(s, f"{STATES[s]} ({s})") for s in states_of(p)]
-    platforms = [(x, str(platform_name(m, x))) for x in PLATFORMS]
+    platforms = [(x, platform_name(m, x)) for x in PLATFORMS]
 
     def text(name: str, label: str, hint: str = "", **attrs: str) -> Safe:
         err = errors.get(name, "")
         control = text_input(name, values.get(name, ""), err, bool(hint), **attrs)
         return field(m, name, m(label), control, err, m(hint) if hint else "")
 
-    def choice(name: str, label: str, options: list[tuple[str, str]], default: str) -> Safe:
+    def choice(name: str, label: str, options: Sequence[tuple[str, str]], default: str) -> Safe:
         err = errors.get(name, "")
         control = select(name, options, values.get(name, "") or default, err)
         return field(m, name, m(label), control, err)
@@ -203,7 +204,7 @@ def render_watchlist(
         f"{_add_form(page, values or {}, errors or {})}"
     )
     title = (str(m("error_title_prefix")) + " " if errors else "") + str(m("console_nav_watchlist"))
-    return console_html(page, "watchlist", Safe(esc(title)), body, status)
+    return console_html(page, "watchlist", Safe(title), body, status)
 
 
 @console_web.route("/console/watchlist", methods=["GET"])
