@@ -7,6 +7,7 @@ from chalice import Chalice
 from chalicelib.api.admin import admin_api
 from chalicelib.api.auth import authenticate
 from chalicelib.api.chat_links import chat_links_api
+from chalicelib.api.console_api import console_api
 from chalicelib.api.health import health_api
 from chalicelib.api.http import known_query, utf8_json
 from chalicelib.api.ingest import ingest_api
@@ -15,6 +16,7 @@ from chalicelib.api.push import push_api
 from chalicelib.api.tasks import tasks_api
 from chalicelib.events import events
 from chalicelib.observability import observe
+from chalicelib.web.console import console_web
 from chalicelib.web.pages import web
 from chalicelib.whatsapp_events import whatsapp_events
 
@@ -29,7 +31,9 @@ app.register_blueprint(push_api)
 app.register_blueprint(tasks_api)
 app.register_blueprint(admin_api)
 app.register_blueprint(openapi_api)
+app.register_blueprint(console_api)
 app.register_blueprint(web)
 app.register_blueprint(chat_links_api)
+app.register_blueprint(console_web)
 app.register_blueprint(events)
 app.register_blueprint(whatsapp_events)

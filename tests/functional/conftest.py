@@ -18,6 +18,7 @@ from chalicelib.domain.keywords import compile_queries
 from chalicelib.domain.language import detect
 from chalicelib.services.config_cache import CachedConfig
 from chalicelib.services.contacts import ContactSync
+from chalicelib.services.polling import InMemoryCursorStore
 from chalicelib.settings import Settings
 from tests.factories import T0, make_leader, make_mention, make_query, make_team
 from tests.fakes import (
@@ -159,6 +160,7 @@ def world() -> Iterator[World]:
             link_tokens=InMemoryLinkTokens(),
             replays=InMemoryReplayGuard(),
             telegram_api=RecordingBotApi(),
+            cursor_store=InMemoryCursorStore(),  # the watchlist reads poll states
         )
     )
     yield w

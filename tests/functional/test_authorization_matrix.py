@@ -352,6 +352,32 @@ MATRIX: list[tuple[str, str, Any, Any, str, str]] = [
         "200 200 200 403 403 404 403",
         "200 404 404 403 403 200 403",
     ),
+    # The console's endpoints (issue 14). The watchlist pages like GET /leaders: another
+    # state's leaders are left out of the list (200, empty), never named.
+    (
+        "GET",
+        "/watchlist?state={state}",
+        None,
+        None,
+        "200 200 200 403 403 200 403",
+        "200 200 200 403 403 200 403",
+    ),
+    (
+        "POST",
+        "/keyword-queries/validate",
+        {"query": "EVM"},
+        None,
+        "200 200 200 403 403 200 403",
+        "-",
+    ),
+    (
+        "POST",
+        "/routes/preview",
+        {"mention_key": "{obj}"},
+        {"mention_key": "{obj}"},
+        "200 200 200 403 403 404 403",
+        "200 404 404 403 403 200 403",
+    ),
 ]
 
 OBJECTS = {
@@ -365,6 +391,7 @@ OBJECTS = {
     "/stats": ("DL", "UP"),
     "/mentions": ("x%23dl", "x%23up"),
     "/incidents": ("inc_dl", "inc_up"),
+    "/routes": ("x#dl", "x#up"),  # POST /routes/preview of a stored mention
 }
 
 
