@@ -40,6 +40,7 @@ from chalicelib.services.ports import (
     ThrottleStore,
     TokenVerifier,
 )
+from chalicelib.services.rollup import RollupStore
 from chalicelib.settings import Settings
 
 
@@ -329,6 +330,13 @@ class Container:
         return DigestService(
             self.tasks, self.throttle, self.config, self.publisher, self.clock, self.outbound
         )
+
+    @cached_property
+    def rollups(self) -> RollupStore:
+        from chalicelib.adapters.dynamo.rollups import DynamoRollupStore
+
+        assert self._dynamo_bound
+        return DynamoRollupStore()
 
 
 _current: Container | None = None

@@ -180,7 +180,8 @@ MENTIONS = Queue(cfg.MENTIONS_QUEUE_NAME, visibility_timeout=180, max_concurrenc
 POLLS = Queue(cfg.POLLS_QUEUE_NAME, visibility_timeout=360, max_concurrency=2)
 DISPATCH_FAILURES = FailureQueue("tvarit-dispatch-failures")
 QUEUES: tuple[Queue, ...] = (MENTIONS, POLLS)
-FAILURE_QUEUES: tuple[FailureQueue, ...] = (DISPATCH_FAILURES,)
+ROLLUP_FAILURES = FailureQueue("tvarit-rollup-failures")
+FAILURE_QUEUES: tuple[FailureQueue, ...] = (DISPATCH_FAILURES, ROLLUP_FAILURES)
 DLQ_RETENTION = 14 * 24 * 3600  # the maximum: time to read, fix and redrive
 
 
@@ -400,6 +401,7 @@ FUNCTIONS: tuple[Function, ...] = (
                 "mentions", "Scan", "GetItem", "BatchGetItem", "Query", indexes=("by-state",)
             ),
             table_grant("incidents", "GetItem"),
+            table_grant("rollups", "Query"),  # the stats series (services/rollup.py)
             # Devices, and members' SMS/e-mail contacts (services/contacts.py): subscriptions
             # on the state topics; Unsubscribe is in DEVICE_ENDPOINTS (no resource ARNs).
             Grant(("sns:Subscribe",), STATE_TOPICS_PUBLISH.resources, "SubscribeDevices"),
@@ -440,6 +442,19 @@ FUNCTIONS: tuple[Function, ...] = (
             send_grant(DISPATCH_FAILURES.logical_id, "DispatchFailures"),
         ),
         env=NOTIFY_ENV,
+    ),
+    Function(
+        "rollup",
+        "Rollup",
+        timeout=30,
+        memory=256,
+        grants=(
+            stream_read_grant("tasks"),
+            # A marker and the day's counters in one transaction (ConditionCheck-free: the
+            # marker's Put carries the condition).
+            table_grant("rollups", "PutItem", "UpdateItem"),
+            send_grant(ROLLUP_FAILURES.logical_id, "RollupFailures"),
+        ),
     ),
     Function(
         "schedule-polls",
@@ -545,6 +560,7 @@ class StreamTrigger:
 
 STREAM_TRIGGERS: tuple[StreamTrigger, ...] = (
     StreamTrigger("Dispatch", "tasks", DISPATCH_FAILURES),
+    StreamTrigger("Rollup", "tasks", ROLLUP_FAILURES),
 )
 
 

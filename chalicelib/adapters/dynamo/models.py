@@ -241,6 +241,18 @@ class IdempotencyModel(Model):
     expires_at = TTLAttribute()
 
 
+class RollupModel(Model):
+    """The daily rollup of tasks (``adapters/dynamo/rollups.py`` writes it with counters)."""
+
+    class Meta:
+        table_name = "tvarit-rollups"
+        region = "ap-south-1"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    expires_at = TTLAttribute(null=True)
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     MentionModel,
     TaskModel,
@@ -250,6 +262,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     IncidentItemModel,
     ThrottleModel,
     IdempotencyModel,
+    RollupModel,
 )
 
 _TABLE_SUFFIX: dict[type[Model], str] = {
@@ -261,6 +274,7 @@ _TABLE_SUFFIX: dict[type[Model], str] = {
     IncidentItemModel: "incidents",
     ThrottleModel: "throttle",
     IdempotencyModel: "idempotency",
+    RollupModel: "rollups",
 }
 
 
