@@ -175,8 +175,12 @@ def check_rows(rows: list[member_csv.CsvRow]) -> None:
 
 def run_import(p: Principal, raw: bytes, apply: bool) -> wire.MemberImport:
     """Parse, check and (``apply``) write a members CSV: the use case the page calls too."""
+    from chalicelib.domain.access import Verb, may
+    from chalicelib.errors import ForbiddenError
     from chalicelib.services.team_roster import import_members
 
+    if not may(p, "team", Verb.WRITE):  # 403 before a byte of the file is looked at
+        raise ForbiddenError(f"a {p.role.value} may not write team objects")
     rows = member_csv.parse(member_csv.decode(raw))
     check_rows(rows)
     return import_json(import_members(_admin(), p, rows, apply))

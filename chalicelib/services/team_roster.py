@@ -14,7 +14,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.domain.access import Principal, Verb, authorize, check_member_changes
+from chalicelib.domain.access import (
+    Principal,
+    Scope,
+    Verb,
+    authorize,
+    check_member_changes,
+    may,
+)
 from chalicelib.domain.config_kinds import TEAMS
 from chalicelib.domain.contacts import check_contacts
 from chalicelib.domain.member_csv import MEMBER_COLUMNS, CsvRow
@@ -97,7 +104,12 @@ def search_teams(
 
 
 def all_teams(admin: ConfigAdmin, p: Principal, state: str | None) -> list[dict[str, Any]]:
-    """Every team the caller may see in a state, in id order (the export)."""
+    """Every team the caller may see in a state, in id order (the export).
+
+    Another state's is 404, as reading one of its teams would be (a list of it is empty).
+    """
+    if state:
+        authorize(p, TEAMS.name, Verb.READ, Scope(state=state))
     out: list[dict[str, Any]] = []
     cursor: str | None = None
     while True:
@@ -157,13 +169,20 @@ def _team_problems(
         authorize(p, TEAMS.name, Verb.WRITE, TEAMS.scope(data), creating=True)
         if current is not None:
             authorize(p, TEAMS.name, Verb.WRITE, TEAMS.scope(current.data))
-        check_member_changes(
-            p, None if current is None else team_from_dict(current.data), team_from_dict(data)
-        )
     except (ForbiddenError, NotFoundError) as err:
         return list(err.problems) or [FieldProblem("team_id", err.detail)]
-    except InvalidInputError as err:
-        return list(err.problems) or [FieldProblem("team_id", str(err))]
+    # Roles are handed out only downwards: checked member by member, so the refusal names the
+    # row that asked for too much and the rest of the team still goes in.
+    before = None if current is None else team_from_dict(current.data)
+    kept = [] if current is None else list(current.data.get("members", []))
+    for i, member in enumerate(data["members"]):
+        one = [m for m in kept if m["id"] != member["id"]] + [member]
+        try:
+            check_member_changes(p, before, team_from_dict({**data, "members": one}))
+        except ForbiddenError as err:
+            problems += [FieldProblem(f"members[{i}].role", f.msg) for f in err.problems]
+    if problems:
+        return problems
     try:
         TEAMS.validate(TEAMS.prepare(data))
     except InvalidInputError as err:
@@ -187,6 +206,8 @@ def import_members(
     on_write: Callable[[str], None] | None = None,
 ) -> ImportReport:
     """Check every row, then (``apply``) write each team the good rows change, once."""
+    if not may(p, TEAMS.name, Verb.WRITE):  # the role first: 403 before any row is read
+        raise ForbiddenError(f"a {p.role.value} may not write team objects")
     report = ImportReport(rows=len(rows))
     bad: dict[int, list[FieldProblem]] = {r.line: list(r.problems) for r in rows if r.problems}
     by_team: dict[str, list[CsvRow]] = {}
