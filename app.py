@@ -6,6 +6,7 @@ from chalice import Chalice
 
 from chalicelib.api.admin import admin_api
 from chalicelib.api.auth import authenticate
+from chalicelib.api.console_api import console_api
 from chalicelib.api.console_data import console_data_api
 from chalicelib.api.health import health_api
 from chalicelib.api.http import known_query, utf8_json
@@ -16,6 +17,7 @@ from chalicelib.api.tasks import tasks_api
 from chalicelib.events import events
 from chalicelib.observability import observe
 from chalicelib.rollup_events import rollup_events
+from chalicelib.web.console import console_web
 from chalicelib.web.pages import web
 
 app = Chalice(app_name="tvarit")
@@ -29,7 +31,9 @@ app.register_blueprint(push_api)
 app.register_blueprint(tasks_api)
 app.register_blueprint(admin_api)
 app.register_blueprint(openapi_api)
+app.register_blueprint(console_api)
 app.register_blueprint(web)
+app.register_blueprint(console_web)
 app.register_blueprint(events)
 app.register_blueprint(rollup_events)
 app.register_blueprint(console_data_api)

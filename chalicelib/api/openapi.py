@@ -304,6 +304,35 @@ OPERATIONS: tuple[Op, ...] = (
         query=("state",),
         errors=_READ,
     ),
+    # The cell heads' console uses these (chalicelib/api/console_api.py).
+    Op(
+        "get",
+        "/watchlist",
+        "watchlist",
+        "Watched leaders with each account's poll health (last poll, error, quota used)",
+        response="Watchlist",
+        query=(*_PAGE, "state"),
+        errors=_READ,
+    ),
+    Op(
+        "post",
+        "/keyword-queries/validate",
+        "validateKeywordQuery",
+        "Check a draft query's syntax (the column of an error) and list its terms' variants",
+        response="QueryCheck",
+        body="QueryCheckIn",
+        errors=(400, 401, 403, 413, 415, 422, 503),
+    ),
+    Op(
+        "post",
+        "/routes/preview",
+        "previewRoutes",
+        "Which teams a stored mention or a set of labels reaches, by a draft or the route tree",
+        response="RoutePreview",
+        body="RoutePreviewIn",
+        errors=(400, 401, 403, 404, 413, 415, 422, 503),
+    ),
+    # The console's data (chalicelib/api/console_data.py).
     Op(
         "get",
         "/stats/daily",

@@ -151,6 +151,20 @@ class DeviceIn(_Strict):
     token: Annotated[str, Field(min_length=8, max_length=4096)]
 
 
+class QueryCheckIn(_Strict):
+    query: Annotated[str, Field(max_length=2000), _at_most(2000)]
+    exact: bool = False
+    variants: bool = True
+
+
+class RoutePreviewIn(_Strict):
+    # A draft route tree ({"route": {...}}), validated as PUT /routes validates it; absent:
+    # the tree in force.
+    config: dict[str, Any] | None = None
+    labels: dict[str, str] | None = None
+    mention_key: Annotated[str, Field(max_length=300)] = ""
+
+
 MODELS: dict[str, type[BaseModel]] = {
     "Leader": LeaderIn,
     "KeywordQuery": KeywordQueryIn,
@@ -158,6 +172,8 @@ MODELS: dict[str, type[BaseModel]] = {
     "Team": TeamIn,
     "Member": MemberIn,
     "Device": DeviceIn,
+    "QueryCheckIn": QueryCheckIn,
+    "RoutePreviewIn": RoutePreviewIn,
 }
 
 

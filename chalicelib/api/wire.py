@@ -258,6 +258,81 @@ class MemberImport(TypedDict):
     applied: bool
 
 
+class WatchedAccount(TypedDict):
+    """One account of a watched leader and its poll health (times: ISO 8601, null if never)."""
+
+    platform: str
+    handle: str
+    platform_id: str
+    account_key: str  # "" when the account is not polled (pushed, or no platform id)
+    last_polled_at: str | None
+    last_success_at: str | None
+    next_due_at: str | None
+    failures: int
+    healthy: bool
+    last_error: str
+    quota_used: int
+    quota_units: int | None
+    quota_window_seconds: float
+
+
+class WatchedLeader(TypedDict):
+    id: str
+    name: str
+    state: str
+    district: str
+    party: str
+    version: int
+    accounts: list[WatchedAccount]
+
+
+class Watchlist(TypedDict):
+    items: list[WatchedLeader]
+    next_cursor: str | None
+
+
+class QueryTerm(TypedDict):
+    """What one term of a query also matches (``how``: variants, exact, no_variants, handle,
+    english, short or shared)."""
+
+    term: str
+    column: int
+    how: str
+    spellings: list[str]
+    roman_key: str
+    reaches_devanagari: bool
+    example: str
+
+
+class QueryCheck(TypedDict):
+    """A draft query checked by the parser that saving uses; ``column`` is 1-based."""
+
+    valid: bool
+    column: int | None
+    message: str
+    terms: list[QueryTerm]
+
+
+class RouteRef(TypedDict):
+    path: str
+    name: str
+
+
+class RouteReach(TypedDict):
+    state: str
+    team_ids: list[str]  # the teams the caller may see
+    teams: int  # every team reached in the state
+    route_paths: list[str]
+
+
+class RoutePreview(TypedDict):
+    digest: str
+    draft: bool
+    labels: dict[str, str]
+    routes: list[RouteRef]
+    reached: list[RouteReach]
+
+
 # Response bodies by the name the OpenAPI document gives them.
 RESPONSES: tuple[type[Any], ...] = (
     Health,
@@ -278,6 +353,9 @@ RESPONSES: tuple[type[Any], ...] = (
     StatsDaily,
     StatsTeams,
     MemberImport,
+    Watchlist,
+    QueryCheck,
+    RoutePreview,
 )
 
 # What a field means, where its name alone could mislead a reader.

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from chalicelib.domain.mention import Mention, mention_to_dict
-from chalicelib.domain.org import Leader
+from chalicelib.domain.org import Account, Leader
 from chalicelib.errors import ParseError, RateLimitedError, UpstreamError
 
 OK = "ok"
@@ -67,17 +67,26 @@ def watched_accounts(
     seen: dict[str, WatchedAccount] = {}
     for leader in leaders:
         for acc in leader.accounts:
-            interval = intervals.get(acc.platform)
-            if interval is None:
-                continue
-            account_id = acc.platform_id.strip()
-            if not account_id and acc.platform not in _NEEDS_PLATFORM_ID:
-                account_id = acc.handle.strip()
-            if not account_id:
-                continue
-            account = WatchedAccount(acc.platform, account_id, interval)
-            seen.setdefault(account.key, account)
+            account = watched_account(acc, intervals)
+            if account is not None:
+                seen.setdefault(account.key, account)
     return sorted(seen.values(), key=lambda a: a.key)
+
+
+def watched_account(
+    acc: Account, intervals: Mapping[str, int] = DEFAULT_INTERVALS
+) -> WatchedAccount | None:
+    """What one leader's account is polled as; None when it is not polled (pushed platform,
+    or no platform id where the platform's API needs one)."""
+    interval = intervals.get(acc.platform)
+    if interval is None:
+        return None
+    account_id = acc.platform_id.strip()
+    if not account_id and acc.platform not in _NEEDS_PLATFORM_ID:
+        account_id = acc.handle.strip()
+    if not account_id:
+        return None
+    return WatchedAccount(acc.platform, account_id, interval)
 
 
 def account_to_dict(account: WatchedAccount) -> dict[str, Any]:
@@ -118,6 +127,25 @@ class PollState:
     healthy: bool = True
     last_error: str = ""
     last_success_at: float | None = None
+    # For the cell heads' watchlist: when the account was last polled (success or not), and
+    # the quota units its polls spent in the platform's current quota window.
+    last_polled_at: float | None = None
+    units_used: int = 0
+    units_window_start: float = 0.0
+
+
+def quota_window(platform: str) -> float:
+    """The platform's quota window in seconds (a day where it has no documented quota)."""
+    return DEFAULT_QUOTAS.get(platform, (0, 86400.0))[1]
+
+
+def with_units(state: PollState, platform: str, units: int, now: float) -> PollState:
+    """``state`` after a poll at ``now`` that spent ``units`` (a new window starts afresh)."""
+    window = quota_window(platform)
+    start, used = state.units_window_start, state.units_used
+    if now - start >= window:
+        start, used = now - ((now - start) % window) if start else now, 0
+    return replace(state, last_polled_at=now, units_used=used + units, units_window_start=start)
 
 
 def poll_state_to_dict(state: PollState) -> dict[str, Any]:
@@ -129,12 +157,16 @@ def poll_state_to_dict(state: PollState) -> dict[str, Any]:
         "healthy": state.healthy,
         "last_error": state.last_error,
         "last_success_at": state.last_success_at,
+        "last_polled_at": state.last_polled_at,
+        "units_used": state.units_used,
+        "units_window_start": state.units_window_start,
     }
 
 
 def poll_state_from_dict(d: Mapping[str, Any]) -> PollState:
     """Inverse of :func:`poll_state_to_dict`; missing members take their defaults."""
     last = d.get("last_success_at")
+    polled = d.get("last_polled_at")
     return PollState(
         cursor={str(k): str(v) for k, v in (d.get("cursor") or {}).items()},
         next_due_at=float(d.get("next_due_at", 0.0)),
@@ -142,6 +174,9 @@ def poll_state_from_dict(d: Mapping[str, Any]) -> PollState:
         healthy=bool(d.get("healthy", True)),
         last_error=str(d.get("last_error") or ""),
         last_success_at=None if last is None else float(last),
+        last_polled_at=None if polled is None else float(polled),
+        units_used=int(d.get("units_used", 0)),
+        units_window_start=float(d.get("units_window_start", 0.0)),
     )
 
 
@@ -254,6 +289,7 @@ class PollingService:
         except RateLimitedError as err:
             self._budget.spend(account.platform, client.min_cost, now)
             retry = err.retry_at if err.retry_at is not None else now + self._base_backoff
+            state = with_units(state, account.platform, client.min_cost, now)
             state = replace(state, next_due_at=max(retry, now + 1), last_error=err.detail)
             self._cursors.save(account.key, state)
             return PollOutcome(account.key, RATE_LIMITED, 0, state)
@@ -262,7 +298,7 @@ class PollingService:
             failures = state.failures + 1
             backoff = min(self._max_backoff, self._base_backoff * 2 ** (failures - 1))
             state = replace(
-                state,
+                with_units(state, account.platform, client.min_cost, now),
                 failures=failures,
                 next_due_at=now + backoff,
                 healthy=failures < self._unhealthy_after,
@@ -274,7 +310,8 @@ class PollingService:
         if result.mentions:
             # If this raises, the cursor is not saved and the same posts come back next time.
             self._sink.enqueue(result.mentions)
-        state = PollState(
+        state = replace(
+            with_units(state, account.platform, result.units, now),
             cursor=result.cursor,
             next_due_at=now + account.interval_seconds,
             failures=0,

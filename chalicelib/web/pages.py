@@ -154,7 +154,17 @@ def _security_headers(extra: dict[str, Any] | None = None) -> dict[str, Any]:
     return headers
 
 
-def html(page: Page, title: Safe, body: Safe, status: int = 200, **headers: Any) -> Response:
+def html(
+    page: Page,
+    title: Safe,
+    body: Safe,
+    status: int = 200,
+    extra_head: str = "",
+    home: str = "/t",
+    **headers: Any,
+) -> Response:
+    """A whole page; ``extra_head``: more of our own CSS/JS (the console's), ``home``: where
+    the service name links."""
     m = page.m
     other = LANGUAGES[1] if page.lang == LANGUAGES[0] else LANGUAGES[0]
     account = Safe("")
@@ -175,6 +185,8 @@ def html(page: Page, title: Safe, body: Safe, status: int = 200, **headers: Any)
         title=title,
         css=assets.url_of("app.css"),
         js=assets.url_of("app.js"),
+        extra_head=Safe(extra_head),
+        home=home,
         nav=nav,
         body=body,
     )
@@ -731,6 +743,7 @@ def dev_login() -> Response:
             for member in team.members
         )
         blocks.append(render("devlogin_team.html", m, team=team.name, people=Safe(people)))
+    blocks.insert(0, _dev_heads_block(m, target))
     body = render("devlogin.html", m, teams=Safe("".join(blocks)))
     return html(page, m("dev_login_heading"), body)
 
@@ -743,6 +756,8 @@ def dev_login_as() -> Response:
     if not dev_login_enabled():
         return _not_found(page)
     form = session.form_of(page.request.raw_body)
+    if form.get("head"):
+        return _dev_login_head(form)
     for team in _all_teams():
         member = next((x for x in team.members if x.id == form.get("member")), None)
         if member is not None:
@@ -763,6 +778,41 @@ def dev_login_as() -> Response:
     token = issuer.mint(claims, c.clock(), audience=c.settings.jwt_audience)
     verified = c.token_verifier.verify(token)
     return redirect(session.safe_next(form.get("next")), _session_cookie(token, verified))
+
+
+def _dev_heads_block(m: Messages, target: str) -> Safe:
+    """The demo cell heads (national, state, district), who sign in to the console."""
+    from chalicelib.web.console_scope import DEV_HEADS
+
+    people = "".join(
+        render(
+            "devlogin_head.html",
+            m,
+            id=h.id,
+            next=target,
+            name=h.name,
+            role=m(f"dev_head_{h.role.value}", state=h.state, district=h.district),
+        )
+        for h in DEV_HEADS
+    )
+    return render("devlogin_team.html", m, team=m("dev_login_heads"), people=Safe(people))
+
+
+def _dev_login_head(form: dict[str, str]) -> Response:
+    from pathlib import Path
+
+    from chalicelib.adapters.jwt_tokens import DevIssuer
+    from chalicelib.web.console_scope import dev_head
+
+    head = dev_head(form.get("head", ""))
+    if head is None:
+        return _not_found(Page(web.current_request))
+    c = container()
+    issuer = DevIssuer.load(Path(c.settings.dev_signing_key))
+    token = issuer.mint(head.claims(), c.clock(), audience=c.settings.jwt_audience)
+    verified = c.token_verifier.verify(token)
+    target = session.safe_next(form.get("next"), "/console")
+    return redirect(target if target != "/t" else "/console", _session_cookie(token, verified))
 
 
 # --- Notifications: device registration from the page ---------------------------------------

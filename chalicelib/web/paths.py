@@ -23,3 +23,19 @@ PAGE_ROUTES = frozenset(
         "/manifest.webmanifest",
     }
 )
+
+# The cell heads' console (chalicelib/web/console/), on the same session cookie.
+PAGE_ROUTES = PAGE_ROUTES | frozenset(
+    {
+        "/console",
+        "/console/watchlist",
+        "/console/queries",
+        "/console/queries/new",
+        "/console/queries/{query_id}",
+        "/console/queries/check",
+        "/console/queries/preview",
+        "/console/routes",
+        "/console/chains",
+        "/console/audit",
+    }
+)

@@ -42,9 +42,18 @@ def template(name: str) -> str:
 
 @cache
 def catalogue(lang: str) -> dict[str, str]:
+    """``messages/<lang>.json`` and every ``messages/<part>.<lang>.json`` (the console's own
+    messages live in a file of their own); a key defined twice is an error, not an override."""
     if lang not in LANGUAGES:
         raise KeyError(f"no message catalogue for {lang!r}")
-    data: dict[str, str] = json.loads((HERE / "messages" / f"{lang}.json").read_text("utf-8"))
+    folder = HERE / "messages"
+    data: dict[str, str] = json.loads((folder / f"{lang}.json").read_text("utf-8"))
+    for part in sorted(folder.glob(f"*.{lang}.json")):
+        more: dict[str, str] = json.loads(part.read_text("utf-8"))
+        twice = sorted(data.keys() & more.keys())
+        if twice:
+            raise KeyError(f"{part.name} defines {twice} again")
+        data.update(more)
     return data
 
 

@@ -18,6 +18,7 @@ from chalicelib.domain.keywords import compile_queries
 from chalicelib.domain.language import detect
 from chalicelib.services.config_cache import CachedConfig
 from chalicelib.services.contacts import ContactSync
+from chalicelib.services.polling import InMemoryCursorStore
 from chalicelib.services.rollup import InMemoryRollupStore
 from chalicelib.settings import Settings
 from tests.factories import T0, make_leader, make_mention, make_query, make_team
@@ -153,6 +154,7 @@ def world() -> Iterator[World]:
             idempotency=w.idempotency,
             wall_time=lambda: NOW,
             rollups=InMemoryRollupStore(),
+            cursor_store=InMemoryCursorStore(),  # the watchlist reads poll states
         )
     )
     yield w

@@ -138,7 +138,14 @@ def test_success_enqueues_then_saves_cursor_and_schedules_next_poll() -> None:
     assert (outcome.status, outcome.enqueued) == (OK, 2)
     assert [m.native_id for m in sink.mentions] == ["https://m.example/1", "https://m.example/2"]
     assert cursors.states[ACCOUNT.key] == PollState(
-        cursor={"min_id": "9"}, next_due_at=T0 + 120, failures=0, healthy=True, last_success_at=T0
+        cursor={"min_id": "9"},
+        next_due_at=T0 + 120,
+        failures=0,
+        healthy=True,
+        last_success_at=T0,
+        last_polled_at=T0,
+        units_used=1,
+        units_window_start=T0,
     )
     assert client.cursors == [{}]
 
@@ -278,3 +285,26 @@ def test_due_can_use_states_read_in_one_go() -> None:
     states = {ACCOUNT.key: PollState(next_due_at=T0 + 5)}
     assert service.due([ACCOUNT], states) == []
     assert service.due([ACCOUNT], {}) == [ACCOUNT]
+
+
+def test_the_units_an_account_spends_add_up_within_the_platforms_window_then_start_afresh() -> None:
+    """What the cell heads' watchlist shows as an account's quota used."""
+    from chalicelib.services.polling import quota_window, with_units
+
+    window = quota_window("mastodon")
+    assert window == 300.0 and quota_window("rss") == 86400.0
+    state = with_units(PollState(), "mastodon", 1, T0)
+    assert (state.units_used, state.units_window_start, state.last_polled_at) == (1, T0, T0)
+    state = with_units(state, "mastodon", 2, T0 + window - 1)
+    assert (state.units_used, state.units_window_start) == (3, T0)
+    state = with_units(state, "mastodon", 1, T0 + 2 * window + 7)  # two windows on
+    assert (state.units_used, state.units_window_start) == (1, T0 + 2 * window)
+    assert poll_state_from_dict(poll_state_to_dict(state)) == state
+
+
+def test_a_failed_poll_is_a_poll_too_for_the_watchlist() -> None:
+    client = ScriptedClient([UpstreamError("boom")])
+    service, cursors, _, _ = _service(client)
+    service.poll(ACCOUNT)
+    state = cursors.states[ACCOUNT.key]
+    assert (state.last_polled_at, state.last_success_at, state.units_used) == (T0, None, 1)

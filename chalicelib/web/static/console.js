@@ -1,0 +1,4 @@
+// The console's progressive enhancement: every form works without this file.
+(function () {
+  "use strict";
+})();
