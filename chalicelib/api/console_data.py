@@ -63,7 +63,7 @@ def team_json(t: TeamTotals) -> wire.TeamResponse:
     }
 
 
-def _series() -> Any:
+def _series(with_teams: bool) -> Any:
     from chalicelib.services.rollup import parse_days, stats_series
 
     c = container()
@@ -71,7 +71,8 @@ def _series() -> Any:
     state = _state(p)
     assert state is not None
     days = parse_days(query_param(console_data_api.current_request, "days"))
-    return stats_series(c.rollups, p, state, c.clock().astimezone(_ist()).date(), days)
+    today = c.clock().astimezone(_ist()).date()
+    return stats_series(c.rollups, p, state, today, days, with_teams)
 
 
 def _ist() -> Any:
@@ -83,7 +84,7 @@ def _ist() -> Any:
 @console_data_api.route("/stats/daily", methods=["GET"])
 @problems(_path)
 def stats_daily() -> wire.StatsDaily:
-    s = _series()
+    s = _series(with_teams=False)
     return {
         "state": s.state,
         "district": s.district,
@@ -107,7 +108,7 @@ def stats_daily() -> wire.StatsDaily:
 @console_data_api.route("/stats/teams", methods=["GET"])
 @problems(_path)
 def stats_teams() -> wire.StatsTeams:
-    s = _series()
+    s = _series(with_teams=True)
     return {
         "state": s.state,
         "first_day": s.days[0].day,

@@ -62,7 +62,8 @@ class InMemoryRollupStore:
     def __init__(self) -> None:
         self.seen: set[tuple[str, str]] = set()
         self.day_totals: dict[tuple[str, str], DayTotals] = {}
-        self.team_days: dict[tuple[str, str, str], TeamTotals] = {}
+        # state -> (day, team) -> totals: a state's read touches only its own teams
+        self.team_days: dict[str, dict[tuple[str, str], TeamTotals]] = {}
         self.reads = 0
 
     def add(self, c: Contribution, marker_expires: datetime) -> bool:
@@ -74,10 +75,9 @@ class InMemoryRollupStore:
             self.day_totals[(a, c.day)] = apply(
                 self.day_totals.get((a, c.day), DayTotals(c.day)), c
             )
-        key = (c.state, c.day, c.team_id)
-        self.team_days[key] = team_apply(
-            self.team_days.get(key, TeamTotals(c.team_id, c.district)), c
-        )
+        days = self.team_days.setdefault(c.state, {})
+        key = (c.day, c.team_id)
+        days[key] = team_apply(days.get(key, TeamTotals(c.team_id, c.district)), c)
         return True
 
     def days(self, area: str, first: str, last: str) -> list[DayTotals]:
@@ -89,8 +89,8 @@ class InMemoryRollupStore:
     def teams(self, state: str, first: str, last: str) -> list[TeamTotals]:
         self.reads += 1
         out: dict[str, TeamTotals] = {}
-        for (s, d, team), t in self.team_days.items():
-            if s == state and first <= d <= last:
+        for (d, team), t in self.team_days.get(state, {}).items():
+            if first <= d <= last:
                 out[team] = out[team].plus(t) if team in out else t
         return list(out.values())
 
@@ -135,12 +135,20 @@ def _area(p: Principal, state: str) -> tuple[Scope, str]:
 
 
 def stats_series(
-    store: RollupStore, p: Principal, state: str, today: date, days: int = 30
+    store: RollupStore,
+    p: Principal,
+    state: str,
+    today: date,
+    days: int = 30,
+    with_teams: bool = True,
 ) -> StatsSeries:
-    """The rollup of the last ``days`` days (today included) for what the caller may see."""
+    """The rollup of the last ``days`` days (today included) for what the caller may see;
+    ``with_teams`` False leaves the per-team table out (and its read)."""
     _, district = _area(p, state)
     span = window(today, days)
     points = series(span, store.days(area_of(state, district), span[0], span[-1]))
+    if not with_teams:
+        return StatsSeries(state, district, points, [])
     teams = [
         t
         for t in store.teams(state, span[0], span[-1])

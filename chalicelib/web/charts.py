@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from html import escape
 
 WIDTH, HEIGHT = 640, 200
-LEFT, RIGHT, TOP, BOTTOM = 44, 8, 10, 24
+LEFT, RIGHT, TOP, BOTTOM = 64, 8, 10, 24
 PALETTE = ("#1d70b8", "#d4351c", "#00703c", "#6f72af")
 
 
@@ -82,7 +82,8 @@ def bars(
     series: Sequence[tuple[str, Sequence[float]]],
 ) -> str:
     """Grouped bars: one group per label, one bar per series (name, values)."""
-    top = _nice_max(max((v for _, values in series for v in values), default=0.0))
+    # Counts: at least 0..4, so the grid's five lines fall on whole numbers.
+    top = _nice_max(max([4.0, *(v for _, values in series for v in values)]))
     parts = _frame(chart_id, title, desc, top, "", labels)
     n = len(labels)
     plot_w = WIDTH - LEFT - RIGHT
