@@ -43,7 +43,8 @@ system:
 	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium fonts-lohit-deva; \
 	fi
 
-# Task page and inbox: bytes, and render time against the JSON of the same task (issue 11).
+# Task page and inbox: bytes, and render time against the JSON of the same task (issue 11);
+# the console pages against the API JSON of the same data (issue 14).
 bench-pages: venv
 	$(PY) bench/pages.py
 

@@ -1,5 +1,7 @@
 """``make bench-pages``: bytes of the task page and the inbox, and their server render time
-against the plain JSON of the same task (``GET /tasks/{id}``), measured in the same run.
+against the plain JSON of the same task (``GET /tasks/{id}``), measured in the same run; and
+the cell heads' console pages (a state with 50 watched leaders, 20 queries) against the API's
+JSON of the same data (``GET /watchlist``, ``/keyword-queries``, ``/routes``, ``/audit``).
 The console's stats page for a state of 5,000 teams with 30 days of rollup is measured too
 (``STATS_TEAMS``): it must render from the rollup alone (task reads: 0), against the JSON of
 its own series (``GET /stats/daily``) and the task-reading ``GET /stats`` of the same state.
@@ -48,7 +50,17 @@ from tests.fakes import (  # noqa: E402
 from tests.seeding import seed  # noqa: E402
 
 READS = frozenset(
-    {"get", "get_item", "list_items", "events", "list_by_team", "get_many", "days", "teams"}
+    {
+        "get",
+        "get_item",
+        "list_items",
+        "events",
+        "list_by_team",
+        "get_many",
+        "audit_log",
+        "days",
+        "teams",
+    }
 )
 ROUNDS = 400
 STATS_TEAMS = 5000
@@ -158,6 +170,8 @@ def world(issuer: DevIssuer) -> tuple[str, str]:
             rollups=Counted(stats_rollup(config)),
             config_repo=Counted(config),
             config=CachedConfig(config, 30.0, time.monotonic),
+            cursor_store=seed_console(config, mentions),
+            wall_time=lambda: T0.timestamp(),
         )
     )
     claims = {"sub": "w-1", "custom:role": "warrior", "custom:team": "DL-CENTRAL-01"}
@@ -195,6 +209,34 @@ def stats_rollup(config: InMemoryConfigRepository) -> Any:
                     done = ack + 600.0 * (1 + (t + d) % 9)
                     store.add(Contribution("done", task, "RJ", district, team, day, done), expires)
     return store
+
+
+LEADERS = 50  # a state's watchlist: 50 leaders, 3 accounts each, every account polled
+CONSOLE_ROUNDS = 100
+HEAD = {"sub": "head-dl", "custom:role": "state_head", "custom:state": "DL", "name": "Head"}
+
+
+def seed_console(config: Any, mentions: Any) -> Any:
+    """What the console pages read: a watchlist with poll states, queries, chains, audit."""
+    from chalicelib.domain.org import Account
+    from chalicelib.services.polling import InMemoryCursorStore, PollState, with_units
+
+    cursors = InMemoryCursorStore()
+    now = T0.timestamp()
+    for n in range(LEADERS):
+        accounts = (
+            Account("x", f"leader{n}", str(1000 + n)),
+            Account("bluesky", f"leader{n}.bsky.social"),
+            Account("telegram", f"leader{n}"),
+        )
+        seed(config, make_leader(id=f"leader-{n:02d}", name=f"Leader {n}", accounts=accounts))
+        state = with_units(PollState(last_success_at=now - 60), "x", 3, now - 60)
+        cursors.save(f"x#{1000 + n}", state)
+        failing = with_units(PollState(failures=2, last_error="HTTP 502"), "bluesky", 1, now)
+        cursors.save(f"bluesky#leader{n}.bsky.social", failing)
+    for n in range(20):
+        seed(config, make_query(id=f"q-{n:02d}", name=f"Query {n}", scope="DL"))
+    return cursors
 
 
 def timed(
@@ -256,6 +298,28 @@ def main() -> int:
         page = results["task_page"][1].decode()
         statics = re.findall(r'(?:href|src)="(/static/[^"]+)"', page)
         static_bytes = {p: body_bytes(client.http.get(p)) for p in statics}
+        head_token = issuer.mint(HEAD, datetime.now(UTC), ttl_seconds=3600)
+        head_bearer = {"Authorization": f"Bearer {head_token}"}
+        head_cookie = {"Cookie": f"tvarit_session={head_token}; tvarit_lang=hi"}
+        # Each console page, and the JSON the API answers for the same data (the baseline).
+        for name, path, headers in (
+            ("console_home", "/console", head_cookie),
+            ("console_watchlist", "/console/watchlist", head_cookie),
+            ("watchlist_json", "/watchlist?limit=50", head_bearer),
+            ("console_queries", "/console/queries", head_cookie),
+            ("queries_json", "/keyword-queries?limit=100", head_bearer),
+            ("console_query_editor", "/console/queries/q-00", head_cookie),
+            ("console_routes", "/console/routes", head_cookie),
+            ("routes_json", "/routes", head_bearer),
+            ("console_chains", "/console/chains", head_cookie),
+            ("console_audit", "/console/audit", head_cookie),
+            ("audit_json", "/audit?limit=25", head_bearer),
+        ):
+            times, response, reads[name] = timed(client, path, headers, CONSOLE_ROUNDS)
+            results[name] = (times, body_bytes(response))
+        console_page = results["console_query_editor"][1].decode()
+        for p in re.findall(r'(?:href|src)="(/static/console[^"]+)"', console_page):
+            static_bytes[p] = body_bytes(client.http.get(p))
     print(f"{'response':<22}{'raw bytes':>10}{'gzip':>8}{'median ms':>11}{'p95 ms':>8}{'reads':>7}")
     headline: dict[str, Any] = {}
     for name, (times, body) in results.items():
@@ -269,9 +333,10 @@ def main() -> int:
         headline[f"{name}_gzip_bytes"] = zipped
     for path, body in static_bytes.items():
         print(f"{path.rsplit('/', 1)[1]:<22}{len(body):>10}{len(gzip.compress(body)):>8}")
-    first_visit_raw = len(results["task_page"][1]) + sum(len(b) for b in static_bytes.values())
+    task_statics = [b for p, b in static_bytes.items() if "/static/console" not in p]
+    first_visit_raw = len(results["task_page"][1]) + sum(len(b) for b in task_statics)
     first_visit_gzip = len(gzip.compress(results["task_page"][1])) + sum(
-        len(gzip.compress(b)) for b in static_bytes.values()
+        len(gzip.compress(b)) for b in task_statics
     )
     json_ms = statistics.median(results["json"][0])
     headline.update(
@@ -296,7 +361,25 @@ def main() -> int:
                 / statistics.median(results["stats_json_from_tasks"][0]),
                 2,
             ),
+            "console_rounds": CONSOLE_ROUNDS,
+            "console_watchlist_leaders": LEADERS,
         }
+    )
+    for page, baseline in (
+        ("console_watchlist", "watchlist_json"),
+        ("console_queries", "queries_json"),
+        ("console_routes", "routes_json"),
+        ("console_audit", "audit_json"),
+    ):
+        ratio = statistics.median(results[page][0]) / statistics.median(results[baseline][0])
+        headline[f"{page}_vs_json"] = round(ratio, 2)
+    print(
+        "console pages vs the API's JSON of the same data: "
+        + ", ".join(
+            f"{k[:-8]} x{v}"
+            for k, v in headline.items()
+            if k.startswith("console_") and k.endswith("_vs_json")
+        )
     )
     print(
         f"\ntask page, first visit (HTML + CSS + JS): {first_visit_raw} B raw, "

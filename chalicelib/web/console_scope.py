@@ -72,8 +72,8 @@ class DevHead:
 # Rajasthan, as in the README's walkthrough for a head's first day.
 DEV_HEADS = (
     DevHead("head-national", "Meera Iyer", Role.NATIONAL_ADMIN),
-    DevHead("head-rj", "Kavita Meena", Role.STATE_HEAD, "RJ"),
-    DevHead("head-rj-jaipur", "Suresh Gupta", Role.DISTRICT_HEAD, "RJ", "jaipur"),
+    DevHead("head-rj", "Gayatri Rathore", Role.STATE_HEAD, "RJ"),
+    DevHead("head-rj-jaipur", "Imran Qureshi", Role.DISTRICT_HEAD, "RJ", "jaipur"),
 )
 
 

@@ -81,12 +81,12 @@ def csrf_ok(session: str, form: Mapping[str, str], headers: Mapping[str, Any]) -
     )
 
 
-def form_of(raw: bytes | str | None) -> dict[str, str]:
+def form_of(raw: bytes | str | None, limit: int = MAX_FORM_BYTES) -> dict[str, str]:
     """An urlencoded form body (first value of each field); oversized bodies read as empty."""
     if raw is None:
         return {}
     if isinstance(raw, bytes):
-        if len(raw) > MAX_FORM_BYTES:
+        if len(raw) > limit:
             return {}
         raw = raw.decode("utf-8", errors="replace")
     return {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}

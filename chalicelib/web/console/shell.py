@@ -26,6 +26,8 @@ from chalicelib.web.render import Messages, Safe, esc, render
 
 console_web = Blueprint(__name__)
 HOME = "/console"
+# A query's briefs in two languages and pasted posts: Devanagari is 9 bytes a letter encoded.
+CONSOLE_FORM_BYTES = 256 * 1024
 
 # (key, path): the catalogue names each as console_nav_<key>. Teams, Feed and Stats are built
 # in their own modules (branch console-data); their entries stay here so the frame is one.
@@ -117,7 +119,7 @@ def console_view(handler: Callable[..., Response]) -> Callable[..., Response]:
 
 def posted_form(page: Page) -> dict[str, str] | None:
     """The form of a POST, or None when its CSRF token is missing or wrong."""
-    form = session.form_of(page.request.raw_body)
+    form = session.form_of(page.request.raw_body, CONSOLE_FORM_BYTES)
     return form if session.csrf_ok(page.token, form, page.headers) else None
 
 
