@@ -361,6 +361,25 @@ MATRIX: list[tuple[str, str, Any, Any, str, str]] = [
         "200 200 200 404 403 404 403",
         "200 404 404 404 403 200 403",
     ),
+    # The console's API (branch console): scoped like the objects it reads.
+    (
+        "GET",
+        "/watchlist?state={state}",
+        None,
+        None,
+        # a list like GET /leaders: another state's leaders are left out (an empty page)
+        "200 200 200 403 403 200 403",
+        "200 200 200 403 403 200 403",
+    ),
+    ("POST", "/keyword-queries/validate", {"query": "x"}, None, "200 200 200 403 403 200 403", "-"),
+    (
+        "POST",
+        "/routes/preview",
+        {"labels": {"state": "DL"}},
+        None,
+        "200 200 200 403 403 200 403",
+        "-",
+    ),
     # A CSV body (a str here); another scope's team is a problem of its row, in a 200 report.
     (
         "POST",
