@@ -8,6 +8,7 @@ from chalicelib.api.admin import admin_api
 from chalicelib.api.auth import authenticate
 from chalicelib.api.chat_links import chat_links_api
 from chalicelib.api.console_api import console_api
+from chalicelib.api.console_data import console_data_api
 from chalicelib.api.health import health_api
 from chalicelib.api.http import known_query, utf8_json
 from chalicelib.api.ingest import ingest_api
@@ -16,6 +17,7 @@ from chalicelib.api.push import push_api
 from chalicelib.api.tasks import tasks_api
 from chalicelib.events import events
 from chalicelib.observability import observe
+from chalicelib.rollup_events import rollup_events
 from chalicelib.web.console import console_web
 from chalicelib.web.pages import web
 from chalicelib.whatsapp_events import whatsapp_events
@@ -37,3 +39,5 @@ app.register_blueprint(chat_links_api)
 app.register_blueprint(console_web)
 app.register_blueprint(events)
 app.register_blueprint(whatsapp_events)
+app.register_blueprint(rollup_events)
+app.register_blueprint(console_data_api)

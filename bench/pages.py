@@ -2,6 +2,9 @@
 against the plain JSON of the same task (``GET /tasks/{id}``), measured in the same run; and
 the cell heads' console pages (a state with 50 watched leaders, 20 queries) against the API's
 JSON of the same data (``GET /watchlist``, ``/keyword-queries``, ``/routes``, ``/audit``).
+The console's stats page for a state of 5,000 teams with 30 days of rollup is measured too
+(``STATS_TEAMS``): it must render from the rollup alone (task reads: 0), against the JSON of
+its own series (``GET /stats/daily``) and the task-reading ``GET /stats`` of the same state.
 
 Runs the whole app in process (chalice.test.Client: middleware, token verification, handler)
 over the in-memory fakes the functional tests use, so the times are the pages' own cost, not
@@ -47,9 +50,21 @@ from tests.fakes import (  # noqa: E402
 from tests.seeding import seed  # noqa: E402
 
 READS = frozenset(
-    {"get", "get_item", "list_items", "events", "list_by_team", "get_many", "audit_log"}
+    {
+        "get",
+        "get_item",
+        "list_items",
+        "events",
+        "list_by_team",
+        "get_many",
+        "audit_log",
+        "days",
+        "teams",
+    }
 )
 ROUNDS = 400
+STATS_TEAMS = 5000
+STATS_ROUNDS = 20
 
 
 class ReadOnlyConfig(InMemoryConfigRepository):
@@ -61,12 +76,15 @@ class ReadOnlyConfig(InMemoryConfigRepository):
 
 
 class Counted:
-    """Counts the storage reads a response makes (each one a DynamoDB round trip in AWS)."""
+    """Counts the storage reads a response makes (each one a DynamoDB round trip in AWS);
+    ``task_reads``: those of the tasks repository alone."""
 
     reads = 0
+    task_reads = 0
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, tasks: bool = False) -> None:
         self._inner = inner
+        self._tasks = tasks
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._inner, name)
@@ -75,6 +93,7 @@ class Counted:
 
         def counted(*args: Any, **kwargs: Any) -> Any:
             Counted.reads += 1
+            Counted.task_reads += self._tasks
             return attr(*args, **kwargs)
 
         return counted
@@ -147,7 +166,8 @@ def world(issuer: DevIssuer) -> tuple[str, str]:
         wiring.Container(
             settings,
             mentions=Counted(mentions),
-            tasks=Counted(tasks),
+            tasks=Counted(tasks, tasks=True),
+            rollups=Counted(stats_rollup(config)),
             config_repo=Counted(config),
             config=CachedConfig(config, 30.0, time.monotonic),
             cursor_store=seed_console(config, mentions),
@@ -156,6 +176,39 @@ def world(issuer: DevIssuer) -> tuple[str, str]:
     )
     claims = {"sub": "w-1", "custom:role": "warrior", "custom:team": "DL-CENTRAL-01"}
     return first, issuer.mint(claims, datetime.now(UTC), ttl_seconds=3600)
+
+
+def stats_rollup(config: InMemoryConfigRepository) -> Any:
+    """Rajasthan with ``STATS_TEAMS`` teams and 30 days of rollup: each team had a task on
+    about one day in three; a tenth never respond. The teams are stored too (the legacy
+    ``GET /stats`` lists them, then reads every team's tasks)."""
+    from chalicelib.domain.rollup import Contribution, window
+    from chalicelib.services.rollup import InMemoryRollupStore
+
+    seed(
+        config,
+        *(
+            make_team(f"RJ-T{t:04d}", "RJ", district=f"D{t % 33:02d}", members=())
+            for t in range(STATS_TEAMS)
+        ),
+    )
+    store = InMemoryRollupStore()
+    days = window(datetime.now(UTC).date(), 30)
+    expires = datetime.now(UTC)
+    for t in range(STATS_TEAMS):
+        team, district = f"RJ-T{t:04d}", f"D{t % 33:02d}"
+        for d, day in enumerate(days):
+            if (t + d) % 3:
+                continue
+            task = f"{team}-{day}"
+            store.add(Contribution("task", task, "RJ", district, team, day), expires)
+            if t % 10:
+                ack = 60.0 * (1 + (t * 7 + d) % 45)
+                store.add(Contribution("ack", task, "RJ", district, team, day, ack), expires)
+                if t % 4:
+                    done = ack + 600.0 * (1 + (t + d) % 9)
+                    store.add(Contribution("done", task, "RJ", district, team, day, done), expires)
+    return store
 
 
 LEADERS = 50  # a state's watchlist: 50 leaders, 3 accounts each, every account polled
@@ -190,6 +243,7 @@ def timed(
     client: Client, path: str, headers: dict[str, str], rounds: int = ROUNDS
 ) -> tuple[list[float], Any, int]:
     Counted.reads = 0
+    Counted.task_reads = 0
     response = client.http.get(path, headers=headers)  # warm: first render reads templates
     assert response.status_code == 200, (path, response.status_code)
     reads = Counted.reads
@@ -213,6 +267,11 @@ def main() -> int:
 
     bearer = {"Authorization": f"Bearer {token}"}
     cookie = {"Cookie": f"tvarit_session={token}"}
+    head = issuer.mint(
+        {"sub": "head-rj", "custom:role": "state_head", "custom:state": "RJ"},
+        datetime.now(UTC),
+        ttl_seconds=3600,
+    )
     with Client(app) as client:
         results: dict[str, tuple[list[float], bytes]] = {}
         reads: dict[str, int] = {}
@@ -222,6 +281,19 @@ def main() -> int:
             ("inbox", "/t", cookie),
         ):
             times, response, reads[name] = timed(client, path, headers)
+            results[name] = (times, body_bytes(response))
+        task_reads: dict[str, int] = {}
+        for name, path, headers in (
+            (
+                "stats_daily_json",
+                "/stats/daily?state=RJ&days=30",
+                {"Authorization": f"Bearer {head}"},
+            ),
+            ("stats_page", "/console/stats?state=RJ&days=30", {"Cookie": f"tvarit_session={head}"}),
+            ("stats_json_from_tasks", "/stats?state=RJ", {"Authorization": f"Bearer {head}"}),
+        ):
+            times, response, reads[name] = timed(client, path, headers, STATS_ROUNDS)
+            task_reads[name] = Counted.task_reads // (STATS_ROUNDS + 1)
             results[name] = (times, body_bytes(response))
         page = results["task_page"][1].decode()
         statics = re.findall(r'(?:href|src)="(/static/[^"]+)"', page)
@@ -276,6 +348,19 @@ def main() -> int:
             "task_page_vs_json": round(statistics.median(results["task_page"][0]) / json_ms, 2),
             "inbox_vs_json": round(statistics.median(results["inbox"][0]) / json_ms, 2),
             "rounds": ROUNDS,
+            "stats_teams": STATS_TEAMS,
+            "stats_page_task_reads": task_reads["stats_page"],
+            "stats_json_from_tasks_task_reads": task_reads["stats_json_from_tasks"],
+            "stats_page_vs_its_json": round(
+                statistics.median(results["stats_page"][0])
+                / statistics.median(results["stats_daily_json"][0]),
+                2,
+            ),
+            "stats_page_vs_stats_from_tasks": round(
+                statistics.median(results["stats_page"][0])
+                / statistics.median(results["stats_json_from_tasks"][0]),
+                2,
+            ),
             "console_rounds": CONSOLE_ROUNDS,
             "console_watchlist_leaders": LEADERS,
         }
@@ -304,6 +389,12 @@ def main() -> int:
         f"render vs the JSON of the same task: task page x{headline['task_page_vs_json']}, "
         f"inbox (30 tasks) x{headline['inbox_vs_json']}"
     )
+    print(
+        f"stats page, {STATS_TEAMS} teams, 30 days: {task_reads['stats_page']} task reads "
+        f"(GET /stats of the same state: {task_reads['stats_json_from_tasks']}); "
+        f"x{headline['stats_page_vs_its_json']} its JSON series"
+    )
+    assert task_reads["stats_page"] == 0, "the stats page read tasks"
     print(json.dumps(headline))
     return 0
 

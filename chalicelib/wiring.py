@@ -47,6 +47,7 @@ from chalicelib.services.ports import (
     WhatsAppClient,
     WhatsAppLedger,
 )
+from chalicelib.services.rollup import RollupStore
 from chalicelib.services.streams import JobContext, StreamContext
 from chalicelib.settings import Settings
 
@@ -545,6 +546,13 @@ class Container:
             time.sleep,
             lambda task: task_page_url(s.public_base_url, task.task_id),
         )
+
+    @cached_property
+    def rollups(self) -> RollupStore:
+        from chalicelib.adapters.dynamo.rollups import DynamoRollupStore
+
+        assert self._dynamo_bound
+        return DynamoRollupStore()
 
 
 _current: Container | None = None

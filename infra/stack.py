@@ -195,7 +195,8 @@ WHATSAPP_SENDS = Queue(
     condition="WhatsAppEnabled",
 )
 QUEUES: tuple[Queue, ...] = (MENTIONS, POLLS, TELEGRAM, WHATSAPP_SENDS)
-FAILURE_QUEUES: tuple[FailureQueue, ...] = (DISPATCH_FAILURES,)
+ROLLUP_FAILURES = FailureQueue("tvarit-rollup-failures")
+FAILURE_QUEUES: tuple[FailureQueue, ...] = (DISPATCH_FAILURES, ROLLUP_FAILURES)
 DLQ_RETENTION = 14 * 24 * 3600  # the maximum: time to read, fix and redrive
 
 
@@ -436,6 +437,7 @@ FUNCTIONS: tuple[Function, ...] = (
                 "mentions", "Scan", "GetItem", "BatchGetItem", "Query", indexes=("by-state",)
             ),
             table_grant("incidents", "GetItem"),
+            table_grant("rollups", "Query"),  # the stats series (services/rollup.py)
             # Devices, and members' SMS/e-mail contacts (services/contacts.py): subscriptions
             # on the state topics; Unsubscribe is in DEVICE_ENDPOINTS (no resource ARNs).
             Grant(("sns:Subscribe",), STATE_TOPICS_PUBLISH.resources, "SubscribeDevices"),
@@ -509,6 +511,19 @@ FUNCTIONS: tuple[Function, ...] = (
             secrets_grant("telegram_bot_token"),
         ),
         env=NOTIFY_ENV | TELEGRAM_ENV,
+    ),
+    Function(
+        "rollup",
+        "Rollup",
+        timeout=30,
+        memory=256,
+        grants=(
+            stream_read_grant("tasks"),
+            # A marker and the day's counters in one transaction (ConditionCheck-free: the
+            # marker's Put carries the condition).
+            table_grant("rollups", "PutItem", "UpdateItem"),
+            send_grant(ROLLUP_FAILURES.logical_id, "RollupFailures"),
+        ),
     ),
     Function(
         "schedule-polls",
@@ -729,6 +744,7 @@ class StreamTrigger:
 
 STREAM_TRIGGERS: tuple[StreamTrigger, ...] = (
     StreamTrigger("Dispatch", "tasks", DISPATCH_FAILURES),
+    StreamTrigger("Rollup", "tasks", ROLLUP_FAILURES),
 )
 
 

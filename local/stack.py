@@ -440,6 +440,11 @@ def add_mappings(
                 events.telegram_send,
             )
         )
+    from chalicelib.rollup_events import rollup_tasks
+
+    pump.streams.append(
+        StreamMapping("rollup", resources.tasks_stream_arn, rollup_tasks, 100, worker=worker)
+    )
     if worker[0] == 0:
         pump.schedules.append(ScheduleMapping("escalate", events.escalate_tasks, escalate_every))
         pump.schedules.append(

@@ -151,13 +151,26 @@ def _crud(kind: Kind, model: str, collection: str, item: str) -> None:
     @problems(_path)
     def list_view() -> dict[str, Any]:
         request = admin_api.current_request
-        records, cursor = _admin().list(
-            kind,
-            _caller(),
-            _state_param("state"),
-            parse_limit(query_param(request, "limit")),
-            query_param(request, "cursor") or None,
-        )
+        q = query_param(request, "q")  # teams only (the OpenAPI document lists it there)
+        if q is not None:
+            from chalicelib.services.team_roster import search_teams
+
+            records, cursor = search_teams(
+                _admin(),
+                _caller(),
+                _state_param("state"),
+                q,
+                parse_limit(query_param(request, "limit")),
+                query_param(request, "cursor") or None,
+            )
+        else:
+            records, cursor = _admin().list(
+                kind,
+                _caller(),
+                _state_param("state"),
+                parse_limit(query_param(request, "limit")),
+                query_param(request, "cursor") or None,
+            )
         return {
             "items": [{**r.data, "version": r.version} for r in records],
             "next_cursor": cursor,

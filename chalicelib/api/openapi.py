@@ -141,7 +141,7 @@ OPERATIONS: tuple[Op, ...] = (
                 f"list{name}s",
                 f"List {name} objects in scope",
                 response="ObjectList",
-                query=("state", *_PAGE),
+                query=("state", *_PAGE, *(("q",) if name == "Team" else ())),
                 errors=_READ,
             ),
             Op(
@@ -342,6 +342,46 @@ OPERATIONS: tuple[Op, ...] = (
         body="RoutePreviewIn",
         errors=(400, 401, 403, 404, 413, 415, 422, 503),
     ),
+    # The console's data (chalicelib/api/console_data.py).
+    Op(
+        "get",
+        "/stats/daily",
+        "statsDaily",
+        "Tasks, time to ack and to complete (p50/p90) per day, from the daily rollup",
+        response="StatsDaily",
+        query=("state", "days"),
+        errors=_READ,
+    ),
+    Op(
+        "get",
+        "/stats/teams",
+        "statsTeams",
+        "Per team over the last days: tasks, acknowledged, completed; who never responds first",
+        response="StatsTeams",
+        query=("state", "days"),
+        errors=_READ,
+    ),
+    Op(
+        "post",
+        "/imports/members",
+        "importMembers",
+        "Teams and members from CSV: a report per row; ?apply=true writes the good rows",
+        response="MemberImport",
+        body="Text",
+        body_media="text/csv",
+        query=("apply",),
+        errors=(400, 401, 403, 413, 415, 422, 503),
+    ),
+    Op(
+        "get",
+        "/exports/members",
+        "exportMembers",
+        "Teams and members in scope as CSV (the import's columns)",
+        response="Text",
+        response_media="text/csv",
+        query=("state",),
+        errors=_READ,
+    ),
 )
 
 # Links between operations (OpenAPI 3.1 "links"): how a client goes from one answer to the
@@ -421,6 +461,9 @@ _PARAMS: dict[str, dict[str, Any]] = {
     "hub.topic": {"schema": {"type": "string", "maxLength": 300}},
     "hub.challenge": {"schema": {"type": "string", "maxLength": 300}},
     "hub.lease_seconds": {"schema": {"type": "string", "maxLength": 12}},
+    "days": {"schema": {"type": "integer", "minimum": 1, "maximum": 90}},
+    "apply": {"schema": {"type": "string", "enum": ["true", "false"]}},
+    "q": {"schema": {"type": "string", "maxLength": 100}},
 }
 
 _STR = {"type": "string"}

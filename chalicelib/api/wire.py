@@ -204,6 +204,60 @@ class Preview(TypedDict):
     items: list[PreviewHit]
 
 
+class StatsDay(TypedDict):
+    """One day of the daily rollup (India time); durations are histogram upper bounds."""
+
+    day: str
+    tasks: int
+    acknowledged: int
+    completed: int
+    declined: int
+    ack_p50_s: float | None
+    ack_p90_s: float | None
+    complete_p50_s: float | None
+    complete_p90_s: float | None
+
+
+class StatsDaily(TypedDict):
+    state: str
+    district: str  # a district head's own district; "" for the whole state
+    days: list[StatsDay]
+
+
+class TeamResponse(TypedDict):
+    team_id: str
+    district: str
+    tasks: int
+    acknowledged: int
+    completed: int
+    declined: int
+    never_responds: bool
+
+
+class StatsTeams(TypedDict):
+    state: str
+    first_day: str
+    last_day: str
+    teams: list[TeamResponse]
+
+
+class ImportProblemRow(TypedDict):
+    line: int
+    team_id: str
+    member_id: str
+    errors: list[FieldProblemOut]
+
+
+class MemberImport(TypedDict):
+    rows: int
+    valid: int
+    invalid: list[ImportProblemRow]
+    created: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    applied: bool
+
+
 class WatchedAccount(TypedDict):
     """One account of a watched leader and its poll health (times: ISO 8601, null if never)."""
 
@@ -304,6 +358,9 @@ RESPONSES: tuple[type[Any], ...] = (
     Routes,
     Preview,
     ChatLink,
+    StatsDaily,
+    StatsTeams,
+    MemberImport,
     Watchlist,
     QueryCheck,
     RoutePreview,
@@ -327,4 +384,10 @@ FIELD_DOCS: dict[tuple[str, str], str] = {
     ("Task", "url"): "the post on its platform",
     ("Task", "excerpt"): "the start of the post's text",
     ("Problem", "instance"): "the request path",
+    ("StatsDay", "ack_p50_s"): (
+        "median seconds from creation to the first ack of the day's tasks, read from a "
+        "log histogram (ratio 1.25): the upper bound of the bucket holding it"
+    ),
+    ("TeamResponse", "never_responds"): "had tasks and acknowledged or declined none of them",
+    ("MemberImport", "applied"): "false: a report only, nothing was written",
 }

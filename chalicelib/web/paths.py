@@ -40,3 +40,15 @@ PAGE_ROUTES = PAGE_ROUTES | frozenset(
         "/console/audit",
     }
 )
+
+# The console's teams, stats and feed pages (chalicelib/web/console/{teams,stats,feed}.py).
+PAGE_ROUTES = PAGE_ROUTES | frozenset(
+    {
+        "/console/teams",
+        "/console/teams/export",
+        "/console/teams/import",
+        "/console/stats",
+        "/console/feed",
+        "/console/feed/items",
+    }
+)

@@ -50,9 +50,11 @@ def test_each_function_is_granted_every_call_it_makes(stack: LocalStack) -> None
     assert stack.pump is not None and stack.resources is not None
     # The Telegram queue's mapping (issue 13) is covered by tests/e2e/test_telegram_e2e.py.
     analyze = next(m for m in stack.pump.sqs if m.name == "analyze")
-    (dispatch,) = stack.pump.streams
+    streams = {m.name: m for m in stack.pump.streams}
+    dispatch, rollup = streams["dispatch"], streams["rollup"]  # two readers of one stream
     schedules = {m.name: m for m in stack.pump.schedules}
     stack.pump.poll_stream_once(dispatch)  # leaves the seed's records behind
+    stack.pump.poll_stream_once(rollup)
     by_function: dict[str, set[Need]] = {}
     with Recorder(stack.resources.tasks_stream_arn) as recorder:
         fresh_container()
@@ -66,6 +68,9 @@ def test_each_function_is_granted_every_call_it_makes(stack: LocalStack) -> None
         fresh_container()
         assert stack.pump.poll_stream_once(dispatch) >= 2
         by_function["dispatch"] = recorder.take()
+        fresh_container()
+        assert stack.pump.poll_stream_once(rollup) >= 2
+        by_function["rollup"] = recorder.take()
         for name in ("escalate", "flush_digests"):
             fresh_container()
             stack.pump.fire_schedule(schedules[name])
@@ -74,6 +79,7 @@ def test_each_function_is_granted_every_call_it_makes(stack: LocalStack) -> None
     assert any(a == "sns:Publish" for a, _ in by_function["dispatch"])
     assert ("dynamodb:Query", "table/tvarit-config") in by_function["dispatch"]
     assert any(r.endswith("/index/open-by-due") for _, r in by_function["escalate"])
+    assert ("dynamodb:UpdateItem", "table/tvarit-rollups") in by_function["rollup"]
     for name, calls in by_function.items():
         missing = calls - granted(name)
         assert not missing, f"{name} makes calls its policy does not allow: {sorted(missing)}"

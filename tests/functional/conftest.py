@@ -19,6 +19,7 @@ from chalicelib.domain.language import detect
 from chalicelib.services.config_cache import CachedConfig
 from chalicelib.services.contacts import ContactSync
 from chalicelib.services.polling import InMemoryCursorStore
+from chalicelib.services.rollup import InMemoryRollupStore
 from chalicelib.settings import Settings
 from tests.factories import T0, make_leader, make_mention, make_query, make_team
 from tests.fakes import (
@@ -160,6 +161,7 @@ def world() -> Iterator[World]:
             link_tokens=InMemoryLinkTokens(),
             replays=InMemoryReplayGuard(),
             telegram_api=RecordingBotApi(),
+            rollups=InMemoryRollupStore(),
             cursor_store=InMemoryCursorStore(),  # the watchlist reads poll states
         )
     )

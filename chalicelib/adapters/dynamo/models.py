@@ -265,6 +265,7 @@ class ChannelStateModel(Model):
     chat = UnicodeAttribute(null=True)
     data = JSONAttribute(null=True)
     used_at = UTCDateTimeAttribute(null=True)
+    expires_at = TTLAttribute()
 
 
 class WhatsAppLedgerModel(Model):
@@ -281,6 +282,18 @@ class WhatsAppLedgerModel(Model):
     expires_at = TTLAttribute()
 
 
+class RollupModel(Model):
+    """The daily rollup of tasks (``adapters/dynamo/rollups.py`` writes it with counters)."""
+
+    class Meta:
+        table_name = "tvarit-rollups"
+        region = "ap-south-1"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    expires_at = TTLAttribute(null=True)
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     MentionModel,
     TaskModel,
@@ -292,6 +305,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     IdempotencyModel,
     ChannelStateModel,
     WhatsAppLedgerModel,
+    RollupModel,
 )
 
 _TABLE_SUFFIX: dict[type[Model], str] = {
@@ -305,6 +319,7 @@ _TABLE_SUFFIX: dict[type[Model], str] = {
     IdempotencyModel: "idempotency",
     ChannelStateModel: "channel-state",
     WhatsAppLedgerModel: "whatsapp",
+    RollupModel: "rollups",
 }
 
 

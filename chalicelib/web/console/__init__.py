@@ -15,5 +15,8 @@ from chalicelib.web.console import queries  # noqa: F401  isort: skip
 from chalicelib.web.console import routes  # noqa: F401  isort: skip
 from chalicelib.web.console import chains  # noqa: F401  isort: skip
 from chalicelib.web.console import audit  # noqa: F401  isort: skip
+from chalicelib.web.console import teams  # noqa: F401  isort: skip
+from chalicelib.web.console import stats  # noqa: F401  isort: skip
+from chalicelib.web.console import feed  # noqa: F401  isort: skip
 
 __all__ = ["console_web"]
