@@ -10,7 +10,6 @@ Entity offsets are in UTF-16 code units, as the Bot API counts them.
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Callable, Mapping
 
 from chalicelib.adapters.platforms._common import (
@@ -360,9 +359,9 @@ def bot_update(req: PushRequest, ctx: PushContext) -> PushResult:
     verify_webhook_secret(ctx.secret("telegram_webhook_secret"), req.headers.get(SECRET_HEADER))
     # Button taps, /start links and a team's own chat are the delivery bot's (issue 13).
     try:
-        update = json.loads(req.body)
-    except ValueError:
-        update = None
+        update = load_json(req.body, "update")
+    except ParseError:
+        update = None  # parse_telegram below says why it is dropped
     if isinstance(update, dict) and ctx.bot_interaction(update):
         return PushResult(())
     try:
