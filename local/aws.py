@@ -49,7 +49,7 @@ class SerialisedDynamoDB:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if environ.get("PATH_INFO") == MEMORY_PATH:
-            return self._memory(start_response)
+            return self._memory(start_response, "sizes=0" not in environ.get("QUERY_STRING", ""))
         target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
         if not target.startswith(SERIALISED_TARGETS):
             return self._app(environ, start_response)
@@ -65,14 +65,16 @@ class SerialisedDynamoDB:
             stats[1] += max(0, rss_kb() - before)
             return body
 
-    def _memory(self, start_response: Callable[..., Any]) -> list[bytes]:
-        """What moto holds (``local.moto_memory.measure``), for soaks and the curious."""
+    def _memory(self, start_response: Callable[..., Any], sizes: bool) -> list[bytes]:
+        """What moto holds (``local.moto_memory.measure``), for soaks and the curious.
+
+        ``?sizes=0``: counts only (sizing walks every table, slow on a big one)."""
         import json
 
         from local.moto_memory import measure
 
         with self._lock:
-            figures = measure()
+            figures = measure(sizes)
             figures["dynamodb_requests"] = {
                 name: {"count": n, "rss_growth_kb": kb}
                 for name, (n, kb) in sorted(self.requests.items(), key=lambda kv: -kv[1][1])

@@ -12,6 +12,13 @@ Runs inside the moto server's process (``python -m local.aws``), which serves th
   (so a repeated delete succeeds); AWS's receipt handles stop working after the visibility
   timeout.
 - **DynamoDB stream records**: a table's stream keeps every record; AWS trims after 24 hours.
+- **Every model object moto ever made** (the largest by far): ``BaseModel.__new__`` appends
+  each instance to its class's ``instances_tracked`` list, for moto's dashboard
+  (``/moto-api/data.json``), and nothing removes them. A deleted SQS message, a replaced
+  DynamoDB item and, worst, the deep copy of every table that each ``TransactWriteItems``
+  takes for its rollback (every item and stream record of the tasks table, per transaction)
+  stay in memory for good. Measured: 200 transactions on a 2,000-item table with a stream
+  kept 1 GB (5 M objects); the local stack grew 40 MB in 54 transactions.
 
 :func:`install_retention` swaps those containers for bounded ones of the same shape (moto
 only appends to them, looks them up by key or membership, and reads stream records by
@@ -131,6 +138,34 @@ def trim_stream(shard: Any, keep_seconds: float, now: float) -> int:
     return drop
 
 
+def _tracked_classes() -> list[Any]:
+    from moto.core.model_instances import model_data
+
+    return [cls for models in model_data.values() for cls in models.values()]
+
+
+def tracked_instances() -> dict[str, int]:
+    """Instances moto's dashboard tracks, by model class (the largest first)."""
+    counts = {
+        f"{cls.__module__.split('.')[1]}.{cls.__name__}": len(cls.instances_tracked)
+        for cls in _tracked_classes()
+        if getattr(cls, "instances_tracked", None)
+    }
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def forget_tracked_instances() -> int:
+    """Empty every model class's ``instances_tracked`` (moto's own ``reset_model_data``, minus
+    the reset of the backends): only the dashboard reads them. How many were forgotten."""
+    forgotten = 0
+    for cls in _tracked_classes():
+        tracked = getattr(cls, "instances_tracked", None)
+        if tracked:
+            forgotten += len(tracked)
+            cls.instances_tracked = []
+    return forgotten
+
+
 def apply_retention(
     stream_seconds: float = STREAM_RETENTION_SECONDS,
     iterator_lifetime: float = ITERATOR_LIFETIME_SECONDS,
@@ -138,7 +173,13 @@ def apply_retention(
     keep_deleted: int = KEEP_DELETED_HANDLES,
 ) -> dict[str, int]:
     """One pass: bound every container named in the module docstring. What it trimmed."""
-    trimmed = {"iterators": 0, "published": 0, "deleted_handles": 0, "stream_records": 0}
+    trimmed = {
+        "iterators": 0,
+        "published": 0,
+        "deleted_handles": 0,
+        "stream_records": 0,
+        "tracked_instances": forget_tracked_instances(),
+    }
     for streams in _backends("dynamodbstreams"):
         if not isinstance(streams.shard_iterators, ExpiringIterators):
             before = len(streams.shard_iterators)
@@ -214,7 +255,14 @@ _SHARED = frozenset(
 
 def measure(sizes: bool = True) -> dict[str, Any]:
     """Counts (and approximate bytes) of what the local AWS holds, by service and resource."""
-    out: dict[str, Any] = {"rss_kb": rss_kb()}
+    tracked = tracked_instances()
+    out: dict[str, Any] = {
+        "rss_kb": rss_kb(),
+        "tracked_instances": {
+            "count": sum(tracked.values()),
+            "top": dict(list(tracked.items())[:8]),
+        },
+    }
     iterators = sum(len(s.shard_iterators) for s in _backends("dynamodbstreams"))
     out["stream_iterators"] = {
         "count": iterators,

@@ -36,7 +36,12 @@ def queue_at() -> Iterator[Any]:
     """Wire the real SQS adapter, built by the container with its budget, to an endpoint."""
 
     def install(endpoint_url: str) -> None:
-        settings = dataclasses.replace(SETTINGS, endpoint_url=endpoint_url)
+        # The deployed queue's name: the e2e IAM check sees these calls as the API's.
+        settings = dataclasses.replace(
+            SETTINGS,
+            endpoint_url=endpoint_url,
+            mentions_queue_url=f"{endpoint_url}/123456789012/tvarit-mentions",
+        )
         wiring.use(wiring.Container(settings, aws_budget=BUDGET, wall_time=lambda: NOW))
 
     yield install
