@@ -24,7 +24,7 @@ PLAN = SoakPlan(
     freeze_seconds=2.0,
     throttle_seconds=5.0,
     visibility_timeout=6,
-    drain_seconds=150.0,
+    drain_seconds=300.0,
 )
 FAULTS = {
     "poison",
