@@ -63,11 +63,12 @@ class SoakFailure(Exception):
 @dataclass(frozen=True)
 class SoakPlan:
     seconds: float = 600.0
-    rate: float = 2.0  # posts a second (what this 2-core machine keeps up with under faults)
+    rate: float = 1.0  # posts a second: what the shared 2-core machine keeps up with, faults on
     api_workers: int = 2
     pump_workers: int = 2
     rss_bound_mb: int = RSS_BOUND_MB
-    drain_seconds: float = 300.0
+    drain_seconds: float = 1200.0
+    stall_seconds: float = 120.0  # the drain gives up when the backlog stops shrinking
     cycle_seconds: float = 120.0  # a fault cycle starts this often (at least once)
     freeze_seconds: float = 3.0
     throttle_share: float = 0.3
@@ -131,6 +132,7 @@ class Soak:
         self._ack_queue: list[tuple[float, str, str]] = []  # (when, task id, member id)
         self._saved_env: dict[str, str | None] = {}
         self._began = time.monotonic()
+        self.backlog = -1  # mentions queued when the replay ended
         self._posts_by_key: dict[str, dict[str, Any]] = {}  # accepted key -> the post sent
 
     # -- the stack -----------------------------------------------------------------------------
@@ -217,8 +219,8 @@ class Soak:
             except Exception:
                 got = 0
                 self.stop.wait(0.5)
-            if got == 0:
-                self.stop.wait(0.2)
+            if got == 0:  # idle: a second between looks keeps ~15 queues' polls off moto
+                self.stop.wait(1.0)
 
     def _drain_wiretap(self) -> int:
         sqs = self.stack.clients["sqs"]
@@ -303,7 +305,7 @@ class Soak:
                     self.probe.samples[(phase, endpoint)].append(elapsed)
                 else:
                     self.probe.failures[f"{phase}:{endpoint}:{status}"] += 1
-            self.stop.wait(0.25)
+            self.stop.wait(0.5)
 
     def _token(self, member_id: str) -> str:
         member, team = self.members[member_id]
@@ -557,19 +559,26 @@ class Soak:
         summary = reconcile(self)
         summary.update(
             replay_seconds=round(replay_seconds, 1),
+            backlog_after_replay=self.backlog,
             drained_seconds=round(drained, 1),
             load=os.getloadavg(),
         )
         return summary
 
     def _drain(self) -> float:
-        """Wait until the mentions queue is empty and no task waits for dispatch."""
+        """Wait until the mentions queue is empty and no task waits for dispatch, for as long
+        as the backlog keeps shrinking (a loaded machine drains slowly; a stalled pipeline
+        does not drain at all), at most ``drain_seconds``."""
         from chalicelib.adapters.dynamo.models import TaskModel
 
         began = time.monotonic()
         quiet_since = None
         said = (-1, -1)
+        lowest, progress_at = 1 << 30, began
         while time.monotonic() - began < self.plan.drain_seconds:
+            if time.monotonic() - progress_at > self.plan.stall_seconds:
+                self._log(f"the backlog has not shrunk for {self.plan.stall_seconds:g} s")
+                break
             try:
                 depth = self.stack.queue_depth(self.stack.resources.mentions_queue_url)
                 waiting = sum(
@@ -577,6 +586,10 @@ class Soak:
                 )
             except Exception:
                 depth, waiting = 1, 1
+            if self.backlog < 0:
+                self.backlog = depth
+            if depth < lowest:
+                lowest, progress_at = depth, time.monotonic()
             if (depth, waiting) != said:
                 said = (depth, waiting)
                 self._log(f"draining: {depth} messages on the mentions queue, {waiting} new tasks")

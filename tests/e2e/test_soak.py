@@ -19,12 +19,12 @@ from local.soak import SoakPlan, run
 
 PLAN = SoakPlan(
     seconds=40.0,
-    rate=2.0,
+    rate=1.5,
     cycle_seconds=120.0,  # one cycle of every fault
     freeze_seconds=2.0,
     throttle_seconds=5.0,
     visibility_timeout=6,
-    drain_seconds=150.0,
+    drain_seconds=300.0,
 )
 FAULTS = {
     "poison",
