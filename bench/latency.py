@@ -75,6 +75,11 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=5.0, help="posts a second (steady)")
     parser.add_argument("--posts", type=int, default=150, help="how many recorded posts")
     parser.add_argument("--settle", type=float, default=10.0, help="seconds to wait at the end")
+    parser.add_argument(
+        "--one-container",
+        action="store_true",
+        help="API, analyze and dispatch share one container (make run's stack), not one each",
+    )
     args = parser.parse_args()
     if args.rate <= 0 or args.posts <= 0:
         parser.error("--rate and --posts must be positive")
@@ -107,7 +112,9 @@ def main() -> int:
 
     # Each function in its own container, as on Lambda (one for all would queue the webhook
     # behind analyze batches and dispatch behind both).
-    stack = LocalStack(run_pump=False, escalate_every=3600.0, function_containers=True).start()
+    stack = LocalStack(
+        run_pump=False, escalate_every=3600.0, function_containers=not args.one_container
+    ).start()
     stop = threading.Event()
     unlisten = stages.listen(on_mark)
     try:
@@ -198,6 +205,7 @@ def main() -> int:
             {
                 "bench": "latency",
                 "rate_per_s": args.rate,
+                "containers": "one" if args.one_container else "per function",
                 "posts": len(posts),
                 "accepted": report.accepted,
                 "mentions_analyzed": analyzed,
