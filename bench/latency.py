@@ -75,9 +75,21 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=5.0, help="posts a second (steady)")
     parser.add_argument("--posts", type=int, default=150, help="how many recorded posts")
     parser.add_argument("--settle", type=float, default=10.0, help="seconds to wait at the end")
+    parser.add_argument(
+        "--analyze-containers",
+        type=int,
+        default=1,
+        help="concurrent analyze containers on the mentions queue (Lambda scales its SQS "
+        "pollers out; a backlog waits for one container here otherwise)",
+    )
+    parser.add_argument(
+        "--one-container",
+        action="store_true",
+        help="API, analyze and dispatch share one container (make run's stack), not one each",
+    )
     args = parser.parse_args()
-    if args.rate <= 0 or args.posts <= 0:
-        parser.error("--rate and --posts must be positive")
+    if args.rate <= 0 or args.posts <= 0 or args.analyze_containers < 1:
+        parser.error("--rate, --posts and --analyze-containers must be positive")
 
     os.environ.setdefault("TVARIT_LOG_LEVEL", "ERROR")
     from chalicelib import stages, wiring
@@ -107,7 +119,9 @@ def main() -> int:
 
     # Each function in its own container, as on Lambda (one for all would queue the webhook
     # behind analyze batches and dispatch behind both).
-    stack = LocalStack(run_pump=False, escalate_every=3600.0, function_containers=True).start()
+    stack = LocalStack(
+        run_pump=False, escalate_every=3600.0, function_containers=not args.one_container
+    ).start()
     stop = threading.Event()
     unlisten = stages.listen(on_mark)
     try:
@@ -130,6 +144,12 @@ def main() -> int:
         stack.phone.on_delivery = on_delivery
         stack.phone.listen(stop)
         paths, calls_by_path = _count_analyze_calls(c)
+        if not args.one_container:
+            analyze = stack.pump.sqs[0]
+            for i in range(2, args.analyze_containers + 1):
+                stack.pump.sqs.append(
+                    dataclasses.replace(analyze, name=f"{analyze.name}-{i}", lock=threading.Lock())
+                )
         stack.pump.start()
 
         round_trip_ms = _round_trip_ms(stack)
@@ -198,6 +218,8 @@ def main() -> int:
             {
                 "bench": "latency",
                 "rate_per_s": args.rate,
+                "containers": "one" if args.one_container else "per function",
+                "analyze_containers": 1 if args.one_container else args.analyze_containers,
                 "posts": len(posts),
                 "accepted": report.accepted,
                 "mentions_analyzed": analyzed,

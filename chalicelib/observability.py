@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 SERVICE = "tvarit"
 NAMESPACE = "Tvarit"
@@ -52,7 +53,7 @@ def observe(event: Any, get_response: Callable[[Any], Any]) -> Any:
         logger.thread_safe_append_keys(request_id=request_id)
     has_context = context is not None and all(hasattr(context, f) for f in _CONTEXT_FIELDS)
     global _cold_start
-    if _cold_start and context is not None and has_context:
+    if _cold_start and context is not None and has_context and not is_metrics_disabled():
         # powertools' ColdStart metric (its own EMF line, dimension function_name): how often
         # a post waits for a container's import and first analyze (make bench-coldstart).
         metrics.provider.add_cold_start_metric(context)
