@@ -192,6 +192,7 @@ WHATSAPP_SENDS = Queue(
     cfg.WHATSAPP_SENDS_QUEUE_NAME,
     visibility_timeout=360,
     max_receive_count=10,
+    max_concurrency=2,  # Lambda's least; the function's reserved concurrency keeps it to one
     condition="WhatsAppEnabled",
 )
 QUEUES: tuple[Queue, ...] = (MENTIONS, POLLS, TELEGRAM, WHATSAPP_SENDS)

@@ -26,7 +26,7 @@ from chalicelib.errors import UpstreamError
 from chalicelib.services.rollup import area_of
 
 _DAY_FIELD = {"task": "tasks", "ack": "acked", "done": "completed", "declined": "declined"}
-_TEAM_LETTER = {"task": "t", "ack": "a", "done": "c", "declined": "x"}
+_TEAM_LETTER = {"task": "t", "ack": "a", "done": "c", "declined": "d"}
 
 
 class DynamoRollupStore:
@@ -145,7 +145,7 @@ class DynamoRollupStore:
         totals: dict[str, TeamTotals] = {}
         for item in self._query(f"teams#{state}", f"{first[:7]}#", f"{last[:7]}#\uffff"):
             month, team_id = item["sk"]["S"].split("#", 1)
-            counts = {"t": 0, "a": 0, "c": 0, "x": 0}
+            counts = dict.fromkeys(_TEAM_LETTER.values(), 0)  # in TeamTotals' order
             for name, value in item.items():
                 if (
                     "N" in value

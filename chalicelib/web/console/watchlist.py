@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from chalice import Response
 
+from chalicelib.domain.platforms import BY_NAME, NAMES
 from chalicelib.domain.states import STATES
 from chalicelib.errors import ConflictError, InvalidInputError
 from chalicelib.web.console.shell import (
@@ -36,7 +37,7 @@ from chalicelib.web.pages import _param, platform_name, when
 from chalicelib.web.render import Messages, Safe, esc
 from chalicelib.wiring import container
 
-PLATFORMS = ("x", "youtube", "facebook", "bluesky", "mastodon", "rss", "telegram")
+PLATFORMS = NAMES  # the platform descriptors' order, as the API's enum
 # Wire locations of the leader's fields -> the form's fields.
 FIELDS = {
     "id": "leader_id",
@@ -70,7 +71,11 @@ def _at(m: Messages, ts: float | None) -> str:
 
 def _status(m: Messages, a: Any) -> Safe:
     if not a.account_key:
-        key = "watch_pushed" if a.account.platform == "telegram" else "watch_not_polled"
+        # A source that only pushes (no poll interval) is never polled; the others wait for
+        # an id to poll by.
+        desc = BY_NAME.get(a.account.platform)
+        pushed = desc is not None and bool(desc.push) and desc.poll_interval is None
+        key = "watch_pushed" if pushed else "watch_not_polled"
         return Safe(f'<span class="hint">{m(key)}</span>')
     if not a.polled:
         return Safe(f'<span class="hint">{m("watch_waiting")}</span>')
@@ -150,7 +155,7 @@ def _add_form(page: Page, values: dict[str, str], errors: dict[str, str]) -> str
         text("district", "watch_district"),
         text("party", "watch_party"),
         text("reach", "watch_reach", "watch_reach_hint", inputmode="numeric"),
-        choice("platform", "watch_platform", platforms, "x"),
+        choice("platform", "watch_platform", platforms, NAMES[0]),
         text("handle", "watch_handle", spellcheck="false", autocomplete="off"),
         text("platform_id", "watch_platform_id", "watch_platform_id_hint", spellcheck="false"),
     ]
