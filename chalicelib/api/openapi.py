@@ -563,6 +563,12 @@ _REASONS = {
 }
 
 
+_RETRY_AFTER = {
+    "description": "Seconds to wait before retrying",
+    "schema": {"type": "integer", "minimum": 0},
+}
+
+
 def _operation(op: Op) -> dict[str, Any]:
     params: list[dict[str, Any]] = [
         {
@@ -596,6 +602,8 @@ def _operation(op: Op) -> dict[str, Any]:
             "description": _REASONS[status],
             "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
+        if status == 503:  # backpressure: when to try again (api/problems.py sets it)
+            responses[str(status)]["headers"] = {"Retry-After": _RETRY_AFTER}
     out: dict[str, Any] = {
         "operationId": op.op_id,
         "summary": op.summary,

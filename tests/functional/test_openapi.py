@@ -53,3 +53,15 @@ def test_every_link_names_a_real_operation_and_its_parameters() -> None:
         for _name, target, params in links:
             names = {f"{p['in']}.{p['name']}" for p in by_id[target]["parameters"]}
             assert set(params) <= names, (source, target, set(params) - names)
+
+
+def test_every_503_documents_its_retry_after_header() -> None:
+    doc = document()
+    answers = [
+        op["responses"]["503"]
+        for path in doc["paths"].values()
+        for op in path.values()
+        if isinstance(op, dict) and "503" in op.get("responses", {})
+    ]
+    assert answers  # the webhook and every write can be 503
+    assert all(a["headers"]["Retry-After"]["schema"]["type"] == "integer" for a in answers)
