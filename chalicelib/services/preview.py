@@ -7,7 +7,7 @@ from typing import Any
 from chalicelib.domain.access import Principal, Scope, Verb, authorize, visible
 from chalicelib.domain.config_kinds import validate_query
 from chalicelib.domain.keywords import compile_queries
-from chalicelib.services.ports import MentionRepository
+from chalicelib.services.ports import MentionRepository, StoredMention
 
 SAMPLE = 500  # mentions read per preview: bounded work per request
 
@@ -26,7 +26,17 @@ def preview_query(
         }
     )
     matcher = compile_queries([query], strict=True)
-    sample = [m for m in mentions.sample(SAMPLE) if visible(p, Scope(state=m.state))]
+    if p.state:
+        # A state's (or district's) head: the newest mentions of their own state, from the
+        # state index, rather than a table-wide sample that may hold none of theirs.
+        records, _ = mentions.list_by_state(p.state, SAMPLE)
+        sample = [
+            StoredMention(r.key, r.text, r.lang, r.state)
+            for r in records
+            if visible(p, Scope(state=r.state))
+        ]
+    else:
+        sample = [m for m in mentions.sample(SAMPLE) if visible(p, Scope(state=m.state))]
     hits: list[dict[str, Any]] = []
     for m in sample:
         found = matcher.match(m.text, lang=m.lang)

@@ -44,3 +44,31 @@ def test_another_states_head_previews_over_their_own_states_mentions(
         "/keyword-queries/preview", headers=auth("state_head_up"), body='{"query": "नोटबंदी"}'
     )
     assert response.json_body == {"scanned": 0, "matched": 0, "items": []}
+
+
+def test_a_state_head_previews_their_states_newest_mentions_whatever_the_others_hold(
+    client: Client, world: World
+) -> None:
+    """A table-wide sample could be all other states' posts; a state's head reads their own."""
+    from chalicelib.domain.mention import Author
+    from chalicelib.domain.org import Account
+    from chalicelib.services.preview import SAMPLE
+
+    up = make_leader(id="up-leader", state="UP", accounts=(Account("x", "UpLeader"),))
+    up_author = Author(id="9", handle="UpLeader", name="UP Leader")
+    dl = make_leader()
+    config = WatchConfig.build("1", [up, dl], [make_query()], compile_queries([]))
+    for n in range(SAMPLE):
+        m = make_mention(native_id=f"up{n}", text="Good morning, Lucknow", author=up_author)
+        world.mentions.put_new(
+            analyze(m, detect(m.text), config, T0, timedelta(days=1), timedelta(days=1)), "c"
+        )
+    m = make_mention(native_id="dl", text="नोटबंदी पर जवाब दो")
+    world.mentions.put_new(
+        analyze(m, detect(m.text), config, T0, timedelta(days=1), timedelta(days=1)), "c"
+    )
+    response = client.http.post(
+        "/keyword-queries/preview", headers=auth("state_head"), body='{"query": "नोटबंदी"}'
+    )
+    assert response.json_body["matched"] == 1
+    assert response.json_body["items"][0]["key"] == "x#dl"
