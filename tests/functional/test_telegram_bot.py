@@ -288,3 +288,16 @@ def test_the_task_page_links_a_warriors_telegram_account(client: Client, pages: 
     assert form_post(client, "/web/telegram-link", WARRIOR, {}, with_csrf=False).status_code == 403
     install(pages, settings(telegram_bot_username=""))
     assert "/web/telegram-link" not in text(get(client, f"/t/{the_task(pages).task_id}", WARRIOR))
+
+
+def test_the_console_shows_which_teams_have_a_linked_group(
+    client: Client, world: World, bot: Bot
+) -> None:
+    from tests.functional.test_console_data_pages import get, text
+
+    before = text(get(client, "/console/teams?state=DL"))
+    assert "Telegram group" in before and "linked</td>" not in before
+    link(client, bot)
+    after = text(get(client, "/console/teams?state=DL"))
+    row = after[after.index("DL-CENTRAL-01") :].split("</tr>")[0]
+    assert row.endswith("<td>linked</td>")

@@ -47,15 +47,33 @@ def _admin() -> Any:
     return ConfigAdmin(c.config_repo, c.contact_sync, c.device_sync)
 
 
-def _team_row(m: Messages, data: dict[str, Any]) -> str:
+def _team_row(m: Messages, data: dict[str, Any], telegram: frozenset[str] | None) -> str:
     members = data.get("members", [])
     lead = next((x["name"] for x in members if x["id"] == data.get("lead_id")), "")
     lead = lead or next((x["name"] for x in members if x.get("role") == "lead"), "–")
+    chat = ""
+    if telegram is not None:  # only where the stage runs the Telegram channel
+        linked = data["id"] in telegram
+        chat = f"<td>{m('teams_telegram_linked' if linked else 'teams_telegram_unlinked')}</td>"
     return (
         f"<tr><td><code>{esc(data['id'])}</code></td><td>{esc(data.get('name', ''))}</td>"
         f"<td>{esc(data.get('district', '') or '–')}</td>"
-        f'<td class="num">{len(members)}</td><td>{esc(lead)}</td></tr>'
+        f'<td class="num">{len(members)}</td><td>{esc(lead)}</td>{chat}</tr>'
     )
+
+
+def _telegram_groups(team_ids: list[str]) -> frozenset[str] | None:
+    """The teams with a linked Telegram group, or None where the channel is off."""
+    import time
+
+    from chalicelib.services.telegram_bot import TeamChats
+
+    c = container()
+    if not c.settings.telegram_delivery:
+        return None
+    # Read afresh (no cache): a head who just linked a group expects to see it.
+    chats = TeamChats(c.config_repo, c.config.state_of_team, time.monotonic, ttl=0.0)
+    return chats.reachable(team_ids)
 
 
 def _import_form(page: Page, text: str = "") -> str:
@@ -88,11 +106,13 @@ def teams_page(page: Page) -> Response:
         records, next_cursor = search_teams(_admin(), p, state, q, PAGE_SIZE, cursor)
     else:
         records, next_cursor = _admin().list(TEAMS, p, state, PAGE_SIZE, cursor)
-    rows = "".join(_team_row(m, r.data) for r in records)
+    telegram = _telegram_groups([r.data["id"] for r in records])
+    rows = "".join(_team_row(m, r.data, telegram) for r in records)
+    columns = TEAM_COLUMNS if telegram is None else (*TEAM_COLUMNS, "teams_telegram")
     if rows:
         table = (
             f'<table class="table"><caption class="visually-hidden">{m("teams_caption")}'
-            f"</caption>{header_row(m, *TEAM_COLUMNS)}"
+            f"</caption>{header_row(m, *columns)}"
             f"<tbody>{rows}</tbody></table>"
         )
     else:
