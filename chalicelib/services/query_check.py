@@ -30,6 +30,9 @@ def check_query(
     try:
         terms = query_variants(draft)
     except QuerySyntaxError as err:
-        reason = err.detail.removeprefix("query draft: ")
-        return QueryCheckResult(False, err.column or 1, reason)
+        column = err.column or 1
+        # The page says "Column N:" before the reason: drop the parser's own "at column N" for
+        # that same column (another column, such as an opening bracket's, stays).
+        reason = err.detail.removeprefix("query draft: ").replace(f" at column {column}", "", 1)
+        return QueryCheckResult(False, column, reason)
     return QueryCheckResult(True, None, "", tuple(terms))

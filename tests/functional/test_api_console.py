@@ -140,7 +140,11 @@ def test_a_syntax_error_answers_its_column(client: Client, world: World) -> None
     assert r.status_code == 200
     body = _json(r)
     assert body["valid"] is False and body["column"] == 12 and body["terms"] == []
-    assert body["message"]
+    # The column is its own field: the message does not repeat it ...
+    assert body["message"].startswith("unexpected 'OR'") and "column 12" not in body["message"]
+    # ... but names another column it refers to (the bracket left open).
+    body = _json(_validate(client, {"query": "नोटबंदी OR (notebandi"}))
+    assert body["column"] == 22 and "'(' at column 12" in body["message"]
 
 
 def test_a_good_query_lists_what_each_term_also_matches(client: Client, world: World) -> None:

@@ -11,6 +11,7 @@ from chalicelib.domain.access import Principal, Role
 from chalicelib.domain.json_diff import Change, changes
 from chalicelib.domain.keywords.model import KeywordQuery
 from chalicelib.domain.query_variants import query_variants
+from chalicelib.web.console.queries import error_span
 from chalicelib.web.console_scope import DEV_HEADS, default_state, states_of
 from chalicelib.web.render import HERE, catalogue
 
@@ -105,3 +106,19 @@ def test_every_message_key_the_console_names_is_in_both_catalogues() -> None:
 
 def test_the_console_catalogue_is_its_own_file() -> None:
     assert (Path(HERE) / "messages" / "console.en.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("line", "column", "parts"),
+    [
+        ("नोटबंदी OR OR कालाधन", 12, ("नोटबंदी OR ", "OR", " कालाधन")),
+        ("(नोटबंदी OR", 12, ("(नोटबंदी OR", "", "")),  # past the end: ')' is missing
+        ("a AND", 3, ("a ", "AND", "")),
+        ("x", 0, ("", "x", "")),
+        (" x", 1, ("", "", " x")),
+    ],
+)
+def test_the_error_column_marks_the_word_in_place(
+    line: str, column: int, parts: tuple[str, str, str]
+) -> None:
+    assert error_span(line, column) == parts

@@ -96,6 +96,20 @@ def _also(m: Messages, t: Any) -> Safe:
     return Safe("; ".join(parts)) if parts else m("query_variants_short")
 
 
+def error_span(line: str, column: int) -> tuple[str, str, str]:
+    """``line`` split around the word at 1-based ``column``: (before, word, after).
+
+    The word is marked in place rather than pointed at by a caret on the line below: a caret
+    padded with spaces drifts under Devanagari, whose vowel signs and nukta take no column of
+    their own. A column past the end (a missing ')') marks an empty word at the end.
+    """
+    start = min(max(column - 1, 0), len(line))
+    end = start
+    while end < len(line) and not line[end].isspace():
+        end += 1
+    return line[:start], line[start:end], line[end:]
+
+
 def check_fragment(m: Messages, query: str, exact: bool, variants: bool, p: Any) -> Safe:
     """The syntax line (the column of an error under the query) and the variants table."""
     from chalicelib.services.query_check import check_query
@@ -103,13 +117,12 @@ def check_fragment(m: Messages, query: str, exact: bool, variants: bool, p: Any)
     result = check_query(p, query, exact, variants)
     if not result.valid:
         col = result.column or 1
-        line = query.replace("\n", " ")
-        caret = " " * (col - 1) + "^"
+        before, at, after = error_span(query.replace("\n", " "), col)
         return Safe(
             f'<div data-valid="false"><p class="syntax syntax-bad" id="query-error">'
             f"{m('query_error_at', column=col, message=result.message)}</p>"
-            f'<pre class="pre" aria-hidden="true">{esc(line)}\n<span class="caret">'
-            f"{esc(caret)}</span></pre></div>"
+            f'<pre class="pre" aria-hidden="true">{esc(before)}<mark class="caret">'
+            f"{esc(at) if at else '&nbsp;'}</mark>{esc(after)}</pre></div>"
         )
     rows = "".join(
         f'<tr><td lang="{"hi" if any("ऀ" <= ch <= "ॿ" for ch in t.term) else "en"}">'
