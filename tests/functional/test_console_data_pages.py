@@ -61,6 +61,19 @@ def test_teams_page_lists_searches_and_keeps_districts_apart(client: Client, wor
     assert "DL-EAST-01" not in text(export) and "DL-CENTRAL-01" in text(export)
 
 
+def test_the_file_chooser_waits_for_script_and_is_never_posted(
+    client: Client, world: World
+) -> None:
+    _world(world)
+    page = text(get(client, "/console/teams"))
+    # Hidden until console.js can read the file into the text area; it has no name, so the
+    # form posts the text area's text and nothing else.
+    assert '<div class="group" id="csv-file-group" hidden>' in page
+    chooser = re.search(r'<input class="file" type="file"[^>]*>', page)
+    assert chooser and "name=" not in chooser.group(0)
+    assert '<textarea class="input code" id="csv" name="csv"' in page
+
+
 def test_import_checks_names_bad_rows_then_applies(client: Client, world: World) -> None:
     lines = [",".join(COLUMNS)] + [
         f"DL-IMP-{i // 25},Imported {i // 25},DL,CENTRAL,p{i:03d},Person {i},warrior,hi,push,,,no"

@@ -83,6 +83,14 @@ def _import_form(page: Page, text: str = "") -> str:
         f'<p class="hint">{m("teams_import_hint")}</p>'
         f'<form method="post" action="/console/teams/import" class="action" novalidate>'
         f"{csrf_field(page)}"
+        # A file chooser for heads whose members are in a spreadsheet: console.js shows it and
+        # reads the chosen file into the text area (no upload of its own; without script the
+        # text area alone takes a paste).
+        f'<div class="group" id="csv-file-group" hidden>'
+        f'<label class="label" for="csv-file">{m("teams_import_file")}</label>'
+        f'<div id="csv-file-hint" class="hint">{m("teams_import_file_hint")}</div>'
+        f'<input class="file" type="file" id="csv-file" accept=".csv,text/csv" '
+        f'aria-describedby="csv-file-hint"></div>'
         f'<div class="group"><label class="label" for="csv">{m("teams_import_label")}</label>'
         f'<div id="csv-hint" class="hint">{m("teams_import_columns")}</div>'
         f'<textarea class="input code" id="csv" name="csv" rows="8" spellcheck="false" '

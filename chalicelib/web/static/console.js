@@ -36,3 +36,20 @@
   function soon() { clearTimeout(timer); timer = setTimeout(run, 350); }
   ["input", "change"].forEach(function (type) { form.addEventListener(type, soon); });
 })();
+
+// The members import: a chosen CSV file is read into the text area the form posts, so the head
+// sees what will be checked; the file input itself has no name and is never sent.
+(function () {
+  "use strict";
+  var file = document.getElementById("csv-file");
+  var csv = document.getElementById("csv");
+  if (!file || !csv || !window.FileReader) return;
+  document.getElementById("csv-file-group").hidden = false;
+  file.addEventListener("change", function () {
+    var chosen = file.files && file.files[0];
+    if (!chosen) return;
+    var reader = new FileReader();
+    reader.onload = function () { csv.value = String(reader.result || ""); csv.focus(); };
+    reader.readAsText(chosen, "utf-8");
+  });
+})();
