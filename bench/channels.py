@@ -101,6 +101,9 @@ class Ledger:
     def record(self, channel: str, key: Any, ref: str, chat: str, expires_at: Any) -> bool:
         return self.records.setdefault(key, (ref, chat)) == (ref, chat)
 
+    def forget(self, channel: str, key: Any) -> None:
+        self.records.pop(key, None)
+
     def first(self, channel: str, task_id: str) -> tuple[str, str] | None:
         return next((v for (t, _), v in self.records.items() if t == task_id), None)
 

@@ -34,6 +34,7 @@ from chalicelib.services.ports import (
     DeliveryLedger,
     DeviceRegistry,
     IdempotencyStore,
+    InboundTimes,
     IncidentIndex,
     LinkTokenStore,
     LoginCodeExchange,
@@ -45,7 +46,6 @@ from chalicelib.services.ports import (
     ThrottleStore,
     TokenVerifier,
     WhatsAppClient,
-    WhatsAppLedger,
 )
 from chalicelib.services.rollup import RollupStore
 from chalicelib.services.streams import JobContext, StreamContext
@@ -503,11 +503,11 @@ class Container:
 
     # WhatsApp (End User Messaging Social), built only where the stage turns it on.
     @cached_property
-    def whatsapp_ledger(self) -> WhatsAppLedger:
-        from chalicelib.adapters.dynamo.whatsapp import DynamoWhatsAppLedger
+    def inbound_times(self) -> InboundTimes:
+        from chalicelib.adapters.dynamo.channel_state import DynamoInboundTimes
 
         assert self._dynamo_bound
-        return DynamoWhatsAppLedger()
+        return DynamoInboundTimes()
 
     @cached_property
     def whatsapp_client(self) -> WhatsAppClient:
@@ -526,7 +526,9 @@ class Container:
     def whatsapp_inbound(self) -> WhatsAppInbound:
         from chalicelib.services.whatsapp import WhatsAppInbound
 
-        return WhatsAppInbound(self.config_repo, self.tasks, self.whatsapp_ledger, self.clock)
+        return WhatsAppInbound(
+            self.config_repo, self.tasks, self.replays, self.inbound_times, self.clock
+        )
 
     @cached_property
     def whatsapp_sender(self) -> WhatsAppSender:
@@ -537,7 +539,9 @@ class Container:
         s = self.settings
         return WhatsAppSender(
             self.whatsapp_client,
-            self.whatsapp_ledger,
+            self.delivery_ledger,
+            self.replays,
+            self.inbound_times,
             load_templates(),
             SendLimiter(SendLimits(s.whatsapp_mps, s.whatsapp_tier)),
             s.whatsapp_phone_number_id,

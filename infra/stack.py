@@ -626,11 +626,12 @@ FUNCTIONS: tuple[Function, ...] = (
         reserved_concurrency=5,
         grants=(
             # A member's button tap: their phone pointer and team, then the task transition
-            # with its event (as the API's ack/decline); message ids seen and last inbound.
+            # with its event (as the API's ack/decline); message ids seen and last inbound
+            # (the channel-state table's update and inbound items).
             table_grant("config", *CONFIG_READ),
             table_grant("tasks", "GetItem", "PutItem"),
             table_grant("task-events", "PutItem"),
-            table_grant("whatsapp", "GetItem", "PutItem", "DeleteItem"),
+            table_grant("channel-state", "GetItem", "PutItem", "DeleteItem"),
             # Done without a link: the sender is asked to ask the member for it.
             send_grant(WHATSAPP_SENDS.logical_id, "EnqueueWhatsAppSends"),
         ),
@@ -650,7 +651,8 @@ FUNCTIONS: tuple[Function, ...] = (
             consume_grant(WHATSAPP_SENDS),
             table_grant("tasks", "GetItem"),
             table_grant("config", *CONFIG_READ),
-            table_grant("whatsapp", "GetItem", "PutItem", "DeleteItem"),
+            # Deliveries per member, a Done prompt once per tap, the last inbound time.
+            table_grant("channel-state", "GetItem", "PutItem", "DeleteItem"),
             Grant(
                 ("social-messaging:SendWhatsAppMessage",),
                 (arn("social-messaging", "phone-number-id/*"),),

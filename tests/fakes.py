@@ -12,7 +12,7 @@ from typing import Any
 
 from chalicelib.domain.access import Scope
 from chalicelib.domain.analysis import AnalyzedMention
-from chalicelib.domain.channels import Delivery, DeliveryKey
+from chalicelib.domain.channels import Delivery, DeliveryKey, LedgerKey
 from chalicelib.domain.config_kinds import VERSION_KEY
 from chalicelib.domain.contacts import redact_contacts
 from chalicelib.domain.incidents import (
@@ -547,22 +547,27 @@ class RecordingChannel:
 class InMemoryDeliveryLedger:
     """``services.ports.DeliveryLedger`` in memory."""
 
-    records: dict[tuple[str, str, int], tuple[str, str]] = field(default_factory=dict)
+    records: dict[tuple[str, LedgerKey], tuple[str, str]] = field(default_factory=dict)
 
     def delivered(self, channel: str, keys: Sequence[DeliveryKey]) -> frozenset[DeliveryKey]:
-        return frozenset(k for k in keys if (channel, k[0], k[1]) in self.records)
+        return frozenset(k for k in keys if (channel, k) in self.records)
 
     def record(
-        self, channel: str, key: DeliveryKey, ref: str, chat: str, expires_at: datetime
+        self, channel: str, key: LedgerKey, ref: str, chat: str, expires_at: datetime
     ) -> bool:
-        if (channel, key[0], key[1]) in self.records:
+        if (channel, key) in self.records:
             return False
-        self.records[(channel, key[0], key[1])] = (ref, chat)
+        self.records[(channel, key)] = (ref, chat)
         return True
+
+    def forget(self, channel: str, key: LedgerKey) -> None:
+        self.records.pop((channel, key), None)
 
     def first(self, channel: str, task_id: str) -> tuple[str, str] | None:
         mine = sorted(
-            (v, r) for (c, t, v), r in self.records.items() if (c, t) == (channel, task_id)
+            ((k[1], k[2:]), r)
+            for (c, k), r in self.records.items()
+            if (c, k[0]) == (channel, task_id)
         )
         return mine[0][1] if mine else None
 
@@ -586,13 +591,34 @@ class InMemoryLinkTokens:
 
 @dataclass
 class InMemoryReplayGuard:
-    seen: set[tuple[str, str]] = field(default_factory=set)
+    seen: dict[tuple[str, str], datetime] = field(default_factory=dict)  # -> expires at
 
-    def first_time(self, channel: str, update_id: str, expires_at: datetime) -> bool:
-        if (channel, update_id) in self.seen:
+    def first_time(
+        self, channel: str, update_id: str, expires_at: datetime, now: datetime | None = None
+    ) -> bool:
+        held = self.seen.get((channel, update_id))
+        if held is not None and (now is None or held >= now):
             return False
-        self.seen.add((channel, update_id))
+        self.seen[(channel, update_id)] = expires_at
         return True
+
+    def forget(self, channel: str, update_id: str) -> None:
+        self.seen.pop((channel, update_id), None)
+
+
+@dataclass
+class InMemoryInboundTimes:
+    """``services.ports.InboundTimes`` in memory: (channel, contact) -> last inbound time."""
+
+    times: dict[tuple[str, str], datetime] = field(default_factory=dict)
+
+    def note_inbound(self, channel: str, contact: str, at: datetime, expires_at: datetime) -> None:
+        known = self.times.get((channel, contact))
+        if known is None or known < at:
+            self.times[(channel, contact)] = at
+
+    def last_inbound(self, channel: str, contact: str) -> datetime | None:
+        return self.times.get((channel, contact))
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Fakes beside the WhatsApp ports: the socialmessaging client and the ledger.
+"""A fake beside the WhatsApp port: the socialmessaging client (what WhatsApp delivery
+remembers goes through the channel seam's stores, faked in ``tests.fakes``).
 
 moto has no backend for AWS End User Messaging Social. :class:`FakeWhatsAppClient` keeps the
 documented request and response shapes of SendWhatsAppMessage: the request is checked against
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import botocore.session
@@ -76,25 +76,3 @@ class FakeWhatsAppClient:
     ) -> str:
         adapter = SocialMessagingWhatsAppClient(_BotoShapedClient(self))
         return adapter.send_message(origination_phone_number_id, message, meta_api_version)
-
-
-@dataclass
-class InMemoryWhatsAppLedger:
-    seen: dict[str, datetime] = field(default_factory=dict)  # key -> expires at
-    inbound: dict[str, datetime] = field(default_factory=dict)
-
-    def first_sighting(self, key: str, at: datetime, expires_at: datetime) -> bool:
-        if key in self.seen and self.seen[key] >= at:
-            return False
-        self.seen[key] = expires_at
-        return True
-
-    def forget(self, key: str) -> None:
-        self.seen.pop(key, None)
-
-    def note_inbound(self, phone_key: str, at: datetime) -> None:
-        if phone_key not in self.inbound or self.inbound[phone_key] < at:
-            self.inbound[phone_key] = at
-
-    def last_inbound(self, phone_key: str) -> datetime | None:
-        return self.inbound.get(phone_key)

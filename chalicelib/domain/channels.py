@@ -94,6 +94,9 @@ DEFAULT_CHANNELS: tuple[str, ...] = tuple(CHANNELS)
 FALLBACK = SNS  # reaches every team with members: used when nothing chosen can reach a team
 
 DeliveryKey = tuple[str, int]  # (task id, notice version)
+# A member channel (WhatsApp) delivers a task to each member: it dedupes per member.
+MemberDeliveryKey = tuple[str, int, str]  # (task id, notice version, member id)
+LedgerKey = DeliveryKey | MemberDeliveryKey  # what the delivery ledger records
 
 
 def delivery_key(task: Task) -> DeliveryKey:

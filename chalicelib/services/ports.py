@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from chalicelib.domain.access import Scope
 from chalicelib.domain.analysis import AnalyzedMention
-from chalicelib.domain.channels import Delivery, DeliveryKey
+from chalicelib.domain.channels import Delivery, DeliveryKey, LedgerKey
 from chalicelib.domain.incidents import IncidentDecision, IncidentProbe, IncidentRecord
 from chalicelib.domain.keywords import QueryMatch
 from chalicelib.domain.notify import Publish
@@ -384,12 +384,18 @@ class DeliveryLedger(Protocol):
         ...
 
     def record(
-        self, channel: str, key: DeliveryKey, ref: str, chat: str, expires_at: datetime
+        self, channel: str, key: LedgerKey, ref: str, chat: str, expires_at: datetime
     ) -> bool:
         """Record a delivery unless one exists (conditional put); False if it already did.
 
         ``ref``: the channel's id of what was sent (a message id), ``chat``: where it went.
+        A member channel's key names the member too, so it records once per member, beside
+        (not instead of) a team-chat channel's one record per (task id, version).
         """
+        ...
+
+    def forget(self, channel: str, key: LedgerKey) -> None:
+        """Drop a record whose send then failed, so a retry may send it."""
         ...
 
     def first(self, channel: str, task_id: str) -> tuple[str, str] | None:
@@ -412,9 +418,31 @@ class LinkTokenStore(Protocol):
 class ReplayGuard(Protocol):
     """Updates a channel delivered to us, each accepted once (update ids are the channel's)."""
 
-    def first_time(self, channel: str, update_id: str, expires_at: datetime) -> bool:
-        """True the first time ``update_id`` is seen on ``channel`` (a conditional put)."""
+    def first_time(
+        self, channel: str, update_id: str, expires_at: datetime, now: datetime | None = None
+    ) -> bool:
+        """True the first time ``update_id`` is seen on ``channel`` (a conditional put).
+
+        With ``now``, a record that expired by then counts as absent (TTL deletes lazily).
+        """
         ...
+
+    def forget(self, channel: str, update_id: str) -> None:
+        """Drop an update whose handling failed, so the channel's retry is accepted."""
+        ...
+
+
+class InboundTimes(Protocol):
+    """When a contact last wrote to us on a channel (WhatsApp's 24-hour service window).
+
+    ``contact``: a digest naming the contact (``domain.whatsapp.phone_key``), never a number.
+    """
+
+    def note_inbound(self, channel: str, contact: str, at: datetime, expires_at: datetime) -> None:
+        """``contact`` wrote at ``at``: kept if later than what is known, until ``expires_at``."""
+        ...
+
+    def last_inbound(self, channel: str, contact: str) -> datetime | None: ...
 
 
 class WhatsAppClient(Protocol):
@@ -429,22 +457,3 @@ class WhatsAppClient(Protocol):
         UpstreamError otherwise.
         """
         ...
-
-
-class WhatsAppLedger(Protocol):
-    """What WhatsApp delivery remembers: members' last inbound message, ids already seen."""
-
-    def first_sighting(self, key: str, at: datetime, expires_at: datetime) -> bool:
-        """Record ``key`` (an inbound message id, a sent (task, version, member)) once;
-        False if it was recorded before and has not expired. Atomic."""
-        ...
-
-    def forget(self, key: str) -> None:
-        """Drop a sighting whose work failed, so a retry may do it."""
-        ...
-
-    def note_inbound(self, phone_key: str, at: datetime) -> None:
-        """The member behind ``phone_key`` wrote to us at ``at`` (kept if later than known)."""
-        ...
-
-    def last_inbound(self, phone_key: str) -> datetime | None: ...

@@ -15,14 +15,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from importlib import resources
+from typing import Any
 
 from chalicelib.domain.access import Principal, Role
-from chalicelib.domain.channels import delivery_key
+from chalicelib.domain.channels import WHATSAPP, delivery_key
 from chalicelib.domain.org import Member, Team, team_from_dict
 from chalicelib.domain.tasks import Task
 from chalicelib.domain.whatsapp import (
+    SERVICE_WINDOW,
     MessageKind,
     SendLimiter,
     TemplateSet,
@@ -47,9 +49,11 @@ from chalicelib.services.config_cache import team_record
 from chalicelib.services.ports import (
     Clock,
     ConfigStore,
+    DeliveryLedger,
+    InboundTimes,
+    ReplayGuard,
     TaskRepository,
     WhatsAppClient,
-    WhatsAppLedger,
 )
 from chalicelib.services.task_flow import act_on_task
 from chalicelib.services.whatsapp_optin import PHONES
@@ -57,6 +61,11 @@ from chalicelib.services.whatsapp_optin import PHONES
 # How long message ids are remembered: SNS retries and WhatsApp's own redeliveries fall well
 # within it; an older message is refused as stale rather than looked up.
 SEEN_KEPT = timedelta(days=7)
+# The last inbound time outlives the window a little, so a read at its edge still finds it.
+INBOUND_KEPT = SERVICE_WINDOW + timedelta(hours=1)
+# A Done prompt is asked once per tap: recorded as a replay-guarded id beside the inbound ids
+# (which are WhatsApp's ``wamid.``, so the prefix keeps the two apart).
+ASK = "ask#"
 OVER_TIER = "messaging limit tier reached for today"
 
 
@@ -89,8 +98,13 @@ class SendReport:
 
 @dataclass
 class WhatsAppSender:
+    """Sends through the channel seam's stores: the delivery ledger (once per task, version
+    and member), the replay guard (a Done prompt once per tap) and the inbound times."""
+
     client: WhatsAppClient
-    ledger: WhatsAppLedger
+    deliveries: DeliveryLedger
+    replays: ReplayGuard
+    inbound: InboundTimes
     templates: TemplateSet
     limiter: SendLimiter
     phone_number_id: str
@@ -116,84 +130,89 @@ class WhatsAppSender:
     ) -> None:
         """One member's message about ``task``; the outcome goes into ``report``.
 
-        Dedupes on (task id, notice version, member); a failed send forgets its record so a
-        retry may send it. ``report.failed`` says why (throttled, refused, over the tier).
+        Dedupes on (task id, notice version, member) in the delivery ledger; a failed send
+        forgets its record so a retry may send it. ``report.failed`` says why (throttled,
+        refused, over the tier).
         """
         if not may_message(member):
             report.skipped[member.id] = "no WhatsApp opt-in"
             return
-        key = phone_key(member.phone)
         now = self.clock()
         task_id, current = delivery_key(task)
         version = current if version is None else version  # the version the plan enqueued
-        sighting = f"out#{task_id}#{version}#{member.id}"
-        if not self.ledger.first_sighting(sighting, now, now + SEEN_KEPT):
+        key = (task_id, version, member.id)
+        # Recorded before sending (and forgotten if the send fails): a crash between the two
+        # loses a message rather than sending it twice.
+        if not self.deliveries.record(WHATSAPP, key, "", "", now + SEEN_KEPT):
             report.skipped[member.id] = "sent already"
             return
-        admission = self.limiter.admit(key, now)
-        while not admission.ok and not admission.over_tier:
-            self.sleep(admission.wait)
-            now = self.clock()
-            admission = self.limiter.admit(key, now)
-        if admission.over_tier:
-            self.ledger.forget(sighting)
-            report.over_tier.append(member.id)
-            report.failed[member.id] = OVER_TIER
-            return
         values = task_parameters(task, self.link_for(task), team_name)
-        kind, message = task_message(
-            member, self.templates, values, task_id, self.ledger.last_inbound(key), now
-        )
-        try:
-            message_id = self.client.send_message(
-                self.phone_number_id, message_bytes(message), self.meta_api_version
-            )
-        except (UpstreamError, InvalidInputError) as err:
-            self.ledger.forget(sighting)
-            report.failed[member.id] = err.detail
-            if isinstance(err, InvalidInputError):
-                report.refused.append(member.id)
-            return
-        report.sent.append(Sent(member.id, kind, message_id))
+
+        def compose(at: datetime) -> tuple[MessageKind, dict[str, Any]]:
+            last = self._last_inbound(member)
+            return task_message(member, self.templates, values, task_id, last, at)
+
+        self._send(member, now, compose, lambda: self.deliveries.forget(WHATSAPP, key), report)
 
     def send_done_prompt(
         self, task: Task, member: Member, reply_to: str, report: SendReport
     ) -> None:
         """Ask a member who tapped Done for their response link: free-form, so only inside
         their window (their tap opened it); once per tap (``reply_to``, its message id)."""
-        key = phone_key(member.phone)
         now = self.clock()
-        if not may_message(member) or not in_service_window(self.ledger.last_inbound(key), now):
+        if not may_message(member) or not in_service_window(self._last_inbound(member), now):
             report.skipped[member.id] = "outside the 24-hour window"
             return
-        sighting = f"ask#{reply_to}"
-        if not self.ledger.first_sighting(sighting, now, now + SEEN_KEPT):
+        if not self.replays.first_time(WHATSAPP, ASK + reply_to, now + SEEN_KEPT, now):
             report.skipped[member.id] = "asked already"
             return
+        template = self.templates.for_member(member)
+        link = self.link_for(task)
+
+        def compose(_at: datetime) -> tuple[MessageKind, dict[str, Any]]:
+            return "free_form", done_prompt_message(member.phone, template, link)
+
+        def forget() -> None:
+            self.replays.forget(WHATSAPP, ASK + reply_to)
+
+        self._send(member, now, compose, forget, report)
+
+    def _last_inbound(self, member: Member) -> datetime | None:
+        return self.inbound.last_inbound(WHATSAPP, phone_key(member.phone))
+
+    def _send(
+        self,
+        member: Member,
+        now: datetime,
+        compose: Callable[[datetime], tuple[MessageKind, dict[str, Any]]],
+        forget: Callable[[], None],
+        report: SendReport,
+    ) -> None:
+        """Within the number's limits, send what ``compose`` makes when admitted; on a failure
+        ``forget`` the record that claimed the send, so a retry may send it."""
+        key = phone_key(member.phone)
         admission = self.limiter.admit(key, now)
         while not admission.ok and not admission.over_tier:
             self.sleep(admission.wait)
             now = self.clock()
             admission = self.limiter.admit(key, now)
-        if admission.over_tier:  # cannot be: the member is a user of today's already
-            self.ledger.forget(sighting)
+        if admission.over_tier:  # a Done prompt cannot be: its member wrote to us today
+            forget()
             report.over_tier.append(member.id)
             report.failed[member.id] = OVER_TIER
             return
-        message = done_prompt_message(
-            member.phone, self.templates.for_member(member), self.link_for(task)
-        )
+        kind, message = compose(now)
         try:
             message_id = self.client.send_message(
                 self.phone_number_id, message_bytes(message), self.meta_api_version
             )
         except (UpstreamError, InvalidInputError) as err:
-            self.ledger.forget(sighting)
+            forget()
             report.failed[member.id] = err.detail
             if isinstance(err, InvalidInputError):
                 report.refused.append(member.id)
             return
-        report.sent.append(Sent(member.id, "free_form", message_id))
+        report.sent.append(Sent(member.id, kind, message_id))
 
 
 @dataclass
@@ -221,7 +240,8 @@ def member_principal(member: Member, team: Team) -> Principal:
 class WhatsAppInbound:
     store: ConfigStore
     tasks: TaskRepository
-    ledger: WhatsAppLedger
+    replays: ReplayGuard  # message ids, each acted on once
+    inbound: InboundTimes  # the member's last message: their 24-hour window
     clock: Clock
 
     def _member(self, sender: str) -> tuple[Member, Team] | None:
@@ -251,12 +271,13 @@ class WhatsAppInbound:
                 report.refused.append("unknown number")
                 continue
             member, team = found
-            sighting = f"in#{message.message_id}"
-            if not self.ledger.first_sighting(sighting, now, now + SEEN_KEPT):
+            if not self.replays.first_time(WHATSAPP, message.message_id, now + SEEN_KEPT, now):
                 report.refused.append("replay")
                 continue
             try:
-                self.ledger.note_inbound(phone_key(member.phone), message.at)
+                self.inbound.note_inbound(
+                    WHATSAPP, phone_key(member.phone), message.at, message.at + INBOUND_KEPT
+                )
                 if message.action is None:
                     report.noted += 1
                     continue
@@ -279,7 +300,7 @@ class WhatsAppInbound:
                 report.asks.append((member.id, team.id, message.task_id, message.message_id))
                 continue
             except Exception:
-                self.ledger.forget(sighting)  # let SNS's retry do it
+                self.replays.forget(WHATSAPP, message.message_id)  # let SNS's retry do it
                 raise
             report.acted.append((member.id, message.action.value, message.task_id))
         return report

@@ -15,14 +15,15 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import wiring
+from chalicelib.domain.channels import WHATSAPP
 from chalicelib.domain.tasks import Task, TaskStatus, task_id_for
 from chalicelib.domain.whatsapp import phone_key
 from chalicelib.services.config_cache import load_teams
 from chalicelib.services.contacts import ContactSync
 from chalicelib.services.whatsapp_optin import PHONES
 from tests.factories import T0
+from tests.fakes import InMemoryDeliveryLedger, InMemoryInboundTimes, InMemoryReplayGuard
 from tests.functional.conftest import NOW, SETTINGS, World, auth
-from tests.whatsapp_fakes import InMemoryWhatsAppLedger
 
 TEAM = "DL-CENTRAL-01"
 PHONE = "+919876543210"
@@ -39,15 +40,27 @@ ASHA = {
 CLOCK = datetime.fromtimestamp(NOW, UTC)
 
 
+@dataclasses.dataclass
+class Stores:
+    """What WhatsApp delivery remembers, through the channel seam's stores (in memory)."""
+
+    deliveries: InMemoryDeliveryLedger
+    replays: InMemoryReplayGuard
+    inbound: InMemoryInboundTimes
+
+
 @pytest.fixture
-def ledger(world: World) -> Iterator[InMemoryWhatsAppLedger]:
+def stores(world: World) -> Iterator[Stores]:
     """The world with WhatsApp turned on for the stage."""
     settings = dataclasses.replace(SETTINGS, whatsapp=True)
     c = wiring.container()
-    ledger = InMemoryWhatsAppLedger()
+    replays = c.replays  # the one guard Telegram's webhook uses too
+    assert isinstance(replays, InMemoryReplayGuard)
+    stores = Stores(InMemoryDeliveryLedger(), replays, InMemoryInboundTimes())
     c.__dict__["settings"] = settings
     c.__dict__["clock"] = lambda: CLOCK
-    c.__dict__["whatsapp_ledger"] = ledger
+    c.__dict__["delivery_ledger"] = stores.deliveries
+    c.__dict__["inbound_times"] = stores.inbound
     c.__dict__["contact_sync"] = ContactSync(
         world.config,
         world.contacts,
@@ -55,7 +68,7 @@ def ledger(world: World) -> Iterator[InMemoryWhatsAppLedger]:
         settings.enabled_channels,
         lambda: CLOCK,
     )
-    yield ledger
+    yield stores
 
 
 def add(client: Client, member: dict[str, Any]) -> Any:
@@ -152,7 +165,7 @@ def events_of(client: Client, task_id: str) -> list[tuple[str, str]]:
 
 
 def test_a_tap_on_acknowledge_is_the_members_event_and_a_repeat_changes_nothing(
-    client: Client, world: World, ledger: InMemoryWhatsAppLedger
+    client: Client, world: World, stores: Stores
 ) -> None:
     assert add(client, ASHA).status_code == 201
     task = dispatched_task(world)
@@ -165,10 +178,10 @@ def test_a_tap_on_acknowledge_is_the_members_event_and_a_repeat_changes_nothing(
     reply(client, f"ack:{task.task_id}", wamid="wamid.2")
     assert events_of(client, task.task_id) == [("ack", "w-asha")]
     # The tap opened Asha's 24-hour window.
-    assert ledger.last_inbound(phone_key(PHONE)) is not None
+    assert stores.inbound.last_inbound(WHATSAPP, phone_key(PHONE)) is not None
 
 
-def test_decline_by_tap(client: Client, world: World, ledger: InMemoryWhatsAppLedger) -> None:
+def test_decline_by_tap(client: Client, world: World, stores: Stores) -> None:
     add(client, ASHA)
     task = dispatched_task(world)
     assert reply(client, f"decline:{task.task_id}")["acted"] == 1
@@ -183,17 +196,17 @@ def test_decline_by_tap(client: Client, world: World, ledger: InMemoryWhatsAppLe
     ],
 )
 def test_unknown_numbers_and_members_without_opt_in_are_refused(
-    client: Client, world: World, ledger: InMemoryWhatsAppLedger, sender: str, member: Any
+    client: Client, world: World, stores: Stores, sender: str, member: Any
 ) -> None:
     add(client, member)
     task = dispatched_task(world)
     assert reply(client, f"ack:{task.task_id}", sender=sender)["refused"] == 1
     assert events_of(client, task.task_id) == []
-    assert ledger.inbound == {}  # nothing kept about strangers
+    assert stores.inbound.times == {}  # nothing kept about strangers
 
 
 def test_a_withdrawn_opt_in_stops_acting_and_is_stamped(
-    client: Client, world: World, ledger: InMemoryWhatsAppLedger
+    client: Client, world: World, stores: Stores
 ) -> None:
     add(client, ASHA)
     assert put(client, {**ASHA, "whatsapp_opt_in": False}).status_code == 200
@@ -208,7 +221,7 @@ def test_a_withdrawn_opt_in_stops_acting_and_is_stamped(
 
 
 def test_a_tap_on_another_teams_task_is_refused(
-    client: Client, world: World, ledger: InMemoryWhatsAppLedger
+    client: Client, world: World, stores: Stores
 ) -> None:
     add(client, ASHA)
     other = dispatched_task(world, team="DL-EAST-01", district="EAST")
@@ -216,9 +229,7 @@ def test_a_tap_on_another_teams_task_is_refused(
     assert world.tasks.events(other.task_id) == []
 
 
-def test_opt_in_is_stamped_with_when_and_who(
-    client: Client, world: World, ledger: InMemoryWhatsAppLedger
-) -> None:
+def test_opt_in_is_stamped_with_when_and_who(client: Client, world: World, stores: Stores) -> None:
     assert add(client, ASHA).status_code == 201
     asha = stored(world, "w-asha")
     assert (asha.whatsapp_opt_in, asha.whatsapp_opt_in_source) == (True, "signup_form")
@@ -243,7 +254,7 @@ def test_opt_in_is_stamped_with_when_and_who(
     ],
 )
 def test_bad_opt_ins_are_422_naming_the_field(
-    client: Client, world: World, ledger: InMemoryWhatsAppLedger, member: Any, loc: str
+    client: Client, world: World, stores: Stores, member: Any, loc: str
 ) -> None:
     response = add(client, member)
     assert response.status_code == 422
@@ -251,7 +262,7 @@ def test_bad_opt_ins_are_422_naming_the_field(
 
 
 def test_a_number_opted_in_for_another_member_is_refused(
-    client: Client, world: World, ledger: InMemoryWhatsAppLedger
+    client: Client, world: World, stores: Stores
 ) -> None:
     add(client, ASHA)
     response = add(client, {**ASHA, "id": "w-other", "name": "Other"})
@@ -272,7 +283,7 @@ def test_with_whatsapp_off_an_event_is_left_alone(client: Client, world: World) 
 
 
 def test_an_unreadable_notification_is_refused_not_retried(
-    client: Client, world: World, ledger: InMemoryWhatsAppLedger
+    client: Client, world: World, stores: Stores
 ) -> None:
     event = client.events.generate_sns_event(message='{"context": {}}', subject=None)
     result = client.lambda_.invoke("whatsapp_events", event).payload
@@ -285,7 +296,7 @@ def test_an_unreadable_notification_is_refused_not_retried(
 
 
 @pytest.fixture
-def sending(world: World, ledger: InMemoryWhatsAppLedger) -> tuple[Any, Any]:
+def sending(world: World, stores: Stores) -> tuple[Any, Any]:
     from tests.fakes import FakeMentionQueue
     from tests.whatsapp_fakes import FakeWhatsAppClient
 

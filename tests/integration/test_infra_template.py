@@ -453,7 +453,10 @@ def test_whatsapp_exists_only_where_the_stage_turns_it_on(prod: Template) -> Non
     assert prod["Parameters"]["WhatsApp"]["Default"] == "off"
     assert prod["Conditions"]["WhatsAppEnabled"] == {"Fn::Equals": [{"Ref": "WhatsApp"}, "on"]}
     whatsapp = {k: v for k, v in prod["Resources"].items() if k.lower().startswith("whatsapp")}
-    whatsapp.pop("WhatsappTable")  # an empty on-demand table costs nothing; the code binds it
+    # WhatsApp's state lives in the channel-state table with Telegram's: no table of its own.
+    tables = [v for v in prod["Resources"].values() if v["Type"] == "AWS::DynamoDB::Table"]
+    assert "tvarit-whatsapp" not in {t["Properties"].get("TableName") for t in tables}
+    assert not [k for k, v in whatsapp.items() if v["Type"] == "AWS::DynamoDB::Table"]
     assert {
         "WhatsappEvents",
         "WhatsappEventsRole",

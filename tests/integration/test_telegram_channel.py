@@ -280,3 +280,60 @@ def test_an_unreachable_bot_api_names_no_token() -> None:
         bot_api.call("sendMessage", {"chat_id": 1, "text": "x"})
     assert BOT_TOKEN not in str(err.value)
     assert "sendMessage" in str(err.value)
+
+
+def test_telegram_and_whatsapp_deliver_one_task_once_each_through_one_ledger(
+    world: World, fake: FakeTelegram
+) -> None:
+    """Both senders on the one DynamoDB delivery ledger: WhatsApp's per-member records of the
+    task do not make Telegram think it posted (or edit a message it never sent), and
+    Telegram's post does not make WhatsApp skip a member."""
+    from chalicelib.adapters.dynamo.channel_state import DynamoInboundTimes
+    from chalicelib.domain.channels import WHATSAPP, delivery_key
+    from chalicelib.domain.org import Member
+    from chalicelib.domain.whatsapp import SendLimiter, SendLimits
+    from chalicelib.services.whatsapp import WhatsAppSender, load_templates
+    from tests.whatsapp_fakes import FakeWhatsAppClient
+
+    link_group(world, fake)
+    task = dispatched_task(world)
+    opted_in: dict[str, Any] = {
+        "team_id": "DL-CENTRAL-01",
+        "contact_consent": True,
+        "whatsapp_opt_in": True,
+        "languages": ("hi",),
+    }
+    team = make_team(
+        members=tuple(
+            Member(id=f"w{n}", name=f"W{n}", phone=f"+91987650000{n}", **opted_in) for n in (1, 2)
+        )
+    )
+    port = FakeWhatsAppClient()
+    whatsapp = WhatsAppSender(
+        port,
+        world.sender.ledger,  # the one ledger Telegram's sender uses
+        DynamoReplayGuard(),
+        DynamoInboundTimes(),
+        load_templates(),
+        SendLimiter(SendLimits()),
+        "phone-number-id-0123456789",
+        "v20.0",
+        lambda: NOW,
+        lambda _s: None,
+        lambda t: f"https://tvarit.test/t/{t.task_id}",
+    )
+    assert [s.member_id for s in whatsapp.send_task(task, team).sent] == ["w1", "w2"]
+    # WhatsApp went first: Telegram still posts the task to the group, once.
+    assert world.channel.delivered([delivery_key(task)]) == frozenset()
+    world.channel.deliver(Delivery(TELEGRAM, TASK, (task,)))
+    (queued,) = world.channel.queue.sent  # type: ignore[attr-defined]
+    assert world.sender.handle(queued) == "sent"
+    (posted,) = tasks_in(fake)
+    # Both again (a redelivered plan): nothing new on either channel.
+    assert world.sender.handle(queued) == "edited"  # the same message, edited in place
+    assert [m.message_id for m in tasks_in(fake)] == [posted.message_id]
+    again = whatsapp.send_task(task, team)
+    assert again.sent == [] and set(again.skipped) == {"w1", "w2"}
+    assert len(port.sent) == 2
+    assert world.sender.ledger.first(TELEGRAM, task.task_id) == (str(posted.message_id), GROUP)
+    assert world.sender.ledger.delivered(WHATSAPP, [delivery_key(task)]) == frozenset()

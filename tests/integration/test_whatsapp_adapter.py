@@ -5,13 +5,16 @@
   encoding, the answer and the errors as botocore parses them.
 * The sender (opt-in, the 24-hour window, (task, version) dedup, the limiter) through that
   adapter; the fake port of the functional tests passes the same checks.
-* The ledger: the DynamoDB adapter (moto) and the in-memory fake behave alike.
+* What WhatsApp delivery remembers, in the channel seam's stores (the channel-state table):
+  the DynamoDB adapters (moto) and the in-memory fakes behave alike, and the one delivery
+  ledger keeps Telegram's and WhatsApp's records of a task apart.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +23,7 @@ import botocore.config
 import pytest
 
 from chalicelib.adapters.whatsapp import SocialMessagingWhatsAppClient
+from chalicelib.domain.channels import TELEGRAM, WHATSAPP, delivery_key
 from chalicelib.domain.org import Member, Team
 from chalicelib.domain.tasks import Task, TaskStatus, task_id_for
 from chalicelib.domain.whatsapp import SendLimiter, SendLimits, message_bytes, phone_key
@@ -27,7 +31,8 @@ from chalicelib.errors import InvalidInputError, RateLimitedError, UpstreamError
 from chalicelib.services.whatsapp import WhatsAppSender, load_templates
 from local.fake_socialmessaging import FakeSocialMessaging
 from tests.factories import T0
-from tests.whatsapp_fakes import FakeWhatsAppClient, InMemoryWhatsAppLedger
+from tests.fakes import InMemoryDeliveryLedger, InMemoryInboundTimes, InMemoryReplayGuard
+from tests.whatsapp_fakes import FakeWhatsAppClient
 
 NUMBER_ID = "phone-number-id-01234567890123456789012345678901"
 VERSION = "v20.0"
@@ -161,10 +166,23 @@ class Clock:
         self.now += timedelta(seconds=seconds)
 
 
-def sender(client: Any, ledger: Any, clock: Clock, limits: SendLimits) -> WhatsAppSender:
+@dataclass
+class Stores:
+    deliveries: Any
+    replays: Any
+    inbound: Any
+
+
+def in_memory() -> Stores:
+    return Stores(InMemoryDeliveryLedger(), InMemoryReplayGuard(), InMemoryInboundTimes())
+
+
+def sender(client: Any, stores: Stores, clock: Clock, limits: SendLimits) -> WhatsAppSender:
     return WhatsAppSender(
         client,
-        ledger,
+        stores.deliveries,
+        stores.replays,
+        stores.inbound,
         load_templates(),
         SendLimiter(limits),
         NUMBER_ID,
@@ -203,8 +221,8 @@ def test_only_opted_in_members_get_it_once_per_task_version(
             member(4, phone=""),
         ),
     )
-    ledger, clock = InMemoryWhatsAppLedger(), Clock()
-    s = sender(port, ledger, clock, SendLimits())
+    stores, clock = in_memory(), Clock()
+    s = sender(port, stores, clock, SendLimits())
     report = s.send_task(TASK, team)
     assert [(x.member_id, x.kind) for x in report.sent] == [("w1", "template")]
     assert set(report.skipped) == {"w2", "w3", "w4"}
@@ -222,17 +240,18 @@ def test_only_opted_in_members_get_it_once_per_task_version(
 
 def test_inside_the_window_a_free_form_message_goes(port: Any, fake: FakeSocialMessaging) -> None:
     team = Team("DL-1", "DL Central", "DL", members=(member(1),))
-    ledger, clock = InMemoryWhatsAppLedger(), Clock()
-    ledger.note_inbound(phone_key(member(1).phone), T0 - timedelta(hours=2))
-    report = sender(port, ledger, clock, SendLimits()).send_task(TASK, team)
+    stores, clock = in_memory(), Clock()
+    at = T0 - timedelta(hours=2)
+    stores.inbound.note_inbound(WHATSAPP, phone_key(member(1).phone), at, at + timedelta(days=1))
+    report = sender(port, stores, clock, SendLimits()).send_task(TASK, team)
     assert [x.kind for x in report.sent] == ["free_form"]
     assert sent(port, fake)[0]["type"] == "interactive"
 
 
 def test_a_failed_send_can_be_retried(fake: FakeSocialMessaging) -> None:
     team = Team("DL-1", "DL Central", "DL", members=(member(1),))
-    ledger, clock = InMemoryWhatsAppLedger(), Clock()
-    s = sender(SocialMessagingWhatsAppClient(boto_client(fake.url)), ledger, clock, SendLimits())
+    stores, clock = in_memory(), Clock()
+    s = sender(SocialMessagingWhatsAppClient(boto_client(fake.url)), stores, clock, SendLimits())
     fake.inject("ThrottledRequestException")
     assert set(s.send_task(TASK, team).failed) == {"w1"}
     assert [x.member_id for x in s.send_task(TASK, team).sent] == ["w1"]
@@ -240,47 +259,92 @@ def test_a_failed_send_can_be_retried(fake: FakeSocialMessaging) -> None:
 
 def test_the_sender_obeys_throughput_and_the_tier(port: Any, fake: FakeSocialMessaging) -> None:
     team = Team("DL-1", "DL Central", "DL", members=tuple(member(n) for n in range(12)))
-    ledger, clock = InMemoryWhatsAppLedger(), Clock()
+    stores, clock = in_memory(), Clock()
     # 5 messages a second (a small bucket so the test is short), tier of 250 users.
-    s = sender(port, ledger, clock, SendLimits(5, "TIER_250"))
+    s = sender(port, stores, clock, SendLimits(5, "TIER_250"))
     report = s.send_task(TASK, team)
     assert len(report.sent) == 12
     # 5 at once, then one every 1/5 s: 7 waits adding up to 7/5 s on the injected clock.
     assert len(clock.slept) == 7 and sum(clock.slept) == pytest.approx(7 / 5)
-    tight = sender(port, InMemoryWhatsAppLedger(), Clock(), SendLimits(80, "TIER_250"))
+    tight = sender(port, in_memory(), Clock(), SendLimits(80, "TIER_250"))
     tight.limiter._users = {f"k{i}": T0 for i in range(250)}  # 250 users reached today
     over = tight.send_task(TASK, team)
     assert over.sent == [] and set(over.failed) == {m.id for m in team.members}
 
 
 # ---------------------------------------------------------------------------------------------
-# The ledger: DynamoDB (moto) and the fake alike
+# The channel seam's stores: DynamoDB (moto, one channel-state table) and the fakes alike
 
 
 @pytest.fixture(params=["memory", "dynamo"])
-def ledger(request: pytest.FixtureRequest) -> Any:
+def stores(request: pytest.FixtureRequest) -> Stores:
     if request.param == "memory":
-        return InMemoryWhatsAppLedger()
+        return in_memory()
     request.getfixturevalue("tables")
-    from chalicelib.adapters.dynamo.whatsapp import DynamoWhatsAppLedger
+    from chalicelib.adapters.dynamo.channel_state import (
+        DynamoDeliveryLedger,
+        DynamoInboundTimes,
+        DynamoReplayGuard,
+    )
 
-    return DynamoWhatsAppLedger()
-
-
-def test_a_message_id_is_seen_once_until_it_expires_or_is_forgotten(ledger: Any) -> None:
-    day = timedelta(days=1)
-    assert ledger.first_sighting("in#wamid.1", T0, T0 + day) is True
-    assert ledger.first_sighting("in#wamid.1", T0 + timedelta(hours=1), T0 + day) is False
-    assert ledger.first_sighting("in#wamid.2", T0, T0 + day) is True
-    ledger.forget("in#wamid.2")
-    assert ledger.first_sighting("in#wamid.2", T0, T0 + day) is True
-    assert ledger.first_sighting("in#wamid.1", T0 + 2 * day, T0 + 3 * day) is True  # expired
+    return Stores(DynamoDeliveryLedger(), DynamoReplayGuard(), DynamoInboundTimes())
 
 
-def test_the_last_inbound_time_only_moves_forward(ledger: Any) -> None:
-    assert ledger.last_inbound("p_x") is None
-    ledger.note_inbound("p_x", T0)
-    ledger.note_inbound("p_x", T0 - timedelta(minutes=5))  # an older message, delivered late
-    assert ledger.last_inbound("p_x") == T0
-    ledger.note_inbound("p_x", T0 + timedelta(minutes=5))
-    assert ledger.last_inbound("p_x") == T0 + timedelta(minutes=5)
+def test_a_message_id_is_seen_once_until_it_expires_or_is_forgotten(stores: Stores) -> None:
+    day, seen = timedelta(days=1), stores.replays
+    assert seen.first_time(WHATSAPP, "wamid.1", T0 + day, T0) is True
+    assert seen.first_time(WHATSAPP, "wamid.1", T0 + day, T0 + timedelta(hours=1)) is False
+    assert seen.first_time(TELEGRAM, "wamid.1", T0 + day, T0) is True  # per channel
+    assert seen.first_time(WHATSAPP, "wamid.2", T0 + day, T0) is True
+    seen.forget(WHATSAPP, "wamid.2")
+    assert seen.first_time(WHATSAPP, "wamid.2", T0 + day, T0) is True
+    assert seen.first_time(WHATSAPP, "wamid.1", T0 + 3 * day, T0 + 2 * day) is True  # expired
+    # Without ``now`` (Telegram's webhook) a record counts until TTL deletes it.
+    assert seen.first_time(TELEGRAM, "wamid.1", T0 + 3 * day) is False
+
+
+def test_the_last_inbound_time_only_moves_forward(stores: Stores) -> None:
+    times, kept = stores.inbound, T0 + timedelta(days=1)
+    assert times.last_inbound(WHATSAPP, "p_x") is None
+    times.note_inbound(WHATSAPP, "p_x", T0, kept)
+    times.note_inbound(WHATSAPP, "p_x", T0 - timedelta(minutes=5), kept)  # delivered late
+    assert times.last_inbound(WHATSAPP, "p_x") == T0
+    times.note_inbound(WHATSAPP, "p_x", T0 + timedelta(minutes=5), kept)
+    assert times.last_inbound(WHATSAPP, "p_x") == T0 + timedelta(minutes=5)
+    assert times.last_inbound(TELEGRAM, "p_x") is None
+
+
+def test_telegram_and_whatsapp_deliveries_of_a_task_are_deduped_apart_in_one_ledger(
+    stores: Stores,
+) -> None:
+    ledger, task, until = stores.deliveries, TASK.task_id, T0 + timedelta(days=7)
+    assert ledger.record(TELEGRAM, (task, 1), "42", "-100123", until) is True
+    # WhatsApp's records of the same (task, version) are per member, beside Telegram's.
+    assert ledger.record(WHATSAPP, (task, 1, "w1"), "", "", until) is True
+    assert ledger.record(WHATSAPP, (task, 1, "w2"), "", "", until) is True
+    assert ledger.record(WHATSAPP, (task, 1, "w1"), "", "", until) is False
+    assert ledger.record(TELEGRAM, (task, 1), "43", "-100123", until) is False
+    assert ledger.record(WHATSAPP, (task, 2, "w1"), "", "", until) is True  # a new version
+    # A member's record is not a channel-wide delivery: dispatch still plans WhatsApp.
+    assert ledger.delivered(TELEGRAM, [(task, 1), (task, 2)]) == {(task, 1)}
+    assert ledger.delivered(WHATSAPP, [(task, 1)]) == frozenset()
+    assert ledger.first(TELEGRAM, task) == ("42", "-100123")  # what Telegram edits
+    # A failed WhatsApp send forgets its member's record only.
+    ledger.forget(WHATSAPP, (task, 1, "w1"))
+    assert ledger.record(WHATSAPP, (task, 1, "w1"), "", "", until) is True
+    assert ledger.record(WHATSAPP, (task, 1, "w2"), "", "", until) is False
+    assert ledger.first(TELEGRAM, task) == ("42", "-100123")
+
+
+def test_one_ledger_under_both_senders_keeps_their_dedup_apart(stores: Stores) -> None:
+    """The real WhatsApp sender on the ledger where Telegram recorded its post of the task:
+    each member gets the task once, and Telegram's record (what it edits) stays as it was."""
+    ledger = stores.deliveries
+    assert ledger.record(TELEGRAM, delivery_key(TASK), "42", "-100123", T0 + timedelta(days=30))
+    team = Team("DL-1", "DL Central", "DL", members=(member(1), member(2)))
+    s = sender(FakeWhatsAppClient(), stores, Clock(), SendLimits())
+    assert [x.member_id for x in s.send_task(TASK, team).sent] == ["w1", "w2"]
+    again = s.send_task(TASK, team)
+    assert again.sent == [] and again.skipped == {"w1": "sent already", "w2": "sent already"}
+    assert ledger.first(TELEGRAM, TASK.task_id) == ("42", "-100123")
+    assert ledger.delivered(TELEGRAM, [delivery_key(TASK)]) == {delivery_key(TASK)}

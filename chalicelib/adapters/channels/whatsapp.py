@@ -4,8 +4,9 @@ Dispatch hands it a delivery (the tasks of one plan); it enqueues one SQS messag
 (task, notice version, member) WhatsApp may message. The queue's one consumer
 (``whatsapp_send``, reserved concurrency 1) sends them through End User Messaging Social
 within the business number's throughput and tier, so its limiter is the number's. Dedup on
-(task id, version) is per member, at send time (``services.whatsapp.WhatsAppSender``): a
-redelivered plan enqueues again and the sender drops what went out already.
+(task id, version) is per member, at send time (``services.whatsapp.WhatsAppSender``, in the
+one delivery ledger with a ``MemberDeliveryKey``): a redelivered plan enqueues again and the
+sender drops what went out already.
 """
 
 from __future__ import annotations

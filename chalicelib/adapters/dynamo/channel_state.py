@@ -1,4 +1,5 @@
-"""Delivery records, link tokens and seen updates of the delivery channels (one small table).
+"""Delivery records, link tokens, seen updates and last inbound times of the delivery
+channels (one small table, ``models.ChannelStateModel`` names its item kinds).
 
 A link token is stored by its SHA-256 only: the table never holds a usable token.
 """
@@ -13,7 +14,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
 from chalicelib.adapters.dynamo.models import ChannelStateModel
-from chalicelib.domain.channels import DeliveryKey
+from chalicelib.domain.channels import DeliveryKey, LedgerKey
 from chalicelib.errors import UpstreamError
 
 _ONE = "-"
@@ -33,8 +34,16 @@ def _delivery_pk(channel: str, task_id: str) -> str:
     return f"{channel}#{task_id}"
 
 
-def _version_sk(version: int) -> str:
-    return f"v{version:08d}"  # zero-padded: the first delivery sorts first
+def _version_sk(key: LedgerKey) -> str:
+    # Zero-padded: the first delivery sorts first; a member's record after it (``#member``).
+    return "#".join((f"v{key[1]:08d}", *key[2:]))
+
+
+def _delete(pk: str, sk: str, failure: str) -> None:
+    try:
+        ChannelStateModel(pk=pk, sk=sk).delete()
+    except PynamoDBException as err:
+        raise UpstreamError(failure) from err
 
 
 class DynamoDeliveryLedger:
@@ -45,7 +54,7 @@ class DynamoDeliveryLedger:
             for i in range(0, len(wanted), 100):  # BatchGetItem reads 100 keys a call
                 chunk = wanted[i : i + 100]
                 items = ChannelStateModel.batch_get(
-                    [(_delivery_pk(channel, t), _version_sk(v)) for t, v in chunk]
+                    [(_delivery_pk(channel, k[0]), _version_sk(k)) for k in chunk]
                 )
                 found.update((item.pk.split("#", 1)[1], int(item.sk[1:])) for item in items)
         except PynamoDBException as err:
@@ -53,12 +62,12 @@ class DynamoDeliveryLedger:
         return frozenset(found)
 
     def record(
-        self, channel: str, key: DeliveryKey, ref: str, chat: str, expires_at: datetime
+        self, channel: str, key: LedgerKey, ref: str, chat: str, expires_at: datetime
     ) -> bool:
         m = ChannelStateModel
         item = m(
             pk=_delivery_pk(channel, key[0]),
-            sk=_version_sk(key[1]),
+            sk=_version_sk(key),
             ref=ref,
             chat=chat,
             expires_at=expires_at,
@@ -67,6 +76,10 @@ class DynamoDeliveryLedger:
             lambda: item.save(condition=m.pk.does_not_exist()),
             f"recording a {channel} delivery failed",
         )
+
+    def forget(self, channel: str, key: LedgerKey) -> None:
+        failure = f"dropping a {channel} delivery record failed"
+        _delete(_delivery_pk(channel, key[0]), _version_sk(key), failure)
 
     def first(self, channel: str, task_id: str) -> tuple[str, str] | None:
         try:
@@ -109,10 +122,44 @@ class DynamoLinkTokenStore:
         return dict(item.data or {}) if used else None
 
 
+def _update_pk(channel: str, update_id: str) -> str:
+    return f"update#{channel}#{update_id}"
+
+
 class DynamoReplayGuard:
-    def first_time(self, channel: str, update_id: str, expires_at: datetime) -> bool:
+    def first_time(
+        self, channel: str, update_id: str, expires_at: datetime, now: datetime | None = None
+    ) -> bool:
         m = ChannelStateModel
-        item = m(pk=f"update#{channel}#{update_id}", sk=_ONE, expires_at=expires_at)
-        return _conditional(
-            lambda: item.save(condition=m.pk.does_not_exist()), f"recording a {channel} update"
+        item = m(pk=_update_pk(channel, update_id), sk=_ONE, expires_at=expires_at)
+        free = m.pk.does_not_exist()
+        if now is not None:
+            free = free | (m.expires_at < now)  # TTL deletes lazily: expired counts as absent
+        return _conditional(lambda: item.save(condition=free), f"recording a {channel} update")
+
+    def forget(self, channel: str, update_id: str) -> None:
+        _delete(_update_pk(channel, update_id), _ONE, f"dropping a {channel} update failed")
+
+
+def _inbound_pk(channel: str, contact: str) -> str:
+    return f"inbound#{channel}#{contact}"
+
+
+class DynamoInboundTimes:
+    def note_inbound(self, channel: str, contact: str, at: datetime, expires_at: datetime) -> None:
+        m = ChannelStateModel
+        item = m(pk=_inbound_pk(channel, contact), sk=_ONE, at=at, expires_at=expires_at)
+        # A message delivered late must not move the time back: only a later one replaces it.
+        _conditional(
+            lambda: item.save(condition=m.pk.does_not_exist() | (m.at < at)),
+            f"recording a {channel} inbound time failed",
         )
+
+    def last_inbound(self, channel: str, contact: str) -> datetime | None:
+        try:
+            item = ChannelStateModel.get(_inbound_pk(channel, contact), _ONE, consistent_read=True)
+        except DoesNotExist:
+            return None
+        except PynamoDBException as err:
+            raise UpstreamError(f"reading a {channel} inbound time failed") from err
+        return item.at

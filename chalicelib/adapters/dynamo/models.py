@@ -251,8 +251,11 @@ class ChannelStateModel(Model):
     """Delivery channels' small records (issue 13), all with TTL.
 
     ``<channel>#<task id>`` / ``v<version>``: a delivery (what a chat channel dedupes on, and
-    the message an edit changes); ``link#<token digest>`` / ``-``: a single-use link token;
-    ``update#<channel>#<update id>`` / ``-``: an update seen (replays are refused).
+    the message an edit changes); ``<channel>#<task id>`` / ``v<version>#<member id>``: a
+    member channel's delivery to one member (WhatsApp); ``link#<token digest>`` / ``-``: a
+    single-use link token; ``update#<channel>#<update id>`` / ``-``: an update seen (replays
+    are refused); ``inbound#<channel>#<contact digest>`` / ``-``: when that contact last wrote
+    to us (``at``; WhatsApp's 24-hour window), expiring a little after the window.
     """
 
     class Meta:
@@ -265,20 +268,7 @@ class ChannelStateModel(Model):
     chat = UnicodeAttribute(null=True)
     data = JSONAttribute(null=True)
     used_at = UTCDateTimeAttribute(null=True)
-    expires_at = TTLAttribute()
-
-
-class WhatsAppLedgerModel(Model):
-    """WhatsApp delivery's memory (``adapters.dynamo.whatsapp``): ``seen#<key>`` items for
-    inbound message ids and sent (task, version, member), expiring; ``inbound#<phone key>``
-    with the member's last message time (the 24-hour window), expiring after the window."""
-
-    class Meta:
-        table_name = "tvarit-whatsapp"
-        region = "ap-south-1"
-
-    key = UnicodeAttribute(hash_key=True)
-    at = UTCDateTimeAttribute()
+    at = UTCDateTimeAttribute(null=True)
     expires_at = TTLAttribute()
 
 
@@ -304,7 +294,6 @@ ALL_MODELS: tuple[type[Model], ...] = (
     ThrottleModel,
     IdempotencyModel,
     ChannelStateModel,
-    WhatsAppLedgerModel,
     RollupModel,
 )
 
@@ -318,7 +307,6 @@ _TABLE_SUFFIX: dict[type[Model], str] = {
     ThrottleModel: "throttle",
     IdempotencyModel: "idempotency",
     ChannelStateModel: "channel-state",
-    WhatsAppLedgerModel: "whatsapp",
     RollupModel: "rollups",
 }
 
