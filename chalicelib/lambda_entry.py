@@ -3,7 +3,8 @@
 Chalice points a blueprint's event function straight at its module (``chalicelib.events.x``),
 so in AWS ``app.py`` is never imported: the blueprints are never registered and the middleware
 (logs, metrics flush, tracing) never attached to them (aws/chalice#1566). The deployment
-template points those functions here instead; importing this module imports the app first.
+template points those functions here instead; importing this module imports the event
+functions' app first (``event_app.py``: the event blueprints without the HTTP API's).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-import app as _app
+from chalicelib import event_app as _app
 
 
 def __getattr__(name: str) -> Any:

@@ -12,47 +12,45 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.notify import Outbound
-from chalicelib.services.analyze import AnalyzeService
-from chalicelib.services.config_admin import ConfigAdmin
-from chalicelib.services.config_cache import CachedConfig
-from chalicelib.services.contacts import ContactSync
-from chalicelib.services.devices import DeviceSync
-from chalicelib.services.dispatch import DigestService, DispatchService
-from chalicelib.services.escalate import EscalationService
-from chalicelib.services.polling import (
-    CursorStore,
-    PlatformClient,
-    PollingService,
-    QueueMentionSink,
-    WindowBudget,
-)
-from chalicelib.services.ports import (
-    Clock,
-    ConfigRepository,
-    DeliveryChannel,
-    DeliveryLedger,
-    DeviceRegistry,
-    IdempotencyStore,
-    InboundTimes,
-    IncidentIndex,
-    LinkTokenStore,
-    LoginCodeExchange,
-    MentionQueue,
-    MentionRepository,
-    ReplayGuard,
-    TaskPublisher,
-    TaskRepository,
-    ThrottleStore,
-    TokenVerifier,
-    WhatsAppClient,
-)
-from chalicelib.services.rollup import RollupStore
-from chalicelib.services.streams import JobContext, StreamContext
 from chalicelib.settings import Settings
 
 if TYPE_CHECKING:
     from chalicelib.adapters.aws_budget import AwsBudget
+    from chalicelib.domain.notify import Outbound
+    from chalicelib.services.analyze import AnalyzeService
+    from chalicelib.services.config_admin import ConfigAdmin
+    from chalicelib.services.config_cache import CachedConfig
+    from chalicelib.services.contacts import ContactSync
+    from chalicelib.services.devices import DeviceSync
+    from chalicelib.services.dispatch import DigestService, DispatchService
+    from chalicelib.services.escalate import EscalationService
+    from chalicelib.services.polling import (
+        CursorStore,
+        PlatformClient,
+        PollingService,
+    )
+    from chalicelib.services.ports import (
+        Clock,
+        ConfigRepository,
+        DeliveryChannel,
+        DeliveryLedger,
+        DeviceRegistry,
+        IdempotencyStore,
+        InboundTimes,
+        IncidentIndex,
+        LinkTokenStore,
+        LoginCodeExchange,
+        MentionQueue,
+        MentionRepository,
+        ReplayGuard,
+        TaskPublisher,
+        TaskRepository,
+        ThrottleStore,
+        TokenVerifier,
+        WhatsAppClient,
+    )
+    from chalicelib.services.rollup import RollupStore
+    from chalicelib.services.streams import JobContext, StreamContext
     from chalicelib.services.telegram_bot import (
         BotApi,
         LinkIssuer,
@@ -89,6 +87,8 @@ class Container:
 
     @cached_property
     def outbound(self) -> Outbound:
+        from chalicelib.domain.notify import Outbound
+
         s = self.settings
         sms = "sms" in s.enabled_channels
         return Outbound(
@@ -197,6 +197,8 @@ class Container:
 
     @cached_property
     def config(self) -> CachedConfig:
+        from chalicelib.services.config_cache import CachedConfig
+
         return CachedConfig(self.config_repo, self.settings.config_cache_seconds, time.monotonic)
 
     @cached_property
@@ -245,6 +247,8 @@ class Container:
 
     @cached_property
     def poller(self) -> PollingService:
+        from chalicelib.services.polling import PollingService, QueueMentionSink, WindowBudget
+
         # The budget lives per container: it caps one container's spending; the schedule's
         # intervals (docs/platforms.md) keep the fleet inside each platform's quota.
         return PollingService(
@@ -258,7 +262,8 @@ class Container:
     def stream_context(self, platform: str, stream: str) -> StreamContext:
         """What the descriptor's stream consumer needs: where, whom, how long, where to save."""
         from chalicelib.domain.platforms import BY_NAME
-        from chalicelib.services.streams import StreamConsumer
+        from chalicelib.services.polling import QueueMentionSink
+        from chalicelib.services.streams import StreamConsumer, StreamContext
 
         s = self.settings
         desc = next(st for st in BY_NAME[platform].streams if st.name == stream)
@@ -280,6 +285,7 @@ class Container:
         """What the descriptor's scheduled job needs: its endpoint, the watched ids, its state."""
         from chalicelib.adapters.platforms.http import Urllib3Transport
         from chalicelib.domain.platforms import BY_NAME
+        from chalicelib.services.streams import JobContext
 
         s = self.settings
         desc = next(j for j in BY_NAME[platform].jobs if j.name == job)
@@ -311,11 +317,14 @@ class Container:
 
     @cached_property
     def device_sync(self) -> DeviceSync:
+        from chalicelib.services.devices import DeviceSync
+
         return DeviceSync(self.config_repo, self.devices)
 
     @cached_property
     def contact_sync(self) -> ContactSync:
         from chalicelib.adapters.sns_contacts import SnsContactSubscriber
+        from chalicelib.services.contacts import ContactSync
 
         s = self.settings
         return ContactSync(
@@ -345,6 +354,7 @@ class Container:
     @cached_property
     def analyzer(self) -> AnalyzeService:
         from chalicelib.domain.language import detect
+        from chalicelib.services.analyze import AnalyzeService
 
         return AnalyzeService(
             config=self.config,
@@ -366,6 +376,8 @@ class Container:
 
     @cached_property
     def escalator(self) -> EscalationService:
+        from chalicelib.services.escalate import EscalationService
+
         return EscalationService(
             self.tasks, self.config, self.publisher, self.clock, outbound=self.outbound
         )
@@ -443,6 +455,8 @@ class Container:
 
     @cached_property
     def config_admin(self) -> ConfigAdmin:
+        from chalicelib.services.config_admin import ConfigAdmin
+
         return ConfigAdmin(self.config_repo, self.contact_sync, self.device_sync)
 
     @cached_property
@@ -486,6 +500,8 @@ class Container:
 
     @cached_property
     def dispatcher(self) -> DispatchService:
+        from chalicelib.services.dispatch import DispatchService
+
         return DispatchService(self.tasks, self.channels, self.clock, self.config, self.throttle)
 
     @cached_property
@@ -497,6 +513,8 @@ class Container:
 
     @cached_property
     def digester(self) -> DigestService:
+        from chalicelib.services.dispatch import DigestService
+
         return DigestService(
             self.tasks, self.throttle, self.config, self.publisher, self.clock, self.outbound
         )

@@ -120,6 +120,7 @@ def add_bytecode(zip_path: Path) -> int:
         with zipfile.ZipFile(zip_path) as zf:
             zf.extractall(root)
         _add_language_model_cache(root / "chalicelib" / "domain" / "language")
+        _add_botocore_data(root)
         compileall.compile_dir(
             root,
             quiet=2,
@@ -137,6 +138,20 @@ def add_bytecode(zip_path: Path) -> int:
                 count += path.suffix == ".pyc"
         rebuilt.replace(zip_path)
     return count
+
+
+def _add_botocore_data(root: Path) -> None:
+    """botocore's data files for our services, parsed by the package's own botocore."""
+    target = root / "chalicelib" / "adapters"
+    if not (target / "botocore_data.py").is_file():
+        return
+    # The package's botocore, not this venv's: the file names the version that wrote it.
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); "
+        "from chalicelib.adapters.botocore_data import PACKED_FILE, pack; "
+        "open(sys.argv[2] + '/' + PACKED_FILE, 'wb').write(pack())"
+    )
+    subprocess.run([sys.executable, "-c", code, str(root), str(target)], check=True, cwd=root)
 
 
 def _add_language_model_cache(package: Path) -> None:

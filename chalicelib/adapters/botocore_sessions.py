@@ -25,9 +25,12 @@ def new_session() -> Any:
     # Every AWS call is counted (the AwsCallsPerMention metric, bench/latency.py).
     session.register("before-send", count_aws_call)
     if _loader is None:
-        _loader = session.get_component("data_loader")
-    else:
-        session.register_component("data_loader", _loader)
+        from chalicelib.adapters.botocore_data import load_packed
+
+        # The deployment package's pre-parsed data files when it has them (botocore_data.py).
+        packed = load_packed()
+        _loader = packed if packed is not None else session.get_component("data_loader")
+    session.register_component("data_loader", _loader)
     return session
 
 

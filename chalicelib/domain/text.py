@@ -30,6 +30,7 @@ from itertools import accumulate
 import regex
 
 from chalicelib.domain.segment import segment
+from chalicelib.domain.text_classes import OUTSIDE_SIMPLE, SIMPLE_PATTERN
 from chalicelib.domain.transliterate import match_key
 
 # Characters that may sit inside a word but carry no letter; folding removes them.
@@ -77,12 +78,14 @@ _TOKEN = regex.compile(
 _PIECE = regex.compile(_WORD_ALTERNATIVES, regex.V1)
 
 
-def _simple_tokenizer() -> tuple[re.Pattern[str], re.Pattern[str]]:
+def simple_tokenizer_patterns() -> tuple[str, str]:
     """The same tokenizer for texts in Latin, Devanagari, punctuation and emoji only.
 
     Python's ``re`` with explicit character classes runs this 3x faster than the general
     ``regex`` pattern; the classes are derived from the general ones (so they agree, which
-    a test checks code point by code point) for the blocks listed here.
+    a test checks code point by code point) for the blocks listed here. Deriving them scans
+    every code point of the blocks (~8 ms), so the result ships in ``text_classes.py``
+    (``python bench/build_text_classes.py``; a test checks it is current).
     """
     blocks = (
         (0x0000, 0x024F), (0x0300, 0x036F), (0x0900, 0x097F), (0x2000, 0x206F),
@@ -100,7 +103,7 @@ def _simple_tokenizer() -> tuple[re.Pattern[str], re.Pattern[str]]:
         "l": r"\p{L}",
         "mi": rf"[\p{{M}}{INVISIBLE}]",
     }
-    # One scan per class over every code point of the blocks keeps this to ~2 ms at import.
+    # One scan per class over every code point of the blocks.
     chars = "".join(chr(cp) for lo, hi in blocks for cp in range(lo, hi + 1))
     members = {
         k: [ord(m.group()) for m in regex.finditer(v, chars, flags=regex.V1)]
@@ -113,7 +116,7 @@ def _simple_tokenizer() -> tuple[re.Pattern[str], re.Pattern[str]]:
         f"|{cls['nd']}+|{cls['lf']}{cls['lr']}*|{cls['df']}{cls['dr']}*|{cls['l']}{cls['mi']}*)"
     )
     outside = "".join(f"{_esc(lo)}-{_esc(hi)}" for lo, hi in blocks)
-    return re.compile(pattern), re.compile(f"[^{outside}]")
+    return pattern, f"[^{outside}]"
 
 
 def _esc(cp: int) -> str:
@@ -132,7 +135,8 @@ def _char_class(cps: list[int]) -> str:
     return "[" + "".join(_esc(a) if a == b else f"{_esc(a)}-{_esc(b)}" for a, b in ranges) + "]"
 
 
-_SIMPLE_TOKEN, _NOT_SIMPLE = _simple_tokenizer()
+_SIMPLE_TOKEN = re.compile(SIMPLE_PATTERN)
+_NOT_SIMPLE = re.compile(OUTSIDE_SIMPLE)
 # CamelCase inside a hashtag word: NoVoteToBJP -> No Vote To BJP; BJPKeNeta -> BJP Ke Neta.
 _CAMEL = regex.compile(
     r"[\p{Lu}\p{Lt}]+(?=[\p{Lu}\p{Lt}][^\p{Lu}\p{Lt}])|[\p{Lu}\p{Lt}]?[^\p{Lu}\p{Lt}]+|[\p{Lu}\p{Lt}]+",
