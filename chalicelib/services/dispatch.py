@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from chalicelib.domain.channels import SNS, UPDATE, ChannelPlan, plan_deliveries
+from chalicelib.domain.channels import SNS, UPDATE, ChannelPlan, DeliveryKey, plan_deliveries
 from chalicelib.domain.notify import Outbound, digest_notices, plan_notices
 from chalicelib.domain.org import Team
 from chalicelib.domain.tasks import (
@@ -152,9 +152,14 @@ class DispatchService:
     def plan(self, tasks: Sequence[Task], kind: str = "task") -> ChannelPlan:
         """Plan ``tasks`` over the wired channels (who each reaches, what each delivered)."""
         team_ids = sorted({t.team_id for t in tasks})
-        keys = [(t.task_id, notice_version(t)) for t in tasks]
         reach = {name: ch.reachable(team_ids) for name, ch in self.channels.items()}
-        delivered = {name: ch.delivered(keys) for name, ch in self.channels.items()}
+        delivered: dict[str, frozenset[DeliveryKey]] = {}
+        if kind != UPDATE:  # an edit is never a repeat: only posts dedupe (domain.channels)
+            for name, ch in self.channels.items():
+                keys = [(t.task_id, notice_version(t)) for t in tasks if t.team_id in reach[name]]
+                # A chat channel linked to none of these teams delivered none of them: a
+                # ledger read less before the page, on a stage where few teams link a chat.
+                delivered[name] = ch.delivered(keys) if keys else frozenset()
         return plan_deliveries(tasks, self.channels.keys(), reach, delivered, kind)
 
     def update(self, changed: Sequence[Task]) -> int:

@@ -8,16 +8,22 @@ task marks. These tests journal the calls dispatch makes through its ports.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from chalicelib.domain.channels import DeliveryKey
 from chalicelib.domain.notify import Publish
 from chalicelib.domain.tasks import Task, TaskEvent, TaskStatus
 from chalicelib.domain.throttle import TeamThrottle
 from chalicelib.errors import UpstreamError
 from chalicelib.services.dispatch import DispatchService
 from tests.factories import T0
-from tests.fakes import InMemoryTaskRepository, InMemoryThrottleStore, RecordingPublisher
+from tests.fakes import (
+    InMemoryTaskRepository,
+    InMemoryThrottleStore,
+    RecordingChannel,
+    RecordingPublisher,
+)
 from tests.functional.conftest import World
 from tests.functional.test_throttle_dispatch import new_task
 
@@ -157,3 +163,55 @@ def test_a_task_dispatched_already_is_not_published_again(world: World) -> None:
     again = svc.dispatch(batch)  # the stream redelivers the same records
     assert journal.count("publish") == before
     assert again.dispatched_task_ids == ()
+
+
+@dataclass
+class JournaledChat(RecordingChannel):
+    asked: list[list[DeliveryKey]] = field(default_factory=list)
+
+    def delivered(self, keys: Sequence[DeliveryKey]) -> frozenset[DeliveryKey]:
+        self.asked.append(list(keys))
+        return super().delivered(keys)
+
+
+def with_chat(
+    world: World, reach: set[str]
+) -> tuple[DispatchService, JournaledTasks, JournaledChat]:
+    svc, tasks, _ = service(world)
+    chat = JournaledChat(reach=reach)
+    svc = replace(svc, channels={**svc.channels, "telegram": chat})
+    return svc, tasks, chat
+
+
+def test_a_chat_linked_to_none_of_the_teams_is_not_asked_what_it_delivered(
+    world: World,
+) -> None:
+    svc, tasks, chat = with_chat(world, reach={"UP-VARANASI-01"})
+    batch = a_batch()
+    for t in batch:
+        tasks.create(t)
+    svc.dispatch(batch)
+    assert chat.asked == [] and chat.deliveries == []
+
+
+def test_a_linked_chat_is_asked_only_about_its_own_teams_tasks(world: World) -> None:
+    svc, tasks, chat = with_chat(world, reach={"DL-EAST-01"})
+    batch = a_batch()
+    for t in batch:
+        tasks.create(t)
+    svc.dispatch(batch)
+    east = {t.task_id for t in batch if t.team_id == "DL-EAST-01"}
+    assert chat.asked and all({k[0] for k in keys} <= east for keys in chat.asked)
+    assert {t.task_id for d in chat.deliveries for t in d.tasks} == east
+
+
+def test_an_update_asks_no_channel_what_it_delivered(world: World) -> None:
+    svc, tasks, chat = with_chat(world, reach={"DL-EAST-01", "DL-CENTRAL-01"})
+    batch = a_batch()
+    for t in batch:
+        tasks.create(t)
+    svc.dispatch(batch)
+    asked = len(chat.asked)
+    sent = [t for t in (tasks.get(t.task_id) for t in batch) if t is not None]
+    assert svc.update(sent) == len(batch)  # every chat message edited
+    assert len(chat.asked) == asked
