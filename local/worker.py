@@ -75,8 +75,10 @@ def run_pump(index: int, workers: int, resources_json: str, escalate_every: floa
     if os.environ.get("POWERTOOLS_METRICS_DISABLED") == "true":
         # Each function in a container of its own, as on Lambda (LocalStack.function_containers):
         # dispatch no longer waits behind whole analyze batches for one shared container.
-        for mapping in [*pump.sqs, *pump.streams]:
-            mapping.lock = threading.Lock()
+        for sqs in pump.sqs:
+            sqs.lock = threading.Lock()
+        for stream in pump.streams:
+            stream.lock = threading.Lock()
     stopped = threading.Event()
     exit_with_parent(stopped.set)
     pump.start()
