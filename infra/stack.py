@@ -469,7 +469,8 @@ FUNCTIONS: tuple[Function, ...] = (
         memory=512,
         grants=(
             stream_read_grant("tasks"),
-            table_grant("tasks", "GetItem", "PutItem"),
+            # A stream batch's tasks are re-read in one BatchGetItem.
+            table_grant("tasks", "GetItem", "PutItem", "BatchGetItem"),
             table_grant("task-events", "PutItem"),
             table_grant("config", *CONFIG_READ),
             table_grant("throttle", "GetItem", "PutItem"),

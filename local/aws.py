@@ -84,34 +84,6 @@ class SerialisedDynamoDB:
         return [body]
 
 
-def copy_each_table_once() -> None:
-    """moto backs a transaction up with a deep copy of its table for every item it holds (an
-    11-item transaction on a table of 600 items took ~0.3 s here); one copy per table is the
-    same backup. Safe because DynamoDB requests run one at a time (SerialisedDynamoDB)."""
-    import copy
-    import types
-
-    from moto.dynamodb import models
-
-    original = models.DynamoDBBackend.transact_write_items
-
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        copies: dict[int, Any] = {}
-
-        def deepcopy_once(obj: Any, *args: Any) -> Any:
-            if id(obj) not in copies:
-                copies[id(obj)] = copy.deepcopy(obj, *args)
-            return copies[id(obj)]
-
-        setattr(models, "copy", types.SimpleNamespace(deepcopy=deepcopy_once))  # noqa: B010
-        try:
-            original(self, transact_items)
-        finally:
-            setattr(models, "copy", copy)  # noqa: B010 (moto does not re-export it)
-
-    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-
-
 def main(argv: list[str] | None = None) -> int:
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
@@ -131,7 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # a line per AWS call otherwise
-    copy_each_table_once()
+    # A transaction backs up what it touches, not whole tables (local/moto_transactions.py).
+    from local.moto_transactions import install
+
+    install()
     app = SerialisedDynamoDB(DomainDispatcherApplication(create_backend_app))
     if args.retention:
         from local.moto_memory import install_retention

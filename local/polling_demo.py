@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -103,6 +105,10 @@ def start_polling(
 
     pump = EventPump(stack.clients, stack.region, invoke_lock=getattr(stack, "_invoke_lock", None))
     pump.sqs.append(SqsMapping("poll", url, arn, events.poll_accounts, events.POLL_BATCH_SIZE))
+    if os.environ.get("POWERTOOLS_METRICS_DISABLED") == "true":
+        # The pollers in a container of their own, as on Lambda: the first polls of a run no
+        # longer wait for the scheduled stream consumers (each holds its container a while).
+        pump.sqs[-1].lock = threading.Lock()
     schedule = ScheduleMapping("schedule-polls", events.schedule_polls, every_seconds)
     pump.schedules.append(schedule)
     streams = [

@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 Handler = Callable[[dict[str, Any], Any], Any]
+# Lambda's base rate of reads of each shard of a DynamoDB stream, as AWS documents it.
+STREAM_POLLS_PER_SECOND = 4.0
 
 
 @dataclass
@@ -292,10 +294,14 @@ class EventPump:
         self._threads.append(t)
 
     def _guard(self, step: Callable[[], int], idle_sleep: float) -> None:
+        """Run ``step`` until stopped; after a step that found nothing, wait until
+        ``idle_sleep`` has passed since it began (a cadence that a slow call does not stretch).
+        """
         while not self._stop.is_set():
+            began = time.monotonic()
             try:
                 if step() == 0 and idle_sleep:
-                    self._stop.wait(idle_sleep)
+                    self._stop.wait(max(0.0, began + idle_sleep - time.monotonic()))
             except Exception as err:
                 with self._lock:
                     self.stats.errors.append(f"pump: {type(err).__name__}: {err}")
@@ -305,7 +311,9 @@ class EventPump:
         self._guard(lambda: self.poll_sqs_once(mapping, self._wait), 0.0)
 
     def _stream_loop(self, mapping: StreamMapping) -> None:
-        self._guard(lambda: self.poll_stream_once(mapping), 0.2)
+        # Lambda reads each shard 4 times a second while it finds nothing, and again as soon as
+        # an invocation returns (AWS Lambda guide, "Polling and batching streams").
+        self._guard(lambda: self.poll_stream_once(mapping), 1.0 / STREAM_POLLS_PER_SECOND)
 
     def _schedule_loop(self, _: Any) -> None:
         def step() -> int:

@@ -72,6 +72,13 @@ def run_pump(index: int, workers: int, resources_json: str, escalate_every: floa
     resources = Resources(**json.loads(resources_json))
     pump = EventPump(make_clients(settings.endpoint_url, settings.region), settings.region)
     add_mappings(pump, resources, events, escalate_every, worker=(index, workers))
+    if os.environ.get("POWERTOOLS_METRICS_DISABLED") == "true":
+        # Each function in a container of its own, as on Lambda (LocalStack.function_containers):
+        # dispatch no longer waits behind whole analyze batches for one shared container.
+        for sqs in pump.sqs:
+            sqs.lock = threading.Lock()
+        for stream in pump.streams:
+            stream.lock = threading.Lock()
     stopped = threading.Event()
     exit_with_parent(stopped.set)
     pump.start()

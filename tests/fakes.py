@@ -236,6 +236,9 @@ class InMemoryTaskRepository:
                 return page, encode_cursor(nxt) if more else None
         return page, None
 
+    def get_many(self, task_ids: Sequence[str]) -> dict[str, Task]:
+        return {i: self.tasks[i] for i in task_ids if i in self.tasks}
+
 
 @dataclass
 class InMemoryConfigRepository:

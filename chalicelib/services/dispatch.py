@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from chalicelib.domain.channels import SNS, UPDATE, ChannelPlan, plan_deliveries
+from chalicelib.domain.channels import SNS, UPDATE, ChannelPlan, DeliveryKey, plan_deliveries
 from chalicelib.domain.notify import Outbound, digest_notices, plan_notices
 from chalicelib.domain.org import Team
 from chalicelib.domain.tasks import (
@@ -77,48 +77,64 @@ class DispatchService:
     throttle: ThrottleStore | None = None
 
     def dispatch(self, new_tasks: Sequence[Task]) -> DispatchReport:
-        groups: dict[tuple[str, str], list[Task]] = {}
-        for task in new_tasks:
-            groups.setdefault((task.state, task.incident_key), []).append(task)
-        published = 0
-        done: list[str] = []
-        failed: list[str] = []
-        held_ids: list[str] = []
-        ids: dict[str, str] = {}
-        times: dict[str, datetime] = {}
-        counts: dict[str, int] = {}
-        for (state, _incident), group in groups.items():
-            # Re-read: a task already dispatched (a redelivered record) is not published again.
-            current = [t for t in (self.tasks.get(g.task_id) for g in group) if t is not None]
-            pending = [t for t in current if t.status is TaskStatus.NEW]
-            if not pending:
+        """Page the stream batch's new tasks; mark each dispatched (or held) afterwards.
+
+        The batch's AWS calls before the first page are bounded, not per task: one consistent
+        read of all its tasks and one read and write of each team's paging state. Every
+        group is sent before any task is marked: the marks (one transaction a task) would
+        otherwise hold the next group's phones back. A crash in between repeats the sends
+        with the same task ids and versions, which receivers drop.
+        """
+        # Re-read: a task already dispatched (a redelivered record) is not published again.
+        ids = list(dict.fromkeys(t.task_id for t in new_tasks))
+        current = self.tasks.get_many(ids) if ids else {}
+        now = self.clock()
+        groups: dict[tuple[str, str], list[tuple[Task, TaskEvent]]] = {}
+        for task_id in ids:
+            task = current.get(task_id)
+            if task is None or task.status is not TaskStatus.NEW:
                 continue
-            now = self.clock()
-            moved: list[tuple[Task, TaskEvent]] = []
-            for task in pending:
-                after, event = transition(task, TaskAction.DISPATCH, DISPATCHER, now)
-                if event is not None:
-                    moved.append((after, event))
+            after, event = transition(task, TaskAction.DISPATCH, DISPATCHER, now)
+            if event is not None:
+                groups.setdefault((task.state, task.incident_key), []).append((after, event))
+        decisions, unknown = self._decisions([t for g in groups.values() for t, _ in g], now)
+        published = 0
+        failed: list[str] = []
+        counts: dict[str, int] = {}
+        sent: list[tuple[list[tuple[Task, TaskEvent]], list[tuple[Task, TaskEvent]], str, datetime]]
+        sent = []
+        for moved in groups.values():
+            if any(t.team_id in unknown for t, _ in moved):
+                # A team's paging state could not be read or saved: the stream retries these.
+                failed.extend(t.task_id for t, _ in moved)
+                continue
+            page, held = self._split(moved, decisions, now)
             try:
-                page, held = self._admit(state, moved, now)
                 plan = self.plan([t for t, _ in page])
                 message_ids: list[str] = []
+                published_at: datetime | None = None
                 for delivery in plan.deliveries:
                     refs = self.channels[delivery.channel].deliver(delivery)
                     counts[delivery.channel] = counts.get(delivery.channel, 0) + len(delivery.tasks)
                     if delivery.channel == SNS:
                         message_ids += refs
                         published += len(refs)
+                        published_at = self.clock()  # the phones' way starts here, not later
             except UpstreamError:
                 # Reported back as batch item failures: the stream redelivers these records.
                 failed.extend(t.task_id for t, _ in moved)
                 continue
             first_id = message_ids[0] if message_ids else ""
-            sent_at = self.clock()
+            sent.append((page, held, first_id, published_at or self.clock()))
+        done: list[str] = []
+        held_ids: list[str] = []
+        message_of: dict[str, str] = {}
+        times: dict[str, datetime] = {}
+        for page, held, first_id, sent_at in sent:
             for after, event in page:
                 if self._save(replace(after, sns_message_id=first_id), event):
                     done.append(after.task_id)
-                    ids[after.task_id] = first_id
+                    message_of[after.task_id] = first_id
                     times[after.task_id] = sent_at
             for after, event in held:
                 if self._save(after, event):
@@ -128,7 +144,7 @@ class DispatchService:
             tuple(done),
             tuple(failed),
             tuple(held_ids),
-            message_ids=ids,
+            message_ids=message_of,
             published_at=times,
             channel_counts=counts,
         )
@@ -136,9 +152,14 @@ class DispatchService:
     def plan(self, tasks: Sequence[Task], kind: str = "task") -> ChannelPlan:
         """Plan ``tasks`` over the wired channels (who each reaches, what each delivered)."""
         team_ids = sorted({t.team_id for t in tasks})
-        keys = [(t.task_id, notice_version(t)) for t in tasks]
         reach = {name: ch.reachable(team_ids) for name, ch in self.channels.items()}
-        delivered = {name: ch.delivered(keys) for name, ch in self.channels.items()}
+        delivered: dict[str, frozenset[DeliveryKey]] = {}
+        if kind != UPDATE:  # an edit is never a repeat: only posts dedupe (domain.channels)
+            for name, ch in self.channels.items():
+                keys = [(t.task_id, notice_version(t)) for t in tasks if t.team_id in reach[name]]
+                # A chat channel linked to none of these teams delivered none of them: a
+                # ledger read less before the page, on a stage where few teams link a chat.
+                delivered[name] = ch.delivered(keys) if keys else frozenset()
         return plan_deliveries(tasks, self.channels.keys(), reach, delivered, kind)
 
     def update(self, changed: Sequence[Task]) -> int:
@@ -163,18 +184,44 @@ class DispatchService:
             return False
         return True
 
-    def _admit(
-        self, state: str, moved: list[tuple[Task, TaskEvent]], now: datetime
+    def _decisions(
+        self, moved: Sequence[Task], now: datetime
+    ) -> tuple[dict[str, Decision], set[str]]:
+        """Each task's paging decision by task id, and the teams whose state failed.
+
+        One read and one conditional write of each team's paging state for the whole batch,
+        the team's tasks admitted in batch order (as one read and write per task would).
+        """
+        if self.throttle is None or self.config is None:
+            return {}, set()
+        config = self.config
+        rosters = {
+            state: {team.id: team for team in config.teams_in_state(state)}
+            for state in {t.state for t in moved}
+        }
+        by_team: dict[tuple[str, str], list[Task]] = {}
+        for task in moved:
+            by_team.setdefault((task.state, task.team_id), []).append(task)
+        decisions: dict[str, Decision] = {}
+        failed: set[str] = set()
+        for (state, team_id), tasks in by_team.items():
+            team = rosters[state].get(team_id)
+            if team is None:
+                continue  # no team (any more): paged, as before the limits existed
+            try:
+                decisions.update(self._decide(team, tasks, now))
+            except UpstreamError:
+                failed.add(team_id)
+        return decisions, failed
+
+    def _split(
+        self, moved: list[tuple[Task, TaskEvent]], decisions: Mapping[str, Decision], now: datetime
     ) -> tuple[list[tuple[Task, TaskEvent]], list[tuple[Task, TaskEvent]]]:
         """Split tasks into those paged now and those held for their team's digest."""
-        if self.throttle is None or self.config is None:
-            return moved, []
-        teams = {t.id: t for t in self.config.teams_in_state(state)}
         page: list[tuple[Task, TaskEvent]] = []
         held: list[tuple[Task, TaskEvent]] = []
         for after, event in moved:
-            team = teams.get(after.team_id)
-            decision = self._decide(team, after, now) if team else Decision(Action.PAGE, "no team")
+            decision = decisions.get(after.task_id, Decision(Action.PAGE, "no team"))
             if decision.action is Action.PAGE:
                 page.append((after, event))
                 continue
@@ -192,17 +239,19 @@ class DispatchService:
             )
         return page, held
 
-    def _decide(self, team: Team, task: Task, now: datetime) -> Decision:
+    def _decide(self, team: Team, tasks: Sequence[Task], now: datetime) -> dict[str, Decision]:
         assert self.throttle is not None
         policy = policy_for(team)
         for _ in range(SAVE_ATTEMPTS):
             state, version = self.throttle.load(team.id)
-            before = state or TeamThrottle.fresh(policy, now)
-            decision, after = admit(
-                before, policy, incident_key=task.incident_key, severity=task.severity, at=now
-            )
+            after = state or TeamThrottle.fresh(policy, now)
+            decided: dict[str, Decision] = {}
+            for task in tasks:
+                decided[task.task_id], after = admit(
+                    after, policy, incident_key=task.incident_key, severity=task.severity, at=now
+                )
             if after == state or self.throttle.save(team.id, team.state, after, version):
-                return decision
+                return decided
         raise UpstreamError(f"paging state of {team.id} kept changing")
 
 

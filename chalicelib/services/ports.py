@@ -133,6 +133,11 @@ class TaskRepository(Protocol):
         """
         ...
 
+    def get_many(self, task_ids: Sequence[str]) -> dict[str, Task]:
+        """The tasks that exist among ``task_ids``, by id, read consistently in one round trip
+        per 100 (dispatch re-reads a whole stream batch before it pages anyone)."""
+        ...
+
 
 class ThrottleStore(Protocol):
     def load(self, team_id: str) -> tuple[TeamThrottle | None, int]:

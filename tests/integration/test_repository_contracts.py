@@ -455,3 +455,14 @@ def test_tasks_created_together_are_all_or_none(repos: dict[str, Any]) -> None:
     north = replace(make_task("DL-NORTH-01"), task_id="t_north")
     assert tasks.create_all([north, east]) is False  # east exists: nothing is written
     assert tasks.get("t_north") is None
+
+
+def test_many_tasks_read_back_by_id_in_one_call_missing_ones_left_out(
+    repos: dict[str, Any],
+) -> None:
+    tasks = repos["tasks"]
+    east, central = make_task("DL-EAST-01"), make_task("DL-CENTRAL-01")
+    tasks.create_all([east, central])
+    got = tasks.get_many([east.task_id, "t_missing", central.task_id, east.task_id])
+    assert got == {east.task_id: east, central.task_id: central}
+    assert tasks.get_many([]) == {}

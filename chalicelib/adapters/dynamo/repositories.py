@@ -500,6 +500,13 @@ class DynamoTaskRepository:
             return tasks, None
         return tasks, encode_cursor({"c": last["created_at"]["S"], "t": last["task_id"]["S"]})
 
+    def get_many(self, task_ids: Sequence[str]) -> dict[str, Task]:
+        try:  # BatchGetItem, 100 keys a call; PynamoDB retries unprocessed keys
+            items = TaskModel.batch_get(list(dict.fromkeys(task_ids)), consistent_read=True)
+            return {item.task_id: task_from_model(item) for item in items}
+        except PynamoDBException as err:
+            raise UpstreamError(f"reading {len(task_ids)} tasks failed") from err
+
 
 # The config single table (pk, sk): where each kind lives is domain.config_kinds's to say.
 
