@@ -106,7 +106,11 @@ def start_polling(
     schedule = ScheduleMapping("schedule-polls", events.schedule_polls, every_seconds)
     pump.schedules.append(schedule)
     streams = [
-        ScheduleMapping(f"consume-{st.name}", getattr(events, f"consume_{st.name}"), every_seconds)
+        ScheduleMapping(
+            f"consume-{st.name}",
+            getattr(events, f"consume_{st.name.replace('-', '_')}"),
+            every_seconds,
+        )
         for p in PLATFORMS
         for st in p.streams
     ]
