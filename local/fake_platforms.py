@@ -925,6 +925,13 @@ def demo_dataset(posts: Iterable[Mapping[str, Any]]) -> Dataset:
     return data
 
 
+def stream_from_timelines(data: Dataset, at: float) -> None:
+    """Every X timeline post of ``data`` also on the filtered stream, posted at ``at``."""
+    for tweets in data.x_posts.values():
+        for tweet in sorted(tweets, key=lambda t: _int_id(t["id"])):
+            data.x_stream_posts.append({"at": at, "tweet": copy.deepcopy(tweet)})
+
+
 def pollable_leaders(leaders: Iterable[Leader], feed_url: str) -> list[Leader]:
     """The demo leaders with X user ids filled in; the first also gets the other platforms."""
     out: list[Leader] = []
