@@ -286,7 +286,8 @@ def _start_polling(stack: Any, demo: Any, posts: list[dict[str, Any]]) -> Any:
     polling = start_polling(stack, demo.leaders, posts, every_seconds=5.0, x_plan="enterprise")
     from local.fake_platforms import stream_from_timelines
 
-    # The demo's X posts are on the filtered stream too: one post, two paths, one mention.
+    # The demo's newest X posts are on the filtered stream too: one post, two paths, one
+    # mention.
     stream_from_timelines(polling.fake.data, time.time())
     print(f"Polling the fake platform APIs at {polling.fake.url} every 5 s (schedule)")
     time.sleep(2.0)  # the first schedule tick and its polls
@@ -310,7 +311,8 @@ def _print_sources(polling: Any) -> None:
     for conn in fake.jetstream_connections[:1]:
         print(
             f"  Jetstream           {fake.url.replace('http', 'ws', 1)}/subscribe "
-            f"(wantedDids={','.join(conn['dids'])}), {len(polling.streams)} consumer every 5 s"
+            f"(wantedDids={','.join(conn['dids'])}), "
+            f"{len(polling.streams)} stream consumer(s) every 5 s"
         )
     for conn in fake.x_stream_connections[:1]:
         rules = "; ".join(r["value"] for r in fake.x_rules)

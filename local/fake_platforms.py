@@ -925,10 +925,13 @@ def demo_dataset(posts: Iterable[Mapping[str, Any]]) -> Dataset:
     return data
 
 
-def stream_from_timelines(data: Dataset, at: float) -> None:
-    """Every X timeline post of ``data`` also on the filtered stream, posted at ``at``."""
+def stream_from_timelines(data: Dataset, at: float, newest: int = 5) -> None:
+    """The ``newest`` X timeline posts of each account also on the filtered stream, at ``at``.
+
+    The first poll reads these too: the stream shows one post coming by two paths.
+    """
     for tweets in data.x_posts.values():
-        for tweet in sorted(tweets, key=lambda t: _int_id(t["id"])):
+        for tweet in sorted(tweets, key=lambda t: _int_id(t["id"]))[-newest:]:
             data.x_stream_posts.append({"at": at, "tweet": copy.deepcopy(tweet)})
 
 

@@ -1027,12 +1027,15 @@ def consume_filtered_stream(ctx: StreamContext) -> StreamRun:
         # No token: nothing to connect with; no account: no rule, and nothing would match.
         reason = "no bearer token" if not token else "no watched account"
         return StreamRun(STREAM_KEY, notes=[f"filtered stream not read: {reason}"])
+    started = ctx.wall_clock()
     api = StreamRules(Urllib3Transport(timeout=8.0), token, ctx.base_url, ctx.wall_clock)
     rules = sync_rules(api, ctx.cursors, ctx.watched_ids, plan, ctx.wall_clock)
     source = FilteredStreamSource(
         ctx.base_url, token, plan, urllib3_stream_opener(), wall_clock=ctx.wall_clock
     )
-    run = ctx.consumer.run(source, ctx.seconds)
+    # The rules sync came out of the run's time: the whole invocation stays in Lambda's limit.
+    spent = min(ctx.seconds, max(0.0, ctx.wall_clock() - started))
+    run = ctx.consumer.run(source, ctx.seconds - spent)
     return annotate(run, rules, plan, source.backfills)
 
 
