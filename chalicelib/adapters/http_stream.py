@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from urllib3 import BaseHTTPResponse, PoolManager, Timeout
@@ -111,3 +111,41 @@ def urllib3_stream_opener(
         return Urllib3StreamingResponse(resp, url)
 
     return open_stream
+
+
+class ScriptedStreamingResponse:
+    """A :class:`StreamingResponse` that plays back a script of reads (the fake beside the port).
+
+    Each entry is what one read returns (bytes, or None for a read that timed out) or raises
+    (an exception); after the script, every read times out.
+    """
+
+    def __init__(
+        self,
+        reads: Sequence[bytes | Exception | None] = (),
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+    ) -> None:
+        self.status = status
+        self._reads = list(reads)
+        self._headers = {k.lower(): v for k, v in (headers or {}).items()}
+        self._body = body
+        self.closed = False
+
+    def header(self, name: str) -> str | None:
+        return self._headers.get(name.lower())
+
+    def rest(self, limit: int = READ_SIZE) -> bytes:
+        return self._body[:limit]
+
+    def read(self, timeout: float) -> bytes | None:
+        if not self._reads:
+            return None
+        step = self._reads.pop(0)
+        if isinstance(step, Exception):
+            raise step
+        return step
+
+    def close(self) -> None:
+        self.closed = True

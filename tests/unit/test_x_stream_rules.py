@@ -6,11 +6,16 @@ server in tests/integration/test_x_filtered_stream.py.
 
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
 
+from chalicelib.adapters.http_stream import ScriptedStreamingResponse
 from chalicelib.adapters.platforms.x import (
     PLANS,
     RULE_TAG,
+    FilteredStreamSource,
     Plan,
     StreamRule,
     backfill_minutes,
@@ -212,3 +217,56 @@ def test_the_basic_plan_never_connects_and_says_who_covers_x() -> None:
     run = consume_filtered_stream(ctx)
     assert (run.connections, run.errors) == (0, [])
     assert run.notes == ["the basic plan has no filtered stream: the timeline poller reads X"]
+
+
+def _line(n: int, text: str) -> bytes:
+    doc = {"data": {"id": str(1_860_000_000_000_000_000 + n), "text": text, "author_id": "7"}}
+    return json.dumps(doc, ensure_ascii=False).encode() + b"\r\n"
+
+
+def test_chunks_that_end_mid_letter_or_mid_line_still_make_whole_posts() -> None:
+    first, second = _line(1, "पोस्ट एक"), _line(2, "पोस्ट दो")
+    cut = first.index("ए".encode()) + 1  # inside a three-byte Devanagari letter
+    script = [
+        b"\r\n",  # a keep-alive
+        first[:cut],
+        first[cut:] + b"\r\n" + second[:10],
+        second[10:],
+        b"{not json}\r\n",  # counted, skipped: the stream goes on
+    ]
+    resp = ScriptedStreamingResponse(script)
+    source = FilteredStreamSource(
+        "https://api.x.com", "token", PLANS["pro"], lambda url, headers: resp, stall_seconds=5
+    )
+    batches, error = [], None
+    try:
+        for batch in source.read({}, until=time.monotonic() + 60):
+            batches.append(batch)
+    except UpstreamError as err:
+        error = err  # the script ends in silence: a stall
+    texts = [m.text for b in batches for m in b.mentions]
+    assert texts == ["पोस्ट एक", "पोस्ट दो"]
+    assert sum(b.events for b in batches) == 3
+    assert error is not None and "stalled" in error.detail and resp.closed
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "error", "detail"),
+    [
+        (429, {"x-rate-limit-reset": str(int(NOW) + 300)}, RateLimitedError, "429"),
+        (503, {}, PlatformStatusError, "refused with 503"),
+        (401, {}, PlatformStatusError, "refused with 401"),
+    ],
+)
+def test_a_refused_connection_is_the_error_its_backoff_needs(
+    status: int, headers: dict[str, str], error: type[UpstreamError], detail: str
+) -> None:
+    resp = ScriptedStreamingResponse(status=status, headers=headers, body=b'{"title": "x"}')
+    source = FilteredStreamSource(
+        "https://api.x.com", "t", PLANS["pro"], lambda url, h: resp, wall_clock=lambda: NOW
+    )
+    with pytest.raises(error, match=detail) as raised:
+        next(iter(source.read({}, until=time.monotonic() + 60)))
+    if isinstance(raised.value, RateLimitedError):
+        assert raised.value.retry_at == NOW + 300
+    assert resp.closed

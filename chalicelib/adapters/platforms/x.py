@@ -941,7 +941,7 @@ class FilteredStreamSource:
             # Connected: the stream covers us from now on (this also resets the backoff).
             yield StreamBatch([], _stream_cursor(self._wall()), 0)
             saved = heard = self._clock()
-            lines = StreamDecoder()
+            pending = bytearray()  # an unfinished line, kept as bytes: a chunk may end mid-letter
             while True:
                 now = self._clock()
                 if now >= until:
@@ -957,25 +957,26 @@ class FilteredStreamSource:
                 if not chunk:
                     raise UpstreamError("x filtered stream: closed by the server")
                 heard = self._clock()
-                mentions, events = self._mentions(lines, chunk)
+                pending += chunk
+                *lines, rest = bytes(pending).split(b"\n")
+                pending[:] = rest
+                mentions, events = self._mentions(lines)
                 if mentions or events or heard - saved >= self._save_every:
                     yield StreamBatch(mentions, _stream_cursor(self._wall()), events)
                     saved = heard
         finally:
             resp.close()
 
-    def _mentions(self, lines: StreamDecoder, chunk: bytes) -> tuple[list[Mention], int]:
+    def _mentions(self, lines: Sequence[bytes]) -> tuple[list[Mention], int]:
         out: list[Mention] = []
         events = 0
-        text = lines.pending + chunk.decode("utf-8", errors="replace")
-        *complete, lines.pending = text.split("\n")
-        for line in complete:
+        for line in lines:
             if not line.strip():
                 continue  # keep-alive
             events += 1
             try:
                 found = _parse_document(json.loads(line), "")
-            except (json.JSONDecodeError, ParseError):
+            except (ValueError, ParseError):
                 continue  # one malformed message must not stop the stream
             for mention in found:
                 if mention.native_id not in self.delivered:
