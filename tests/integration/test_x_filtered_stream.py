@@ -279,7 +279,7 @@ def test_http_errors_back_off_exponentially_within_the_run(
     fake.inject(STREAM, 503, times=2)
     post(fake, 0, T0 - 1)
     store, sink, clock = InMemoryCursorStore(), InMemoryMentionSink(), Ticking(wall)
-    run = read(fake, wall, store, sink, seconds=15.5, clock=clock)
+    run = read(fake, wall, store, sink, seconds=16.0, clock=clock)
     assert clock.slept == [5.0, 10.0]
     assert run.connections == 3 and keys(sink) == [key(0)]
     assert "refused with 503" in run.errors[0]
