@@ -91,6 +91,17 @@ class RateLimitedError(UpstreamError):
 
 
 @dataclass
+class PlatformStatusError(UpstreamError):
+    """A platform answered with an error status (not a network failure): ``status`` says which.
+
+    Stream consumers back off differently for the two (X: linear after network errors,
+    exponential after HTTP errors).
+    """
+
+    status: int = 0
+
+
+@dataclass
 class QuerySyntaxError(ParseError):
     """A keyword query is not valid; ``column`` is 1-based (0 when the whole query is at fault)."""
 

@@ -327,12 +327,16 @@ def _stream_function(platform: str, stream: str) -> Any:
             "connections": run.connections,
             "errors": len(run.errors),
         }
-        logger.info("stream read", extra={**summary, "last_error": run.errors[-1:]})
+        if run.waited:
+            summary["backing_off_seconds"] = round(run.waited)
+        logger.info(
+            "stream read", extra={**summary, "last_error": run.errors[-1:], "notes": run.notes}
+        )
         metrics.add_metric(name="StreamEvents", unit="Count", value=run.events)
         metrics.add_metric(name="MentionsIngested", unit="Count", value=run.mentions)
         return summary
 
-    consume.__name__ = consume.__qualname__ = f"consume_{stream}"
+    consume.__name__ = consume.__qualname__ = f"consume_{stream.replace('-', '_')}"
     return consume
 
 

@@ -67,6 +67,11 @@ ENV_AWS_READ_TIMEOUT = "TVARIT_AWS_READ_TIMEOUT"
 # How long one scheduled run of a stream consumer reads (Jetstream): just under a minute in
 # Lambda (its timeout is 60 s, the schedule every minute); the local stack runs short ones.
 ENV_STREAM_SECONDS = "TVARIT_STREAM_SECONDS"
+# The X API plan of this stage's bearer token: "basic" (the default: no filtered stream, the
+# timeline poller only), "pro" (the filtered stream) or "enterprise" (the stream with
+# ``backfill_minutes``). What each plan allows is the X adapter's table (docs/platforms.md).
+ENV_X_PLAN = "TVARIT_X_PLAN"
+X_PLANS = ("basic", "pro", "enterprise")
 
 # The Telegram bot as a delivery channel (issue 13): its username (t.me/<username>; setting it
 # turns the channel on), the queue of its sends, and the Bot API's base URL (the local fake).
@@ -148,6 +153,7 @@ class Settings:
     sms_template_id: str = ""
     aws_read_timeout: float = 2.0
     stream_seconds: float = 54.0
+    x_plan: str = "basic"
     telegram_bot_username: str = ""
     telegram_queue_url: str = ""
     telegram_api_url: str = "https://api.telegram.org"
@@ -226,6 +232,9 @@ class Settings:
         unknown = sorted(set(channels) - {"push", "sms", "email"})
         if unknown:
             raise ValueError(f"{ENV_CHANNELS}: unknown channel(s) {', '.join(unknown)}")
+        x_plan = env.get(ENV_X_PLAN, "").strip().lower() or "basic"
+        if x_plan not in X_PLANS:
+            raise ValueError(f"{ENV_X_PLAN}: unknown plan {x_plan!r}; one of {', '.join(X_PLANS)}")
         return cls(
             stage=env.get(ENV_STAGE, "dev"),
             region=env.get(ENV_REGION) or env.get(ENV_DEFAULT_REGION) or DEFAULT_REGION,
@@ -264,6 +273,7 @@ class Settings:
             sms_template_id=env.get(ENV_SMS_TEMPLATE_ID, "").strip(),
             aws_read_timeout=float(env.get(ENV_AWS_READ_TIMEOUT, "2")),
             stream_seconds=float(env.get(ENV_STREAM_SECONDS, "54")),
+            x_plan=x_plan,
             telegram_bot_username=env.get(ENV_TELEGRAM_BOT_USERNAME, "").strip().lstrip("@"),
             telegram_queue_url=env.get(ENV_TELEGRAM_QUEUE_URL, ""),
             telegram_api_url=env.get(ENV_TELEGRAM_API_URL, "").rstrip("/")

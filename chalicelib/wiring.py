@@ -269,7 +269,8 @@ class Container:
         desc = next(st for st in BY_NAME[platform].streams if st.name == stream)
         local = s.platform_base_url.rstrip("/")
         # The fake server speaks WebSocket on its HTTP port.
-        base = local.replace("http", "ws", 1) + desc.local_path if local else desc.base_url
+        root = local.replace("http", "ws", 1) if desc.websocket else local
+        base = root + desc.local_path if local else desc.base_url
         watched = [
             a.platform_id or a.handle
             for leader in self.config.watch_config().leaders.values()
@@ -279,7 +280,16 @@ class Container:
         consumer = StreamConsumer(
             self.cursor_store, QueueMentionSink(self.mention_queue), self.wall_time
         )
-        return StreamContext(consumer, base, watched, s.stream_seconds, self.secret, self.wall_time)
+        return StreamContext(
+            consumer,
+            base,
+            watched,
+            s.stream_seconds,
+            self.secret,
+            self.wall_time,
+            setting=lambda name: str(getattr(s, name, "")),
+            cursors=self.cursor_store,
+        )
 
     def job_context(self, platform: str, job: str) -> JobContext:
         """What the descriptor's scheduled job needs: its endpoint, the watched ids, its state."""

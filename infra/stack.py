@@ -566,6 +566,23 @@ FUNCTIONS: tuple[Function, ...] = (
         ),
     ),
     Function(
+        "consume-filtered-stream",
+        "ConsumeFilteredStream",
+        # X's filtered stream on the plans that have it (TVARIT_X_PLAN; "basic", the default,
+        # returns at once): keeps the rules in step with the watchlist, reads for
+        # TVARIT_STREAM_SECONDS (54) of each minute (docs/platforms.md).
+        timeout=60,
+        memory=256,
+        reserved_concurrency=1,  # X allows one connection per app on Pro
+        grants=(
+            # Watch config; the stream's cursor and the digest of the synced rules.
+            table_grant("config", "GetItem", "Query", "PutItem"),
+            send_grant(MENTIONS.logical_id, "EnqueueMentions"),
+            secrets_grant("x_bearer_token"),
+        ),
+        env={cfg.ENV_X_PLAN: ("XPlan", "X API plan: basic (no filtered stream), pro, enterprise")},
+    ),
+    Function(
         "renew-websub",
         "RenewWebsub",
         # Every 6 hours: subscribes watched channels whose 5-day WebSub lease ends within 2 days.

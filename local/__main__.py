@@ -283,7 +283,12 @@ def _start_polling(stack: Any, demo: Any, posts: list[dict[str, Any]]) -> Any:
     from local.polling_demo import start_polling, summary
 
     before = stack.task_count()
-    polling = start_polling(stack, demo.leaders, posts, every_seconds=5.0)
+    polling = start_polling(stack, demo.leaders, posts, every_seconds=5.0, x_plan="enterprise")
+    from local.fake_platforms import stream_from_timelines
+
+    # The demo's newest X posts are on the filtered stream too: one post, two paths, one
+    # mention.
+    stream_from_timelines(polling.fake.data, time.time())
     print(f"Polling the fake platform APIs at {polling.fake.url} every 5 s (schedule)")
     time.sleep(2.0)  # the first schedule tick and its polls
     _wait_until_quiet(stack)
@@ -306,14 +311,21 @@ def _print_sources(polling: Any) -> None:
     for conn in fake.jetstream_connections[:1]:
         print(
             f"  Jetstream           {fake.url.replace('http', 'ws', 1)}/subscribe "
-            f"(wantedDids={','.join(conn['dids'])}), {len(polling.streams)} consumer every 5 s"
+            f"(wantedDids={','.join(conn['dids'])}), "
+            f"{len(polling.streams)} stream consumer(s) every 5 s"
+        )
+    for conn in fake.x_stream_connections[:1]:
+        rules = "; ".join(r["value"] for r in fake.x_rules)
+        print(
+            f"  X filtered stream   {fake.url}/2/tweets/search/stream (rules: {rules}), "
+            f"backfill_minutes={conn['backfill_minutes']}, {len(fake.x_stream_connections)} "
+            "connection(s)"
         )
     for key in stream_keys():
         state = container().cursor_store.get(key)
         if state is not None:
-            print(
-                f"    cursor {key} in DynamoDB: {dict(state.cursor).get('time_us', '-')} (time_us)"
-            )
+            position = ", ".join(f"{k}={v}" for k, v in state.cursor.items() if k != "seen")
+            print(f"    cursor {key} in DynamoDB: {position or '-'}")
     calls = fake.paths("/youtube/v3/playlistItems")
     if calls:
         print(

@@ -40,6 +40,7 @@ from chalicelib.domain.platforms import platform
 from chalicelib.services.polling import PlatformClient, WatchedAccount
 
 EVENTS = Path(__file__).resolve().parent.parent / "tests" / "events"
+X_RULES_PATH = "/2/tweets/search/stream/rules"
 X_TOKEN = "fake-x-bearer"  # noqa: S105 (a fake credential for the fake server)
 YOUTUBE_KEY = "fake-youtube-key"
 TELEGRAM_TOKEN = "123:fake"  # noqa: S105
@@ -81,6 +82,10 @@ class Dataset:
     x_posts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     x_users: dict[str, dict[str, Any]] = field(default_factory=dict)
     x_stream: bytes = b""
+    # The filtered stream's posts, each ``{"at": <fake clock seconds>, "tweet": {...v2 post}}``
+    # in time order; tests append "live" ones. A connection sends those at or after its start
+    # (its connect time, less ``backfill_minutes``) whose author a rule names.
+    x_stream_posts: list[dict[str, Any]] = field(default_factory=list)
     youtube_activities: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     youtube_videos: dict[str, dict[str, Any]] = field(default_factory=dict)
     youtube_comments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -231,6 +236,8 @@ class FakePlatforms:
         port: int = 0,
         clock: Callable[[], float] = time.time,
         x_rate_limit: int = 1500,
+        x_rule_length: int = 1024,
+        x_keepalive: float = 0.2,
     ) -> None:
         self.data = dataset if dataset is not None else recorded_dataset()
         self.requests: list[tuple[str, str, dict[str, str]]] = []
@@ -242,6 +249,13 @@ class FakePlatforms:
         self._x_rate_limit = x_rate_limit
         self._x_remaining = x_rate_limit
         self.jetstream_connections: list[dict[str, Any]] = []
+        # X's filtered stream: its rules (id, value, tag), what each connection asked, cuts.
+        self.x_rules: list[dict[str, str]] = []
+        self.x_stream_connections: list[dict[str, Any]] = []
+        self.x_stream_drops: list[int] = []
+        self._x_rule_length = x_rule_length
+        self._x_keepalive = x_keepalive  # X sends one every 20 s; tests want them sooner
+        self._x_next_rule = 1_585_000_000_000_000_000
         self.jetstream_drops: list[int] = []
         # Form fields of each WebSub (un)subscription request the fake hub accepted.
         self.websub_requests: list[dict[str, str]] = []
@@ -328,8 +342,11 @@ class FakePlatforms:
                 {"Content-Type": "application/json", **fault.headers},
                 fault.body,
             )
+        elif parts.path == "/2/tweets/search/stream" and not self.x_rules:
+            self._stream(handler)  # no rules: the recorded capture, for ``read_stream``
+            return
         elif parts.path == "/2/tweets/search/stream":
-            self._stream(handler)
+            self._x_live(handler, query, headers)
             return
         elif parts.path == "/subscribe" and headers.get("upgrade", "").lower() == "websocket":
             self._jetstream(handler, urllib.parse.parse_qs(parts.query), headers)
@@ -352,6 +369,8 @@ class FakePlatforms:
         segs = [s for s in path.split("/") if s]
         if len(segs) == 4 and segs[:2] == ["2", "users"] and segs[3] == "tweets":
             return self._x_timeline(segs[2], q, headers)
+        if path == X_RULES_PATH:
+            return self._x_rules_get(headers)
         # Where an API lives under the server's root is its descriptor's ``local_path``.
         youtube = platform("youtube").local_path + "/"
         if path.startswith(youtube) and "/" not in path[len(youtube) :]:
@@ -416,6 +435,169 @@ class FakePlatforms:
         handler.end_headers()
         handler.wfile.write(body)
 
+    # --- X filtered stream: rules and the live stream ----------------------------------
+
+    def drop_x_stream_after(self, *counts: int) -> None:
+        """Cut the next stream connections (one count each) that many posts in, mid-message."""
+        with self._lock:
+            self.x_stream_drops.extend(counts)
+
+    def _x_sent(self) -> str:
+        return datetime.fromtimestamp(self._clock(), tz=UTC).isoformat(timespec="milliseconds")
+
+    def _x_rules_get(self, headers: Mapping[str, str]) -> Reply:
+        if headers.get("authorization") != f"Bearer {X_TOKEN}":
+            return _json({"title": "Unauthorized", "status": 401}, 401)
+        with self._lock:
+            rules = [dict(r) for r in self.x_rules]
+        doc: dict[str, Any] = {"meta": {"sent": self._x_sent(), "result_count": len(rules)}}
+        if rules:
+            doc["data"] = rules
+        return _json(doc)
+
+    def _x_rules_post(self, body: bytes, headers: Mapping[str, str]) -> Reply:
+        # X's shapes: {"add": [{"value", "tag"}]} answers 201 with the created rules and a
+        # summary; {"delete": {"ids": [...]}} answers 200 with a summary; per-rule problems
+        # come in "errors" (DuplicateRule, or an invalid rule such as one too long).
+        if headers.get("authorization") != f"Bearer {X_TOKEN}":
+            return _json({"title": "Unauthorized", "status": 401}, 401)
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            return _json({"title": "Invalid Request", "detail": "body is not JSON"}, 400)
+        errors: list[dict[str, Any]] = []
+        sent = self._x_sent()
+        if isinstance(doc.get("add"), list):
+            created: list[dict[str, str]] = []
+            with self._lock:
+                for rule in doc["add"]:
+                    value, tag = str(rule.get("value", "")), str(rule.get("tag", ""))
+                    same = next((r for r in self.x_rules if r["value"] == value), None)
+                    if same is not None:
+                        errors.append(
+                            {
+                                "value": value,
+                                "id": same["id"],
+                                "title": "DuplicateRule",
+                                "type": "https://api.twitter.com/2/problems/duplicate-rules",
+                            }
+                        )
+                    elif not value or len(value) > self._x_rule_length:
+                        errors.append(
+                            {
+                                "value": value,
+                                "details": [
+                                    f"Rules must be 1 to {self._x_rule_length} characters long"
+                                ],
+                                "title": "Invalid Rule",
+                                "type": "https://api.twitter.com/2/problems/invalid-rules",
+                            }
+                        )
+                    else:
+                        self._x_next_rule += 1
+                        new = {"id": str(self._x_next_rule), "value": value, "tag": tag}
+                        self.x_rules.append(new)
+                        created.append(dict(new))
+            summary = {
+                "created": len(created),
+                "not_created": len(doc["add"]) - len(created),
+                "valid": len(doc["add"]) - sum(e["title"] != "DuplicateRule" for e in errors),
+                "invalid": sum(e["title"] != "DuplicateRule" for e in errors),
+            }
+            out: dict[str, Any] = {"meta": {"sent": sent, "summary": summary}}
+            if created:
+                out["data"] = created
+            if errors:
+                out["errors"] = errors
+            return _json(out, 201)
+        if isinstance(doc.get("delete"), dict):
+            ids = [str(i) for i in doc["delete"].get("ids", [])]
+            with self._lock:
+                known = {r["id"] for r in self.x_rules}
+                self.x_rules = [r for r in self.x_rules if r["id"] not in ids]
+            missing = [i for i in ids if i not in known]
+            errors = [
+                {
+                    "value": i,
+                    "detail": "Rule does not exist",
+                    "title": "Invalid Request",
+                    "type": "https://api.twitter.com/2/problems/invalid-request",
+                }
+                for i in missing
+            ]
+            summary = {"deleted": len(ids) - len(missing), "not_deleted": len(missing)}
+            out = {"meta": {"sent": sent, "summary": summary}}
+            if errors:
+                out["errors"] = errors
+            return _json(out)
+        return _json({"title": "Invalid Request", "detail": "one of add or delete"}, 400)
+
+    def _x_live(
+        self, handler: BaseHTTPRequestHandler, q: Mapping[str, str], headers: Mapping[str, str]
+    ) -> None:
+        if headers.get("authorization") != f"Bearer {X_TOKEN}":
+            _reply(handler, _json({"title": "Unauthorized", "status": 401}, 401))
+            return
+        raw = q.get("backfill_minutes", "0") or "0"
+        if not raw.isdigit() or int(raw) > 5:
+            problem = {"title": "Invalid Request", "detail": "backfill_minutes: 1 to 5"}
+            _reply(handler, _json(problem, 400))
+            return
+        backfill = int(raw)
+        now = self._clock()
+        start = now - 60 * backfill
+        with self._lock:
+            self.x_stream_connections.append({**q, "backfill_minutes": backfill, "at": now})
+            drop = self.x_stream_drops.pop(0) if self.x_stream_drops else None
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+        handler.close_connection = True
+        position = sent = 0
+        keepalive_at = time.monotonic() + self._x_keepalive
+        try:
+            while not self._stopping.is_set():
+                with self._lock:
+                    pending = self.data.x_stream_posts[position:]
+                    rules = [dict(r) for r in self.x_rules]
+                for item in pending:
+                    position += 1
+                    if float(item["at"]) < start:
+                        continue  # before this connection (and its backfill): the gap
+                    message = self._x_message(item["tweet"], rules)
+                    if message is None:
+                        continue
+                    if drop is not None and sent >= drop:
+                        _chunk(handler, message[: len(message) // 2])
+                        handler.connection.settimeout(0.05)
+                        _drop(handler.connection)
+                        return
+                    _chunk(handler, message)
+                    sent += 1
+                if time.monotonic() >= keepalive_at:
+                    _chunk(handler, b"\r\n")
+                    keepalive_at = time.monotonic() + self._x_keepalive
+                time.sleep(0.02)
+        except OSError:
+            return  # the client hung up
+
+    def _x_message(self, tweet: Mapping[str, Any], rules: list[dict[str, str]]) -> bytes | None:
+        author = str(tweet.get("author_id", ""))
+        user = self.data.x_users.get(author, {})
+        names = {f"from:{author}", f"from:{user.get('username', '')}".lower()}
+        matched = [
+            {"id": r["id"], "tag": r["tag"]}
+            for r in rules
+            if any(c.lower() in names for c in r["value"].split(" OR "))
+        ]
+        if not matched:
+            return None
+        doc: dict[str, Any] = {"data": tweet, "matching_rules": matched}
+        if user:
+            doc["includes"] = {"users": [user]}
+        return json.dumps(doc, ensure_ascii=False).encode() + b"\r\n"
+
     # --- the WebSub hub (POST /subscribe, as pubsubhubbub.appspot.com) -------------------
 
     def _serve_post(self, handler: BaseHTTPRequestHandler) -> None:
@@ -426,6 +608,15 @@ class FakePlatforms:
             self.requests.append(("POST", handler.path, headers))
         path = urllib.parse.urlsplit(handler.path).path
         fault = self._take_fault(path)
+        if fault is None and path == X_RULES_PATH:
+            code, out_headers, doc = self._x_rules_post(body, headers)
+            handler.send_response(code)
+            for name, value in out_headers.items():
+                handler.send_header(name, value)
+            handler.send_header("Content-Length", str(len(doc)))
+            handler.end_headers()
+            handler.wfile.write(doc)
+            return
         if fault is not None:
             status, reply = fault.status, fault.body
         elif path == "/subscribe":
@@ -626,6 +817,22 @@ def _drop(sock: Any) -> None:
         sock.shutdown(socket.SHUT_WR)
 
 
+def _chunk(handler: BaseHTTPRequestHandler, data: bytes) -> None:
+    """One piece of a chunked body (HTTP/1.1), sent at once."""
+    handler.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+    handler.wfile.flush()
+
+
+def _reply(handler: BaseHTTPRequestHandler, reply: Reply) -> None:
+    status, headers, body = reply
+    handler.send_response(status)
+    for name, value in headers.items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 def _ws_send(handler: BaseHTTPRequestHandler, opcode: int, payload: bytes) -> None:
     # Server frames are unmasked (RFC 6455 section 5.1).
     n = len(payload)
@@ -716,6 +923,16 @@ def demo_dataset(posts: Iterable[Mapping[str, Any]]) -> Dataset:
             }
         )
     return data
+
+
+def stream_from_timelines(data: Dataset, at: float, newest: int = 5) -> None:
+    """The ``newest`` X timeline posts of each account also on the filtered stream, at ``at``.
+
+    The first poll reads these too: the stream shows one post coming by two paths.
+    """
+    for tweets in data.x_posts.values():
+        for tweet in sorted(tweets, key=lambda t: _int_id(t["id"]))[-newest:]:
+            data.x_stream_posts.append({"at": at, "tweet": copy.deepcopy(tweet)})
 
 
 def pollable_leaders(leaders: Iterable[Leader], feed_url: str) -> list[Leader]:

@@ -76,8 +76,12 @@ def start_polling(
     every_seconds: float = 5.0,
     run_pump: bool = True,
     stream_seconds: float = 1.0,
+    x_plan: str = "basic",
 ) -> PollingDemo:
-    """Start the fake platforms and the pollers against a started local stack."""
+    """Start the fake platforms and the pollers against a started local stack.
+
+    ``x_plan`` other than "basic" turns on X's filtered stream consumer (TVARIT_X_PLAN).
+    """
     fake = FakePlatforms(demo_dataset(posts)).start()
     sqs = stack.clients["sqs"]
     url = sqs.create_queue(QueueName=POLLS_QUEUE_NAME, Attributes={"VisibilityTimeout": "30"})[
@@ -92,6 +96,7 @@ def start_polling(
             cfg.ENV_PLATFORM_BASE_URL: fake.url,
             # A stream run holds the local stack's one invocation lock: keep it short here.
             cfg.ENV_STREAM_SECONDS: str(stream_seconds),
+            cfg.ENV_X_PLAN: x_plan,
             **FAKE_ENV,
         }
     )
@@ -112,7 +117,11 @@ def start_polling(
     schedule = ScheduleMapping("schedule-polls", events.schedule_polls, every_seconds)
     pump.schedules.append(schedule)
     streams = [
-        ScheduleMapping(f"consume-{st.name}", getattr(events, f"consume_{st.name}"), every_seconds)
+        ScheduleMapping(
+            f"consume-{st.name}",
+            getattr(events, f"consume_{st.name.replace('-', '_')}"),
+            every_seconds,
+        )
         for p in PLATFORMS
         for st in p.streams
     ]

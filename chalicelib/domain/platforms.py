@@ -51,6 +51,8 @@ class Stream:
     base_url: str  # production's stream root
     local_path: str = ""  # under the fake server's root (as ws://)
     every_minutes: int = 1
+    # A WebSocket (Jetstream); False: a long-lived HTTP response (X's filtered stream).
+    websocket: bool = True
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,12 @@ PLATFORMS: tuple[Platform, ...] = (
         parser="parse_x",
         stream_tail="truncated_tail",
         pollable=True,
+        # The filtered stream: only on plans that have it (TVARIT_X_PLAN, docs/platforms.md).
+        streams=(
+            Stream(
+                "filtered-stream", "consume_filtered_stream", "https://api.x.com", websocket=False
+            ),
+        ),
         cursor=("since_id",),
     ),
     Platform(

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chalicelib.domain.mention import Mention
-from chalicelib.errors import RateLimitedError, UpstreamError
+from chalicelib.errors import PlatformStatusError, RateLimitedError, UpstreamError
 from chalicelib.services.polling import CursorStore, MentionSink, PollState
 
 
@@ -57,6 +57,11 @@ class StreamRun:
     connections: int = 0
     errors: list[str] = field(default_factory=list)
     cursor: Mapping[str, str] = field(default_factory=dict)
+    # Seconds still to wait, when the run did not connect because the platform's backoff
+    # (saved by an earlier run) outlasts it.
+    waited: float = 0.0
+    # What the run could not cover and who does (X without backfill: the timeline poller).
+    notes: list[str] = field(default_factory=list)
 
 
 class StreamConsumer:
@@ -81,7 +86,16 @@ class StreamConsumer:
         until = self._clock() + seconds
         state = self._cursors.get(source.key) or PollState()
         run = StreamRun(source.key, cursor=dict(state.cursor))
-        failures = 0
+        # Failures in a row carry over between runs, so a platform's exponential backoff
+        # keeps growing while it keeps refusing (the first batch of a connection resets it).
+        failures = 0 if state.healthy else state.failures
+        held = state.next_due_at - self._wall()
+        if held > 0:
+            # The platform asked us to wait (a 429 or an error status) past the last run's end.
+            if self._clock() + held >= until:
+                run.waited = held
+                return run
+            self._sleep(held)
         while self._clock() < until:
             run.connections += 1
             try:
@@ -99,23 +113,35 @@ class StreamConsumer:
             except UpstreamError as err:
                 failures += 1
                 run.errors.append(err.detail)
-                self._save(source.key, run.cursor, err.detail)
                 wait = source.backoff(failures, err)
                 if isinstance(err, RateLimitedError) and err.retry_at is not None:
                     wait = max(wait, err.retry_at - self._wall())
-                if self._clock() + wait >= until:
+                fits = self._clock() + wait < until
+                # A drop is retried by the next run at once; a refusal is held until its
+                # backoff is over, even when that is after this run.
+                refused = isinstance(err, RateLimitedError | PlatformStatusError)
+                hold = self._wall() + wait if refused and not fits else 0.0
+                self._save(source.key, run.cursor, err.detail, failures, hold)
+                if not fits:
                     return run  # the next scheduled run reconnects
                 self._sleep(wait)
         return run
 
-    def _save(self, key: str, cursor: Mapping[str, str], error: str) -> None:
+    def _save(
+        self,
+        key: str,
+        cursor: Mapping[str, str],
+        error: str,
+        failures: int = 0,
+        next_due_at: float = 0.0,
+    ) -> None:
         now = self._wall()
         self._cursors.save(
             key,
             PollState(
                 cursor=dict(cursor),
-                next_due_at=0.0,
-                failures=1 if error else 0,
+                next_due_at=next_due_at,
+                failures=max(1, failures) if error else 0,
                 healthy=not error,
                 last_error=error,
                 last_success_at=None if error else now,
@@ -133,6 +159,10 @@ class StreamContext:
     seconds: float  # how long this run may read
     secret: Callable[[str], str] = lambda _name: ""
     wall_clock: Callable[[], float] = time.time
+    # A plain setting by Settings field name (the X plan); "" when unknown.
+    setting: Callable[[str], str] = lambda _name: ""
+    # Where a consumer keeps state besides its cursor (X: the digest of its synced rules).
+    cursors: CursorStore | None = None
 
 
 class HttpSender(Protocol):

@@ -19,7 +19,10 @@ def running() -> Iterator[tuple[LocalStack, PollingDemo]]:
     try:
         demo = load_demo_config()
         seed(wiring.container().config_repo, demo)
-        polling = start_polling(stack, demo.leaders, load_posts(), run_pump=False)
+        # X's filtered stream on too (its plan is off by default): every stream path runs here.
+        polling = start_polling(
+            stack, demo.leaders, load_posts(), run_pump=False, x_plan="enterprise"
+        )
         yield stack, polling
     finally:
         if polling is not None:
@@ -89,7 +92,7 @@ def test_jetstream_runs_in_the_stack_and_resumes_without_gap_or_duplicate_task(
     stack.pump.drain()
     conn = polling.fake.jetstream_connections[0]
     assert conn["dids"] == ["did:plc:tvaritleader0000000000a"]  # the watched DID only
-    (key,) = stream_keys()
+    (key,) = [k for k in stream_keys() if k.startswith("bluesky#")]
     store = wiring.container().cursor_store
     first = store.get(key)
     assert first is not None and first.cursor["time_us"]
@@ -112,6 +115,57 @@ def test_jetstream_runs_in_the_stack_and_resumes_without_gap_or_duplicate_task(
     # and no new task.
     tasks_after = stack.task_count()
     store.save(key, PollState(cursor=first.cursor, last_success_at=time.time()))
+    polling.read_streams()
+    stack.pump.drain()
+    assert _mention_keys() - keys == want
+    assert stack.task_count() == tasks_after >= tasks
+
+
+def _x_stream_post(n: int, author: str, text: str) -> dict[str, object]:
+    tid = str(1_990_000_000_000_000_000 + n)
+    return {
+        "id": tid,
+        "text": text,
+        "author_id": author,
+        "created_at": "2027-01-15T08:00:00.000Z",
+        "edit_history_tweet_ids": [tid],
+    }
+
+
+def test_x_filtered_stream_runs_in_the_stack_and_a_cut_resumes_with_backfill_once(
+    running: tuple[LocalStack, PollingDemo],
+) -> None:
+    import time
+
+    from chalicelib.services.polling import PollState
+
+    stack, polling = running
+    assert stack.pump is not None
+    fake = polling.fake
+    polling.read_streams()  # the first run syncs the rules with the watchlist
+    stack.pump.drain()
+    assert sorted(r["value"] for r in fake.x_rules) == ["from:18839785 OR from:405427035"]
+    stream_key = "x#filtered-stream"
+    store = wiring.container().cursor_store
+    first = store.get(stream_key)
+    assert first is not None and first.cursor["seen_at"]
+    keys, tasks = _mention_keys(), stack.task_count()
+    # Posts made while no run reads; the next run is cut mid-way through the second one.
+    texts = ["पहली नई पोस्ट #चुनाव", "दूसरी नई पोस्ट", "तीसरी नई पोस्ट"]
+    at = time.time() - 2
+    for n, text in enumerate(texts):
+        fake.data.x_stream_posts.append({"at": at, "tweet": _x_stream_post(n, "18839785", text)})
+    fake.drop_x_stream_after(1)
+    polling.read_streams()  # cut; 250 ms later a reconnect with backfill resends
+    stack.pump.drain()
+    want = {f"x#{1_990_000_000_000_000_000 + n}" for n in range(3)}
+    assert _mention_keys() - keys == want
+    asked = [c["backfill_minutes"] for c in fake.x_stream_connections]
+    assert asked[-2:] == [1, 1]
+    # A crash before the position was saved, and backfill again: the same posts are read
+    # again. No new mention, and no new task.
+    tasks_after = stack.task_count()
+    store.save(stream_key, PollState(cursor=first.cursor, last_success_at=time.time()))
     polling.read_streams()
     stack.pump.drain()
     assert _mention_keys() - keys == want

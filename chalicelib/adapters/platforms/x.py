@@ -7,12 +7,17 @@ exactly (never through a float) and a lossy float id is refused.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
-from collections.abc import Callable, Mapping
+import math
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from chalicelib.adapters.http_stream import OpenStream, StreamingResponse, urllib3_stream_opener
 from chalicelib.adapters.platforms._common import (
     Json,
     as_dict,
@@ -30,10 +35,18 @@ from chalicelib.adapters.platforms._common import (
     req,
     req_id,
 )
-from chalicelib.adapters.platforms.http import HttpTransport, check_status, with_query
+from chalicelib.adapters.platforms.http import (
+    HttpResponse,
+    HttpTransport,
+    Urllib3Transport,
+    check_status,
+    retry_at,
+    with_query,
+)
 from chalicelib.domain.mention import Author, Mention, Reference
-from chalicelib.errors import ParseError
-from chalicelib.services.polling import FetchResult
+from chalicelib.errors import ParseError, PlatformStatusError, RateLimitedError, UpstreamError
+from chalicelib.services.polling import CursorStore, FetchResult, PollState
+from chalicelib.services.streams import StreamBatch, StreamContext, StreamRun
 
 PLATFORM = "x"
 API_BASE = "https://api.x.com"
@@ -571,3 +584,479 @@ def truncated_tail(raw: bytes) -> str:
         return ""
     except json.JSONDecodeError:
         return parse_x_stream(text).truncated_tail
+
+
+# --- filtered stream (the descriptor's stream) --------------------------------------------
+#
+# A scheduled run syncs the rules with the watchlist (only when it changed), then reads
+# GET /2/tweets/search/stream until just before its deadline, handing each post to the
+# mentions queue like a poll does. X keeps no cursor: what a run misses between its end and
+# the next run's start comes back only through ``backfill_minutes`` (Enterprise); without it
+# the timeline poller is the safety net (docs/platforms.md, "Streams").
+
+STREAM_KEY = f"{PLATFORM}#filtered-stream"
+RULES_KEY = f"{PLATFORM}#filtered-stream-rules"
+STREAM_PATH = "/2/tweets/search/stream"
+RULES_PATH = "/2/tweets/search/stream/rules"
+# Our rules carry this tag; rules with another tag belong to someone else and are left alone.
+RULE_TAG = "tvarit watchlist"
+MAX_BACKFILL_MINUTES = 5
+# X sends a keep-alive every 20 s; this much silence is a stalled connection (reconnect).
+STALL_SECONDS = 30.0
+# Rules per POST (X validates a request as a whole; a smaller request fails smaller).
+RULES_PER_REQUEST = 100
+_ACCOUNT = re.compile(r"[A-Za-z0-9_]{1,20}")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What an X API plan allows of the filtered stream (X's pricing pages, 2025)."""
+
+    stream: bool
+    max_rules: int = 0
+    rule_length: int = 0
+    backfill: bool = False
+
+
+PLANS: Mapping[str, Plan] = {
+    "basic": Plan(stream=False),
+    "pro": Plan(stream=True, max_rules=1000, rule_length=1024),
+    "enterprise": Plan(stream=True, max_rules=25_000, rule_length=2048, backfill=True),
+}
+
+
+def linear_backoff(attempt: int, step: float, cap: float) -> float:
+    """``step`` more per attempt, at most ``cap``."""
+    return min(cap, step * max(1, attempt))
+
+
+def exponential_backoff(attempt: int, start: float, cap: float) -> float:
+    """``start``, doubled per attempt, at most ``cap``."""
+    return min(cap, start * float(2 ** min(max(1, attempt) - 1, 32)))
+
+
+def reconnect_delay(failures: int, error: UpstreamError) -> float:
+    """X's documented reconnect backoff for the ``failures``-th failure in a row.
+
+    Network errors: linear from 250 ms to 16 s. HTTP errors: exponential from 5 s to 320 s.
+    429: exponential from 1 minute (X names no cap; ours is 64 minutes).
+    """
+    if isinstance(error, RateLimitedError):
+        return exponential_backoff(failures, 60.0, 3840.0)
+    if isinstance(error, PlatformStatusError):
+        return exponential_backoff(failures, 5.0, 320.0)
+    return linear_backoff(failures, 0.25, 16.0)
+
+
+@dataclass(frozen=True)
+class StreamRule:
+    """One filtered-stream rule as X lists it."""
+
+    id: str
+    value: str
+    tag: str = ""
+
+
+@dataclass(frozen=True)
+class RuleChanges:
+    """What a rules sync sends: values to add, rule ids to delete, accounts left out."""
+
+    add: tuple[str, ...] = ()
+    delete: tuple[str, ...] = ()
+    # Watched accounts no rule holds: the plan's rule count is used up, or not an X account.
+    left_out: tuple[str, ...] = ()
+
+
+def rule_account(watched: str) -> str | None:
+    """The ``from:`` operand of a watched account (user id or username), None if it is not one."""
+    name = watched.strip().removeprefix("@")
+    return name if _ACCOUNT.fullmatch(name) else None
+
+
+def pack_from_rules(accounts: Sequence[str], max_length: int) -> list[str]:
+    """``from:a OR from:b ...`` rules, filled greedily in sorted order, each ≤ ``max_length``."""
+    rules: list[str] = []
+    current = ""
+    for account in sorted(set(accounts)):
+        clause = f"from:{account}"
+        if len(clause) > max_length:
+            raise ValueError(f"{clause!r} is longer than a rule may be ({max_length})")
+        joined = f"{current} OR {clause}" if current else clause
+        if len(joined) <= max_length:
+            current = joined
+        else:
+            rules.append(current)
+            current = clause
+    if current:
+        rules.append(current)
+    return rules
+
+
+def rule_accounts(value: str) -> frozenset[str] | None:
+    """The accounts of a rule we write (``from:`` clauses joined by OR); None for another rule."""
+    accounts: list[str] = []
+    for part in value.split(" OR "):
+        operand = part.removeprefix("from:")
+        if operand == part or not _ACCOUNT.fullmatch(operand):
+            return None
+        accounts.append(operand)
+    return frozenset(accounts)
+
+
+def plan_rules(
+    current: Sequence[StreamRule], watched: Sequence[str], plan: Plan, tag: str = RULE_TAG
+) -> RuleChanges:
+    """The least change that makes our rules cover exactly the watched accounts.
+
+    A rule of ours is kept while every account in it is still watched (and no kept rule
+    holds it already); any other rule of ours is deleted and its still-watched accounts are
+    packed, with the new ones, into new rules. Rules with another tag are not ours: kept,
+    but they count against the plan's number of rules.
+    """
+    wanted: set[str] = set()
+    invalid: list[str] = []
+    for w in watched:
+        account = rule_account(w)
+        if account is None:
+            invalid.append(w)
+        else:
+            wanted.add(account)
+    covered: set[str] = set()
+    delete: list[str] = []
+    for rule in current:
+        if rule.tag != tag:
+            continue
+        accounts = rule_accounts(rule.value)
+        if (
+            accounts is None
+            or len(rule.value) > plan.rule_length
+            or not accounts <= wanted
+            or accounts & covered
+        ):
+            delete.append(rule.id)
+        else:
+            covered |= accounts
+    new = pack_from_rules(sorted(wanted - covered), plan.rule_length) if plan.rule_length else []
+    room = max(0, plan.max_rules - (len(current) - len(delete)))
+    left_out = sorted({a for rule in new[room:] for a in rule_accounts(rule) or ()} | set(invalid))
+    return RuleChanges(tuple(new[:room]), tuple(delete), tuple(left_out))
+
+
+def rules_digest(watched: Sequence[str], plan: Plan, tag: str = RULE_TAG) -> str:
+    """What a rules sync depends on: the watched accounts, the plan's limits and our tag."""
+    doc = json.dumps([sorted(set(watched)), plan.max_rules, plan.rule_length, tag])
+    return hashlib.sha256(doc.encode()).hexdigest()[:32]
+
+
+class StreamRules:
+    """GET/POST /2/tweets/search/stream/rules with the app's bearer token."""
+
+    def __init__(
+        self,
+        transport: HttpTransport,
+        bearer_token: str,
+        base_url: str = API_BASE,
+        clock: Callable[[], float] = _zero,
+    ) -> None:
+        self._transport = transport
+        self._token = bearer_token
+        self._url = base_url.rstrip("/") + RULES_PATH
+        self._clock = clock
+
+    def _send(self, method: str, body: Json | None = None) -> Mapping[str, Json]:
+        headers = {"Authorization": f"Bearer {self._token}"}
+        data = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            data = json.dumps(body).encode()
+        resp = self._transport.send(method, self._url, headers, data)
+        check_status(resp, f"x stream rules {method}", self._clock())
+        return as_dict(load_json(resp.body, "x stream rules"), "/")
+
+    def list(self) -> list[StreamRule]:
+        """Every rule of the app's stream."""
+        doc = self._send("GET")
+        out: list[StreamRule] = []
+        for i, raw in enumerate(opt_list(doc, "data", "")):
+            loc = f"/data/{i}"
+            rule = as_dict(raw, loc)
+            out.append(
+                StreamRule(
+                    req_id(rule, "id", loc), opt_str(rule, "value", loc), opt_str(rule, "tag", loc)
+                )
+            )
+        return out
+
+    def add(self, values: Sequence[str], tag: str = RULE_TAG) -> None:
+        """Add rules; X's ``DuplicateRule`` (already there) is not a failure."""
+        for start in range(0, len(values), RULES_PER_REQUEST):
+            chunk = values[start : start + RULES_PER_REQUEST]
+            doc = self._send("POST", {"add": [{"value": v, "tag": tag} for v in chunk]})
+            _raise_rule_errors(doc, "add")
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Delete rules by id."""
+        for start in range(0, len(ids), RULES_PER_REQUEST):
+            doc = self._send(
+                "POST", {"delete": {"ids": list(ids[start : start + RULES_PER_REQUEST])}}
+            )
+            _raise_rule_errors(doc, "delete")
+
+
+def _raise_rule_errors(doc: Mapping[str, Json], action: str) -> None:
+    titles = []
+    for i, raw in enumerate(opt_list(doc, "errors", "")):
+        title = opt_str(as_dict(raw, f"/errors/{i}"), "title", f"/errors/{i}")
+        if title != "DuplicateRule":
+            titles.append(title or "error")
+    if titles:
+        raise UpstreamError(f"x stream rules {action}: refused ({', '.join(sorted(set(titles)))})")
+
+
+@dataclass
+class RuleSync:
+    """What keeping the rules in step did in one run."""
+
+    synced: bool = False  # False: the watchlist had not changed (or the sync failed)
+    changes: RuleChanges = RuleChanges()
+    error: str = ""
+
+
+def sync_rules(
+    api: StreamRules,
+    store: CursorStore | None,
+    watched: Sequence[str],
+    plan: Plan,
+    wall_clock: Callable[[], float],
+) -> RuleSync:
+    """Add missing and delete stale rules, only when the watchlist changed since the last sync.
+
+    The digest of the last successful sync is kept in the poll-state store; a failed sync
+    saves nothing, so the next run tries again (the stream keeps the rules it has meanwhile).
+    """
+    digest = rules_digest(watched, plan)
+    saved = store.get(RULES_KEY) if store is not None else None
+    if saved is not None and saved.cursor.get("digest") == digest:
+        return RuleSync()
+    try:
+        current = api.list()
+        changes = plan_rules(current, watched, plan)
+        # Deletes first: they free the room the adds may need under the plan's rule count.
+        if changes.delete:
+            api.delete(changes.delete)
+        if changes.add:
+            api.add(changes.add)
+    except (UpstreamError, ParseError) as err:
+        return RuleSync(error=err.detail)
+    if store is not None:
+        ours = sum(1 for r in current if r.tag == RULE_TAG) - len(changes.delete) + len(changes.add)
+        store.save(
+            RULES_KEY,
+            PollState(
+                cursor={
+                    "digest": digest,
+                    "rules": str(ours),
+                    "left_out": str(len(changes.left_out)),
+                },
+                last_success_at=wall_clock(),
+            ),
+        )
+    return RuleSync(True, changes)
+
+
+def stream_url(base_url: str, backfill_minutes: int = 0) -> str:
+    """The stream with the timeline poller's fields and expansions (one parser for both)."""
+    return with_query(
+        base_url.rstrip("/") + STREAM_PATH,
+        {
+            "tweet.fields": TWEET_FIELDS,
+            "expansions": "author_id,referenced_tweets.id",
+            "user.fields": USER_FIELDS,
+            "backfill_minutes": backfill_minutes or None,
+        },
+    )
+
+
+def backfill_minutes(plan: Plan, seen_at: float | None, now: float) -> int:
+    """Minutes to ask back on connect: the time since the stream was last heard, 1 to 5.
+
+    0 on a plan without backfill. A first connection (nothing heard yet) asks for one minute,
+    so posts made while the consumer was being deployed are not lost.
+    """
+    if not plan.backfill:
+        return 0
+    if seen_at is None:
+        return 1
+    return max(1, min(MAX_BACKFILL_MINUTES, math.ceil((now - seen_at) / 60)))
+
+
+class FilteredStreamSource:
+    """GET /2/tweets/search/stream read until the run's deadline, a batch per arrival.
+
+    The cursor holds ``seen_at``: when the stream was last heard (a post or a keep-alive), so
+    a reconnect, in this run or the next, asks ``backfill_minutes`` to cover the time since.
+    Backfill repeats posts already delivered; this run skips the ones it delivered, and the
+    mention key makes any other repeat a no-op downstream.
+    """
+
+    key = STREAM_KEY
+
+    def __init__(
+        self,
+        base_url: str,
+        bearer_token: str,
+        plan: Plan,
+        open_stream: OpenStream,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        stall_seconds: float = STALL_SECONDS,
+        save_every: float = 20.0,
+    ) -> None:
+        self._base = base_url
+        self._token = bearer_token
+        self._plan = plan
+        self._open = open_stream
+        self._clock = clock
+        self._wall = wall_clock
+        self._stall = stall_seconds
+        self._save_every = save_every
+        self.delivered: set[str] = set()
+        self.backfills: list[int] = []  # backfill_minutes asked per connection
+
+    def backoff(self, failures: int, error: UpstreamError) -> float:
+        """X's documented backoff (:func:`reconnect_delay`)."""
+        return reconnect_delay(failures, error)
+
+    def read(self, cursor: Mapping[str, str], until: float) -> Iterator[StreamBatch]:
+        """Batches of post mentions as they arrive; raises UpstreamError on a drop or refusal."""
+        seen_at = _float(cursor.get("seen_at", ""))
+        minutes = backfill_minutes(self._plan, seen_at, self._wall())
+        self.backfills.append(minutes)
+        resp = self._open(
+            stream_url(self._base, minutes), {"Authorization": f"Bearer {self._token}"}
+        )
+        try:
+            if resp.status != 200:
+                raise _stream_refusal(resp, self._wall())
+            # Connected: the stream covers us from now on (this also resets the backoff).
+            yield StreamBatch([], _stream_cursor(self._wall()), 0)
+            saved = heard = self._clock()
+            pending = bytearray()  # an unfinished line, kept as bytes: a chunk may end mid-letter
+            while True:
+                now = self._clock()
+                if now >= until:
+                    yield StreamBatch([], _stream_cursor(self._wall()), 0)
+                    return
+                chunk = resp.read(min(until, heard + self._stall) - now)
+                if chunk is None:
+                    if self._clock() >= until:
+                        continue  # the deadline: save where we are, above
+                    raise UpstreamError(
+                        f"x filtered stream stalled: silent for {self._stall:.0f} s"
+                    )
+                if not chunk:
+                    raise UpstreamError("x filtered stream: closed by the server")
+                heard = self._clock()
+                pending += chunk
+                *lines, rest = bytes(pending).split(b"\n")
+                pending[:] = rest
+                mentions, events = self._mentions(lines)
+                if mentions or events or heard - saved >= self._save_every:
+                    yield StreamBatch(mentions, _stream_cursor(self._wall()), events)
+                    saved = heard
+        finally:
+            resp.close()
+
+    def _mentions(self, lines: Sequence[bytes]) -> tuple[list[Mention], int]:
+        out: list[Mention] = []
+        events = 0
+        for line in lines:
+            if not line.strip():
+                continue  # keep-alive
+            events += 1
+            try:
+                found = _parse_document(json.loads(line), "")
+            except (ValueError, ParseError):
+                continue  # one malformed message must not stop the stream
+            for mention in found:
+                if mention.native_id not in self.delivered:
+                    self.delivered.add(mention.native_id)
+                    out.append(mention)
+        return out, events
+
+
+def _float(value: str) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
+
+
+def _stream_cursor(seen_at: float) -> dict[str, str]:
+    return {"seen_at": f"{seen_at:.3f}"}
+
+
+def _stream_refusal(resp: StreamingResponse, now: float) -> UpstreamError:
+    body = resp.rest()
+    headers = {
+        name: value
+        for name in ("x-rate-limit-reset", "retry-after")
+        if (value := resp.header(name)) is not None
+    }
+    if resp.status == 429:
+        # X answers 429 both for the rate limit and for TooManyConnections (a connection of
+        # an earlier run not yet closed on X's side): both back off from a minute.
+        return RateLimitedError(
+            "x filtered stream: rate limited (429)",
+            retry_at=retry_at(HttpResponse(429, body, headers), now),
+        )
+    return PlatformStatusError(f"x filtered stream: refused with {resp.status}", status=resp.status)
+
+
+def consume_filtered_stream(ctx: StreamContext) -> StreamRun:
+    """One scheduled run: rules in step with the watchlist, then the stream until the deadline."""
+    plan_name = ctx.setting("x_plan") or "basic"
+    plan = PLANS.get(plan_name, PLANS["basic"])
+    if not plan.stream:
+        return StreamRun(
+            STREAM_KEY,
+            notes=[f"the {plan_name} plan has no filtered stream: the timeline poller reads X"],
+        )
+    token = ctx.secret("x_bearer_token")
+    watched = sorted({w for w in ctx.watched_ids if rule_account(w)})
+    if not token or not watched:
+        # No token: nothing to connect with; no account: no rule, and nothing would match.
+        reason = "no bearer token" if not token else "no watched account"
+        return StreamRun(STREAM_KEY, notes=[f"filtered stream not read: {reason}"])
+    started = ctx.wall_clock()
+    api = StreamRules(Urllib3Transport(timeout=8.0), token, ctx.base_url, ctx.wall_clock)
+    rules = sync_rules(api, ctx.cursors, ctx.watched_ids, plan, ctx.wall_clock)
+    source = FilteredStreamSource(
+        ctx.base_url, token, plan, urllib3_stream_opener(), wall_clock=ctx.wall_clock
+    )
+    # The rules sync came out of the run's time: the whole invocation stays in Lambda's limit.
+    spent = min(ctx.seconds, max(0.0, ctx.wall_clock() - started))
+    run = ctx.consumer.run(source, ctx.seconds - spent)
+    return annotate(run, rules, plan, source.backfills)
+
+
+def annotate(run: StreamRun, rules: RuleSync, plan: Plan, backfills: Sequence[int]) -> StreamRun:
+    """Say what the run could not cover, and who covers it."""
+    if rules.error:
+        run.errors.insert(0, f"rules not synced: {rules.error}")
+    if rules.changes.left_out:
+        run.notes.append(
+            f"{len(rules.changes.left_out)} watched account(s) in no rule (the plan's "
+            f"{plan.max_rules} rules are used up, or not an X account): polled only"
+        )
+    if not plan.backfill:
+        run.notes.append(
+            "no backfill on this plan: posts between runs and across reconnects come from the "
+            "timeline poller"
+        )
+    elif backfills and max(backfills) >= MAX_BACKFILL_MINUTES:
+        run.notes.append(
+            f"asked the most backfill ({MAX_BACKFILL_MINUTES} min): a longer gap is the "
+            "timeline poller's to cover"
+        )
+    return run
