@@ -197,3 +197,60 @@ def test_the_tasks_of_several_teams_are_one_write(analyzer: AnalyzeService) -> N
     assert len(outcome.new_task_ids) == 2
     # The two tasks in the one TransactWriteItems, so dispatch sees them together.
     assert ops == Counter({BG: 1, TX: 1})
+
+
+def test_a_containers_first_load_reads_the_version_once(analyzer: AnalyzeService) -> None:
+    """The version is read once (it was twice) with the leaders, queries, chains and routes."""
+    fresh = CachedConfig(analyzer.config.store, TTL, lambda: 0.0)
+    before = aws_calls.snapshot()
+    fresh.watch_config()
+    spent = aws_calls.snapshot() - before
+    # GetItem of the version and of the route tree; a Query of leaders, queries and chains.
+    assert spent == Counter({"dynamodb.GetItem": 2, "dynamodb.Query": 3})
+
+
+def test_a_mention_that_lost_a_race_reads_and_decides_again(analyzer: AnalyzeService) -> None:
+    """Another container routes a repost between this one's reads and its write: the
+    transaction is cancelled (a list's version moved on), read again, and both count once."""
+    from chalicelib.adapters.dynamo.routing import DynamoMentionRouter
+    from chalicelib.domain.analysis import analyze, plan_tasks
+    from chalicelib.domain.incidents import signature
+    from chalicelib.domain.mention import mention_from_dict
+
+    first = analyzer.handle(make_message(native_id="1", text=TEXT))
+    config = analyzer.config.watch_config()
+    teams = analyzer.config.teams_in_state("DL")
+
+    def analyzed_of(native_id: str, text: str) -> Any:
+        message = make_message(native_id=native_id, text=text)
+        return analyze(
+            mention_from_dict(message), detect(text), config, T0, timedelta(1), timedelta(30)
+        )
+
+    mine, theirs = analyzed_of("2", "RT @a: " + TEXT), analyzed_of("3", "RT @b: " + TEXT)
+    raced: list[str] = []
+
+    def plan_with_a_race(incident_key: str) -> list[Any]:
+        if incident_key == first.incident_key and not raced:
+            # Called between this router's reads and its write: the other container wins.
+            other = DynamoMentionRouter().route(
+                theirs,
+                theirs.incident_probe(signature),
+                lambda k: plan_tasks(theirs, config, teams, T0, k),
+                "c-3",
+            )
+            raced.append(other.decision.reason)
+        return plan_tasks(mine, config, teams, T0, incident_key)
+
+    before = aws_calls.snapshot()
+    routed = DynamoMentionRouter().route(
+        mine, mine.incident_probe(signature), plan_with_a_race, "c-2"
+    )
+    spent = aws_calls.snapshot() - before
+    assert raced == ["near_duplicate"]
+    assert routed.decision.incident_key == first.incident_key and routed.created == ()
+    # Ours: 2 reads + a cancelled write, then 2 reads + the write; theirs: 2 reads + 1 write.
+    assert spent["dynamodb.TransactWriteItems"] == 3
+    task = analyzer.tasks.get(first.task_ids[0])
+    assert task is not None and task.mention_count == 3
+    assert analyzer.mentions.status_of("x#2") == analyzer.mentions.status_of("x#3") == "routed"
