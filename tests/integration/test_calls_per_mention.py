@@ -254,3 +254,15 @@ def test_a_mention_that_lost_a_race_reads_and_decides_again(analyzer: AnalyzeSer
     task = analyzer.tasks.get(first.task_ids[0])
     assert task is not None and task.mention_count == 3
     assert analyzer.mentions.status_of("x#2") == analyzer.mentions.status_of("x#3") == "routed"
+
+
+def test_a_read_past_100_keys_is_split(analyzer: AnalyzeService) -> None:
+    """BatchGetItem takes 100 keys: a flood naming many incidents costs a call per 100."""
+    from chalicelib.adapters.dynamo.routing import _batch_get
+
+    first = analyzer.handle(make_message(native_id="1", text=TEXT))
+    ids = [f"t_none_{i}" for i in range(150)] + [first.task_ids[0]]
+    before = aws_calls.snapshot()
+    reads = _batch_get([], ["x#1"], ids)
+    assert aws_calls.snapshot() - before == Counter({"dynamodb.BatchGetItem": 2})
+    assert list(reads.tasks) == [first.task_ids[0]] and list(reads.mentions) == ["x#1"]

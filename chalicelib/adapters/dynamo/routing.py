@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -54,6 +55,8 @@ from chalicelib.services.ports import RoutedMention
 
 ROUTED = "routed"
 CANCELLED = "TransactionCanceledException"
+BATCH_GET_LIMIT = 100  # keys in one BatchGetItem (DynamoDB's limit)
+UNPROCESSED_ROUNDS = 5  # asking again for keys DynamoDB left unprocessed, then SQS retries
 
 
 class _Reads:
@@ -67,41 +70,50 @@ class _Reads:
     def incident_read(self) -> _Read:
         return _Read(self.incidents)
 
+    def add(self, item: Model) -> None:
+        if isinstance(item, IncidentItemModel):
+            self.incidents[(item.pk, item.sk)] = item
+        elif isinstance(item, MentionModel):
+            self.mentions[item.key] = item
+        elif isinstance(item, TaskModel):
+            self.tasks[item.task_id] = item
+
 
 def _batch_get(incident_keys: list[Key], mention_keys: list[str], task_ids: list[str]) -> _Reads:
-    """Read items of three tables in one BatchGetItem (more only for unprocessed keys)."""
-    request: dict[str, Any] = {}
-    tables: dict[str, type[Model]] = {}
-    for model, keys, consistent in (
-        (
-            IncidentItemModel,
-            [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in incident_keys],
-            False,
+    """Read items of three tables in one BatchGetItem: more only past its 100 keys, or for
+    keys DynamoDB left unprocessed (throttling, 16 MB)."""
+    wanted: list[tuple[type[Model], dict[str, Any], bool]] = [
+        *(
+            (IncidentItemModel, {"pk": {"S": pk}, "sk": {"S": sk}}, False)
+            for pk, sk in dict.fromkeys(incident_keys)
         ),
         # The mention and its tasks are read consistently: they decide what gets written.
-        (MentionModel, [{"key": {"S": k}} for k in mention_keys], True),
-        (TaskModel, [{"task_id": {"S": t}} for t in task_ids], True),
-    ):
-        unique = list({repr(k): k for k in keys}.values())
-        if unique:
-            name = model.Meta.table_name
-            request[name] = {"Keys": unique, "ConsistentRead": consistent}
-            tables[name] = model
+        *((MentionModel, {"key": {"S": k}}, True) for k in dict.fromkeys(mention_keys)),
+        *((TaskModel, {"task_id": {"S": t}}, True) for t in dict.fromkeys(task_ids)),
+    ]
+    tables = {model.Meta.table_name: model for model, _, _ in wanted}
     reads = _Reads()
     connection = _connection()
-    while request:
-        response = connection.dispatch("BatchGetItem", {"RequestItems": request})
-        for name, items in response.get("Responses", {}).items():
-            for raw in items:
-                item = tables[name].from_raw_data(raw)
-                if isinstance(item, IncidentItemModel):
-                    reads.incidents[(item.pk, item.sk)] = item
-                elif isinstance(item, MentionModel):
-                    reads.mentions[item.key] = item
-                elif isinstance(item, TaskModel):
-                    reads.tasks[item.task_id] = item
-        # DynamoDB may leave keys unread under load (16 MB or throttling): ask for those again.
-        request = response.get("UnprocessedKeys") or {}
+    for start in range(0, len(wanted), BATCH_GET_LIMIT):
+        request: dict[str, Any] = {}
+        for model, key, consistent in wanted[start : start + BATCH_GET_LIMIT]:
+            table = request.setdefault(
+                model.Meta.table_name, {"Keys": [], "ConsistentRead": consistent}
+            )
+            table["Keys"].append(key)
+        for _ in range(UNPROCESSED_ROUNDS):
+            if not request:
+                break
+            try:
+                response = connection.dispatch("BatchGetItem", {"RequestItems": request})
+            except (BotoCoreError, ClientError) as err:
+                raise UpstreamError("reading the incident index, mention and tasks failed") from err
+            for name, items in response.get("Responses", {}).items():
+                for raw in items:
+                    reads.add(tables[name].from_raw_data(raw))
+            request = response.get("UnprocessedKeys") or {}
+        if request:
+            raise UpstreamError("DynamoDB left keys unread; the message is retried")
     return reads
 
 
