@@ -159,8 +159,9 @@ def test_past_the_config_ttl_one_getitem_more_then_none(analyzer: AnalyzeService
 
 def test_a_redelivered_mention_is_a_duplicate_and_counts_once(analyzer: AnalyzeService) -> None:
     first = analyzer.handle(make_message(native_id="1", text=TEXT))
-    again = analyzer.handle(make_message(native_id="1", text=TEXT))
+    ops, again = operations(analyzer, make_message(native_id="1", text=TEXT))
     assert again.duplicate
+    assert ops == Counter({BG: 1})  # its own pointer and the mention, routed: nothing written
     task = analyzer.tasks.get(first.task_ids[0])
     assert task is not None and task.mention_count == 1
 

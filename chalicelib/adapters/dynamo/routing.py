@@ -157,10 +157,13 @@ class DynamoMentionRouter:
         read = first.incident_read()
         mine = read.get(keys.own)
         mention = first.mentions.get(probe.mention_key)
+        if mention is not None and mention.status == ROUTED:
+            # Routed in the same write as its pointer: read consistently, this is the mark of
+            # a redelivery even when the pointer's (eventually consistent) read lags.
+            key = mine.incident_key if mine is not None else ""
+            return RoutedMention(IncidentDecision(key, REDELIVERY), (), (), True)
         if mine is not None:
             decision = IncidentDecision(mine.incident_key, REDELIVERY)
-            if mention is not None and mention.status == ROUTED:
-                return RoutedMention(decision, tuple(plan_for(decision.incident_key)), (), True)
             # Its incident was written without the mention (before issue 17 the two were
             # separate writes): finish the routing, the incident already counts it.
             tasks = first.tasks
