@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         LoginCodeExchange,
         MentionQueue,
         MentionRepository,
+        MentionRouter,
         ReplayGuard,
         TaskPublisher,
         TaskRepository,
@@ -375,6 +376,7 @@ class Container:
             mention_ttl=timedelta(days=self.settings.mention_ttl_days),
             matched_ttl=timedelta(days=self.settings.matched_ttl_days),
             incidents=self.incidents,
+            router=self.mention_router,
         )
 
     @cached_property
@@ -383,6 +385,26 @@ class Container:
 
         assert self._dynamo_bound
         return DynamoIncidentIndex()
+
+    @cached_property
+    def mention_router(self) -> MentionRouter | None:
+        """Analyze's one write per matched mention (issue 17), over the tables of the incident
+        index, tasks and mentions: only when none of those was replaced (by a fake)."""
+        from chalicelib.adapters.dynamo.incidents import DynamoIncidentIndex
+        from chalicelib.adapters.dynamo.repositories import (
+            DynamoMentionRepository,
+            DynamoTaskRepository,
+        )
+        from chalicelib.adapters.dynamo.routing import DynamoMentionRouter
+
+        incidents = self.incidents
+        if not isinstance(incidents, DynamoIncidentIndex):
+            return None
+        if isinstance(self.tasks, DynamoTaskRepository) and isinstance(
+            self.mentions, DynamoMentionRepository
+        ):
+            return DynamoMentionRouter(incidents.window)
+        return None
 
     @cached_property
     def escalator(self) -> EscalationService:

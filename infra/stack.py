@@ -455,8 +455,13 @@ FUNCTIONS: tuple[Function, ...] = (
         reserved_concurrency=20,
         grants=(
             consume_grant(MENTIONS),
-            table_grant("mentions", "GetItem", "PutItem", "UpdateItem", "DeleteItem"),
-            table_grant("tasks", "PutItem", "UpdateItem"),  # create; note a repost; redact
+            # A matched mention: the mention and its tasks are read in the incident lookups'
+            # BatchGetItem and written in their TransactWriteItems (issue 17, routing.py).
+            table_grant(
+                "mentions", "GetItem", "PutItem", "UpdateItem", "DeleteItem", "BatchGetItem"
+            ),
+            # create; note a repost; redact
+            table_grant("tasks", "PutItem", "UpdateItem", "BatchGetItem"),
             table_grant("config", *CONFIG_READ),
             # Lookups in one BatchGetItem, writes in one TransactWriteItems (its Puts).
             table_grant("incidents", "GetItem", "PutItem", "BatchGetItem"),

@@ -22,7 +22,13 @@ from chalicelib.domain.routing import states_needed
 from chalicelib.domain.states import STATE_CODES
 from chalicelib.errors import FieldProblem, MalformedInputError
 from chalicelib.services.config_cache import CachedConfig
-from chalicelib.services.ports import Clock, IncidentIndex, MentionRepository, TaskRepository
+from chalicelib.services.ports import (
+    Clock,
+    IncidentIndex,
+    MentionRepository,
+    MentionRouter,
+    TaskRepository,
+)
 
 ROUTED = "routed"
 ANALYZED = "analyzed"
@@ -56,6 +62,9 @@ class AnalyzeService:
     mention_ttl: timedelta
     matched_ttl: timedelta
     incidents: IncidentIndex
+    # Routes a matched mention in one write (issue 17); without it, the ports above do it
+    # call by call (the in-memory fakes).
+    router: MentionRouter | None = None
 
     def handle(self, message: Mapping[str, Any], correlation_id: str = "") -> AnalyzeOutcome:
         """Analyze, store and route one mention; safe to run again for the same message."""
@@ -77,6 +86,8 @@ class AnalyzeService:
             mention, self.detect(mention.text), config, now, self.mention_ttl, self.matched_ttl
         )
         analyzed_at = self.clock()
+        if self.router is not None and analyzed.leader is not None and analyzed.matches:
+            return self._route(analyzed, config, correlation_id, now, analyzed_at)
         incident_key, reason = "", ""
         if analyzed.leader is not None and analyzed.matches:
             # A redelivery finds the incident it was given before and cannot fork a new one.
@@ -125,6 +136,41 @@ class AnalyzeService:
             analyzed_at=analyzed_at,
             stored_at=stored_at,
             tasks_written_at=tasks_written_at if planned else None,
+        )
+
+    def _route(
+        self,
+        analyzed: AnalyzedMention,
+        config: WatchConfig,
+        correlation_id: str,
+        now: datetime,
+        analyzed_at: datetime,
+    ) -> AnalyzeOutcome:
+        assert self.router is not None
+        teams = self._candidate_teams(analyzed, config)
+        routed = self.router.route(
+            analyzed,
+            analyzed.incident_probe(signature),
+            lambda incident_key: plan_tasks(analyzed, config, teams, now, incident_key),
+            correlation_id or analyzed.mention.key,
+        )
+        key = analyzed.mention.key
+        if routed.duplicate:
+            return AnalyzeOutcome(key, duplicate=True)
+        # The tasks and the mention are one write: written and stored at once.
+        written = self.clock()
+        task_ids = tuple(t.task_id for t in routed.planned)
+        return AnalyzeOutcome(
+            key=key,
+            duplicate=False,
+            incident_key=routed.decision.incident_key,
+            incident_reason=routed.decision.reason,
+            query_ids=tuple(m.query_id for m in analyzed.matches),
+            task_ids=task_ids,
+            new_task_ids=routed.created,
+            analyzed_at=analyzed_at,
+            stored_at=written,
+            tasks_written_at=written if task_ids else None,
         )
 
     def _candidate_teams(self, analyzed: AnalyzedMention, config: WatchConfig) -> list[Team]:

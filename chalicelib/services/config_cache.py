@@ -63,9 +63,16 @@ def _partition(kind: ConfigKind) -> str:
     return kind.fixed_partition
 
 
-def load_watch_config(store: ConfigStore, matchers: MatcherCache | None = None) -> WatchConfig:
-    """What analyze reads: leaders, keyword queries (compiled), the route tree and chains."""
-    version = store.get_item(*VERSION_KEY)
+def load_watch_config(
+    store: ConfigStore, matchers: MatcherCache | None = None, version: str | None = None
+) -> WatchConfig:
+    """What analyze reads: leaders, keyword queries (compiled), the route tree and chains.
+
+    ``version``: the configuration version just read by the caller (read here otherwise).
+    """
+    if version is None:
+        item = store.get_item(*VERSION_KEY)
+        version = str(item.version) if item else "0"
     leaders = _valid(LEADERS, store.list_items(_partition(LEADERS)), validate_leader)
     stored = store.list_items(_partition(QUERIES))
     queries = _valid(QUERIES, stored, keyword_query_from_dict)
@@ -74,7 +81,7 @@ def load_watch_config(store: ConfigStore, matchers: MatcherCache | None = None) 
     routes = _valid(ROUTES, [tree] if tree else [], validate_routes)
     cache = matchers or MatcherCache()
     return WatchConfig.build(
-        str(version.version) if version else "0",
+        version,
         leaders,
         queries,
         # Parsing every query costs ~0.1 ms each: the full check runs when the set changes, and
@@ -140,7 +147,10 @@ class CachedConfig:
         self._still_current()
         now = self.monotonic()
         if self._watch is None or now - self._watch[0] > self.ttl:
-            self._watch = (now, load_watch_config(self.store, self.matchers))
+            # The version _still_current just read (read before the items, as it would be
+            # here): a container's first load reads it once, not twice.
+            version = self._checked[1] if self._checked else None
+            self._watch = (now, load_watch_config(self.store, self.matchers, version))
         return self._watch[1]
 
     def teams_in_state(self, state: str) -> list[Team]:

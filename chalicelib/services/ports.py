@@ -462,3 +462,30 @@ class WhatsAppClient(Protocol):
         UpstreamError otherwise.
         """
         ...
+
+
+@dataclass(frozen=True)
+class RoutedMention:
+    """What routing one matched mention did: its incident, its tasks, the ones it opened."""
+
+    decision: IncidentDecision
+    planned: tuple[Task, ...]
+    created: tuple[str, ...]
+    duplicate: bool = False  # routed before (a redelivery): nothing was written
+
+
+class MentionRouter(Protocol):
+    def route(
+        self,
+        analyzed: AnalyzedMention,
+        probe: IncidentProbe,
+        plan: Callable[[str], list[Task]],
+        correlation_id: str,
+    ) -> RoutedMention:
+        """Place a matched mention in its incident, open or count its teams' tasks and store
+        it routed, all or nothing (issue 17: one write for all of it).
+
+        ``plan(incident_key)`` gives the tasks the mention wants in that incident; a task that
+        exists is counted once per mention (its priority only rises), a missing one is opened.
+        A mention routed before is a duplicate and changes nothing."""
+        ...

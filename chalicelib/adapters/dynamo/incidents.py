@@ -136,58 +136,21 @@ class DynamoIncidentIndex:
         raise UpstreamError("the incident index kept changing under this mention; retried")
 
     def _try_assign(self, probe: IncidentProbe) -> IncidentDecision | None:
-        own = (f"M#{probe.mention_key}", POINTER)
-        bands = [(_band_pk(b), LIST) for b in band_keys(probe.signature)]
-        lqs = [(_lq_pk(probe.leader_id, q), LIST) for q in dict.fromkeys(probe.query_ids)]
-        refs = [(f"M#{r}", POINTER) for r in probe.references]
-        read = self._batch_get([own, *bands, *lqs, *refs])
-        mine = read.get(own)
+        keys = LookupKeys.of(probe)
+        read = self._batch_get(keys.all())
+        mine = read.get(keys.own)
         if mine is not None:
             return IncidentDecision(mine.incident_key, REDELIVERY)
-        keys: set[str] = set()
-        for k in (*bands, *lqs):
-            keys.update(e.rsplit("#", 1)[1] for e in _entries(read.get(k)))
-        keys.update(item.incident_key for k in refs if (item := read.get(k)) is not None)
-        records = self._batch_get([(f"INC#{k}", META) for k in sorted(keys)]) if keys else None
+        found = keys.candidates(read)
+        records = self._batch_get([record_key(k) for k in sorted(found)]) if found else None
         candidates = [_record_from(i) for i in records.items.values()] if records else []
         decision = decide_incident(probe, candidates, self.window)
-        key = decision.incident_key
-        old_item = records.get((f"INC#{key}", META)) if records else None
-        rec = record_with(
-            _record_from(old_item) if old_item else None, probe, key, MAX_MENTIONS_KEPT
-        )
-        expires = rec.last_seen + self.window + timedelta(days=1)
-        data = {
-            "leader_id": rec.leader_id,
-            "query_ids": list(rec.query_ids),
-            "signatures": [signature_to_str(s) for s in rec.signatures],
-            "first_seen": rec.first_seen.isoformat(),
-            "last_seen": rec.last_seen.isoformat(),
-            "mention_keys": list(rec.mention_keys),
-        }
-        entry = band_entry(probe.at, key)
-        writes: list[tuple[IncidentItemModel, IncidentItemModel | None]] = [
-            (IncidentItemModel(f"INC#{key}", META, incident_key=key, data=data), old_item),
-            (IncidentItemModel(own[0], own[1], incident_key=key), None),
-        ]
-        for k in (*bands, *lqs):
-            old = read.get(k)
-            entries = _newest([*_entries(old), entry])
-            item = IncidentItemModel(k[0], k[1], incident_key=key, data={"entries": entries})
-            writes.append((item, old))
+        old_item = records.get(record_key(decision.incident_key)) if records else None
         try:
             with TransactWrite(connection=_connection()) as tx:
-                for item, old in writes:
-                    item.expires_at = expires
-                    if old is None:
-                        item.version = 1
-                        tx.save(item, condition=IncidentItemModel.pk.does_not_exist())
-                    elif old.version is None:  # written before versions (issue 17)
-                        item.version = 1
-                        tx.save(item, condition=IncidentItemModel.version.does_not_exist())
-                    else:
-                        item.version = int(old.version) + 1
-                        tx.save(item, condition=IncidentItemModel.version == int(old.version))
+                save_versioned(
+                    tx, incident_writes(probe, decision, keys, read, old_item, self.window)
+                )
         except TransactWriteError as err:
             if err.cause_response_code == "TransactionCanceledException":
                 return None  # a list, the record or our own pointer changed: decide again
@@ -203,3 +166,90 @@ class DynamoIncidentIndex:
 def _connection() -> Any:
     """The model's own cached connection (a new one would build another botocore client)."""
     return IncidentItemModel._get_connection().connection
+
+
+def record_key(incident_key: str) -> Key:
+    return (f"INC#{incident_key}", META)
+
+
+@dataclass(frozen=True)
+class LookupKeys:
+    """Everything a mention can be found by: its own pointer, bands, leader + query lists and
+    the pointers of the posts it references."""
+
+    own: Key
+    bands: list[Key]
+    lqs: list[Key]
+    refs: list[Key]
+
+    @classmethod
+    def of(cls, probe: IncidentProbe) -> LookupKeys:
+        return cls(
+            (f"M#{probe.mention_key}", POINTER),
+            [(_band_pk(b), LIST) for b in band_keys(probe.signature)],
+            [(_lq_pk(probe.leader_id, q), LIST) for q in dict.fromkeys(probe.query_ids)],
+            [(f"M#{r}", POINTER) for r in probe.references],
+        )
+
+    def all(self) -> list[Key]:
+        return [self.own, *self.bands, *self.lqs, *self.refs]
+
+    def candidates(self, read: _Read) -> set[str]:
+        """The incident keys the lists and referenced pointers name."""
+        keys: set[str] = set()
+        for k in (*self.bands, *self.lqs):
+            keys.update(e.rsplit("#", 1)[1] for e in _entries(read.get(k)))
+        keys.update(item.incident_key for k in self.refs if (item := read.get(k)) is not None)
+        return keys
+
+
+Write = tuple[IncidentItemModel, IncidentItemModel | None]  # the new item, the one read
+
+
+def incident_writes(
+    probe: IncidentProbe,
+    decision: IncidentDecision,
+    keys: LookupKeys,
+    read: _Read,
+    old_item: IncidentItemModel | None,
+    window: timedelta,
+) -> list[Write]:
+    """The record, the mention's pointer and every list after ``probe`` joined its incident."""
+    key = decision.incident_key
+    rec = record_with(_record_from(old_item) if old_item else None, probe, key, MAX_MENTIONS_KEPT)
+    expires = rec.last_seen + window + timedelta(days=1)
+    data = {
+        "leader_id": rec.leader_id,
+        "query_ids": list(rec.query_ids),
+        "signatures": [signature_to_str(s) for s in rec.signatures],
+        "first_seen": rec.first_seen.isoformat(),
+        "last_seen": rec.last_seen.isoformat(),
+        "mention_keys": list(rec.mention_keys),
+    }
+    entry = band_entry(probe.at, key)
+    writes: list[Write] = [
+        (IncidentItemModel(f"INC#{key}", META, incident_key=key, data=data), old_item),
+        (IncidentItemModel(keys.own[0], keys.own[1], incident_key=key), None),
+    ]
+    for k in (*keys.bands, *keys.lqs):
+        old = read.get(k)
+        entries = _newest([*_entries(old), entry])
+        item = IncidentItemModel(k[0], k[1], incident_key=key, data={"entries": entries})
+        writes.append((item, old))
+    for item, _ in writes:
+        item.expires_at = expires
+    return writes
+
+
+def save_versioned(tx: TransactWrite, writes: list[Write]) -> None:
+    """Each write on condition of the version it was read at (absent: it must still be)."""
+    for item, old in writes:
+        if old is None:
+            item.version = 1
+            tx.save(item, condition=IncidentItemModel.pk.does_not_exist())
+        elif old.version is None:  # written before versions (issue 17)
+            item.version = 1
+            tx.save(item, condition=IncidentItemModel.version.does_not_exist())
+        else:
+            item.version = int(old.version) + 1
+            tx.save(item, condition=IncidentItemModel.version == int(old.version))
