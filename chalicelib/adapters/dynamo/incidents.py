@@ -23,7 +23,9 @@ incident and every later mention joins one of them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import random
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -52,6 +54,20 @@ LIST = "L"
 POINTER = "INC"
 MAX_MENTIONS_KEPT = 200  # a viral incident's record stays small; the mentions table has them all
 ATTEMPTS = 3  # a list or record changed between read and write: read and decide again
+PAUSE_SECONDS = 0.02  # the first retry's longest wait; each later one doubles it
+
+
+def contention_pause(
+    attempt: int,
+    rand: Callable[[], float] = random.random,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Wait before retry ``attempt`` (1, 2, ...) of a write that lost a race, or of keys
+    DynamoDB left unprocessed: up to ``PAUSE_SECONDS`` x 2^(attempt-1) at random ("full
+    jitter", AWS's advice), so writers that collided on a hot item do not collide again in
+    step. Attempt 0 does not wait."""
+    if attempt > 0:
+        sleep(rand() * PAUSE_SECONDS * 2 ** (attempt - 1))
 REDELIVERY = "redelivery"
 
 Key = tuple[str, str]
@@ -127,7 +143,8 @@ class DynamoIncidentIndex:
         reason ``redelivery`` and changes nothing.
         """
         try:
-            for _ in range(ATTEMPTS):
+            for attempt in range(ATTEMPTS):
+                contention_pause(attempt)
                 decision = self._try_assign(probe)
                 if decision is not None:
                     return decision

@@ -35,6 +35,7 @@ from chalicelib.adapters.dynamo.incidents import (
     _connection,
     _Read,
     _record_from,
+    contention_pause,
     incident_writes,
     record_key,
     save_versioned,
@@ -101,9 +102,10 @@ def _batch_get(incident_keys: list[Key], mention_keys: list[str], task_ids: list
                 model.Meta.table_name, {"Keys": [], "ConsistentRead": consistent}
             )
             table["Keys"].append(key)
-        for _ in range(UNPROCESSED_ROUNDS):
+        for round_ in range(UNPROCESSED_ROUNDS):
             if not request:
                 break
+            contention_pause(round_)
             try:
                 response = connection.dispatch("BatchGetItem", {"RequestItems": request})
             except (BotoCoreError, ClientError) as err:
@@ -136,7 +138,8 @@ class DynamoMentionRouter:
             return planned[incident_key]
 
         try:
-            for _ in range(ATTEMPTS):
+            for attempt in range(ATTEMPTS):
+                contention_pause(attempt)
                 done = self._try_route(analyzed, probe, plan_for, correlation_id)
                 if done is not None:
                     return done
