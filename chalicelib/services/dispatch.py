@@ -114,12 +114,16 @@ class DispatchService:
                 message_ids: list[str] = []
                 published_at: datetime | None = None
                 for delivery in plan.deliveries:
+                    # When the publish was asked (kept once it succeeds): SNS may hand the
+                    # message to a subscriber before its answer is back, so a mark taken after
+                    # the answer could come later than the phone's.
+                    asked = self.clock()
                     refs = self.channels[delivery.channel].deliver(delivery)
                     counts[delivery.channel] = counts.get(delivery.channel, 0) + len(delivery.tasks)
                     if delivery.channel == SNS:
                         message_ids += refs
                         published += len(refs)
-                        published_at = self.clock()  # the phones' way starts here, not later
+                        published_at = published_at or asked  # the phones' way starts here
             except UpstreamError:
                 # Reported back as batch item failures: the stream redelivers these records.
                 failed.extend(t.task_id for t, _ in moved)

@@ -215,3 +215,35 @@ def test_an_update_asks_no_channel_what_it_delivered(world: World) -> None:
     sent = [t for t in (tasks.get(t.task_id) for t in batch) if t is not None]
     assert svc.update(sent) == len(batch)  # every chat message edited
     assert len(chat.asked) == asked
+
+
+def test_a_task_is_marked_published_when_its_publish_was_asked(world: World) -> None:
+    # SNS may hand a message to a phone before its answer is back: the mark is the moment the
+    # publish was asked, so published -> delivered is never negative.
+    from datetime import timedelta
+
+    from chalicelib import wiring
+    from chalicelib.adapters.channels.sns import SnsChannel
+
+    ticks = iter(T0 + timedelta(seconds=n) for n in range(100))
+    journal = Journal()
+    times: dict[str, datetime] = {}
+
+    @dataclass
+    class TimedPublisher(JournaledPublisher):
+        def send(self, call: Publish) -> list[str]:
+            times["sent"] = next(ticks)  # the clock moves while SNS answers
+            return super().send(call)
+
+    tasks = JournaledTasks(journal=journal)
+    svc = DispatchService(
+        tasks,
+        {"sns": SnsChannel(TimedPublisher(journal=journal))},
+        lambda: next(ticks),
+        wiring.container().config,
+        JournaledThrottle(journal=journal),
+    )
+    task = new_task("DL-CENTRAL-01", 1)
+    tasks.create(task)
+    report = svc.dispatch([task])
+    assert report.published_at[task.task_id] < times["sent"]
