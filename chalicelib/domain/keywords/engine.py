@@ -17,13 +17,19 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import islice, product
-from typing import Any
+from itertools import compress, islice, product
+from typing import Any, cast
 
 import ahocorasick
 
 from chalicelib.domain.keywords import parser as p
 from chalicelib.domain.keywords.model import KeywordQuery, QueryMatch
+from chalicelib.domain.keywords.token_index import (
+    Starts,
+    StreamIndex,
+    build_indexes,
+    continues,
+)
 from chalicelib.domain.text import Scanned, scan
 from chalicelib.domain.transliterate import (
     DEVANAGARI_MARK,
@@ -337,6 +343,9 @@ class Matcher:
     term_queries: list[tuple[int, ...]] = field(default_factory=list)
     rejected: dict[str, QuerySyntaxError] = field(default_factory=dict)
     n_patterns: int = 0
+    # Per stream, the same patterns looked up token by token (``token_index``); when empty
+    # (a matcher built around other multi-pattern searchers) the streams are scanned whole.
+    indexes: dict[int, StreamIndex] = field(default_factory=dict)
     _evaluators: list[tuple[str, Callable[[_Ctx], list[Part] | None]]] = field(
         init=False, repr=False, default_factory=list
     )
@@ -358,6 +367,58 @@ class Matcher:
         sc = scan(text)
         if not sc.folds:
             return []
+        hits = self._token_hits(sc) if self.indexes else self._stream_hits(sc)
+        if not hits:
+            return []
+        term_queries = self.term_queries
+        candidates: set[int] = set()
+        for tid in hits:
+            candidates.update(term_queries[tid])
+        ctx = _Ctx(sc, hits, lang, platform, author)
+        out: list[QueryMatch] = []
+        evaluators = self._evaluators
+        for qi in sorted(candidates):
+            query_id, ev = evaluators[qi]
+            parts = ev(ctx)
+            if parts:
+                out.append(_query_match(query_id, parts, sc.starts, sc.ends))
+        return out
+
+    def _token_hits(self, sc: Scanned) -> dict[int, list[tuple[int, int]]]:
+        """Term hits as token spans, found by looking every token up (``token_index``)."""
+        hits: dict[int, list[tuple[int, int]]] = {}
+        for stream_id, index in self.indexes.items():
+            tokens = sc.folds if stream_id == STREAM_FOLDED else sc.romans
+            # One C-level pass of memo lookups (new tokens are filled in by the index); Python
+            # only visits the tokens that start a pattern.
+            # The empty entries (tokens that start nothing) are skipped by ``compress``.
+            found = cast("list[Starts]", list(map(index.__getitem__, tokens)))
+            for i in compress(range(len(found)), found):
+                simple, others = found[i]
+                if simple:
+                    span = (i, i + 1)
+                    for tid in simple:
+                        got = hits.get(tid)
+                        if got is None:
+                            hits[tid] = [span]
+                        else:
+                            got.append(span)
+                for rest, wildcard, ntok, tids, checked in others:
+                    if rest and not continues(tokens, i, rest, wildcard):
+                        continue
+                    span = (i, i + ntok)
+                    if checked:
+                        tids = tids + tuple(t for t, c in checked if _exact_at(sc.exacts, i, c))
+                    for tid in tids:
+                        got = hits.get(tid)
+                        if got is None:
+                            hits[tid] = [span]
+                        else:
+                            got.append(span)
+        return hits
+
+    def _stream_hits(self, sc: Scanned) -> dict[int, list[tuple[int, int]]]:
+        """Term hits as token spans, found by one multi-pattern pass over each joined stream."""
         hits: dict[int, list[tuple[int, int]]] = {}
         for stream_id, automaton in self.automata.items():
             forms = sc.folds if stream_id == STREAM_FOLDED else sc.romans
@@ -376,21 +437,7 @@ class Matcher:
                         hits[tid] = [span]
                     else:
                         got.append(span)
-        if not hits:
-            return []
-        term_queries = self.term_queries
-        candidates: set[int] = set()
-        for tid in hits:
-            candidates.update(term_queries[tid])
-        ctx = _Ctx(sc, hits, lang, platform, author)
-        out: list[QueryMatch] = []
-        evaluators = self._evaluators
-        for qi in sorted(candidates):
-            query_id, ev = evaluators[qi]
-            parts = ev(ctx)
-            if parts:
-                out.append(_query_match(query_id, parts, sc.starts, sc.ends))
-        return out
+        return hits
 
 
 LONG_STREAM = 4096
@@ -538,22 +585,24 @@ def compile_queries(queries: Iterable[KeywordQuery], *, strict: bool = False) ->
                 plain[key].append(tid)
             else:
                 checked[key].append((tid, spec.check))
-    automata: dict[int, Any] = {}
+    tables: dict[int, dict[str, tuple[Any, ...]]] = {}
     for (stream_id, pattern), tids in plain.items():
-        automaton = automata.get(stream_id)
-        if automaton is None:
-            automaton = automata[stream_id] = ahocorasick.Automaton()
         ntok = pattern.count(" ") - (1 if pattern.endswith(" ") else 0)
         value = (len(pattern), ntok, tuple(tids), tuple(checked[stream_id, pattern]))
-        automaton.add_word(pattern, value)
-    for automaton in automata.values():
+        tables.setdefault(stream_id, {})[pattern] = value
+    automata: dict[int, Any] = {}
+    for stream_id, table in sorted(tables.items()):
+        automaton = automata[stream_id] = ahocorasick.Automaton()
+        for pattern, value in table.items():
+            automaton.add_word(pattern, value)
         automaton.make_automaton()
     return Matcher(
         compiled,
-        dict(sorted(automata.items())),
+        automata,
         [tuple(sorted(s)) for s in builder.term_queries],
         rejected,
         len(plain),
+        build_indexes(dict(sorted(tables.items()))),
     )
 
 

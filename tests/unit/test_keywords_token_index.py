@@ -1,0 +1,120 @@
+"""The token index finds exactly what the automaton pass over the joined streams finds."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chalicelib.domain.keywords import KeywordQuery, compile_queries
+from chalicelib.domain.keywords.engine import Matcher
+from chalicelib.domain.keywords.token_index import (
+    MEMO_LIMIT,
+    StreamIndex,
+    build_indexes,
+    continues,
+    pattern_words,
+)
+from chalicelib.domain.text import scan
+from tests.unit.test_keywords_match import _QUERY, _VOCAB, POSTS
+
+
+def stream_path(m: Matcher) -> Matcher:
+    """The same matcher with the automaton pass over joined streams (the previous path)."""
+    return Matcher(m.queries, m.automata, m.term_queries, m.rejected, m.n_patterns)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        (" modi ", (("modi",), False)),
+        (" modi", (("modi",), True)),
+        (" note bandi ", (("note", "bandi"), False)),
+        (" note band", (("note", "band"), True)),
+        (" #novotetobjp ", (("#novotetobjp",), False)),
+        (" हिंदी ", (("हिंदी",), False)),
+        ("  ", None),  # an empty word: only the stream pass can judge it
+        (" a  b ", None),
+        ("modi ", None),
+    ],
+)
+def test_pattern_words(pattern: str, expected: tuple[tuple[str, ...], bool] | None) -> None:
+    assert pattern_words(pattern) == expected
+
+
+@pytest.mark.parametrize(
+    ("tokens", "i", "rest", "wildcard", "expected"),
+    [
+        (["a", "b", "c"], 0, ("b",), False, True),
+        (["a", "b", "c"], 0, ("b", "c"), False, True),
+        (["a", "b", "c"], 0, ("b", "d"), False, False),
+        (["a", "b", "c"], 1, ("c", "d"), False, False),  # runs past the end
+        (["a", "b", "c"], 2, ("c",), False, False),
+        (["a", "bcd"], 0, ("bc",), True, True),
+        (["a", "bcd"], 0, ("bd",), True, False),
+        (["a", "b", "cde"], 0, ("b", "cd"), True, True),
+        (["a", "x", "cde"], 0, ("b", "cd"), True, False),
+        (["a"], 0, ("b",), True, False),
+    ],
+)
+def test_continues(
+    tokens: list[str], i: int, rest: tuple[str, ...], wildcard: bool, expected: bool
+) -> None:
+    assert continues(tokens, i, rest, wildcard) is expected
+
+
+def test_a_token_starts_its_words_prefixes_and_phrases() -> None:
+    index = StreamIndex()
+    index.add(("modi",), False, (6, 1, (0,), ()))
+    index.add(("mod",), True, (4, 1, (1,), ()))
+    index.add(("modi", "ji"), False, (9, 2, (2,), ()))
+    index.add(("modi",), False, (6, 1, (3,), ((3, (("Modi",), False)),)))
+    simple, others = index["modiji"] or ((), ())
+    assert simple == (1,) and others == ()
+    simple, others = index["modi"] or ((), ())
+    assert simple == (0, 1)
+    assert [(rest, tids) for rest, _w, _n, tids, _c in others] == [(("ji",), (2,)), ((), (3,))]
+    assert index["mo"] == ()
+    assert set(index) == {"modiji", "modi", "mo"}  # memoized
+
+
+def test_the_memo_is_bounded_and_forgets_on_a_new_pattern() -> None:
+    index = StreamIndex()
+    index.add(("w0",), False, (4, 1, (0,), ()))
+    for n in range(MEMO_LIMIT + 10):
+        assert (index[f"w{n}"] != ()) is (n == 0)
+    assert len(index) <= MEMO_LIMIT
+    index.add(("w5",), False, (4, 1, (1,), ()))
+    assert len(index) == 0 and index["w5"] == ((1,), ())
+
+
+def test_a_pattern_that_is_not_word_aligned_keeps_the_stream_path() -> None:
+    assert build_indexes({0: {" a ": (3, 1, (0,), ()), "  ": (2, 1, (1,), ())}}) == {}
+    assert set(build_indexes({0: {" a ": (3, 1, (0,), ())}, 1: {" b": (2, 1, (1,), ())}})) == {0, 1}
+
+
+def test_compiled_matchers_use_the_token_index() -> None:
+    m = compile_queries([KeywordQuery("q", 'modi OR "note bandi" OR sark*')])
+    assert set(m.indexes) == set(m.automata)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    queries=st.lists(st.tuples(_QUERY, st.booleans(), st.booleans()), min_size=1, max_size=6).map(
+        lambda qs: [KeywordQuery(f"q{i}", q, variants=v, exact=x) for i, (q, v, x) in enumerate(qs)]
+    ),
+    text=st.one_of(
+        st.sampled_from(sorted(POSTS.values())),
+        st.lists(st.sampled_from(_VOCAB), max_size=30).map(" ".join),
+        st.text(max_size=60),
+    ),
+)
+def test_token_index_equals_the_stream_pass(queries: list[KeywordQuery], text: str) -> None:
+    m = compile_queries(queries)
+    old = stream_path(m)
+    sc = scan(text)
+    if sc.folds:
+        # The same spans for every term (the two paths may list them in another order).
+        new_hits = {t: sorted(s) for t, s in m._token_hits(sc).items()}
+        assert new_hits == {t: sorted(s) for t, s in old._stream_hits(sc).items()}
+    assert m.match(text) == old.match(text)
