@@ -118,3 +118,31 @@ def test_token_index_equals_the_stream_pass(queries: list[KeywordQuery], text: s
         new_hits = {t: sorted(s) for t, s in m._token_hits(sc).items()}
         assert new_hits == {t: sorted(s) for t, s in old._stream_hits(sc).items()}
     assert m.match(text) == old.match(text)
+
+
+def test_results_built_by_the_matcher_are_ordinary_frozen_query_matches() -> None:
+    from dataclasses import FrozenInstanceError
+
+    from chalicelib.domain.keywords import QueryMatch
+    from chalicelib.domain.keywords.engine import _new_match
+
+    m = _new_match("q", ("modi",), ((0, 4),))
+    assert m == QueryMatch("q", ("modi",), ((0, 4),)) and hash(m) == hash(
+        QueryMatch("q", ("modi",), ((0, 4),))
+    )
+    assert m.as_dict() == {"query_id": "q", "terms": ["modi"], "spans": [[0, 4]]}
+    with pytest.raises(FrozenInstanceError):
+        m.query_id = "z"  # type: ignore[misc]
+
+
+def test_or_and_and_of_plain_terms_match_like_the_reference() -> None:
+    from chalicelib.domain.keywords.reference import reference_match
+
+    queries = [
+        KeywordQuery("a", "modi AND notbandi"),
+        KeywordQuery("b", "(modi NEAR/3 nahi) OR notbandi OR kejriwal OR #x"),
+        KeywordQuery("c", "modi OR (notbandi AND nahi) OR kala OR dhan"),
+    ]
+    m = compile_queries(queries)
+    for text in POSTS.values():
+        assert m.match(text) == reference_match(queries, text)

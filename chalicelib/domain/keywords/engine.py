@@ -247,13 +247,34 @@ class _NotNode(_Node):
         return [] if self.child.ev(ctx) is None else None
 
 
+class _AllTermsNode(_Node):
+    """An AND of plain terms: one loop instead of one call per term."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self, pairs: list[tuple[int, str]]) -> None:
+        self.pairs = pairs
+
+    def ev(self, ctx: _Ctx) -> list[Part] | None:
+        hits = ctx.hits
+        parts: list[Part] = []
+        for tid, d in self.pairs:
+            found = hits.get(tid)
+            if not found:
+                return None
+            for i, j in found:
+                parts.append((d, i, j))
+        return parts
+
+
 class _AndNode(_Node):
     __slots__ = ("children",)
 
     def __init__(self, children: list[_Node]) -> None:
         # Cheap, selective children first: terms and filters before subtrees.
         self.children = sorted(
-            children, key=lambda c: not isinstance(c, _TermNode | _AnyTermNode | _FieldNode)
+            children,
+            key=lambda c: not isinstance(c, _TermNode | _AnyTermNode | _AllTermsNode | _FieldNode),
         )
 
     def ev(self, ctx: _Ctx) -> list[Part] | None:
@@ -377,11 +398,20 @@ class Matcher:
         ctx = _Ctx(sc, hits, lang, platform, author)
         out: list[QueryMatch] = []
         evaluators = self._evaluators
+        starts: list[int] = []
+        ends: list[int] = []
         for qi in sorted(candidates):
             query_id, ev = evaluators[qi]
             parts = ev(ctx)
-            if parts:
-                out.append(_query_match(query_id, parts, sc.starts, sc.ends))
+            if not parts:
+                continue
+            if not starts:
+                starts, ends = sc.starts, sc.ends
+            if len(parts) == 1:  # the commonest result: one term found once
+                d, i, j = parts[0]
+                out.append(_new_match(query_id, (d,), ((starts[i], ends[j - 1]),)))
+            else:
+                out.append(_query_match(query_id, parts, starts, ends))
         return out
 
     def _token_hits(self, sc: Scanned) -> dict[int, list[tuple[int, int]]]:
@@ -455,12 +485,30 @@ def _space_counter(stream: str) -> Callable[[str, int, int], int]:
     return spaces_before
 
 
+# ``QueryMatch`` is frozen, so its ``__init__`` sets each field through
+# ``object.__setattr__``; results are built by the ten thousand per second, so the matcher
+# fills the slots directly: the same object at half the cost.
+_SET_QUERY_ID, _SET_TERMS, _SET_SPANS = (
+    vars(QueryMatch)[name].__set__ for name in ("query_id", "terms", "spans")
+)
+
+
+def _new_match(
+    query_id: str, terms: tuple[str, ...], spans: tuple[tuple[int, int], ...]
+) -> QueryMatch:
+    m: QueryMatch = object.__new__(QueryMatch)
+    _SET_QUERY_ID(m, query_id)
+    _SET_TERMS(m, terms)
+    _SET_SPANS(m, spans)
+    return m
+
+
 def _query_match(
     query_id: str, parts: list[Part], starts: list[int], ends: list[int]
 ) -> QueryMatch:
     if len(parts) == 1:
         d, i, j = parts[0]
-        return QueryMatch(query_id, (d,), ((starts[i], ends[j - 1]),))
+        return _new_match(query_id, (d,), ((starts[i], ends[j - 1]),))
     # Sorted by span then term: equal spans are neighbours, terms come in order of appearance.
     found = sorted([(starts[i], ends[j - 1], d) for d, i, j in parts])
     spans: list[tuple[int, int]] = []
@@ -472,7 +520,7 @@ def _query_match(
             spans.append(last)
         if d not in terms:
             terms.append(d)
-    return QueryMatch(query_id, tuple(terms), tuple(spans))
+    return _new_match(query_id, tuple(terms), tuple(spans))
 
 
 class _Builder:
@@ -494,7 +542,11 @@ class _Builder:
         if isinstance(n, p.Not):
             return _NotNode(self.node(n.child, qi, q))
         if isinstance(n, p.And):
-            return _AndNode([self.node(c, qi, q) for c in n.children])
+            and_children = [self.node(c, qi, q) for c in n.children]
+            terms = [c for c in and_children if isinstance(c, _TermNode)]
+            if len(terms) == len(and_children):
+                return _AllTermsNode([(c.tid, c.display) for c in terms])
+            return _AndNode(and_children)
         if isinstance(n, p.Or):
             children = [self.node(c, qi, q) for c in n.children]
             flat: list[tuple[int, str]] = []
@@ -504,7 +556,7 @@ class _Builder:
                 elif isinstance(c, _AnyTermNode):
                     flat.extend(c.pairs)
                 else:
-                    return _OrNode(children)
+                    return _OrNode(_merge_term_runs(children))
             return _AnyTermNode(flat)
         return _NearNode(self.node(n.left, qi, q), self.node(n.right, qi, q), n.distance)
 
@@ -514,6 +566,27 @@ class _Builder:
         assert groups, "parser guarantees an anchored query"
         for tid in min(groups, key=len):
             self.term_queries[tid].add(qi)
+
+
+def _merge_term_runs(children: list[_Node]) -> list[_Node]:
+    """An OR's neighbouring plain terms as one ``_AnyTermNode`` (fewer calls, same parts in
+    the same order)."""
+    out: list[_Node] = []
+    for c in children:
+        pairs = (
+            [(c.tid, c.display)]
+            if isinstance(c, _TermNode)
+            else c.pairs
+            if isinstance(c, _AnyTermNode)
+            else None
+        )
+        if pairs is None:
+            out.append(c)
+        elif out and isinstance(out[-1], _AnyTermNode):
+            out[-1] = _AnyTermNode(out[-1].pairs + pairs)
+        else:
+            out.append(_AnyTermNode(list(pairs)))
+    return out
 
 
 def _necessary(node: _Node) -> list[frozenset[int]]:
@@ -526,6 +599,8 @@ def _necessary(node: _Node) -> list[frozenset[int]]:
         return [frozenset((node.tid,))]
     if isinstance(node, _AnyTermNode):
         return [frozenset(tid for tid, _ in node.pairs)]
+    if isinstance(node, _AllTermsNode):
+        return [frozenset((tid,)) for tid, _ in node.pairs]
     if isinstance(node, _AndNode):
         return [g for c in node.children for g in _necessary(c)]
     if isinstance(node, _NearNode):
