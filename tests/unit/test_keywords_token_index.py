@@ -15,7 +15,7 @@ from chalicelib.domain.keywords.token_index import (
     continues,
     pattern_words,
 )
-from chalicelib.domain.text import scan
+from chalicelib.domain.text import scan, split_tokens
 from tests.unit.test_keywords_match import _QUERY, _VOCAB, POSTS
 
 
@@ -107,6 +107,10 @@ def test_compiled_matchers_use_the_token_index() -> None:
         st.sampled_from(sorted(POSTS.values())),
         st.lists(st.sampled_from(_VOCAB), max_size=30).map(" ".join),
         st.text(max_size=60),
+        # tokens that fold away (a lone nukta, invisibles) or split (ŉ) among real words
+        st.lists(
+            st.sampled_from([*_VOCAB[:40], "\u093c", "\u200d", "ŉ", "Zͅ", "@modi"]), max_size=12
+        ).map(" ".join),
     ),
 )
 def test_token_index_equals_the_stream_pass(queries: list[KeywordQuery], text: str) -> None:
@@ -116,7 +120,14 @@ def test_token_index_equals_the_stream_pass(queries: list[KeywordQuery], text: s
     if sc.folds:
         # The same spans for every term (the two paths may list them in another order).
         new_hits = {t: sorted(s) for t, s in m._token_hits(sc).items()}
-        assert new_hits == {t: sorted(s) for t, s in old._stream_hits(sc).items()}
+        want = {t: sorted(s) for t, s in old._stream_hits(sc).items()}
+        assert new_hits == want
+        # Posts without hashtags are matched from their raw tokens unless one folds away
+        # or splits (then None, and the matcher takes the path above).
+        raw = split_tokens(text)
+        raw_hits = m._raw_hits(raw) if raw.plain and raw.raws else None
+        if raw_hits is not None:
+            assert {t: sorted(s) for t, s in raw_hits.items()} == want
     assert m.match(text) == old.match(text)
 
 
@@ -146,3 +157,21 @@ def test_or_and_and_of_plain_terms_match_like_the_reference() -> None:
     m = compile_queries(queries)
     for text in POSTS.values():
         assert m.match(text) == reference_match(queries, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "raw_path"),
+    [
+        ("modi ji notbandi", True),
+        ("modi ji #notbandi", False),  # hashtags: the general path
+        ("modi \u093c notbandi", False),  # a token that folds away
+        ("modi ŉ notbandi", False),  # a token that splits in two
+        ("", False),
+    ],
+)
+def test_which_posts_take_the_raw_token_path(text: str, raw_path: bool) -> None:
+    m = compile_queries([KeywordQuery("q", "modi OR notbandi OR ji")])
+    sc = split_tokens(text)
+    taken = sc.plain and bool(sc.raws) and m._raw_hits(sc) is not None
+    assert taken is raw_path
+    assert m.match(text) == stream_path(m).match(text)

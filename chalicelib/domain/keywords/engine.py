@@ -25,12 +25,14 @@ import ahocorasick
 from chalicelib.domain.keywords import parser as p
 from chalicelib.domain.keywords.model import KeywordQuery, QueryMatch
 from chalicelib.domain.keywords.token_index import (
+    RawIndex,
+    RawStarts,
     Starts,
     StreamIndex,
     build_indexes,
     continues,
 )
-from chalicelib.domain.text import Scanned, scan
+from chalicelib.domain.text import Scanned, fill_forms, split_tokens, word_forms
 from chalicelib.domain.transliterate import (
     DEVANAGARI_MARK,
     OPAQUE_MARK,
@@ -370,9 +372,15 @@ class Matcher:
     _evaluators: list[tuple[str, Callable[[_Ctx], list[Part] | None]]] = field(
         init=False, repr=False, default_factory=list
     )
+    _raw_index: RawIndex | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
         self._evaluators = [(cq.query.id, cq.root.ev) for cq in self.queries]
+        self._raw_index = (
+            RawIndex(word_forms, self.indexes.get(STREAM_FOLDED), self.indexes.get(STREAM_ROMAN))
+            if self.indexes
+            else None
+        )
 
     def match(
         self,
@@ -385,10 +393,15 @@ class Matcher:
         """Every query matching ``text``, in compile order, with spans in ``text``."""
         if not self.queries:
             return []
-        sc = scan(text)
-        if not sc.folds:
+        sc = split_tokens(text)
+        if not sc.raws:
             return []
-        hits = self._token_hits(sc) if self.indexes else self._stream_hits(sc)
+        hits = self._raw_hits(sc) if self._raw_index is not None and sc.plain else None
+        if hits is None:
+            fill_forms(sc)
+            if not sc.folds:
+                return []
+            hits = self._token_hits(sc) if self.indexes else self._stream_hits(sc)
         if not hits:
             return []
         term_queries = self.term_queries
@@ -413,6 +426,45 @@ class Matcher:
             else:
                 out.append(_query_match(query_id, parts, starts, ends))
         return out
+
+    def _raw_hits(self, sc: Scanned) -> dict[int, list[tuple[int, int]]] | None:
+        """Term hits of a post without hashtags, found from its raw tokens (``RawIndex``)
+        without folding the whole post; None when a token folds away or splits."""
+        assert self._raw_index is not None
+        raws = sc.raws
+        found = cast("list[RawStarts]", list(map(self._raw_index.__getitem__, raws)))
+        hits: dict[int, list[tuple[int, int]]] = {}
+        exacts: list[str] | None = None
+        for i in compress(range(len(found)), found):
+            for stream_id, starts in enumerate(found[i]):
+                if starts is None:
+                    return None  # IRREGULAR: the token positions would shift
+                if not starts:
+                    continue
+                simple, others = starts
+                if simple:
+                    span = (i, i + 1)
+                    for tid in simple:
+                        got = hits.get(tid)
+                        if got is None:
+                            hits[tid] = [span]
+                        else:
+                            got.append(span)
+                for rest, wildcard, ntok, tids, checked in others:
+                    if rest and not _raw_continues(raws, stream_id, i, rest, wildcard):
+                        continue
+                    span = (i, i + ntok)
+                    if checked:
+                        if exacts is None:
+                            exacts = [word_forms(r)[2] for r in raws]
+                        tids = tids + tuple(t for t, c in checked if _exact_at(exacts, i, c))
+                    for tid in tids:
+                        got = hits.get(tid)
+                        if got is None:
+                            hits[tid] = [span]
+                        else:
+                            got.append(span)
+        return hits
 
     def _token_hits(self, sc: Scanned) -> dict[int, list[tuple[int, int]]]:
         """Term hits as token spans, found by looking every token up (``token_index``)."""
@@ -468,6 +520,22 @@ class Matcher:
                     else:
                         got.append(span)
         return hits
+
+
+def _raw_continues(
+    raws: list[str], stream_id: int, i: int, rest: tuple[str, ...], wildcard: bool
+) -> bool:
+    """``continues`` over raw tokens, folding only the few after ``i`` that it compares
+    (``word_forms`` gives (folded, romanized, exact), in stream order)."""
+    k = len(rest)
+    if i + k >= len(raws):
+        return False
+    last = k - 1
+    for n, word in enumerate(rest):
+        token = word_forms(raws[i + 1 + n])[stream_id]
+        if token != word and not (wildcard and n == last and token.startswith(word)):
+            return False
+    return True
 
 
 LONG_STREAM = 4096

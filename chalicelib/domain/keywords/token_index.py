@@ -11,7 +11,7 @@ per token and stream, with no joined string, no automaton walk and no space coun
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 # (words after the first, last word is a prefix, tokens spanned, term ids, exact checks)
@@ -109,3 +109,43 @@ def continues(tokens: Sequence[str], i: int, rest: tuple[str, ...], wildcard: bo
     if k > 1 and tuple(tokens[i + 1 : i + k]) != rest[:-1]:
         return False
     return tokens[i + k].startswith(rest[-1])
+
+
+# What a raw token starts in each stream; ``IRREGULAR`` (truthy, so a post that holds one
+# always visits it) marks a raw token that folds away or splits into several tokens.
+RawStarts = tuple["Starts | tuple[()] | None", "Starts | tuple[()] | None"]
+IRREGULAR: RawStarts = (None, None)
+
+
+class RawIndex(dict[str, "RawStarts | tuple[()]"]):
+    """Raw token (as the tokenizer cut it, unfolded) -> what it starts in both streams.
+
+    For a post without hashtags whose raw tokens each fold to one token, one C-level map
+    over the raw tokens finds every pattern start in both streams at once, without
+    building the post's folded and romanized token lists (``text.fill_forms``).
+    """
+
+    __slots__ = ("_folded", "_forms", "_roman")
+
+    def __init__(
+        self,
+        forms: Callable[[str], tuple[str, str, str]],
+        folded: StreamIndex | None,
+        roman: StreamIndex | None,
+    ) -> None:
+        super().__init__()
+        self._forms = forms
+        self._folded = folded
+        self._roman = roman
+
+    def __missing__(self, raw: str) -> RawStarts | tuple[()]:
+        fold, key, _exact = self._forms(raw)
+        if not fold:
+            return IRREGULAR  # not memoized: rare, and the caller takes the general path
+        f = self._folded[fold] if self._folded is not None else ()
+        r = self._roman[key] if self._roman is not None else ()
+        got: RawStarts | tuple[()] = (f, r) if f or r else ()
+        if len(self) >= MEMO_LIMIT:
+            self.clear()
+        self[raw] = got
+        return got
