@@ -404,10 +404,7 @@ class Matcher:
             hits = self._token_hits(sc) if self.indexes else self._stream_hits(sc)
         if not hits:
             return []
-        term_queries = self.term_queries
-        candidates: set[int] = set()
-        for tid in hits:
-            candidates.update(term_queries[tid])
+        candidates: set[int] = set().union(*map(self.term_queries.__getitem__, hits))
         ctx = _Ctx(sc, hits, lang, platform, author)
         out: list[QueryMatch] = []
         evaluators = self._evaluators
@@ -436,9 +433,11 @@ class Matcher:
         hits: dict[int, list[tuple[int, int]]] = {}
         exacts: list[str] | None = None
         for i in compress(range(len(found)), found):
-            for stream_id, starts in enumerate(found[i]):
-                if starts is None:
-                    return None  # IRREGULAR: the token positions would shift
+            folded, roman = found[i]
+            if folded is None:
+                return None  # IRREGULAR: the token positions would shift
+            # Runs for every token that starts a term, once per stream.
+            for stream_id, starts in ((STREAM_FOLDED, folded), (STREAM_ROMAN, roman)):
                 if not starts:
                     continue
                 simple, others = starts
