@@ -376,11 +376,7 @@ class Matcher:
 
     def __post_init__(self) -> None:
         self._evaluators = [(cq.query.id, cq.root.ev) for cq in self.queries]
-        self._raw_index = (
-            RawIndex(word_forms, self.indexes.get(STREAM_FOLDED), self.indexes.get(STREAM_ROMAN))
-            if self.indexes
-            else None
-        )
+        self._raw_index = RawIndex(word_forms, self.indexes) if self.indexes else None
 
     def match(
         self,
@@ -433,36 +429,31 @@ class Matcher:
         hits: dict[int, list[tuple[int, int]]] = {}
         exacts: list[str] | None = None
         for i in compress(range(len(found)), found):
-            folded, roman = found[i]
-            if folded is None:
+            simple, others = found[i]
+            if simple is None:
                 return None  # IRREGULAR: the token positions would shift
-            # Runs for every token that starts a term, once per stream.
-            for stream_id, starts in ((STREAM_FOLDED, folded), (STREAM_ROMAN, roman)):
-                if not starts:
+            if simple:
+                span = (i, i + 1)
+                for tid in simple:
+                    got = hits.get(tid)
+                    if got is None:
+                        hits[tid] = [span]
+                    else:
+                        got.append(span)
+            for stream_id, (rest, wildcard, ntok, tids, checked) in others:
+                if rest and not _raw_continues(raws, stream_id, i, rest, wildcard):
                     continue
-                simple, others = starts
-                if simple:
-                    span = (i, i + 1)
-                    for tid in simple:
-                        got = hits.get(tid)
-                        if got is None:
-                            hits[tid] = [span]
-                        else:
-                            got.append(span)
-                for rest, wildcard, ntok, tids, checked in others:
-                    if rest and not _raw_continues(raws, stream_id, i, rest, wildcard):
-                        continue
-                    span = (i, i + ntok)
-                    if checked:
-                        if exacts is None:
-                            exacts = [word_forms(r)[2] for r in raws]
-                        tids = tids + tuple(t for t, c in checked if _exact_at(exacts, i, c))
-                    for tid in tids:
-                        got = hits.get(tid)
-                        if got is None:
-                            hits[tid] = [span]
-                        else:
-                            got.append(span)
+                span = (i, i + ntok)
+                if checked:
+                    if exacts is None:
+                        exacts = [word_forms(r)[2] for r in raws]
+                    tids = tids + tuple(t for t, c in checked if _exact_at(exacts, i, c))
+                for tid in tids:
+                    got = hits.get(tid)
+                    if got is None:
+                        hits[tid] = [span]
+                    else:
+                        got.append(span)
         return hits
 
     def _token_hits(self, sc: Scanned) -> dict[int, list[tuple[int, int]]]:

@@ -111,10 +111,12 @@ def continues(tokens: Sequence[str], i: int, rest: tuple[str, ...], wildcard: bo
     return tokens[i + k].startswith(rest[-1])
 
 
-# What a raw token starts in each stream; ``IRREGULAR`` (truthy, so a post that holds one
-# always visits it) marks a raw token that folds away or splits into several tokens.
-RawStarts = tuple["Starts | tuple[()] | None", "Starts | tuple[()] | None"]
-IRREGULAR: RawStarts = (None, None)
+# What a raw token starts in either stream: the term ids of its simple one-word patterns
+# (both streams together: they span the token alike) and every other pattern with its
+# stream. ``IRREGULAR`` (truthy, so a post that holds one always visits it) marks a raw
+# token that folds away or splits into several tokens.
+RawStarts = tuple[tuple[int, ...] | None, tuple[tuple[int, Entry], ...]]
+IRREGULAR: RawStarts = (None, ())
 
 
 class RawIndex(dict[str, "RawStarts | tuple[()]"]):
@@ -125,26 +127,29 @@ class RawIndex(dict[str, "RawStarts | tuple[()]"]):
     building the post's folded and romanized token lists (``text.fill_forms``).
     """
 
-    __slots__ = ("_folded", "_forms", "_roman")
+    __slots__ = ("_forms", "_streams")
 
     def __init__(
         self,
         forms: Callable[[str], tuple[str, str, str]],
-        folded: StreamIndex | None,
-        roman: StreamIndex | None,
+        streams: Mapping[int, StreamIndex],
     ) -> None:
         super().__init__()
         self._forms = forms
-        self._folded = folded
-        self._roman = roman
+        self._streams = dict(streams)
 
     def __missing__(self, raw: str) -> RawStarts | tuple[()]:
-        fold, key, _exact = self._forms(raw)
-        if not fold:
+        forms = self._forms(raw)
+        if not forms[0]:
             return IRREGULAR  # not memoized: rare, and the caller takes the general path
-        f = self._folded[fold] if self._folded is not None else ()
-        r = self._roman[key] if self._roman is not None else ()
-        got: RawStarts | tuple[()] = (f, r) if f or r else ()
+        simple: list[int] = []
+        others: list[tuple[int, Entry]] = []
+        for stream_id, index in self._streams.items():
+            starts = index[forms[stream_id]]
+            if starts:
+                simple.extend(starts[0])
+                others.extend((stream_id, entry) for entry in starts[1])
+        got: RawStarts | tuple[()] = (tuple(simple), tuple(others)) if simple or others else ()
         if len(self) >= MEMO_LIMIT:
             self.clear()
         self[raw] = got
