@@ -1,11 +1,15 @@
-"""All enabled keyword queries compiled into one matcher: Aho–Corasick + boolean evaluation.
+"""All enabled keyword queries compiled into one matcher: term lookup + boolean evaluation.
 
-A post is scanned once into tokens (``text.scan``) and joined into two streams of
-space-separated words: folded, and romanized key (for ``variants``); ``exact`` terms are
-found in the folded stream and then compared with the tokens as written. Every term becomes
-a pattern `` w1 w2 `` whose surrounding spaces are the word boundaries (a wildcard drops the
-trailing one), so one automaton per stream reports every occurrence of every term,
-overlapping ones included, and a match is mapped back to token indices by counting spaces.
+A post is scanned once into tokens (``text.scan``) seen as two streams of space-separated
+words: folded, and romanized key (for ``variants``); ``exact`` terms are found in the
+folded stream and then compared with the tokens as written. Every term becomes a pattern
+`` w1 w2 `` whose surrounding spaces are the word boundaries (a wildcard drops the trailing
+one). Patterns are word-aligned, so their occurrences, overlapping ones included, are found
+by looking tokens up in a memoized table of first words (``token_index``); a post without
+hashtags is looked up by its raw tokens, unfolded. One Aho–Corasick automaton per joined
+stream, mapping a match back to token indices by counting spaces, finds the same
+occurrences: it serves matchers built around another multi-pattern searcher (the bench's
+``regex`` baseline) and is the yardstick in the tests.
 A query is evaluated only when a term of its smallest necessary group was found (for
 ``(a OR b OR c) AND (d OR e)`` that is ``d OR e``); the parser rejects queries that could
 match without any term, which is what makes that shortcut exact.
