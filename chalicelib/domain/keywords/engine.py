@@ -466,8 +466,7 @@ class Matcher:
         for stream_id, index in self.indexes.items():
             tokens = sc.folds if stream_id == STREAM_FOLDED else sc.romans
             # One C-level pass of memo lookups (new tokens are filled in by the index); Python
-            # only visits the tokens that start a pattern.
-            # The empty entries (tokens that start nothing) are skipped by ``compress``.
+            # only visits the tokens that start a pattern (``compress`` skips the empty ones).
             found = cast("list[Starts]", list(map(index.__getitem__, tokens)))
             for i in compress(range(len(found)), found):
                 simple, others = found[i]
