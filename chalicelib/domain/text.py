@@ -364,8 +364,9 @@ def split_tokens(text: str) -> Scanned:
     """
     if "://" in text or "www." in text or "&" in text:
         text = _SKIP.sub(_blank, text)
-    tokenizer = _TOKEN if _NOT_SIMPLE.search(text) else _SIMPLE_TOKEN
-    out = Scanned(text, tokenizer.split(text))
+    # ASCII lies inside the simple tokenizer's blocks: most posts skip the search.
+    simple = text.isascii() or not _NOT_SIMPLE.search(text)
+    out = Scanned(text, (_SIMPLE_TOKEN if simple else _TOKEN).split(text))
     out.n_main = len(out._raws)
     return out
 
