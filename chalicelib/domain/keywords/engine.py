@@ -1,11 +1,15 @@
-"""All enabled keyword queries compiled into one matcher: Aho–Corasick + boolean evaluation.
+"""All enabled keyword queries compiled into one matcher: term lookup + boolean evaluation.
 
-A post is scanned once into tokens (``text.scan``) and joined into two streams of
-space-separated words: folded, and romanized key (for ``variants``); ``exact`` terms are
-found in the folded stream and then compared with the tokens as written. Every term becomes
-a pattern `` w1 w2 `` whose surrounding spaces are the word boundaries (a wildcard drops the
-trailing one), so one automaton per stream reports every occurrence of every term,
-overlapping ones included, and a match is mapped back to token indices by counting spaces.
+A post is scanned once into tokens (``text.scan``) seen as two streams of space-separated
+words: folded, and romanized key (for ``variants``); ``exact`` terms are found in the
+folded stream and then compared with the tokens as written. Every term becomes a pattern
+`` w1 w2 `` whose surrounding spaces are the word boundaries (a wildcard drops the trailing
+one). Patterns are word-aligned, so their occurrences, overlapping ones included, are found
+by looking tokens up in a memoized table of first words (``token_index``); a post without
+hashtags is looked up by its raw tokens, unfolded. One Aho–Corasick automaton per joined
+stream, mapping a match back to token indices by counting spaces, finds the same
+occurrences: it serves matchers built around another multi-pattern searcher (the bench's
+``regex`` baseline) and is the yardstick in the tests.
 A query is evaluated only when a term of its smallest necessary group was found (for
 ``(a OR b OR c) AND (d OR e)`` that is ``d OR e``); the parser rejects queries that could
 match without any term, which is what makes that shortcut exact.
@@ -17,14 +21,22 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import islice, product
-from typing import Any
+from itertools import compress, islice, product
+from typing import Any, cast
 
 import ahocorasick
 
 from chalicelib.domain.keywords import parser as p
 from chalicelib.domain.keywords.model import KeywordQuery, QueryMatch
-from chalicelib.domain.text import Scanned, scan
+from chalicelib.domain.keywords.token_index import (
+    RawIndex,
+    RawStarts,
+    Starts,
+    StreamIndex,
+    build_indexes,
+    continues,
+)
+from chalicelib.domain.text import Scanned, fill_forms, split_tokens, word_forms
 from chalicelib.domain.transliterate import (
     DEVANAGARI_MARK,
     OPAQUE_MARK,
@@ -241,13 +253,34 @@ class _NotNode(_Node):
         return [] if self.child.ev(ctx) is None else None
 
 
+class _AllTermsNode(_Node):
+    """An AND of plain terms: one loop instead of one call per term."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self, pairs: list[tuple[int, str]]) -> None:
+        self.pairs = pairs
+
+    def ev(self, ctx: _Ctx) -> list[Part] | None:
+        hits = ctx.hits
+        parts: list[Part] = []
+        for tid, d in self.pairs:
+            found = hits.get(tid)
+            if not found:
+                return None
+            for i, j in found:
+                parts.append((d, i, j))
+        return parts
+
+
 class _AndNode(_Node):
     __slots__ = ("children",)
 
     def __init__(self, children: list[_Node]) -> None:
         # Cheap, selective children first: terms and filters before subtrees.
         self.children = sorted(
-            children, key=lambda c: not isinstance(c, _TermNode | _AnyTermNode | _FieldNode)
+            children,
+            key=lambda c: not isinstance(c, _TermNode | _AnyTermNode | _AllTermsNode | _FieldNode),
         )
 
     def ev(self, ctx: _Ctx) -> list[Part] | None:
@@ -337,12 +370,17 @@ class Matcher:
     term_queries: list[tuple[int, ...]] = field(default_factory=list)
     rejected: dict[str, QuerySyntaxError] = field(default_factory=dict)
     n_patterns: int = 0
+    # Per stream, the same patterns looked up token by token (``token_index``); when empty
+    # (a matcher built around other multi-pattern searchers) the streams are scanned whole.
+    indexes: dict[int, StreamIndex] = field(default_factory=dict)
     _evaluators: list[tuple[str, Callable[[_Ctx], list[Part] | None]]] = field(
         init=False, repr=False, default_factory=list
     )
+    _raw_index: RawIndex | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
         self._evaluators = [(cq.query.id, cq.root.ev) for cq in self.queries]
+        self._raw_index = RawIndex(word_forms, self.indexes) if self.indexes else None
 
     def match(
         self,
@@ -355,9 +393,107 @@ class Matcher:
         """Every query matching ``text``, in compile order, with spans in ``text``."""
         if not self.queries:
             return []
-        sc = scan(text)
-        if not sc.folds:
+        sc = split_tokens(text)
+        if not sc.raws:
             return []
+        hits = self._raw_hits(sc) if self._raw_index is not None and sc.plain else None
+        if hits is None:
+            fill_forms(sc)
+            if not sc.folds:
+                return []
+            hits = self._token_hits(sc) if self.indexes else self._stream_hits(sc)
+        if not hits:
+            return []
+        candidates: set[int] = set().union(*map(self.term_queries.__getitem__, hits))
+        ctx = _Ctx(sc, hits, lang, platform, author)
+        out: list[QueryMatch] = []
+        evaluators = self._evaluators
+        starts: list[int] = []
+        ends: list[int] = []
+        for qi in sorted(candidates):
+            query_id, ev = evaluators[qi]
+            parts = ev(ctx)
+            if not parts:
+                continue
+            if not starts:
+                starts, ends = sc.starts, sc.ends
+            if len(parts) == 1:  # the commonest result: one term found once
+                d, i, j = parts[0]
+                out.append(_new_match(query_id, (d,), ((starts[i], ends[j - 1]),)))
+            else:
+                out.append(_query_match(query_id, parts, starts, ends))
+        return out
+
+    def _raw_hits(self, sc: Scanned) -> dict[int, list[tuple[int, int]]] | None:
+        """Term hits of a post without hashtags, found from its raw tokens (``RawIndex``)
+        without folding the whole post; None when a token folds away or splits."""
+        assert self._raw_index is not None
+        raws = sc.raws
+        found = cast("list[RawStarts]", list(map(self._raw_index.__getitem__, raws)))
+        hits: dict[int, list[tuple[int, int]]] = {}
+        exacts: list[str] | None = None
+        for i in compress(range(len(found)), found):
+            simple, others = found[i]
+            if simple is None:
+                return None  # IRREGULAR: the token positions would shift
+            if simple:
+                span = (i, i + 1)
+                for tid in simple:
+                    got = hits.get(tid)
+                    if got is None:
+                        hits[tid] = [span]
+                    else:
+                        got.append(span)
+            for stream_id, (rest, wildcard, ntok, tids, checked) in others:
+                if rest and not _raw_continues(raws, stream_id, i, rest, wildcard):
+                    continue
+                span = (i, i + ntok)
+                if checked:
+                    if exacts is None:
+                        exacts = [word_forms(r)[2] for r in raws]
+                    tids = tids + tuple(t for t, c in checked if _exact_at(exacts, i, c))
+                for tid in tids:
+                    got = hits.get(tid)
+                    if got is None:
+                        hits[tid] = [span]
+                    else:
+                        got.append(span)
+        return hits
+
+    def _token_hits(self, sc: Scanned) -> dict[int, list[tuple[int, int]]]:
+        """Term hits as token spans, found by looking every token up (``token_index``)."""
+        hits: dict[int, list[tuple[int, int]]] = {}
+        for stream_id, index in self.indexes.items():
+            tokens = sc.folds if stream_id == STREAM_FOLDED else sc.romans
+            # One C-level pass of memo lookups (new tokens are filled in by the index); Python
+            # only visits the tokens that start a pattern (``compress`` skips the empty ones).
+            found = cast("list[Starts]", list(map(index.__getitem__, tokens)))
+            for i in compress(range(len(found)), found):
+                simple, others = found[i]
+                if simple:
+                    span = (i, i + 1)
+                    for tid in simple:
+                        got = hits.get(tid)
+                        if got is None:
+                            hits[tid] = [span]
+                        else:
+                            got.append(span)
+                for rest, wildcard, ntok, tids, checked in others:
+                    if rest and not continues(tokens, i, rest, wildcard):
+                        continue
+                    span = (i, i + ntok)
+                    if checked:
+                        tids = tids + tuple(t for t, c in checked if _exact_at(sc.exacts, i, c))
+                    for tid in tids:
+                        got = hits.get(tid)
+                        if got is None:
+                            hits[tid] = [span]
+                        else:
+                            got.append(span)
+        return hits
+
+    def _stream_hits(self, sc: Scanned) -> dict[int, list[tuple[int, int]]]:
+        """Term hits as token spans, found by one multi-pattern pass over each joined stream."""
         hits: dict[int, list[tuple[int, int]]] = {}
         for stream_id, automaton in self.automata.items():
             forms = sc.folds if stream_id == STREAM_FOLDED else sc.romans
@@ -376,21 +512,23 @@ class Matcher:
                         hits[tid] = [span]
                     else:
                         got.append(span)
-        if not hits:
-            return []
-        term_queries = self.term_queries
-        candidates: set[int] = set()
-        for tid in hits:
-            candidates.update(term_queries[tid])
-        ctx = _Ctx(sc, hits, lang, platform, author)
-        out: list[QueryMatch] = []
-        evaluators = self._evaluators
-        for qi in sorted(candidates):
-            query_id, ev = evaluators[qi]
-            parts = ev(ctx)
-            if parts:
-                out.append(_query_match(query_id, parts, sc.starts, sc.ends))
-        return out
+        return hits
+
+
+def _raw_continues(
+    raws: list[str], stream_id: int, i: int, rest: tuple[str, ...], wildcard: bool
+) -> bool:
+    """``continues`` over raw tokens, folding only the few after ``i`` that it compares
+    (``word_forms`` gives (folded, romanized, exact), in stream order)."""
+    k = len(rest)
+    if i + k >= len(raws):
+        return False
+    last = k - 1
+    for n, word in enumerate(rest):
+        token = word_forms(raws[i + 1 + n])[stream_id]
+        if token != word and not (wildcard and n == last and token.startswith(word)):
+            return False
+    return True
 
 
 LONG_STREAM = 4096
@@ -408,12 +546,30 @@ def _space_counter(stream: str) -> Callable[[str, int, int], int]:
     return spaces_before
 
 
+# ``QueryMatch`` is frozen, so its ``__init__`` sets each field through
+# ``object.__setattr__``; results are built by the ten thousand per second, so the matcher
+# fills the slots directly: the same object at half the cost.
+_SET_QUERY_ID, _SET_TERMS, _SET_SPANS = (
+    vars(QueryMatch)[name].__set__ for name in ("query_id", "terms", "spans")
+)
+
+
+def _new_match(
+    query_id: str, terms: tuple[str, ...], spans: tuple[tuple[int, int], ...]
+) -> QueryMatch:
+    m: QueryMatch = object.__new__(QueryMatch)
+    _SET_QUERY_ID(m, query_id)
+    _SET_TERMS(m, terms)
+    _SET_SPANS(m, spans)
+    return m
+
+
 def _query_match(
     query_id: str, parts: list[Part], starts: list[int], ends: list[int]
 ) -> QueryMatch:
     if len(parts) == 1:
         d, i, j = parts[0]
-        return QueryMatch(query_id, (d,), ((starts[i], ends[j - 1]),))
+        return _new_match(query_id, (d,), ((starts[i], ends[j - 1]),))
     # Sorted by span then term: equal spans are neighbours, terms come in order of appearance.
     found = sorted([(starts[i], ends[j - 1], d) for d, i, j in parts])
     spans: list[tuple[int, int]] = []
@@ -425,7 +581,7 @@ def _query_match(
             spans.append(last)
         if d not in terms:
             terms.append(d)
-    return QueryMatch(query_id, tuple(terms), tuple(spans))
+    return _new_match(query_id, tuple(terms), tuple(spans))
 
 
 class _Builder:
@@ -447,7 +603,11 @@ class _Builder:
         if isinstance(n, p.Not):
             return _NotNode(self.node(n.child, qi, q))
         if isinstance(n, p.And):
-            return _AndNode([self.node(c, qi, q) for c in n.children])
+            and_children = [self.node(c, qi, q) for c in n.children]
+            terms = [c for c in and_children if isinstance(c, _TermNode)]
+            if len(terms) == len(and_children):
+                return _AllTermsNode([(c.tid, c.display) for c in terms])
+            return _AndNode(and_children)
         if isinstance(n, p.Or):
             children = [self.node(c, qi, q) for c in n.children]
             flat: list[tuple[int, str]] = []
@@ -457,7 +617,7 @@ class _Builder:
                 elif isinstance(c, _AnyTermNode):
                     flat.extend(c.pairs)
                 else:
-                    return _OrNode(children)
+                    return _OrNode(_merge_term_runs(children))
             return _AnyTermNode(flat)
         return _NearNode(self.node(n.left, qi, q), self.node(n.right, qi, q), n.distance)
 
@@ -467,6 +627,27 @@ class _Builder:
         assert groups, "parser guarantees an anchored query"
         for tid in min(groups, key=len):
             self.term_queries[tid].add(qi)
+
+
+def _merge_term_runs(children: list[_Node]) -> list[_Node]:
+    """An OR's neighbouring plain terms as one ``_AnyTermNode`` (fewer calls, same parts in
+    the same order)."""
+    out: list[_Node] = []
+    for c in children:
+        pairs = (
+            [(c.tid, c.display)]
+            if isinstance(c, _TermNode)
+            else c.pairs
+            if isinstance(c, _AnyTermNode)
+            else None
+        )
+        if pairs is None:
+            out.append(c)
+        elif out and isinstance(out[-1], _AnyTermNode):
+            out[-1] = _AnyTermNode(out[-1].pairs + pairs)
+        else:
+            out.append(_AnyTermNode(list(pairs)))
+    return out
 
 
 def _necessary(node: _Node) -> list[frozenset[int]]:
@@ -479,6 +660,8 @@ def _necessary(node: _Node) -> list[frozenset[int]]:
         return [frozenset((node.tid,))]
     if isinstance(node, _AnyTermNode):
         return [frozenset(tid for tid, _ in node.pairs)]
+    if isinstance(node, _AllTermsNode):
+        return [frozenset((tid,)) for tid, _ in node.pairs]
     if isinstance(node, _AndNode):
         return [g for c in node.children for g in _necessary(c)]
     if isinstance(node, _NearNode):
@@ -538,22 +721,24 @@ def compile_queries(queries: Iterable[KeywordQuery], *, strict: bool = False) ->
                 plain[key].append(tid)
             else:
                 checked[key].append((tid, spec.check))
-    automata: dict[int, Any] = {}
+    tables: dict[int, dict[str, tuple[Any, ...]]] = {}
     for (stream_id, pattern), tids in plain.items():
-        automaton = automata.get(stream_id)
-        if automaton is None:
-            automaton = automata[stream_id] = ahocorasick.Automaton()
         ntok = pattern.count(" ") - (1 if pattern.endswith(" ") else 0)
         value = (len(pattern), ntok, tuple(tids), tuple(checked[stream_id, pattern]))
-        automaton.add_word(pattern, value)
-    for automaton in automata.values():
+        tables.setdefault(stream_id, {})[pattern] = value
+    automata: dict[int, Any] = {}
+    for stream_id, table in sorted(tables.items()):
+        automaton = automata[stream_id] = ahocorasick.Automaton()
+        for pattern, value in table.items():
+            automaton.add_word(pattern, value)
         automaton.make_automaton()
     return Matcher(
         compiled,
-        dict(sorted(automata.items())),
+        automata,
         [tuple(sorted(s)) for s in builder.term_queries],
         rejected,
         len(plain),
+        build_indexes(dict(sorted(tables.items()))),
     )
 
 
