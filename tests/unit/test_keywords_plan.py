@@ -40,7 +40,7 @@ def test_the_plan_gives_the_parts_the_tree_gives(
     # Posts made of the queries' own words, so that terms and their exclusions co-occur.
     words = sorted(
         {w.strip('()"*') for q in queries for w in q.query.split() if not w.isupper()} - {""}
-    )
+    ) or ["modi"]
     text = data.draw(
         st.one_of(
             st.lists(st.sampled_from(words), max_size=12).map(" ".join),
