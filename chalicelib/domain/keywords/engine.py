@@ -357,6 +357,7 @@ Reached = tuple[tuple[int, str], ...]
 # What ``_Plan.reached`` answers when only the tree can tell (a NEAR that may hold needs
 # token positions; a field filter needs the post's metadata); compared by identity.
 NEEDS_EV: Reached = ((-1, ""),)
+UNSEEN: Reached = ((-2, ""),)  # not in a plan's memo yet
 PLAN_MEMO_LIMIT = 1024
 
 
@@ -526,7 +527,11 @@ class Matcher:
         ends: list[int] = []
         for qi in sorted(candidates):
             query_id, ev = evaluators[qi]
-            reached = plans[qi].reached(hits)
+            plan = plans[qi]
+            # ``_Plan.reached`` inlined for a memo hit, the common case: no call per query.
+            reached = plan.memo.get(plan.tids.intersection(hits), UNSEEN)
+            if reached is UNSEEN:
+                reached = plan.reached(hits)
             if reached is NEEDS_EV:
                 if ctx is None:
                     ctx = _Ctx(sc, hits, lang, platform, author)
@@ -535,12 +540,17 @@ class Matcher:
                     continue
             elif not reached:
                 continue
-            elif len(reached) == 1 and len(found := hits[reached[0][0]]) == 1:
-                # The commonest result, one term found once: no parts list, no sort.
+            elif len(reached) == 1:
+                # The commonest results, one term found once or more: no parts list.
                 if not starts:
                     starts, ends = sc.starts, sc.ends
-                i, j = found[0]
-                out.append(_new_match(query_id, (reached[0][1],), ((starts[i], ends[j - 1]),)))
+                found = hits[reached[0][0]]
+                if len(found) == 1:
+                    i, j = found[0]
+                    spans: tuple[tuple[int, int], ...] = ((starts[i], ends[j - 1]),)
+                else:  # both streams may report the same span
+                    spans = tuple(sorted({(starts[i], ends[j - 1]) for i, j in found}))
+                out.append(_new_match(query_id, (reached[0][1],), spans))
                 continue
             else:
                 parts = [(d, i, j) for tid, d in reached for i, j in hits[tid]]
