@@ -12,7 +12,9 @@ occurrences: it serves matchers built around another multi-pattern searcher (the
 ``regex`` baseline) and is the yardstick in the tests.
 A query is evaluated only when a term of its smallest necessary group was found (for
 ``(a OR b OR c) AND (d OR e)`` that is ``d OR e``); the parser rejects queries that could
-match without any term, which is what makes that shortcut exact.
+match without any term, which is what makes that shortcut exact. A query's outcome is
+memoized per set of its terms found (``_Plan``); only a NEAR whose sides both occur, or a
+field filter, walks the tree for the post.
 """
 
 from __future__ import annotations
