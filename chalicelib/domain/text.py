@@ -30,7 +30,7 @@ from itertools import accumulate
 import regex
 
 from chalicelib.domain.segment import segment
-from chalicelib.domain.text_classes import OUTSIDE_SIMPLE, SIMPLE_PATTERN
+from chalicelib.domain.text_classes import ASCII_PATTERN, OUTSIDE_SIMPLE, SIMPLE_PATTERN
 from chalicelib.domain.transliterate import match_key
 
 # Characters that may sit inside a word but carry no letter; folding removes them.
@@ -78,8 +78,9 @@ _TOKEN = regex.compile(
 _PIECE = regex.compile(_WORD_ALTERNATIVES, regex.V1)
 
 
-def simple_tokenizer_patterns() -> tuple[str, str]:
-    """The same tokenizer for texts in Latin, Devanagari, punctuation and emoji only.
+def simple_tokenizer_patterns() -> tuple[str, str, str]:
+    """The same tokenizer for texts in Latin, Devanagari, punctuation and emoji only, and
+    again for ASCII texts only; then the class of characters outside the first's blocks.
 
     Python's ``re`` with explicit character classes runs this 3x faster than the general
     ``regex`` pattern; the classes are derived from the general ones (so they agree, which
@@ -109,17 +110,34 @@ def simple_tokenizer_patterns() -> tuple[str, str]:
         k: [ord(m.group()) for m in regex.finditer(v, chars, flags=regex.V1)]
         for k, v in classes.items()
     }
+    # Two thirds of posts are ASCII: their classes shrink to a few ranges, which ``re``
+    # tests faster than the long lists (split ~20% faster on the real posts).
+    ascii_members = {k: [cp for cp in v if cp < 0x80] for k, v in members.items()}
+    outside = "".join(f"{_esc(lo)}-{_esc(hi)}" for lo, hi in blocks)
+    return _simple_pattern(members), f"[^{outside}]", _simple_pattern(ascii_members)
+
+
+def _simple_pattern(members: dict[str, list[int]]) -> str:
     cls = {k: _char_class(v) for k, v in members.items()}
+
+    def then(rest: str) -> str:
+        return f"{cls[rest]}*" if members[rest] else ""
+
     # Every alternative starts with the character it consumes (the lookbehinds come after
     # ``#``/``@`` and look two back), so ``re`` knows the set of first characters and skips
     # the gaps between tokens in C (split took ~30% less time on the real posts).
-    pattern = (
+    # An alternative whose first class is empty (Devanagari within ASCII) is left out, and
+    # so is an empty class of continuing characters.
+    words = [
+        cls[first] + tail
+        for first, tail in (("nd", "+"), ("lf", then("lr")), ("df", then("dr")), ("l", then("mi")))
+        if members[first]
+    ]
+    return (
         f"(#(?<!{cls['lb']}#){cls['tag']}+"
         r"|@(?<![A-Za-z0-9_#@&]@)[A-Za-z0-9_]+"
-        f"|{cls['nd']}+|{cls['lf']}{cls['lr']}*|{cls['df']}{cls['dr']}*|{cls['l']}{cls['mi']}*)"
+        f"|{'|'.join(words)})"
     )
-    outside = "".join(f"{_esc(lo)}-{_esc(hi)}" for lo, hi in blocks)
-    return pattern, f"[^{outside}]"
 
 
 def _esc(cp: int) -> str:
@@ -139,6 +157,7 @@ def _char_class(cps: list[int]) -> str:
 
 
 _SIMPLE_TOKEN = re.compile(SIMPLE_PATTERN)
+_ASCII_TOKEN = re.compile(ASCII_PATTERN)
 _NOT_SIMPLE = re.compile(OUTSIDE_SIMPLE)
 # CamelCase inside a hashtag word: NoVoteToBJP -> No Vote To BJP; BJPKeNeta -> BJP Ke Neta.
 _CAMEL = regex.compile(
@@ -368,9 +387,13 @@ def split_tokens(text: str) -> Scanned:
     """
     if "://" in text or "www." in text or "&" in text:
         text = _SKIP.sub(_blank, text)
-    # ASCII lies inside the simple tokenizer's blocks: most posts skip the search.
-    simple = text.isascii() or not _NOT_SIMPLE.search(text)
-    out = Scanned(text, (_SIMPLE_TOKEN if simple else _TOKEN).split(text))
+    # ASCII lies inside the simple tokenizer's blocks, and has a smaller pattern of its own.
+    pattern: re.Pattern[str] | regex.Pattern[str]
+    if text.isascii():
+        pattern = _ASCII_TOKEN
+    else:
+        pattern = _TOKEN if _NOT_SIMPLE.search(text) else _SIMPLE_TOKEN
+    out = Scanned(text, pattern.split(text))
     out.n_main = len(out._raws)
     return out
 

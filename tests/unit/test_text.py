@@ -177,6 +177,20 @@ def test_the_fast_tokenizer_classes_agree_code_point_by_code_point() -> None:
 
 
 @settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=60))
+def test_the_ascii_tokenizer_agrees_with_the_general_one(text: str) -> None:
+    assert T._ASCII_TOKEN.split(text) == T._TOKEN.split(text) == T._SIMPLE_TOKEN.split(text)
+
+
+def test_the_ascii_tokenizer_agrees_code_point_by_code_point() -> None:
+    for cp in range(0x80):
+        c = chr(cp)
+        for probe in (c, f"a{c}b", f"1{c}2", f"#{c}x", f"x#{c}", f"@{c}", f"{c}@x", f"{c}#a"):
+            fast = [m.span() for m in T._ASCII_TOKEN.finditer(probe)]
+            assert fast == [m.span() for m in T._TOKEN.finditer(probe)], hex(cp)
+
+
+@settings(max_examples=300, deadline=None)
 @given(text=st.one_of(st.text(max_size=60), INDIC_TEXT))
 def test_scan_offsets_cover_each_token_and_fold_back_to_it(text: str) -> None:
     sc = scan(text)

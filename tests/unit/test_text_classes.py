@@ -14,9 +14,11 @@ def test_the_shipped_patterns_are_the_ones_the_general_classes_derive() -> None:
     # Fails when the classes in text.py or the regex module's Unicode data change: then run
     # `python bench/build_text_classes.py`.
     derived = text.simple_tokenizer_patterns()
-    assert derived == (text_classes.SIMPLE_PATTERN, text_classes.OUTSIDE_SIMPLE)
+    shipped = (text_classes.SIMPLE_PATTERN, text_classes.OUTSIDE_SIMPLE, text_classes.ASCII_PATTERN)
+    assert derived == shipped
     assert text._SIMPLE_TOKEN.pattern == derived[0]
     assert text._NOT_SIMPLE.pattern == derived[1]
+    assert text._ASCII_TOKEN.pattern == derived[2]
 
 
 def test_the_generator_writes_the_committed_module_byte_for_byte() -> None:

@@ -68,6 +68,8 @@ def contention_pause(
     step. Attempt 0 does not wait."""
     if attempt > 0:
         sleep(rand() * PAUSE_SECONDS * 2 ** (attempt - 1))
+
+
 REDELIVERY = "redelivery"
 
 Key = tuple[str, str]

@@ -12,7 +12,9 @@ occurrences: it serves matchers built around another multi-pattern searcher (the
 ``regex`` baseline) and is the yardstick in the tests.
 A query is evaluated only when a term of its smallest necessary group was found (for
 ``(a OR b OR c) AND (d OR e)`` that is ``d OR e``); the parser rejects queries that could
-match without any term, which is what makes that shortcut exact.
+match without any term, which is what makes that shortcut exact. A query's outcome is
+memoized per set of its terms found (``_Plan``); only a NEAR whose sides both occur, or a
+field filter, walks the tree for the post.
 """
 
 from __future__ import annotations
@@ -352,6 +354,118 @@ class _NearNode(_Node):
         return out
 
 
+# The terms whose hits make a true query's parts, in evaluation order (repeats kept).
+Reached = tuple[tuple[int, str], ...]
+# What ``_Plan.reached`` answers when only the tree can tell (a NEAR that may hold needs
+# token positions; a field filter needs the post's metadata); compared by identity.
+NEEDS_EV: Reached = ((-1, ""),)
+UNSEEN: Reached = ((-2, ""),)  # not in a plan's memo yet
+PLAN_MEMO_LIMIT = 1024
+
+
+class _NeedsTree(Exception):
+    """Raised by ``_reach`` where the set of terms hit does not decide the outcome."""
+
+
+class _Plan:
+    """One query's outcome as a function of which of its terms hit.
+
+    Apart from NEAR and field filters, whether a query holds and which of its terms give
+    its parts depend only on the set of its terms found, not on where. Posts share those
+    sets, so the tree is walked once per set and the answer memoized: after warm-up a
+    candidate query costs a C-level set intersection and one dict probe.
+    """
+
+    __slots__ = ("memo", "root", "tids")
+
+    def __init__(self, root: _Node) -> None:
+        self.root = root
+        self.tids = frozenset(_term_ids(root))
+        self.memo: dict[frozenset[int], Reached | None] = {}
+
+    def reached(self, hits: dict[int, list[tuple[int, int]]]) -> Reached | None:
+        """The (term id, display) pairs whose spans are the query's parts in this post,
+        None when the query does not hold, ``NEEDS_EV`` when only ``ev`` can tell."""
+        present = self.tids.intersection(hits)
+        memo = self.memo
+        try:
+            return memo[present]
+        except KeyError:
+            pass
+        got: Reached | None
+        try:
+            found = _reach(self.root, present)
+            got = None if found is None else tuple(found)
+        except _NeedsTree:
+            got = NEEDS_EV
+        if len(memo) >= PLAN_MEMO_LIMIT:
+            memo.clear()  # bounded like the token memo; sets of hits repeat, so it refills
+        memo[present] = got
+        return got
+
+
+def _term_ids(node: _Node) -> set[int]:
+    if isinstance(node, _TermNode):
+        return {node.tid}
+    if isinstance(node, _AnyTermNode | _AllTermsNode):
+        return {tid for tid, _ in node.pairs}
+    children: list[_Node] = (
+        [node.child]
+        if isinstance(node, _NotNode)
+        else [node.left, node.right]
+        if isinstance(node, _NearNode)
+        else node.children
+        if isinstance(node, _AndNode | _OrNode)
+        else []
+    )
+    return set().union(*map(_term_ids, children))
+
+
+def _reach(node: _Node, present: frozenset[int]) -> list[tuple[int, str]] | None:
+    """``node.ev`` decided from the terms present alone: the (term id, display) pairs whose
+    hits ``ev`` would list, in its order, or None when false; ``_NeedsTree`` otherwise."""
+    if isinstance(node, _TermNode):
+        return [(node.tid, node.display)] if node.tid in present else None
+    if isinstance(node, _AnyTermNode):
+        return [pair for pair in node.pairs if pair[0] in present] or None
+    if isinstance(node, _AllTermsNode):
+        return list(node.pairs) if all(tid in present for tid, _ in node.pairs) else None
+    if isinstance(node, _NotNode):
+        return [] if _reach(node.child, present) is None else None
+    if isinstance(node, _AndNode):
+        parts: list[tuple[int, str]] = []
+        for c in node.children:
+            got = _reach(c, present)
+            if got is None:
+                return None
+            parts.extend(got)
+        return parts
+    if isinstance(node, _OrNode):
+        either: list[tuple[int, str]] | None = None
+        for c in node.children:
+            got = _reach(c, present)
+            if got is not None:
+                either = (either or []) + got
+        return either
+    if isinstance(node, _NearNode):
+        # False when a side cannot occur at all; otherwise the positions decide.
+        if _may_occur(node.left, present) and _may_occur(node.right, present):
+            raise _NeedsTree
+        return None
+    raise _NeedsTree  # field filters read the post's metadata
+
+
+def _may_occur(node: _Node, present: frozenset[int]) -> bool:
+    """False only when ``node.occurrences`` is surely empty for these terms."""
+    if isinstance(node, _TermNode):
+        return node.tid in present
+    if isinstance(node, _AnyTermNode):
+        return any(tid in present for tid, _ in node.pairs)
+    if isinstance(node, _OrNode):
+        return any(_may_occur(c, present) for c in node.children)
+    return True
+
+
 @dataclass(frozen=True)
 class CompiledQuery:
     """One query ready to evaluate."""
@@ -377,10 +491,12 @@ class Matcher:
         init=False, repr=False, default_factory=list
     )
     _raw_index: RawIndex | None = field(init=False, repr=False, default=None)
+    _plans: list[_Plan] = field(init=False, repr=False, default_factory=list)
 
     def __post_init__(self) -> None:
         self._evaluators = [(cq.query.id, cq.root.ev) for cq in self.queries]
         self._raw_index = RawIndex(word_forms, self.indexes) if self.indexes else None
+        self._plans = [_Plan(cq.root) for cq in self.queries]
 
     def match(
         self,
@@ -405,16 +521,41 @@ class Matcher:
         if not hits:
             return []
         candidates: set[int] = set().union(*map(self.term_queries.__getitem__, hits))
-        ctx = _Ctx(sc, hits, lang, platform, author)
+        ctx: _Ctx | None = None
         out: list[QueryMatch] = []
         evaluators = self._evaluators
+        plans = self._plans
         starts: list[int] = []
         ends: list[int] = []
         for qi in sorted(candidates):
             query_id, ev = evaluators[qi]
-            parts = ev(ctx)
-            if not parts:
+            plan = plans[qi]
+            # ``_Plan.reached`` inlined for a memo hit, the common case: no call per query.
+            reached = plan.memo.get(plan.tids.intersection(hits), UNSEEN)
+            if reached is UNSEEN:
+                reached = plan.reached(hits)
+            if reached is NEEDS_EV:
+                if ctx is None:
+                    ctx = _Ctx(sc, hits, lang, platform, author)
+                parts = ev(ctx)
+                if not parts:
+                    continue
+            elif not reached:
                 continue
+            elif len(reached) == 1:
+                # The commonest results, one term found once or more: no parts list.
+                if not starts:
+                    starts, ends = sc.starts, sc.ends
+                found = hits[reached[0][0]]
+                if len(found) == 1:
+                    i, j = found[0]
+                    spans: tuple[tuple[int, int], ...] = ((starts[i], ends[j - 1]),)
+                else:  # both streams may report the same span
+                    spans = tuple(sorted({(starts[i], ends[j - 1]) for i, j in found}))
+                out.append(_new_match(query_id, (reached[0][1],), spans))
+                continue
+            else:
+                parts = [(d, i, j) for tid, d in reached for i, j in hits[tid]]
             if not starts:
                 starts, ends = sc.starts, sc.ends
             if len(parts) == 1:  # the commonest result: one term found once
