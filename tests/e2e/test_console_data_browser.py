@@ -101,6 +101,7 @@ def test_a_state_head_imports_1000_members_seeing_the_3_bad_rows_first(
     sign_in_head(page, stack.api_url + "/console/teams", "state head")
     expect(page.get_by_role("heading", level=1)).to_have_text("Teams")
     # From a file, as a head with a spreadsheet would; the text area shows what will be checked.
+    expect(page.get_by_label("Choose a CSV file")).to_be_visible()  # console.js shows it
     page.get_by_label("Choose a CSV file").set_input_files(
         files=[{"name": "members.csv", "mimeType": "text/csv", "buffer": text.encode()}]
     )
