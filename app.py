@@ -15,12 +15,10 @@ from chalicelib.api.ingest import ingest_api
 from chalicelib.api.openapi import openapi_api
 from chalicelib.api.push import push_api
 from chalicelib.api.tasks import tasks_api
-from chalicelib.events import events
+from chalicelib.event_app import EVENT_BLUEPRINTS
 from chalicelib.observability import observe
-from chalicelib.rollup_events import rollup_events
 from chalicelib.web.console import console_web
 from chalicelib.web.pages import web
-from chalicelib.whatsapp_events import whatsapp_events
 
 app = Chalice(app_name="tvarit")
 app.register_middleware(observe, "all")
@@ -37,7 +35,6 @@ app.register_blueprint(console_api)
 app.register_blueprint(web)
 app.register_blueprint(chat_links_api)
 app.register_blueprint(console_web)
-app.register_blueprint(events)
-app.register_blueprint(whatsapp_events)
-app.register_blueprint(rollup_events)
 app.register_blueprint(console_data_api)
+for blueprint in EVENT_BLUEPRINTS:  # the event functions (chalicelib/event_app.py)
+    app.register_blueprint(blueprint)
