@@ -93,7 +93,14 @@ def test_import_checks_names_bad_rows_then_applies(client: Client, world: World)
     assert done.status_code == 303 and "imported=3.0" in done.headers["Location"]
     assert "DL-IMP-2" in text(get(client, "/console/teams?q=imp"))
     again = text(post(client, "/console/teams/import", {"csv": csv_text}))
-    assert "Nothing to apply" in again
+    assert "Nothing to apply: every team is already as the file says." in again
+    # A file with no good row is not "already as the file says": its rows need mending.
+    only_bad = text(
+        post(client, "/console/teams/import", {"csv": "\n".join(lines[:1] + lines[5:6])})
+    )
+    assert "1 row(s) cannot be imported" in only_bad
+    assert "Nothing to apply: no row can be imported. Mend the rows above" in only_bad
+    assert "already as the file says" not in only_bad
 
 
 def test_import_refuses_a_bad_file_and_a_missing_csrf(client: Client, world: World) -> None:

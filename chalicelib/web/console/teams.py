@@ -226,7 +226,10 @@ def _report(page: Page, text: str, report: Any) -> Response:
             "</button></form>"
         )
     else:
-        apply = f'<p class="hint">{m("teams_nothing_to_apply")}</p>'
+        # "Already as the file says" only when the file had good rows: with none, the rows
+        # above are what to mend.
+        nothing = "teams_nothing_good" if bad and not report["valid"] else "teams_nothing_to_apply"
+        apply = f'<p class="hint">{m(nothing)}</p>'
     body = Safe(
         f'{summary}<h1>{m("teams_check_heading")}</h1><p class="lead">{counts}</p>{apply}'
         f'<p><a href="/console/teams">{m("teams_back")}</a></p>'
